@@ -1,0 +1,246 @@
+package session
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Disabled turns a timeout off when used as its value in Config (the
+// reference's 0). A zero duration means "use the default" instead.
+const Disabled time.Duration = -1
+
+// Config mirrors the reference library's configuration table. Every zero
+// value means the reference's default, so Config{Secret: "..."} is a complete
+// configuration. Durations are rounded down to whole seconds, as the wire
+// format counts seconds; a negative duration (Disabled) turns a timeout off.
+// Print DefaultConfig to see the effective defaults.
+type Config struct {
+	// Secret is hashed with SHA-256 into the 32-byte initial keying material.
+	Secret string
+	// SecretFallbacks are older secrets that still open cookies (key
+	// rotation). New cookies always use Secret.
+	SecretFallbacks []string
+	// IKM is the initial keying material given directly instead of Secret;
+	// it must be exactly 32 bytes. IKM wins over Secret when both are set.
+	IKM []byte
+	// IKMFallbacks are older keys that still open cookies; 32 bytes each.
+	IKMFallbacks [][]byte
+
+	// CookiePrefix is "", "__Host-" or "__Secure-". It is prepended to both
+	// cookie names and forces Secure (and, for __Host-, Path=/ and no Domain).
+	CookiePrefix string
+	// CookieName is the session cookie's name (default "session"). Chunks of
+	// a large session are named CookieName2 ... CookieName9.
+	CookieName string
+	// CookiePath is the cookie's Path attribute (default "/").
+	CookiePath string
+	// CookieDomain is the cookie's Domain attribute; empty and "localhost"
+	// omit it.
+	CookieDomain string
+	// DisableHTTPOnly removes the HttpOnly attribute (on by default).
+	DisableHTTPOnly bool
+	// CookieSecure adds the Secure attribute. SameSite=None, SameParty and
+	// the cookie prefixes force it.
+	CookieSecure bool
+	// CookiePriority is "", "Low", "Medium" or "High".
+	CookiePriority string
+	// CookieSameSite is "Lax" (default), "Strict", "None" or "Default".
+	CookieSameSite string
+	// CookieSameParty adds the SameParty attribute; it cannot be combined
+	// with SameSite=Strict.
+	CookieSameParty bool
+	// CookiePartitioned adds the Partitioned attribute.
+	CookiePartitioned bool
+
+	// Remember enables persistent ("remember me") sessions: a second,
+	// long-lived cookie that restores the session after the session cookie
+	// is gone. Session.SetRemember changes it per session.
+	Remember bool
+	// RememberSafety is the key derivation cost of remember cookies: "None"
+	// (HKDF), "Low", "Medium" (default), "High" or "Very High" (PBKDF2 with
+	// 1e3 to 1e6 iterations).
+	RememberSafety string
+	// RememberCookieName is the remember cookie's name (default "remember").
+	RememberCookieName string
+
+	// Audience names the application that owns an entry of the session
+	// (default "default"). Several audiences can share one cookie.
+	Audience string
+	// Subject is the default subject of new sessions (usually a user id).
+	Subject string
+	// EnforceSameSubject drops, on save, the entries of other audiences
+	// whose subject differs from the current one.
+	EnforceSameSubject bool
+
+	// StaleTTL is how long a server-side record stays readable after a save
+	// replaced it (default 10s), so concurrent requests with the previous
+	// cookie still work.
+	StaleTTL time.Duration
+	// IdlingTimeout is how long a session may stay unused (default 15m).
+	IdlingTimeout time.Duration
+	// RollingTimeout is how long a session may be used before it must be
+	// renewed by a save (default 1h).
+	RollingTimeout time.Duration
+	// AbsoluteTimeout limits the whole life of a session (default 24h).
+	AbsoluteTimeout time.Duration
+	// RememberRollingTimeout is how long a remember cookie is valid between
+	// renewals (default 7 days); it is also the cookie's Max-Age.
+	RememberRollingTimeout time.Duration
+	// RememberAbsoluteTimeout limits the whole life of a remember cookie
+	// (default 30 days).
+	RememberAbsoluteTimeout time.Duration
+
+	// HashStorageKey stores server-side records under SHA-256 of the session
+	// id, so the store alone cannot be used to decrypt them.
+	HashStorageKey bool
+	// HashSubject stores subjects in the subject index as a hash (PII).
+	HashSubject bool
+	// StoreMetadata keeps, in stores that support it, an index of the live
+	// sessions of each audience and subject (see Manager.Sessions).
+	StoreMetadata bool
+	// TouchThreshold is how long a session must have been idle before
+	// Refresh re-sends the cookie with a new idling offset (default 1m).
+	TouchThreshold time.Duration
+	// CompressionThreshold is the plaintext size in bytes above which the
+	// data is deflated (default 1024); negative disables compression.
+	CompressionThreshold int
+
+	// Bind ties the session to properties of the client: "ip", "scheme"
+	// and "user-agent" (or "user_agent").
+	Bind []string
+	// RequestHeaders lists the properties that Session.SetHeaders sends
+	// upstream: "id", "audience", "subject", "timeout", "idling-timeout",
+	// "rolling-timeout", "absolute-timeout".
+	RequestHeaders []string
+	// ResponseHeaders lists the properties that Session.SetHeaders sends to
+	// the client, from the same names as RequestHeaders.
+	ResponseHeaders []string
+
+	// Store keeps the encrypted data on the server; the cookie then holds
+	// only the 110-character header. Nil means cookie storage.
+	Store Store
+
+	// Clock returns the current time; nil means time.Now. Tests inject one.
+	Clock func() time.Time
+	// Rand is the source of session ids; nil means crypto/rand. Tests
+	// inject one to reproduce cookies byte for byte.
+	Rand io.Reader
+	// Logger receives warnings (for example a missing secret); nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Default values of the reference library.
+const (
+	DefaultCookieName              = "session"
+	DefaultCookiePath              = "/"
+	DefaultCookieSameSite          = "Lax"
+	DefaultRememberSafety          = "Medium"
+	DefaultRememberCookieName      = "remember"
+	DefaultAudience                = "default"
+	DefaultStaleTTL                = 10 * time.Second
+	DefaultIdlingTimeout           = 15 * time.Minute
+	DefaultRollingTimeout          = time.Hour
+	DefaultAbsoluteTimeout         = 24 * time.Hour
+	DefaultRememberRollingTimeout  = 7 * 24 * time.Hour
+	DefaultRememberAbsoluteTimeout = 30 * 24 * time.Hour
+	DefaultTouchThreshold          = time.Minute
+	DefaultCompressionThreshold    = 1024
+)
+
+// DefaultConfig returns the configuration that the zero Config stands for,
+// with every default spelled out (and no key: New makes a random one).
+func DefaultConfig() Config {
+	return Config{
+		CookieName:              DefaultCookieName,
+		CookiePath:              DefaultCookiePath,
+		CookieSameSite:          DefaultCookieSameSite,
+		RememberSafety:          DefaultRememberSafety,
+		RememberCookieName:      DefaultRememberCookieName,
+		Audience:                DefaultAudience,
+		StaleTTL:                DefaultStaleTTL,
+		IdlingTimeout:           DefaultIdlingTimeout,
+		RollingTimeout:          DefaultRollingTimeout,
+		AbsoluteTimeout:         DefaultAbsoluteTimeout,
+		RememberRollingTimeout:  DefaultRememberRollingTimeout,
+		RememberAbsoluteTimeout: DefaultRememberAbsoluteTimeout,
+		TouchThreshold:          DefaultTouchThreshold,
+		CompressionThreshold:    DefaultCompressionThreshold,
+	}
+}
+
+// seconds converts a configured duration to the seconds the wire format
+// counts: 0 means def, negative means disabled (0).
+func seconds(d, def time.Duration) int64 {
+	switch {
+	case d == 0:
+		return int64(def / time.Second)
+	case d < 0:
+		return 0
+	}
+	return int64(d / time.Second)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func configError(format string, args ...any) error {
+	return wrapError(ErrInvalidConfig, "invalid session configuration", fmt.Errorf(format, args...))
+}
+
+// Bind flags of the header.
+const (
+	flagStorage       uint16 = 0x0001
+	flagForget        uint16 = 0x0002
+	flagDeflate       uint16 = 0x0010
+	flagBindIP        uint16 = 0x0100
+	flagBindScheme    uint16 = 0x0200
+	flagBindUserAgent uint16 = 0x0400
+)
+
+var bindFlags = map[string]uint16{
+	"ip":         flagBindIP,
+	"scheme":     flagBindScheme,
+	"user-agent": flagBindUserAgent,
+	"user_agent": flagBindUserAgent,
+}
+
+// pbkdf2 iterations per remember_safety level; 0 means HKDF.
+var rememberSafety = map[string]int{
+	"None":      0,
+	"Low":       1000,
+	"Medium":    10000,
+	"High":      100000,
+	"Very High": 1000000,
+}
+
+// validCookieName reports whether s is an RFC 6265 token.
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validAttrValue reports whether s can stand in a Set-Cookie attribute.
+func validAttrValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c == ';' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,3 @@
+module github.com/sessiongo/session/core
+
+go 1.25.0

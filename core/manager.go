@@ -1,0 +1,284 @@
+package session
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Manager holds a validated configuration and everything that can be
+// computed from it once: the keys (with their HKDF-Extract step), the cookie
+// names and the Set-Cookie attributes. It is immutable after New and safe
+// for concurrent use; create one per application and a Session per request.
+type Manager struct {
+	keys []*keyMaterial // primary first, then the fallbacks
+
+	cookieName   string
+	rememberName string
+	attrs        string // "; Path=/; SameSite=Lax; HttpOnly"
+
+	remember           bool
+	rememberIterations int
+	rememberSafety     string
+	audience           string
+	subject            string
+	hasSubject         bool
+	enforceSameSubject bool
+
+	staleTTL, idling, rolling, absolute int64 // seconds; 0 = disabled
+	rememberRolling, rememberAbsolute   int64
+	touchThreshold                      int64
+	compressionThreshold                int // 0 = disabled
+
+	hashStorageKey bool
+	hashSubject    bool
+	storeMetadata  bool
+
+	bindFlags       uint16
+	requestHeaders  []string
+	responseHeaders []string
+
+	store  Store
+	clock  func() time.Time
+	rand   io.Reader
+	logger *slog.Logger
+}
+
+// New validates cfg, fills in the defaults and returns a Manager. Errors
+// match ErrInvalidConfig. Without Secret or IKM a random key is made and a
+// warning is logged: sessions then do not survive a restart and do not work
+// across processes.
+func New(cfg Config) (*Manager, error) {
+	m := &Manager{
+		remember:           cfg.Remember,
+		audience:           orDefault(cfg.Audience, DefaultAudience),
+		subject:            cfg.Subject,
+		hasSubject:         cfg.Subject != "",
+		enforceSameSubject: cfg.EnforceSameSubject,
+		staleTTL:           seconds(cfg.StaleTTL, DefaultStaleTTL),
+		idling:             seconds(cfg.IdlingTimeout, DefaultIdlingTimeout),
+		rolling:            seconds(cfg.RollingTimeout, DefaultRollingTimeout),
+		absolute:           seconds(cfg.AbsoluteTimeout, DefaultAbsoluteTimeout),
+		rememberRolling:    seconds(cfg.RememberRollingTimeout, DefaultRememberRollingTimeout),
+		rememberAbsolute:   seconds(cfg.RememberAbsoluteTimeout, DefaultRememberAbsoluteTimeout),
+		touchThreshold:     seconds(cfg.TouchThreshold, DefaultTouchThreshold),
+		hashStorageKey:     cfg.HashStorageKey,
+		hashSubject:        cfg.HashSubject,
+		storeMetadata:      cfg.StoreMetadata,
+		store:              cfg.Store,
+		clock:              cfg.Clock,
+		rand:               cfg.Rand,
+		logger:             cfg.Logger,
+	}
+	if m.clock == nil {
+		m.clock = time.Now
+	}
+	if m.rand == nil {
+		m.rand = rand.Reader
+	}
+	if m.logger == nil {
+		m.logger = slog.Default()
+	}
+	switch {
+	case cfg.CompressionThreshold == 0:
+		m.compressionThreshold = DefaultCompressionThreshold
+	case cfg.CompressionThreshold > 0:
+		m.compressionThreshold = cfg.CompressionThreshold
+	}
+
+	if err := m.setKeys(&cfg); err != nil {
+		return nil, err
+	}
+	if err := m.setCookies(&cfg); err != nil {
+		return nil, err
+	}
+
+	m.rememberSafety = orDefault(cfg.RememberSafety, DefaultRememberSafety)
+	it, ok := rememberSafety[m.rememberSafety]
+	if !ok {
+		return nil, configError("unknown remember_safety %q (want None, Low, Medium, High or Very High)", cfg.RememberSafety)
+	}
+	m.rememberIterations = it
+
+	for _, b := range cfg.Bind {
+		f, ok := bindFlags[b]
+		if !ok {
+			return nil, configError("unknown bind %q (want ip, scheme or user-agent)", b)
+		}
+		m.bindFlags |= f
+	}
+	for _, list := range []struct {
+		dst  *[]string
+		src  []string
+		name string
+	}{{&m.requestHeaders, cfg.RequestHeaders, "request_headers"}, {&m.responseHeaders, cfg.ResponseHeaders, "response_headers"}} {
+		for _, h := range list.src {
+			if _, ok := propertyHeaders[h]; !ok {
+				return nil, configError("unknown %s name %q", list.name, h)
+			}
+		}
+		*list.dst = append([]string(nil), list.src...)
+	}
+	return m, nil
+}
+
+func (m *Manager) setKeys(cfg *Config) error {
+	var primary []byte
+	switch {
+	case cfg.IKM != nil:
+		if len(cfg.IKM) != ikmSize {
+			return configError("invalid ikm size: %d bytes, want %d", len(cfg.IKM), ikmSize)
+		}
+		primary = cfg.IKM
+	case cfg.Secret != "":
+		sum := sha256.Sum256([]byte(cfg.Secret))
+		primary = sum[:]
+	default:
+		var ikm [ikmSize]byte
+		if _, err := io.ReadFull(rand.Reader, ikm[:]); err != nil {
+			return configError("unable to generate a random key: %w", err)
+		}
+		primary = ikm[:]
+		m.logger.Warn("session: no Secret or IKM configured; using a random key, so sessions will not survive a restart or work across processes")
+	}
+	m.keys = append(m.keys, newKeyMaterial(primary))
+	for i, ikm := range cfg.IKMFallbacks {
+		if len(ikm) != ikmSize {
+			return configError("invalid ikm size in ikm_fallbacks[%d]: %d bytes, want %d", i, len(ikm), ikmSize)
+		}
+		m.keys = append(m.keys, newKeyMaterial(ikm))
+	}
+	for _, s := range cfg.SecretFallbacks {
+		sum := sha256.Sum256([]byte(s))
+		m.keys = append(m.keys, newKeyMaterial(sum[:]))
+	}
+	return nil
+}
+
+func (m *Manager) setCookies(cfg *Config) error {
+	name := orDefault(cfg.CookieName, DefaultCookieName)
+	remember := orDefault(cfg.RememberCookieName, DefaultRememberCookieName)
+	path := orDefault(cfg.CookiePath, DefaultCookiePath)
+	domain := cfg.CookieDomain
+	sameSite := orDefault(cfg.CookieSameSite, DefaultCookieSameSite)
+	secure := cfg.CookieSecure
+
+	switch sameSite {
+	case "Lax", "Strict", "None", "Default":
+	default:
+		return configError("unknown cookie_same_site %q (want Lax, Strict, None or Default)", sameSite)
+	}
+	switch cfg.CookiePriority {
+	case "", "Low", "Medium", "High":
+	default:
+		return configError("unknown cookie_priority %q (want Low, Medium or High)", cfg.CookiePriority)
+	}
+	switch cfg.CookiePrefix {
+	case "__Host-":
+		name, remember = cfg.CookiePrefix+name, cfg.CookiePrefix+remember
+		path, domain, secure = "/", "", true
+	case "__Secure-":
+		name, remember = cfg.CookiePrefix+name, cfg.CookiePrefix+remember
+		secure = true
+	case "":
+		if sameSite == "None" {
+			secure = true
+		}
+	default:
+		return configError("unknown cookie_prefix %q (want __Host- or __Secure-)", cfg.CookiePrefix)
+	}
+	if cfg.CookieSameParty {
+		if sameSite == "Strict" {
+			return configError("SameParty session cookies cannot use SameSite=Strict")
+		}
+		secure = true
+	}
+	// A chunk name adds one digit, and chunks must not collide with the
+	// other cookie.
+	if !validCookieName(name) || !validCookieName(remember) {
+		return configError("invalid cookie name %q or %q", name, remember)
+	}
+	if name == remember {
+		return configError("cookie_name and remember_cookie_name are both %q", name)
+	}
+	if !validAttrValue(path) || !validAttrValue(domain) {
+		return configError("invalid cookie_path %q or cookie_domain %q", path, domain)
+	}
+	m.cookieName, m.rememberName = name, remember
+	m.attrs = cookieAttrs(domain, path, sameSite, cfg.CookiePriority, cfg.CookieSameParty, cfg.CookiePartitioned, secure, !cfg.DisableHTTPOnly)
+	return nil
+}
+
+// CookieName returns the session cookie's name, with its prefix.
+func (m *Manager) CookieName() string { return m.cookieName }
+
+// RememberCookieName returns the remember cookie's name, with its prefix.
+func (m *Manager) RememberCookieName() string { return m.rememberName }
+
+// Store returns the configured store, nil for cookie storage.
+func (m *Manager) Store() Store { return m.store }
+
+func (m *Manager) now() int64 { return m.clock().Unix() }
+
+// NewSession returns a new, empty session bound to one exchange (the
+// reference's session.new). Call Open or Start on it to read the request's
+// cookie. Sessions are not safe for concurrent use.
+func (m *Manager) NewSession(ex Exchange) *Session {
+	s := &Session{m: m, ex: ex, remember: m.remember, flags: m.bindFlags}
+	s.entries = s.inline[:1]
+	s.entries[0] = entry{data: map[string]any{}, audience: m.audience, subject: m.subject, hasSubject: m.hasSubject}
+	return s
+}
+
+// New returns a new, empty session for a net/http request (see NewSession).
+func (m *Manager) New(w http.ResponseWriter, r *http.Request) *Session {
+	return m.NewSession(NewHTTPExchange(w, r))
+}
+
+// Open opens the session of a net/http request, restoring it from the
+// remember cookie when needed. It always returns a usable session: a new,
+// empty one when none could be opened, with exists false and err saying why
+// (ErrNotFound, ErrExpired, ErrInvalid...).
+func (m *Manager) Open(w http.ResponseWriter, r *http.Request) (s *Session, exists bool, err error) {
+	s = m.New(w, r)
+	err = s.Open()
+	return s, err == nil, err
+}
+
+// Start opens the session of a net/http request and refreshes it as needed
+// (a touch or a save as its timeouts near): the usual call at the start of a
+// request. refreshed reports that the refresh ran without error.
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request) (s *Session, exists, refreshed bool, err error) {
+	s = m.New(w, r)
+	exists, refreshed, err = s.Start()
+	return s, exists, refreshed, err
+}
+
+// Logout opens the session of a net/http request and logs it out of the
+// configured audience (see Session.Logout).
+func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) (exists, loggedOut bool, err error) {
+	s := m.New(w, r)
+	if err := s.Open(); err != nil {
+		return false, false, err
+	}
+	if err := s.Logout(); err != nil {
+		return true, false, err
+	}
+	return true, true, nil
+}
+
+// Destroy opens the session of a net/http request and destroys it, with its
+// cookies and its store record (see Session.Destroy).
+func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) (exists, destroyed bool, err error) {
+	s := m.New(w, r)
+	if err := s.Open(); err != nil {
+		return false, false, err
+	}
+	if err := s.Destroy(); err != nil {
+		return true, false, err
+	}
+	return true, true, nil
+}

@@ -1,0 +1,250 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Open reads the session from the request's cookie (the reference's
+// instance:open). When the session cookie fails and remember is on, the
+// session is restored from the remember cookie: a new remember cookie (same
+// creation time) and a new session cookie are issued. A nil error means the
+// session exists; otherwise the session stays new and usable, and the error
+// says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore).
+func (s *Session) Open() error {
+	if s.state == stateClosed {
+		return errClosed("open")
+	}
+	err, audienceMissing := s.open(false, false)
+	if err == nil {
+		return nil
+	}
+	if audienceMissing || !s.remember {
+		return err
+	}
+	if rerr, _ := s.open(true, false); rerr != nil {
+		return err
+	}
+	if serr := s.save(stateNew, true); serr != nil {
+		return serr
+	}
+	s.meta = meta{}
+	return s.save(stateOpen, false)
+}
+
+// open reads one cookie. It reports whether the only problem was a missing
+// audience (the other entries are then kept, so that a save adds this
+// audience to the same cookie).
+func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool) {
+	m := s.m
+	now := m.now()
+	name := m.cookieName
+	if remember {
+		name = m.rememberName
+	}
+	cookies := s.requestCookies()
+	cookie, ok := cookieValue(cookies, name)
+	if !ok {
+		return errMissingCookie, false
+	}
+	if len(cookie) < headerEncodedSize {
+		return errInvalidHeader, false
+	}
+	var md meta
+	n, err := b64.Decode(md.raw[:], []byte(cookie[:headerEncodedSize]))
+	if err != nil || n != headerSize {
+		if err == nil {
+			err = errors.New("short header")
+		}
+		return wrapError(ErrInvalid, "unable to base64url decode session header", err), false
+	}
+	if md.raw[0] != cookieType {
+		return errInvalidType, false
+	}
+	md.unmarshal(md.raw[:])
+	if (md.flags&flagStorage != 0) != (m.store != nil) {
+		return errInvalidFlags, false
+	}
+
+	// Timeouts come before the MAC (the reference's order): an expired
+	// cookie reports its timeout even when it was tampered with.
+	absoluteElapsed := now - md.creationTime
+	if absoluteElapsed > maxRollingOffset {
+		return errLifetime, false
+	}
+	rollingElapsed := absoluteElapsed - md.rollingOffset
+	if remember {
+		if m.rememberAbsolute != 0 && absoluteElapsed > m.rememberAbsolute {
+			return errRememberAbs, false
+		}
+		if m.rememberRolling != 0 && rollingElapsed > m.rememberRolling {
+			return errRememberRolling, false
+		}
+		if md.idlingOffset != 0 {
+			return errInvalidIdling, false
+		}
+	} else {
+		if m.absolute != 0 && absoluteElapsed > m.absolute {
+			return errAbsolute, false
+		}
+		if m.rolling != 0 && rollingElapsed > m.rolling {
+			return errRolling, false
+		}
+		if m.idling != 0 && rollingElapsed-md.idlingOffset > m.idling {
+			return errIdling, false
+		}
+	}
+
+	bind := s.bindHash(md.flags)
+	for _, k := range m.keys {
+		mac := k.mac(md.sid[:], md.raw[:headerMACSize], bind)
+		if equalMAC(mac[:], md.mac[:]) {
+			md.key = k
+			break
+		}
+	}
+	if md.key == nil {
+		return errInvalidMAC, false
+	}
+
+	var payload string
+	var info map[string]map[string]any
+	if m.store != nil {
+		key := m.storageKey(md.sid[:])
+		record, err := m.store.Get(context.Background(), name, key, GetOptions{Now: time.Unix(now, 0)})
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return wrapError(ErrNotFound, "unable to load session", err), false
+			}
+			return wrapError(ErrStore, "unable to load session", err), false
+		}
+		var rec []string
+		if err := json.Unmarshal(record, &rec); err != nil || len(rec) == 0 {
+			if err == nil {
+				err = errBadEntry
+			}
+			return wrapError(ErrInvalid, "unable to json decode session", err), false
+		}
+		payload = rec[0]
+		md.ciphertext = payload
+		if len(rec) > 1 && rec[1] != "" {
+			if info, err = decodeInfo(rec[1]); err != nil {
+				return err, false
+			}
+		}
+	} else {
+		chunks, err := chunkCount(len(name), md.dataSize)
+		if err != nil {
+			return wrapError(ErrInvalid, "invalid session payload", err), false
+		}
+		if chunks == 1 {
+			// The reference takes the last data-size characters.
+			if len(cookie) < md.dataSize {
+				return errInvalidPayload, false
+			}
+			payload = cookie[len(cookie)-md.dataSize:]
+			md.initialChunk = payload
+		} else {
+			md.initialChunk = cookie[headerEncodedSize:]
+			var b strings.Builder
+			b.Grow(md.dataSize)
+			b.WriteString(md.initialChunk)
+			for i := 2; i <= chunks; i++ {
+				chunk, ok := cookieValue(cookies, chunkName(name, i))
+				if !ok {
+					return errMissingChunk, false
+				}
+				b.WriteString(chunk)
+			}
+			payload = b.String()
+		}
+	}
+	if len(payload) != md.dataSize {
+		return errInvalidPayload, false
+	}
+
+	md.valid = true
+	md.timestamp = now
+	if remember {
+		s.rmeta = md
+	} else {
+		s.meta = md
+	}
+	if metaOnly {
+		return nil, false
+	}
+
+	buf := getBuf()
+	defer putBuf(buf)
+	ciphertext := buf.AvailableBuffer()
+	if cap(ciphertext) < b64.DecodedLen(len(payload))+tagSize {
+		buf.Grow(b64.DecodedLen(len(payload)) + tagSize)
+		ciphertext = buf.AvailableBuffer()
+	}
+	ciphertext = ciphertext[:b64.DecodedLen(len(payload))]
+	if n, err := b64.Decode(ciphertext, []byte(payload)); err != nil {
+		return wrapError(ErrInvalid, "unable to base64url decode session data", err), false
+	} else {
+		ciphertext = ciphertext[:n]
+	}
+	ciphertext = append(ciphertext, md.tag[:]...)
+
+	iterations := 0
+	if remember {
+		iterations = m.rememberIterations
+	}
+	keyIV, err := md.key.encryptionKey(md.sid[:], iterations)
+	if err != nil {
+		return wrapError(ErrInvalid, "unable to derive session decryption key", err), false
+	}
+	plaintext, err := open(&keyIV, ciphertext, md.raw[:headerAADSize])
+	if err != nil {
+		return wrapError(ErrInvalid, "unable to decrypt session data", err), false
+	}
+	if md.flags&flagDeflate != 0 {
+		if plaintext, err = inflate(plaintext); err != nil {
+			return wrapError(ErrInvalid, "unable to inflate session data", err), false
+		}
+	}
+	entries, err := decodeEntries(plaintext)
+	if err != nil {
+		return wrapError(ErrInvalid, "unable to json decode session data", err), false
+	}
+
+	audience := s.entry().audience
+	if m.store != nil {
+		if info != nil && info[audience] == nil && s.info != nil && s.info[audience] != nil {
+			info[audience] = s.info[audience]
+		}
+		s.info = info
+	}
+	for i := range entries {
+		if entries[i].audience == audience {
+			s.state = stateOpen
+			s.entries = entries
+			s.cur = i
+			return nil, false
+		}
+	}
+	s.entries = append(entries, *s.entry())
+	s.cur = len(s.entries) - 1
+	s.state = stateNew
+	return errMissingAudience, true
+}
+
+func decodeInfo(encoded string) (map[string]map[string]any, error) {
+	raw, err := b64.DecodeString(encoded)
+	if err != nil {
+		return nil, wrapError(ErrInvalid, "unable to base64url decode session info", err)
+	}
+	var info map[string]map[string]any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	if err := d.Decode(&info); err != nil {
+		return nil, wrapError(ErrInvalid, "unable to json decode session info", err)
+	}
+	return info, nil
+}

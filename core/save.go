@@ -1,0 +1,506 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"time"
+)
+
+// Save stores the session and sends a new session cookie with a new session
+// id (the reference's instance:save). With remember on it also issues a new
+// remember cookie, keeping the creation time of a valid one that came with
+// the request. A failure to issue the remember cookie is logged, not
+// returned, as in the reference.
+func (s *Session) Save() error {
+	if s.state == stateClosed {
+		return errClosed("save")
+	}
+	if err := s.save(stateOpen, false); err != nil {
+		return err
+	}
+	s.saveRemember()
+	return nil
+}
+
+// saveRemember re-issues the remember cookie when remember is on.
+func (s *Session) saveRemember() {
+	if !s.rememberOn() {
+		return
+	}
+	if !s.rmeta.valid {
+		s.open(true, true) //nolint:errcheck // a missing remember cookie just starts a new one
+	}
+	if err := s.save(stateNew, true); err != nil {
+		s.m.logger.Warn("session: unable to save remember cookie", "err", err)
+	}
+}
+
+// save writes one cookie (and the store record); next is the state of the
+// session after a save of the session cookie.
+func (s *Session) save(next state, remember bool) error {
+	m := s.m
+	name, md := m.cookieName, &s.meta
+	if remember {
+		name, md = m.rememberName, &s.rmeta
+	}
+
+	flags := s.flags &^ (flagStorage | flagDeflate)
+	if m.store != nil {
+		flags |= flagStorage
+	}
+	if md.valid && md.flags&flagForget != 0 {
+		flags |= flagForget
+	}
+
+	var h header
+	h.flags = flags
+	if _, err := io.ReadFull(m.rand, h.sid[:]); err != nil {
+		return wrapError(ErrInvalid, "unable to generate session id", err)
+	}
+	now := m.now()
+	if md.valid {
+		h.creationTime = md.creationTime
+		h.rollingOffset = now - h.creationTime
+		if h.rollingOffset > maxRollingOffset {
+			return newError(ErrExpired, "session maximum rolling offset exceeded")
+		}
+		if h.rollingOffset < 0 { // the clock went back
+			h.rollingOffset = 0
+		}
+	} else {
+		h.creationTime = now
+	}
+	if h.creationTime > maxCreationTime || h.creationTime < 0 {
+		return newError(ErrInvalid, "session maximum creation time exceeded")
+	}
+
+	// Logout saves the remaining entries as they were (next == stateClosed).
+	if m.enforceSameSubject && len(s.entries) > 1 && !remember && next != stateClosed {
+		s.dropOtherSubjects()
+	}
+
+	plain := getBuf()
+	defer putBuf(plain)
+	if err := encodeEntries(plain, s.entries); err != nil {
+		return wrapError(ErrInvalid, "unable to json encode session data", err)
+	}
+	data := plain.Bytes()
+	if m.compressionThreshold != 0 && len(data) > m.compressionThreshold {
+		deflated := getBuf()
+		defer putBuf(deflated)
+		if err := deflate(deflated, data); err == nil && deflated.Len() < len(data) {
+			h.flags |= flagDeflate
+			data = deflated.Bytes()
+		}
+	}
+	h.dataSize = b64.EncodedLen(len(data))
+
+	chunks := 1
+	if m.store != nil {
+		if h.dataSize > maxDataSize {
+			return errDataTooLarge
+		}
+	} else {
+		var err error
+		if chunks, err = chunkCount(len(name), h.dataSize); err != nil {
+			return err
+		}
+	}
+
+	var raw [headerSize]byte
+	h.marshal(&raw)
+	iterations := 0
+	if remember {
+		iterations = m.rememberIterations
+	}
+	key := m.keys[0]
+	keyIV, err := key.encryptionKey(h.sid[:], iterations)
+	if err != nil {
+		return wrapError(ErrInvalid, "unable to derive session encryption key", err)
+	}
+	sealed := getBuf()
+	defer putBuf(sealed)
+	sealed.Grow(len(data) + tagSize)
+	ciphertext, tag, err := seal(&keyIV, sealed.AvailableBuffer(), data, raw[:headerAADSize])
+	if err != nil {
+		return wrapError(ErrInvalid, "unable to encrypt session data", err)
+	}
+	h.tag = tag
+	h.marshal(&raw)
+	h.mac = key.mac(h.sid[:], raw[:headerMACSize], s.bindHash(h.flags))
+	copy(raw[headerMACSize:], h.mac[:])
+
+	var encodedHeader [headerEncodedSize]byte
+	b64.Encode(encodedHeader[:], raw[:])
+	payload := b64.EncodeToString(ciphertext)
+
+	extra := ""
+	if remember {
+		maxAge := m.rememberRolling
+		if maxAge == 0 || maxAge > maxTTL {
+			maxAge = maxTTL
+		}
+		extra = rememberAttrs(h.creationTime, maxAge)
+	}
+
+	var initialChunk, storedCiphertext string
+	if m.store != nil {
+		storedCiphertext = payload
+		if err := s.storeRecord(name, h, md, remember, payload, now); err != nil {
+			return err
+		}
+		s.ex.SetCookie(name, cookieLine(name, m.attrs, extra, string(encodedHeader[:])))
+	} else if chunks == 1 {
+		initialChunk = payload
+		s.ex.SetCookie(name, cookieLine(name, m.attrs, extra, string(encodedHeader[:]), payload))
+	} else {
+		first := maxCookieSize - headerEncodedSize - len(name) - 1
+		initialChunk = payload[:first]
+		s.ex.SetCookie(name, cookieLine(name, m.attrs, extra, string(encodedHeader[:]), initialChunk))
+		rest := payload[first:]
+		for i := 2; i <= chunks; i++ {
+			n := min(maxCookieSize-len(name)-2, len(rest))
+			cn := chunkName(name, i)
+			s.ex.SetCookie(cn, cookieLine(cn, m.attrs, extra, rest[:n]))
+			rest = rest[n:]
+		}
+	}
+	if m.store == nil && md.valid {
+		// Expire the chunks the previous cookie had and this one has not.
+		if old, err := chunkCount(len(name), md.dataSize); err == nil {
+			for i := chunks + 1; i <= old; i++ {
+				cn := chunkName(name, i)
+				s.ex.SetCookie(cn, cookieLine(cn, m.attrs, expiredAttrs))
+			}
+		}
+	}
+
+	*md = meta{
+		valid:        true,
+		timestamp:    now,
+		header:       h,
+		raw:          raw,
+		key:          key,
+		initialChunk: initialChunk,
+		ciphertext:   storedCiphertext,
+	}
+	if !remember {
+		s.state = next
+	}
+	return nil
+}
+
+// dropOtherSubjects removes the entries whose subject differs from the
+// current one; the current entry stays current.
+func (s *Session) dropOtherSubjects() {
+	cur := s.entries[s.cur]
+	kept := s.entries[:0]
+	for i, e := range s.entries {
+		if e.subject == cur.subject && e.hasSubject == cur.hasSubject {
+			if i == s.cur {
+				s.cur = len(kept)
+			}
+			kept = append(kept, e)
+		}
+	}
+	s.entries = kept
+}
+
+// storeRecord writes the server-side record of a save.
+func (s *Session) storeRecord(name string, h header, md *meta, remember bool, payload string, now int64) error {
+	m := s.m
+	record := getBuf()
+	defer putBuf(record)
+	if err := s.appendRecord(record, payload); err != nil {
+		return err
+	}
+	opts := SetOptions{
+		TTL:      time.Duration(m.storeTTL(remember, now, h.creationTime, h.rollingOffset)) * time.Second,
+		Now:      time.Unix(now, 0),
+		StaleTTL: time.Duration(m.staleTTL) * time.Second,
+		Metadata: s.metadata(),
+	}
+	if md.valid {
+		opts.OldKey = m.storageKey(md.sid[:])
+	}
+	value := bytes.Clone(record.Bytes())
+	if err := m.store.Set(context.Background(), name, m.storageKey(h.sid[:]), value, opts); err != nil {
+		return wrapError(ErrStore, "unable to store session data", err)
+	}
+	return nil
+}
+
+// appendRecord appends the JSON record [ciphertext, info?] to b.
+func (s *Session) appendRecord(b *bytes.Buffer, payload string) error {
+	b.WriteString(`["`)
+	b.WriteString(payload)
+	b.WriteByte('"')
+	if len(s.info) > 0 {
+		encoded, err := encodeInfo(s.info)
+		if err != nil {
+			return err
+		}
+		b.WriteString(`,"`)
+		b.WriteString(encoded)
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return nil
+}
+
+// storeTTL is how long a record lives: what is left of the rolling and the
+// absolute timeout, the smaller, at least 1 second and at most 400 days.
+func (m *Manager) storeTTL(remember bool, now, creation, rollingOffset int64) int64 {
+	rolling, absolute := m.rolling, m.absolute
+	if remember {
+		rolling, absolute = m.rememberRolling, m.rememberAbsolute
+	}
+	ttl := int64(maxTTL)
+	if rolling > 0 && rolling < maxTTL {
+		ttl = rolling - (now - creation - rollingOffset)
+	}
+	if absolute > 0 && absolute < maxTTL {
+		ttl = min(ttl, absolute-(now-creation))
+	}
+	return max(min(ttl, maxTTL), 1)
+}
+
+// storageKey is the store key of a session id: base64url of the id, or of
+// its SHA-256 with HashStorageKey.
+func (m *Manager) storageKey(sid []byte) string {
+	if m.hashStorageKey {
+		sum := sha256.Sum256(sid)
+		return b64.EncodeToString(sum[:])
+	}
+	return b64.EncodeToString(sid)
+}
+
+// EncodeSubject returns a subject as the subject index stores it: base64url,
+// of the first 16 bytes of its SHA-256 with HashSubject.
+func (m *Manager) EncodeSubject(subject string) string {
+	if m.hashSubject {
+		sum := sha256.Sum256([]byte(subject))
+		return b64.EncodeToString(sum[:16])
+	}
+	return b64.EncodeToString([]byte(subject))
+}
+
+// EncodeAudience returns an audience as the subject index stores it.
+func (m *Manager) EncodeAudience(audience string) string {
+	return b64.EncodeToString([]byte(audience))
+}
+
+// metadata returns the subject index entries of the session: one per entry
+// that has a subject, when StoreMetadata is on.
+func (s *Session) metadata() *Metadata {
+	if !s.m.storeMetadata {
+		return nil
+	}
+	var md *Metadata
+	for i := range s.entries {
+		e := &s.entries[i]
+		if !e.hasSubject {
+			continue
+		}
+		if md == nil {
+			md = &Metadata{}
+		}
+		md.Audiences = append(md.Audiences, s.m.EncodeAudience(e.audience))
+		md.Subjects = append(md.Subjects, s.m.EncodeSubject(e.subject))
+	}
+	return md
+}
+
+// Touch re-sends the session cookie with a new idling offset and MAC,
+// keeping its id, data and store record (the reference's instance:touch).
+// It uses the key that verified the cookie, which may be a fallback key.
+// Refresh calls it when needed.
+func (s *Session) Touch() error {
+	switch s.state {
+	case stateClosed:
+		return errClosed("touch")
+	case stateNew:
+		return errNonexistent("touch")
+	}
+	m, md := s.m, &s.meta
+	idling := min(max(m.now()-md.creationTime-md.rollingOffset, 0), maxIdlingOffset)
+	md.idlingOffset = idling
+	put24(md.raw[headerTouchSize:headerMACSize], uint32(idling))
+	md.mac = md.key.mac(md.sid[:], md.raw[:headerMACSize], s.bindHash(md.flags))
+	copy(md.raw[headerMACSize:], md.mac[:])
+	var encodedHeader [headerEncodedSize]byte
+	b64.Encode(encodedHeader[:], md.raw[:])
+	s.ex.SetCookie(m.cookieName, cookieLine(m.cookieName, m.attrs, "", string(encodedHeader[:]), md.initialChunk))
+	return nil
+}
+
+// Refresh saves the session (new id) when more than 3/4 of the rolling
+// timeout has passed since the last save, or else touches it when it has
+// been idle for more than the touch threshold; otherwise it does nothing
+// (the reference's instance:refresh).
+func (s *Session) Refresh() error {
+	switch s.state {
+	case stateClosed:
+		return errClosed("refresh")
+	case stateNew:
+		return errNonexistent("refresh")
+	}
+	m, md := s.m, &s.meta
+	if m.rolling == 0 && m.idling == 0 {
+		return nil
+	}
+	rollingElapsed := md.timestamp - md.creationTime - md.rollingOffset
+	if m.rolling > 0 && rollingElapsed > (3*m.rolling+3)/4 { // ceil(0.75 * rolling)
+		return s.save(stateOpen, false)
+	}
+	if m.idling > 0 && rollingElapsed-md.idlingOffset > m.touchThreshold {
+		return s.Touch()
+	}
+	return nil
+}
+
+// Start opens the session and refreshes it as needed (the reference's
+// session.start). exists reports that the session was opened; refreshed
+// that the refresh ran without error.
+func (s *Session) Start() (exists, refreshed bool, err error) {
+	if err := s.Open(); err != nil {
+		return false, false, err
+	}
+	if err := s.Refresh(); err != nil {
+		return true, false, err
+	}
+	return true, true, nil
+}
+
+// Logout logs the session out of the current audience: the entry (and its
+// info) is removed and the cookie saved for the other audiences, or, when it
+// was the only audience, the session is destroyed. The session is closed
+// afterwards.
+func (s *Session) Logout() error {
+	switch s.state {
+	case stateClosed:
+		return errClosed("logout")
+	case stateNew:
+		return errNonexistent("logout")
+	}
+	if len(s.entries) == 1 {
+		return s.Destroy()
+	}
+	if s.info != nil {
+		delete(s.info, s.entry().audience)
+	}
+	s.entries = append(s.entries[:s.cur], s.entries[s.cur+1:]...)
+	s.cur = 0
+	if err := s.save(stateClosed, false); err != nil {
+		return err
+	}
+	s.saveRemember()
+	return nil
+}
+
+// Destroy deletes the session: its cookies (every chunk) are expired, its
+// store record deleted, and the remember cookie too when remember is on. The
+// session is closed afterwards.
+func (s *Session) Destroy() error {
+	switch s.state {
+	case stateClosed:
+		return errClosed("destroy")
+	case stateNew:
+		return errNonexistent("destroy")
+	}
+	if err := s.destroy(false); err != nil {
+		return err
+	}
+	if s.rememberOn() {
+		if !s.rmeta.valid {
+			if err, _ := s.open(true, true); err != nil {
+				s.state = stateClosed
+				return nil
+			}
+		}
+		if err := s.destroy(true); err != nil {
+			return err
+		}
+	}
+	s.state = stateClosed
+	return nil
+}
+
+func (s *Session) destroy(remember bool) error {
+	m := s.m
+	name, md := m.cookieName, &s.meta
+	if remember {
+		name, md = m.rememberName, &s.rmeta
+	}
+	chunks := 1
+	if m.store == nil && md.valid {
+		var err error
+		if chunks, err = chunkCount(len(name), md.dataSize); err != nil {
+			return err
+		}
+	}
+	if m.store != nil && md.valid {
+		err := m.store.Delete(context.Background(), name, m.storageKey(md.sid[:]), DeleteOptions{
+			Now:      time.Unix(md.timestamp, 0),
+			Metadata: s.metadata(),
+		})
+		if err != nil {
+			return wrapError(ErrStore, "unable to destroy session", err)
+		}
+	}
+	for i := 1; i <= chunks; i++ {
+		cn := chunkName(name, i)
+		s.ex.SetCookie(cn, cookieLine(cn, m.attrs, expiredAttrs))
+	}
+	if !remember {
+		s.state = stateClosed
+	}
+	return nil
+}
+
+// ClearRequestCookie removes the session cookie, its chunks and (with
+// remember) the remember cookie from the request's Cookie header, keeping
+// every other cookie, and removes the header when nothing is left. Use it
+// on a proxy that must not forward session cookies upstream.
+func (s *Session) ClearRequestCookie() error {
+	switch s.state {
+	case stateClosed:
+		return errClosed("clear session request cookie on")
+	case stateNew:
+		return errNonexistent("clear session request cookie on")
+	}
+	cookies := s.requestCookies()
+	if cookies == "" {
+		return nil
+	}
+	m := s.m
+	chunks := 1
+	if m.store == nil {
+		if n, err := chunkCount(len(m.cookieName), s.meta.dataSize); err == nil {
+			chunks = n
+		}
+	}
+	cookies = stripCookies(cookies, m.cookieName, chunks)
+	if s.rememberOn() {
+		chunks = 1
+		if m.store == nil {
+			size := s.meta.dataSize
+			if s.rmeta.valid {
+				size = s.rmeta.dataSize
+			}
+			if n, err := chunkCount(len(m.rememberName), size); err == nil {
+				chunks = n
+			}
+		}
+		cookies = stripCookies(cookies, m.rememberName, chunks)
+	}
+	s.cookies = cookies
+	if cookies == "" {
+		s.ex.DelRequestHeader("Cookie")
+	} else {
+		s.ex.SetRequestHeader("Cookie", cookies)
+	}
+	return nil
+}

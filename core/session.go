@@ -1,0 +1,259 @@
+package session
+
+import (
+	"crypto/sha256"
+	"strings"
+)
+
+type state uint8
+
+const (
+	stateNew state = iota
+	stateOpen
+	stateClosed
+)
+
+// meta is what the library knows of one cookie: its header fields, the key
+// that verified it and what a touch needs to re-send it.
+type meta struct {
+	valid        bool
+	timestamp    int64 // when it was opened or saved
+	header              // decoded fields
+	raw          [headerSize]byte
+	key          *keyMaterial
+	initialChunk string // the payload part of the first cookie chunk
+	ciphertext   string // base64url ciphertext, with a store
+}
+
+// Session is one user's session within one request. Get one from a Manager
+// (NewSession, or Open/Start for net/http) for each request; it is not safe
+// for concurrent use.
+//
+// A session holds one entry per audience; the data, subject and info
+// accessors act on the entry of the current audience. Setters on a closed
+// session do nothing, and every method that returns an error returns one
+// matching ErrClosed.
+type Session struct {
+	m  *Manager
+	ex Exchange
+
+	state    state
+	entries  []entry
+	inline   [1]entry
+	cur      int
+	flags    uint16 // bind flags, plus flagForget after SetRemember(false)
+	remember bool
+
+	meta  meta // the session cookie
+	rmeta meta // the remember cookie
+
+	info map[string]map[string]any // server-side info store, per audience
+
+	cookies       string // the request's Cookie header
+	cookiesLoaded bool
+}
+
+func (s *Session) requestCookies() string {
+	if !s.cookiesLoaded {
+		s.cookies, s.cookiesLoaded = s.ex.Cookies(), true
+	}
+	return s.cookies
+}
+
+func (s *Session) entry() *entry { return &s.entries[s.cur] }
+
+// Exists reports whether the session was opened from a valid cookie or saved
+// in this request, and has not been closed since.
+func (s *Session) Exists() bool { return s.state == stateOpen }
+
+// Closed reports whether Close, Destroy or Logout ended the session.
+func (s *Session) Closed() bool { return s.state == stateClosed }
+
+// Data returns the data of the current audience. The map is the session's
+// own: changes to it are saved by the next Save.
+func (s *Session) Data() map[string]any {
+	if s.state == stateClosed {
+		return nil
+	}
+	return s.entry().data
+}
+
+// SetData replaces the data of the current audience; a nil map empties it.
+func (s *Session) SetData(data map[string]any) {
+	if s.state == stateClosed {
+		return
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	s.entry().data = data
+}
+
+// dataKey maps a user key to the key under which it is stored: with cookie
+// storage, info values live under "@key", so data keys that start with "@"
+// are stored as "$@key".
+func (s *Session) dataKey(key string) string {
+	if s.m.store == nil && strings.HasPrefix(key, "@") {
+		return "$" + key
+	}
+	return key
+}
+
+// Get returns the value of key in the data of the current audience. Values
+// read from a cookie have the types of encoding/json (float64, string, bool,
+// []any, map[string]any).
+func (s *Session) Get(key string) any {
+	if s.state == stateClosed {
+		return nil
+	}
+	return s.entry().data[s.dataKey(key)]
+}
+
+// Set sets key to value in the data of the current audience; value must
+// be encodable as JSON. A nil value deletes the key.
+func (s *Session) Set(key string, value any) {
+	if s.state == stateClosed {
+		return
+	}
+	if value == nil {
+		delete(s.entry().data, s.dataKey(key))
+		return
+	}
+	s.entry().data[s.dataKey(key)] = value
+}
+
+// Audience returns the current audience.
+func (s *Session) Audience() string {
+	if s.state == stateClosed {
+		return ""
+	}
+	return s.entry().audience
+}
+
+// SetAudience renames the current entry's audience. An existing entry of
+// that audience is replaced by the current one.
+func (s *Session) SetAudience(audience string) {
+	if s.state == stateClosed {
+		return
+	}
+	current := s.entry().audience
+	if audience == current {
+		return
+	}
+	if s.info != nil {
+		if v, ok := s.info[current]; ok {
+			s.info[audience] = v
+		} else {
+			delete(s.info, audience)
+		}
+		delete(s.info, current)
+	}
+	previous := -1
+	for i := range s.entries {
+		if s.entries[i].audience == audience {
+			previous = i
+			break
+		}
+	}
+	s.entry().audience = audience
+	if previous < 0 || previous == s.cur {
+		return
+	}
+	s.entries = append(s.entries[:previous], s.entries[previous+1:]...)
+	if previous < s.cur {
+		s.cur--
+	}
+}
+
+// Subject returns the subject of the current audience ("" when unset).
+func (s *Session) Subject() string {
+	if s.state == stateClosed {
+		return ""
+	}
+	return s.entry().subject
+}
+
+// SetSubject sets the subject of the current audience, usually the user's
+// id after a sign-in.
+func (s *Session) SetSubject(subject string) {
+	if s.state == stateClosed {
+		return
+	}
+	e := s.entry()
+	e.subject, e.hasSubject = subject, true
+}
+
+// Audiences returns the audiences of every entry of the session's cookie.
+func (s *Session) Audiences() []string {
+	out := make([]string, 0, len(s.entries))
+	for i := range s.entries {
+		out = append(out, s.entries[i].audience)
+	}
+	return out
+}
+
+// Remember reports whether a save also issues the remember cookie.
+func (s *Session) Remember() bool {
+	if s.state == stateClosed {
+		return false
+	}
+	return s.rememberOn()
+}
+
+func (s *Session) rememberOn() bool {
+	if s.meta.valid && s.meta.flags&flagForget != 0 || s.flags&flagForget != 0 {
+		return false
+	}
+	return s.remember
+}
+
+// SetRemember turns persistent sessions on or off for this session, usually
+// from a "remember me" box. Off sets the FORGET flag, so that the remember
+// cookie is not issued again for this session.
+func (s *Session) SetRemember(remember bool) {
+	if s.state == stateClosed {
+		return
+	}
+	if remember {
+		s.flags &^= flagForget
+	} else {
+		s.flags |= flagForget
+	}
+	s.remember = remember
+}
+
+// Close ends the session without touching cookies or the store; every later
+// call fails with ErrClosed.
+func (s *Session) Close() { s.state = stateClosed }
+
+// bindHash returns SHA-256 of the bind string selected by flags, or nil when
+// nothing is bound (SPEC §2).
+func (s *Session) bindHash(flags uint16) *[32]byte {
+	if flags&(flagBindIP|flagBindScheme|flagBindUserAgent) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	add := func(v string) {
+		if v == "" {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(v)
+	}
+	if flags&flagBindIP != 0 {
+		add(s.ex.RemoteAddr())
+	}
+	if flags&flagBindScheme != 0 {
+		add(s.ex.Scheme())
+	}
+	if flags&flagBindUserAgent != 0 {
+		add(s.ex.UserAgent())
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return &sum
+}

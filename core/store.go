@@ -1,0 +1,86 @@
+package session
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps the encrypted session data on the server side, while the
+// cookie carries only the 110-character header (SPEC §9). A Store must be
+// safe for concurrent use. The conformance package tests every sentence of
+// this contract; run conformance.TestStore on your own implementation.
+//
+// name is the cookie name the record belongs to (the session or remember
+// cookie), key the storage key (base64url of the session id, or of its
+// SHA-256 with Config.HashStorageKey). Stores build their own keys from both,
+// typically "[prefix:]name:key[:suffix]".
+type Store interface {
+	// Get returns the value stored under name and key. A missing or expired
+	// record is an error that matches ErrNotFound. opts.Now is the time the
+	// session library runs on; stores that track expiry themselves compare
+	// against it.
+	Get(ctx context.Context, name, key string, opts GetOptions) ([]byte, error)
+
+	// Set stores value under name and key for opts.TTL. When opts.OldKey is
+	// set, the record under it must stay readable for at most opts.StaleTTL
+	// (its expiry is only ever shortened) so that concurrent requests that
+	// still carry the previous cookie keep working. When opts.Metadata is
+	// set and the store keeps a subject index, key is added to the index of
+	// each audience and subject pair with its expiry, and expired index
+	// entries are pruned.
+	Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error
+
+	// Delete removes the record under name and key, and the key from the
+	// subject index of opts.Metadata when given. Deleting a missing record
+	// is not an error.
+	Delete(ctx context.Context, name, key string, opts DeleteOptions) error
+}
+
+// GetOptions carries the extra arguments of Store.Get.
+type GetOptions struct {
+	Now time.Time // the session library's clock
+}
+
+// SetOptions carries the extra arguments of Store.Set; new fields may be
+// added without changing the Store interface.
+type SetOptions struct {
+	TTL      time.Duration // how long the record lives, at least one second
+	Now      time.Time     // the session library's clock
+	OldKey   string        // key of the record this one replaces, if any
+	StaleTTL time.Duration // how long the OldKey record may still be read
+	Metadata *Metadata     // subject index entries, with Config.StoreMetadata
+}
+
+// DeleteOptions carries the extra arguments of Store.Delete.
+type DeleteOptions struct {
+	Now      time.Time // the session library's clock
+	Metadata *Metadata // subject index entries to remove the key from
+}
+
+// Metadata names the subject index entries of one session: pairs of an
+// audience and a subject, both already encoded (base64url, the subject
+// hashed with Config.HashSubject), so stores use them as key parts as is.
+type Metadata struct {
+	Audiences []string
+	Subjects  []string
+}
+
+// IndexEntry is one live session in a subject index.
+type IndexEntry struct {
+	Key     string    // the storage key of the session
+	Expires time.Time // when the record expires
+}
+
+// SubjectIndex is implemented by stores that keep the subject index
+// (Config.StoreMetadata). Manager.Sessions and Manager.RevokeSessions use it.
+type SubjectIndex interface {
+	// Sessions lists the live sessions of an encoded audience and subject,
+	// pruning expired entries as it goes.
+	Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]IndexEntry, error)
+}
+
+// Stopper is implemented by stores that run background work (a cleaner
+// goroutine); Stop ends it and waits for it.
+type Stopper interface {
+	Stop()
+}
