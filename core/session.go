@@ -18,7 +18,7 @@ const (
 type meta struct {
 	valid        bool
 	timestamp    int64 // when it was opened or saved
-	header              // decoded fields
+	header             // decoded fields
 	raw          [headerSize]byte
 	key          *keyMaterial
 	initialChunk string // the payload part of the first cookie chunk

@@ -1,0 +1,5 @@
+module github.com/sessiongo/session/conformance
+
+go 1.25.0
+
+replace github.com/sessiongo/session/core => ../core
