@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -12,6 +13,9 @@ import (
 // sends identical bytes. Adapters implement it for their framework; this
 // package implements it for net/http (NewHTTPExchange).
 type Exchange interface {
+	// Context returns the request's context; store calls run under it, so a
+	// cancelled request cancels them.
+	Context() context.Context
 	// Cookies returns the request's Cookie header; several Cookie header
 	// lines are joined with "; ".
 	Cookies() string
@@ -66,6 +70,9 @@ type HTTPExchange struct {
 func NewHTTPExchange(w http.ResponseWriter, r *http.Request) *HTTPExchange {
 	return &HTTPExchange{W: w, R: r}
 }
+
+// Context returns r's context.
+func (e *HTTPExchange) Context() context.Context { return e.R.Context() }
 
 // Cookies returns r's Cookie header lines joined with "; ".
 func (e *HTTPExchange) Cookies() string {

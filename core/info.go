@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 )
@@ -101,7 +100,7 @@ func (s *Session) saveInfo(remember bool) error {
 	}
 	now := m.now()
 	ttl := m.storeTTL(remember, now, md.creationTime, md.rollingOffset)
-	err := m.store.Set(context.Background(), name, m.storageKey(md.sid[:]), append([]byte(nil), record.Bytes()...), SetOptions{
+	err := m.store.Set(s.ex.Context(), name, m.storageKey(md.sid[:]), append([]byte(nil), record.Bytes()...), SetOptions{
 		TTL: time.Duration(ttl) * time.Second,
 		Now: time.Unix(now, 0),
 	})

@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -115,7 +114,7 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	var info map[string]map[string]any
 	if m.store != nil {
 		key := m.storageKey(md.sid[:])
-		record, err := m.store.Get(context.Background(), name, key, GetOptions{Now: time.Unix(now, 0)})
+		record, err := m.store.Get(s.ex.Context(), name, key, GetOptions{Now: time.Unix(now, 0)})
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return wrapError(ErrNotFound, "unable to load session", err), false

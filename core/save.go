@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"io"
 	"time"
@@ -226,7 +225,7 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 		opts.OldKey = m.storageKey(md.sid[:])
 	}
 	value := bytes.Clone(record.Bytes())
-	if err := m.store.Set(context.Background(), name, m.storageKey(h.sid[:]), value, opts); err != nil {
+	if err := m.store.Set(s.ex.Context(), name, m.storageKey(h.sid[:]), value, opts); err != nil {
 		return wrapError(ErrStore, "unable to store session data", err)
 	}
 	return nil
@@ -442,7 +441,7 @@ func (s *Session) destroy(remember bool) error {
 		}
 	}
 	if m.store != nil && md.valid {
-		err := m.store.Delete(context.Background(), name, m.storageKey(md.sid[:]), DeleteOptions{
+		err := m.store.Delete(s.ex.Context(), name, m.storageKey(md.sid[:]), DeleteOptions{
 			Now:      time.Unix(md.timestamp, 0),
 			Metadata: s.metadata(),
 		})

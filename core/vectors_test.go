@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -220,10 +221,11 @@ func newRecorder(cookie string) *recorder {
 	return &recorder{cookie: cookie, requestHeaders: map[string]string{}, responseHeaders: map[string]string{}}
 }
 
-func (r *recorder) Cookies() string    { return r.cookie }
-func (r *recorder) UserAgent() string  { return r.userAgent }
-func (r *recorder) RemoteAddr() string { return r.remoteAddr }
-func (r *recorder) Scheme() string     { return r.scheme }
+func (r *recorder) Context() context.Context { return context.Background() }
+func (r *recorder) Cookies() string          { return r.cookie }
+func (r *recorder) UserAgent() string        { return r.userAgent }
+func (r *recorder) RemoteAddr() string       { return r.remoteAddr }
+func (r *recorder) Scheme() string           { return r.scheme }
 func (r *recorder) SetCookie(name, line string) {
 	r.setCookies = ReplaceSetCookie(r.setCookies, name, line)
 }
