@@ -1,0 +1,53 @@
+// Package session implements secure HTTP sessions, wire-compatible with
+// lua-resty-session 4 (the session library of OpenResty and Kong).
+//
+//	import session "github.com/sessiongo/session/core"
+//
+// A Manager holds a validated Config; it is safe for concurrent use. Each
+// request gets its own Session, bound to an Exchange (the request and its
+// response). net/http is built in:
+//
+//	m, err := session.New(session.Config{Secret: secret})
+//	...
+//	s, exists, refreshed, err := m.Start(w, r) // open + refresh
+//	s.Set("user", "alice")
+//	err = s.Save()                             // new id, new Set-Cookie
+//
+// Framework adapters (gin, echo, fiber, chi) implement Exchange and call
+// Manager.NewSession; they never format cookies or touch crypto.
+//
+// # Wire format
+//
+// A cookie is base64url(header) followed by base64url(ciphertext). The
+// 82-byte header carries a type, flags, a 32-byte random session id (new on
+// every save), the creation time, rolling and idling offsets, the data size,
+// the AES-GCM tag and a 16-byte HMAC-SHA256. Keys are derived per session id
+// with HKDF-SHA256 from the 32-byte initial keying material (SHA-256 of
+// Config.Secret, or Config.IKM); remember cookies derive their encryption key
+// with PBKDF2 at the configured safety level. The plaintext is the JSON array
+// [[data, audience, subject], ...], deflated when large, and split over up to
+// nine cookies when it does not fit in one. With a Store the cookie holds only
+// the header and the ciphertext lives on the server.
+//
+// # Threat model
+//
+// The cookie is confidential and authenticated: without the key a client can
+// neither read nor change it, nor move an entry from one session to another
+// (the AAD and the MAC cover the header, and each session id has its own
+// keys). Every change of a character is detected: base64url is decoded
+// strictly. Timeouts are enforced on the server from the authenticated
+// header, so a client cannot extend a session. Binding (Config.Bind) ties a
+// session to the client's IP, scheme and User-Agent. What cookie storage
+// cannot do is revoke a session before it expires: a stolen cookie stays
+// valid until its timeouts, so use a Store (and the subject index) when you
+// need server-side logout. Keys are never logged; without a configured
+// secret a random key is used and a warning is logged.
+//
+// # Compatibility
+//
+// The tests replay cookies and request sequences recorded from the reference
+// library: every reference cookie opens with the same result, and Set-Cookie
+// lines are reproduced byte for byte where the plaintext bytes coincide.
+// Errors keep the reference's messages and match one of the sentinel errors
+// (ErrNotFound, ErrExpired, ErrInvalid, ...) with errors.Is.
+package session
