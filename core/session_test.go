@@ -648,4 +648,4 @@ func (b brokenStore) Get(context.Context, string, string, GetOptions) ([]byte, e
 	return nil, b.err
 }
 func (b brokenStore) Set(context.Context, string, string, []byte, SetOptions) error { return b.err }
-func (b brokenStore) Delete(context.Context, string, string, DeleteOptions) error  { return b.err }
+func (b brokenStore) Delete(context.Context, string, string, DeleteOptions) error   { return b.err }
