@@ -1,0 +1,116 @@
+package session
+
+import "context"
+
+// errNoIndex is returned by the subject index methods when the configured
+// store keeps no subject index.
+var errNoIndex = configError("store keeps no subject index (it does not implement SubjectIndex)")
+
+// subjectIndex returns the store's subject index, or an error matching
+// ErrInvalidConfig when there is none.
+func (m *Manager) subjectIndex() (SubjectIndex, error) {
+	if m.store == nil {
+		return nil, configError("cookie storage keeps no subject index (configure a Store)")
+	}
+	idx, ok := m.store.(SubjectIndex)
+	if !ok {
+		return nil, errNoIndex
+	}
+	return idx, nil
+}
+
+// namedEntry is an index entry with the cookie name it was found under.
+type namedEntry struct {
+	name string
+	IndexEntry
+}
+
+// indexEntries lists the live index entries of audience and subject under
+// both cookie names.
+func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([]namedEntry, error) {
+	idx, err := m.subjectIndex()
+	if err != nil {
+		return nil, err
+	}
+	aud, sub := m.EncodeAudience(audience), m.EncodeSubject(subject)
+	now := m.clock()
+	var out []namedEntry
+	for _, name := range [...]string{m.cookieName, m.rememberName} {
+		entries, err := idx.Sessions(ctx, name, aud, sub, now)
+		if err != nil {
+			return nil, wrapError(ErrStore, "unable to read session metadata", err)
+		}
+		for _, e := range entries {
+			out = append(out, namedEntry{name: name, IndexEntry: e})
+		}
+	}
+	return out, nil
+}
+
+// Sessions lists the live sessions of a subject (usually a user id) in an
+// audience, from the store's subject index: one entry per store record of
+// the session cookie and of the remember cookie, soonest to expire first.
+// audience and subject are given in clear; they are encoded (and the
+// subject hashed, with Config.HashSubject) as on save.
+//
+// The index is kept only with Config.StoreMetadata; without it the list is
+// empty. A store that keeps no subject index (it does not implement
+// SubjectIndex), or cookie storage, is an error matching ErrInvalidConfig; a
+// store failure matches ErrStore.
+func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]IndexEntry, error) {
+	named, err := m.indexEntries(ctx, audience, subject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IndexEntry, len(named))
+	for i, e := range named {
+		out[i] = e.IndexEntry
+	}
+	sortEntries(out)
+	return out, nil
+}
+
+// RevokeSessions deletes every live session of a subject in an audience, as
+// listed by Sessions ("log out everywhere"), and returns how many store
+// records it deleted. Cookies that still point at them fail to open with
+// ErrNotFound from then on. Errors are those of Sessions; a failed delete
+// matches ErrStore and the count says how many were deleted before it.
+func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) (int, error) {
+	named, err := m.indexEntries(ctx, audience, subject)
+	if err != nil {
+		return 0, err
+	}
+	md := &Metadata{
+		Audiences: []string{m.EncodeAudience(audience)},
+		Subjects:  []string{m.EncodeSubject(subject)},
+	}
+	n := 0
+	for _, e := range named {
+		if err := m.store.Delete(ctx, e.name, e.Key, DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+			return n, wrapError(ErrStore, "unable to revoke session", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// RevokeSession deletes one session of a subject in an audience by its
+// storage key (an IndexEntry.Key from Sessions), whichever cookie it belongs
+// to, and removes it from the index: use it to cap the number of sessions of
+// a user. Deleting a key that is already gone is not an error. Errors are
+// those of Sessions.
+func (m *Manager) RevokeSession(ctx context.Context, audience, subject, key string) error {
+	if _, err := m.subjectIndex(); err != nil {
+		return err
+	}
+	md := &Metadata{
+		Audiences: []string{m.EncodeAudience(audience)},
+		Subjects:  []string{m.EncodeSubject(subject)},
+	}
+	for _, name := range [...]string{m.cookieName, m.rememberName} {
+		if err := m.store.Delete(ctx, name, key, DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+			return wrapError(ErrStore, "unable to revoke session", err)
+		}
+	}
+	return nil
+}

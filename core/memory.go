@@ -1,0 +1,499 @@
+package session
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultMemoryStoreMaxEntries is the number of records a MemoryStore holds
+// when MemoryStoreOptions.MaxEntries is 0.
+const DefaultMemoryStoreMaxEntries = 100_000
+
+// MemoryStoreOptions holds the optional settings of NewMemoryStore; the
+// zero value (or a nil pointer) means the defaults. An options struct,
+// rather than functional options, keeps the call site readable inside
+// package session: session.NewMemoryStore(&session.MemoryStoreOptions{
+// MaxEntries: 10_000}).
+type MemoryStoreOptions struct {
+	// MaxEntries bounds the number of records (default
+	// DefaultMemoryStoreMaxEntries). When the store is full, a write first
+	// drops expired records, then the least recently used one. The records
+	// are spread over up to 32 shards, each holding its share of
+	// MaxEntries, so eviction may start a little before MaxEntries records
+	// are stored in total.
+	MaxEntries int
+	// CleanupInterval, when positive, starts a goroutine that removes
+	// expired records and index entries at that interval; Stop ends it.
+	// Without it, expired records are removed when they are read, and
+	// whenever a write lands in their shard.
+	CleanupInterval time.Duration
+	// Clock is the cleaner's clock, also used when an operation's Now is
+	// zero; nil means time.Now. Give it the session library's Config.Clock
+	// when that is not the wall clock.
+	Clock func() time.Time
+}
+
+// MemoryStore is a Store that keeps records in the process's memory, the
+// counterpart of the reference library's shm store: bounded in size, with
+// TTLs judged against the Now of each call, the stale TTL of replaced
+// records, and a subject index (it implements SubjectIndex). It is safe for
+// concurrent use; records are sharded so that requests rarely wait on one
+// another. Records do not survive a restart and are not shared between
+// processes.
+//
+// Values are copied on Set and on Get. Context cancellation is checked when
+// a call starts: a cancelled call changes nothing and returns the context's
+// error.
+type MemoryStore struct {
+	shards  []memShard
+	indexes []memIndexShard
+	clock   func() time.Time
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+	cleaned  chan struct{} // tests: a cleaner pass finished
+}
+
+type memKey struct{ name, key string }
+
+type memItem struct {
+	k          memKey
+	value      []byte
+	expires    int64 // unix nanoseconds; alive while now < expires
+	heapIdx    int
+	prev, next *memItem
+}
+
+// memShard is one shard of records: a map, an LRU list (root.next is the
+// most recently used) and a min-heap on expiry.
+type memShard struct {
+	mu       sync.Mutex
+	items    map[memKey]*memItem
+	heap     memHeap
+	root     memItem
+	capacity int
+}
+
+type memIndexKey struct{ name, audience, subject string }
+
+// memIndexShard holds the subject index entries of some audience and
+// subject pairs: storage key -> expiry. Lock order: an index shard, then a
+// record shard, never the other way round.
+type memIndexShard struct {
+	mu      sync.Mutex
+	entries map[memIndexKey]map[string]int64
+}
+
+const memMaxShards = 32
+
+var errMemNotFound = newError(ErrNotFound, "memory store: no such record")
+
+// NewMemoryStore returns an empty MemoryStore; opts may be nil. When
+// opts.CleanupInterval is positive it starts a cleaner goroutine: call Stop
+// when done with the store.
+func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
+	var o MemoryStoreOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultMemoryStoreMaxEntries
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	n := min(max(o.MaxEntries/256, 1), memMaxShards)
+	s := &MemoryStore{
+		shards:  make([]memShard, n),
+		indexes: make([]memIndexShard, memMaxShards),
+		clock:   o.Clock,
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.items = map[memKey]*memItem{}
+		sh.root.prev, sh.root.next = &sh.root, &sh.root
+		sh.capacity = o.MaxEntries / n
+		if i < o.MaxEntries%n {
+			sh.capacity++
+		}
+	}
+	for i := range s.indexes {
+		s.indexes[i].entries = map[memIndexKey]map[string]int64{}
+	}
+	if o.CleanupInterval > 0 {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.cleaner(o.CleanupInterval)
+	}
+	return s
+}
+
+// fnv1a hashes parts separated by a byte no part can make ambiguous.
+func fnv1a(parts ...string) uint64 {
+	h := uint64(14695981039346656037)
+	for i, p := range parts {
+		if i > 0 {
+			h ^= 0xff
+			h *= 1099511628211
+		}
+		for j := 0; j < len(p); j++ {
+			h ^= uint64(p[j])
+			h *= 1099511628211
+		}
+	}
+	return h
+}
+
+func (s *MemoryStore) shard(k memKey) *memShard {
+	if len(s.shards) == 1 {
+		return &s.shards[0]
+	}
+	return &s.shards[fnv1a(k.name, k.key)%uint64(len(s.shards))]
+}
+
+func (s *MemoryStore) indexShard(k memIndexKey) *memIndexShard {
+	return &s.indexes[fnv1a(k.name, k.audience, k.subject)%uint64(len(s.indexes))]
+}
+
+// now returns t, or the store's clock when t is zero, in unix nanoseconds.
+func (s *MemoryStore) now(t time.Time) int64 {
+	if t.IsZero() {
+		t = s.clock()
+	}
+	return t.UnixNano()
+}
+
+// Get returns a copy of the value stored under name and key; a missing or
+// expired record (judged against opts.Now) is an error matching
+// ErrNotFound.
+func (s *MemoryStore) Get(ctx context.Context, name, key string, opts GetOptions) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now(opts.Now)
+	k := memKey{name, key}
+	sh := s.shard(k)
+	sh.mu.Lock()
+	it := sh.items[k]
+	if it == nil {
+		sh.mu.Unlock()
+		return nil, errMemNotFound
+	}
+	if it.expires <= now {
+		sh.remove(it)
+		sh.mu.Unlock()
+		return nil, errMemNotFound
+	}
+	sh.touch(it)
+	v := bytes.Clone(it.value)
+	sh.mu.Unlock()
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// Set stores a copy of value under name and key for opts.TTL from
+// opts.Now, shortens the life of the opts.OldKey record to opts.StaleTTL
+// (removing it when StaleTTL is not positive), and updates the subject
+// index of opts.Metadata.
+func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if opts.TTL <= 0 {
+		return wrapError(ErrStore, "memory store: invalid ttl", nil)
+	}
+	if md := opts.Metadata; md != nil && len(md.Audiences) != len(md.Subjects) {
+		return wrapError(ErrStore, "memory store: metadata audiences and subjects differ in number", nil)
+	}
+	now := s.now(opts.Now)
+	expires := now + int64(opts.TTL)
+	k := memKey{name, key}
+	v := bytes.Clone(value)
+	sh := s.shard(k)
+	sh.mu.Lock()
+	sh.put(k, v, expires, now)
+	sh.mu.Unlock()
+
+	if opts.OldKey != "" && opts.OldKey != key {
+		ok := memKey{name, opts.OldKey}
+		osh := s.shard(ok)
+		osh.mu.Lock()
+		if it := osh.items[ok]; it != nil {
+			if opts.StaleTTL <= 0 {
+				osh.remove(it)
+			} else if stale := now + int64(opts.StaleTTL); it.expires > stale {
+				it.expires = stale
+				heap.Fix(&osh.heap, it.heapIdx)
+			}
+		}
+		osh.mu.Unlock()
+	}
+
+	if md := opts.Metadata; md != nil {
+		for i := range md.Audiences {
+			s.updateIndex(memIndexKey{name, md.Audiences[i], md.Subjects[i]}, key, expires, opts.OldKey, now)
+		}
+	}
+	return nil
+}
+
+// Delete removes the record under name and key and its subject index
+// entries of opts.Metadata. Deleting a missing record is not an error.
+func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts DeleteOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k := memKey{name, key}
+	sh := s.shard(k)
+	sh.mu.Lock()
+	if it := sh.items[k]; it != nil {
+		sh.remove(it)
+	}
+	sh.mu.Unlock()
+	if md := opts.Metadata; md != nil {
+		now := s.now(opts.Now)
+		for i := range min(len(md.Audiences), len(md.Subjects)) {
+			s.updateIndex(memIndexKey{name, md.Audiences[i], md.Subjects[i]}, "", 0, key, now)
+		}
+	}
+	return nil
+}
+
+// updateIndex adds key (when not empty) with its expiry to an index entry
+// set, removes drop, and prunes expired entries and entries whose record is
+// gone.
+func (s *MemoryStore) updateIndex(ik memIndexKey, key string, expires int64, drop string, now int64) {
+	ish := s.indexShard(ik)
+	ish.mu.Lock()
+	defer ish.mu.Unlock()
+	set := ish.entries[ik]
+	if set == nil {
+		if key == "" {
+			return
+		}
+		set = map[string]int64{}
+		ish.entries[ik] = set
+	}
+	if drop != "" {
+		delete(set, drop)
+	}
+	if key != "" {
+		set[key] = expires
+	}
+	s.prune(ik, set, now, nil)
+	if len(set) == 0 {
+		delete(ish.entries, ik)
+	}
+}
+
+// prune removes the expired entries of set and those whose record is gone;
+// with out, it appends the live ones to *out, with the record's expiry. The
+// index shard of ik must be locked.
+func (s *MemoryStore) prune(ik memIndexKey, set map[string]int64, now int64, out *[]IndexEntry) {
+	for key, exp := range set {
+		if exp <= now {
+			delete(set, key)
+			continue
+		}
+		k := memKey{ik.name, key}
+		sh := s.shard(k)
+		sh.mu.Lock()
+		it := sh.items[k]
+		live := it != nil && it.expires > now
+		if live {
+			exp = it.expires
+		}
+		sh.mu.Unlock()
+		if !live {
+			delete(set, key)
+			continue
+		}
+		if out != nil {
+			*out = append(*out, IndexEntry{Key: key, Expires: time.Unix(0, exp)})
+		}
+	}
+}
+
+// Sessions lists the live sessions of an encoded audience and subject under
+// the cookie name, soonest to expire first, pruning expired entries and
+// entries whose record was evicted or deleted. It implements SubjectIndex.
+func (s *MemoryStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]IndexEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ik := memIndexKey{name, audience, subject}
+	ish := s.indexShard(ik)
+	ish.mu.Lock()
+	var out []IndexEntry
+	if set := ish.entries[ik]; set != nil {
+		s.prune(ik, set, s.now(now), &out)
+		if len(set) == 0 {
+			delete(ish.entries, ik)
+		}
+	}
+	ish.mu.Unlock()
+	sortEntries(out)
+	return out, nil
+}
+
+func sortEntries(entries []IndexEntry) {
+	slices.SortFunc(entries, func(a, b IndexEntry) int {
+		if c := a.Expires.Compare(b.Expires); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+}
+
+// Len returns the number of records held, including expired ones not yet
+// removed.
+func (s *MemoryStore) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.items)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// Cleanup removes the records and subject index entries that have expired
+// at now and returns how many records it removed. The cleaner goroutine
+// calls it; call it yourself to clean up on your own schedule.
+func (s *MemoryStore) Cleanup(now time.Time) int {
+	t := s.now(now)
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += sh.dropExpired(t)
+		sh.mu.Unlock()
+	}
+	for i := range s.indexes {
+		ish := &s.indexes[i]
+		ish.mu.Lock()
+		for ik, set := range ish.entries {
+			s.prune(ik, set, t, nil)
+			if len(set) == 0 {
+				delete(ish.entries, ik)
+			}
+		}
+		ish.mu.Unlock()
+	}
+	return n
+}
+
+func (s *MemoryStore) cleaner(every time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.Cleanup(s.clock())
+			if s.cleaned != nil {
+				select {
+				case s.cleaned <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// Stop ends the cleaner goroutine, if any, and waits for it. The store
+// stays usable; expired records are then removed only on access. Stop may
+// be called more than once. It implements Stopper.
+func (s *MemoryStore) Stop() {
+	if s.stop == nil {
+		return
+	}
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+// put stores a record, making room when the shard is full. sh.mu is held.
+func (sh *memShard) put(k memKey, v []byte, expires, now int64) {
+	if it := sh.items[k]; it != nil {
+		it.value, it.expires = v, expires
+		heap.Fix(&sh.heap, it.heapIdx)
+		sh.touch(it)
+		return
+	}
+	sh.dropExpired(now)
+	for len(sh.items) >= sh.capacity && sh.root.prev != &sh.root {
+		sh.remove(sh.root.prev) // least recently used
+	}
+	it := &memItem{k: k, value: v, expires: expires}
+	sh.items[k] = it
+	heap.Push(&sh.heap, it)
+	it.prev, it.next = &sh.root, sh.root.next
+	it.prev.next, it.next.prev = it, it
+}
+
+// dropExpired removes the records expired at now; sh.mu is held.
+func (sh *memShard) dropExpired(now int64) int {
+	n := 0
+	for len(sh.heap) > 0 && sh.heap[0].expires <= now {
+		sh.remove(sh.heap[0])
+		n++
+	}
+	return n
+}
+
+// touch moves it to the front of the LRU list; sh.mu is held.
+func (sh *memShard) touch(it *memItem) {
+	if sh.root.next == it {
+		return
+	}
+	it.prev.next, it.next.prev = it.next, it.prev
+	it.prev, it.next = &sh.root, sh.root.next
+	it.prev.next, it.next.prev = it, it
+}
+
+// remove drops it from the map, the heap and the LRU list; sh.mu is held.
+func (sh *memShard) remove(it *memItem) {
+	delete(sh.items, it.k)
+	heap.Remove(&sh.heap, it.heapIdx)
+	it.prev.next, it.next.prev = it.next, it.prev
+	it.prev, it.next = nil, nil
+}
+
+// memHeap is a min-heap of records on expiry.
+type memHeap []*memItem
+
+func (h memHeap) Len() int           { return len(h) }
+func (h memHeap) Less(i, j int) bool { return h[i].expires < h[j].expires }
+func (h memHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx, h[j].heapIdx = i, j
+}
+func (h *memHeap) Push(x any) {
+	it := x.(*memItem)
+	it.heapIdx = len(*h)
+	*h = append(*h, it)
+}
+func (h *memHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	it.heapIdx = -1
+	return it
+}
+
+var (
+	_ Store        = (*MemoryStore)(nil)
+	_ SubjectIndex = (*MemoryStore)(nil)
+	_ Stopper      = (*MemoryStore)(nil)
+)
