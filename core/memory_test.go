@@ -326,7 +326,7 @@ func TestMemoryStoreCleaner(t *testing.T) {
 		t.Fatal("Stop returned before the cleaner ended")
 	}
 	stGet(t, st, "n", "k2", stAt(0), "v") // still usable
-	NewMemoryStore(nil).Stop()             // no cleaner: a no-op
+	NewMemoryStore(nil).Stop()            // no cleaner: a no-op
 }
 
 func TestMemoryStoreCleanup(t *testing.T) {
