@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"compress/flate"
-	"encoding/json"
 	"errors"
 	"io"
 	"sync"
@@ -30,52 +29,34 @@ func putBuf(b *bytes.Buffer) {
 	}
 }
 
-// appendJSONString appends s as a JSON string without HTML escaping, as the
-// reference's cjson does.
-func appendJSONString(b *bytes.Buffer, s string) error {
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	b.Truncate(b.Len() - 1) // Encode's newline
-	return nil
-}
-
 // encodeEntries appends the plaintext of entries to b.
 func encodeEntries(b *bytes.Buffer, entries []entry) error {
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	b.WriteByte('[')
+	out := b.AvailableBuffer()
+	out = append(out, '[')
 	for i := range entries {
 		e := &entries[i]
 		if i > 0 {
-			b.WriteByte(',')
+			out = append(out, ',')
 		}
-		b.WriteByte('[')
+		out = append(out, '[')
 		if len(e.data) == 0 {
-			b.WriteString("{}")
+			out = append(out, "{}"...)
 		} else {
-			if err := enc.Encode(e.data); err != nil {
+			var err error
+			if out, err = appendObject(out, e.data); err != nil {
 				return err
 			}
-			b.Truncate(b.Len() - 1)
 		}
-		b.WriteByte(',')
-		if err := enc.Encode(e.audience); err != nil {
-			return err
-		}
-		b.Truncate(b.Len() - 1)
+		out = append(out, ',')
+		out = appendJSONString(out, e.audience)
 		if e.hasSubject {
-			b.WriteByte(',')
-			if err := enc.Encode(e.subject); err != nil {
-				return err
-			}
-			b.Truncate(b.Len() - 1)
+			out = append(out, ',')
+			out = appendJSONString(out, e.subject)
 		}
-		b.WriteByte(']')
+		out = append(out, ']')
 	}
-	b.WriteByte(']')
+	out = append(out, ']')
+	b.Write(out)
 	return nil
 }
 
@@ -83,30 +64,41 @@ var errBadEntry = errors.New("malformed session entry")
 
 // decodeEntries parses the plaintext of a session.
 func decodeEntries(plaintext []byte) ([]entry, error) {
-	var raw [][]json.RawMessage
-	if err := json.Unmarshal(plaintext, &raw); err != nil {
+	v, err := parseJSON(plaintext)
+	if err != nil {
 		return nil, err
+	}
+	raw, ok := v.([]any)
+	if !ok {
+		return nil, errBadEntry
 	}
 	entries := make([]entry, 0, len(raw)+1)
 	for _, r := range raw {
-		if len(r) < 2 || len(r) > 3 {
+		fields, ok := r.([]any)
+		if !ok || len(fields) < 2 || len(fields) > 3 {
 			return nil, errBadEntry
 		}
 		var e entry
-		if t := bytes.TrimSpace(r[0]); !bytes.Equal(t, []byte("[]")) && !bytes.Equal(t, []byte("null")) {
-			if err := json.Unmarshal(r[0], &e.data); err != nil {
-				return nil, err
+		switch data := fields[0].(type) {
+		case map[string]any:
+			e.data = data
+		case []any: // cjson writes an empty table as [] when so configured
+			if len(data) != 0 {
+				return nil, errBadEntry
 			}
+		case nil:
+		default:
+			return nil, errBadEntry
 		}
 		if e.data == nil {
 			e.data = map[string]any{}
 		}
-		if err := json.Unmarshal(r[1], &e.audience); err != nil {
-			return nil, err
+		if e.audience, ok = fields[1].(string); !ok {
+			return nil, errBadEntry
 		}
-		if len(r) == 3 && !bytes.Equal(bytes.TrimSpace(r[2]), []byte("null")) {
-			if err := json.Unmarshal(r[2], &e.subject); err != nil {
-				return nil, err
+		if len(fields) == 3 && fields[2] != nil {
+			if e.subject, ok = fields[2].(string); !ok {
+				return nil, errBadEntry
 			}
 			e.hasSubject = true
 		}

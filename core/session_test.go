@@ -13,26 +13,26 @@ import (
 	"time"
 )
 
-// fakeClock is an injectable clock, advanced by tests.
-type fakeClock struct{ now atomic.Int64 }
+// testClock is an injectable clock, advanced by tests.
+type testClock struct{ now atomic.Int64 }
 
-func newFakeClock() *fakeClock { c := &fakeClock{}; c.now.Store(1700000000); return c }
+func newTestClock() *testClock { c := &testClock{}; c.now.Store(1700000000); return c }
 
-func (c *fakeClock) Now() time.Time          { return time.Unix(c.now.Load(), 0) }
-func (c *fakeClock) Advance(d time.Duration) { c.now.Add(int64(d / time.Second)) }
+func (c *testClock) Now() time.Time          { return time.Unix(c.now.Load(), 0) }
+func (c *testClock) Advance(d time.Duration) { c.now.Add(int64(d / time.Second)) }
 
 // harness is a Manager on a fake clock plus a browser-like cookie jar.
 type harness struct {
 	t     testing.TB
 	m     *Manager
-	clock *fakeClock
+	clock *testClock
 	jar   map[string]string
 	order []string
 }
 
 func newHarness(t testing.TB, cfg Config) *harness {
 	t.Helper()
-	clock := newFakeClock()
+	clock := newTestClock()
 	if cfg.Secret == "" && cfg.IKM == nil {
 		cfg.Secret = "test-secret"
 	}
@@ -323,7 +323,7 @@ func mustNew(t testing.TB, cfg Config) *Manager {
 }
 
 func TestEnforceSameSubject(t *testing.T) {
-	clock := newFakeClock()
+	clock := newTestClock()
 	jar := newHarness(t, Config{})
 	save := func(aud, subject string, enforce bool) {
 		m := mustNew(t, Config{Secret: "s", Audience: aud, EnforceSameSubject: enforce, Clock: clock.Now})
@@ -430,7 +430,7 @@ func TestRememberRestoresSession(t *testing.T) {
 }
 
 func TestLogoutOfOneAudience(t *testing.T) {
-	clock := newFakeClock()
+	clock := newTestClock()
 	jar := newHarness(t, Config{})
 	manager := func(aud string) *Manager {
 		return mustNew(t, Config{Secret: "s", Audience: aud, Clock: clock.Now})
