@@ -1,0 +1,261 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+	sqlstore "github.com/sessiongo/session/stores/sql"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func set(t *testing.T, s session.Store, name, key, value string, opts session.SetOptions) {
+	t.Helper()
+	if opts.Now.IsZero() {
+		opts.Now = t0
+	}
+	if opts.TTL == 0 {
+		opts.TTL = time.Hour
+	}
+	if err := s.Set(context.Background(), name, key, []byte(value), opts); err != nil {
+		t.Fatalf("Set(%s, %s): %v", name, key, err)
+	}
+}
+
+// wantGet checks what Get returns at now: want, or ErrNotFound when want
+// is "".
+func wantGet(t *testing.T, s session.Store, name, key string, now time.Time, want string) {
+	t.Helper()
+	got, err := s.Get(context.Background(), name, key, session.GetOptions{Now: now})
+	switch {
+	case want == "" && !errors.Is(err, session.ErrNotFound):
+		t.Fatalf("Get(%s, %s) at %v = %q, %v; want ErrNotFound", name, key, now.Sub(t0), got, err)
+	case want != "" && (err != nil || string(got) != want):
+		t.Fatalf("Get(%s, %s) at %v = %q, %v; want %q", name, key, now.Sub(t0), got, err, want)
+	}
+}
+
+func TestStoreRules(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
+		ctx := context.Background()
+		t.Run("set get delete", func(t *testing.T) {
+			s, _ := newStore(t, db, d)
+			wantGet(t, s, "session", "k1", t0, "")
+			set(t, s, "session", "k1", `["v1"]`, session.SetOptions{})
+			wantGet(t, s, "session", "k1", t0, `["v1"]`)
+			set(t, s, "session", "k1", `["v2"]`, session.SetOptions{})
+			wantGet(t, s, "session", "k1", t0, `["v2"]`)
+			if err := s.Delete(ctx, "session", "k1", session.DeleteOptions{Now: t0}); err != nil {
+				t.Fatal(err)
+			}
+			wantGet(t, s, "session", "k1", t0, "")
+			if err := s.Delete(ctx, "session", "k1", session.DeleteOptions{Now: t0}); err != nil {
+				t.Fatalf("deleting a missing record: %v", err)
+			}
+		})
+		t.Run("keys differing in case are distinct", func(t *testing.T) {
+			s, _ := newStore(t, db, d)
+			set(t, s, "session", "abcDEF", "upper", session.SetOptions{})
+			set(t, s, "session", "abcdef", "lower", session.SetOptions{})
+			wantGet(t, s, "session", "abcDEF", t0, "upper")
+			wantGet(t, s, "session", "abcdef", t0, "lower")
+		})
+		t.Run("cookie name is part of the record", func(t *testing.T) {
+			s, _ := newStore(t, db, d)
+			set(t, s, "session", "k", "v", session.SetOptions{})
+			wantGet(t, s, "remember", "k", t0, "")
+			if err := s.Delete(ctx, "remember", "k", session.DeleteOptions{Now: t0}); err != nil {
+				t.Fatal(err)
+			}
+			wantGet(t, s, "session", "k", t0, "v")
+		})
+		t.Run("expiry follows the session clock", func(t *testing.T) {
+			s, _ := newStore(t, db, d)
+			set(t, s, "session", "k", "v", session.SetOptions{TTL: 10 * time.Second})
+			wantGet(t, s, "session", "k", t0.Add(10*time.Second), "v")
+			wantGet(t, s, "session", "k", t0.Add(10*time.Second+time.Millisecond), "")
+		})
+		t.Run("stale ttl shortens the old record", func(t *testing.T) {
+			s, _ := newStore(t, db, d)
+			set(t, s, "session", "old", "o", session.SetOptions{TTL: time.Hour})
+			now := t0.Add(time.Minute)
+			set(t, s, "session", "new", "n", session.SetOptions{Now: now, OldKey: "old", StaleTTL: 10 * time.Second})
+			wantGet(t, s, "session", "old", now.Add(10*time.Second), "o")
+			wantGet(t, s, "session", "old", now.Add(11*time.Second), "")
+			wantGet(t, s, "session", "new", now.Add(30*time.Minute), "n")
+		})
+		t.Run("stale ttl never lengthens", func(t *testing.T) {
+			s, _ := newStore(t, db, d)
+			set(t, s, "session", "old", "o", session.SetOptions{TTL: 5 * time.Second})
+			set(t, s, "session", "new", "n", session.SetOptions{OldKey: "old", StaleTTL: time.Minute})
+			wantGet(t, s, "session", "old", t0.Add(5*time.Second), "o")
+			wantGet(t, s, "session", "old", t0.Add(6*time.Second), "")
+		})
+		t.Run("large value", func(t *testing.T) {
+			s, _ := newStore(t, db, d)
+			big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
+			big = big[:len(big)-1]
+			if err := s.Set(ctx, "session", "big", big, session.SetOptions{Now: t0, TTL: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, "session", "big", session.GetOptions{Now: t0})
+			if err != nil || !bytes.Equal(got, big) {
+				t.Fatalf("Get = %d bytes, %v; want %d bytes", len(got), err, len(big))
+			}
+		})
+		t.Run("subject index", func(t *testing.T) {
+			s, table := newStore(t, db, d)
+			md := &session.Metadata{Audiences: []string{"aud", "aud2"}, Subjects: []string{"alice", "alice"}}
+			set(t, s, "session", "a1", "1", session.SetOptions{TTL: time.Hour, Metadata: md})
+			set(t, s, "session", "a2", "2", session.SetOptions{TTL: 2 * time.Hour, Metadata: md})
+			set(t, s, "session", "a3", "3", session.SetOptions{TTL: time.Minute, Metadata: md})
+			set(t, s, "session", "a2", "2", session.SetOptions{TTL: 2 * time.Hour, Metadata: md}) // again: no duplicate
+			set(t, s, "session", "b1", "b", session.SetOptions{Metadata: &session.Metadata{
+				Audiences: []string{"aud"}, Subjects: []string{"bob"}}})
+			set(t, s, "remember", "r1", "r", session.SetOptions{Metadata: md})
+
+			keys := func(now time.Time, aud, sub string) []string {
+				t.Helper()
+				entries, err := s.Sessions(ctx, "session", aud, sub, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ks []string
+				for _, e := range entries {
+					ks = append(ks, e.Key)
+					if e.Expires.Before(now) {
+						t.Errorf("entry %s expired at %v, before %v", e.Key, e.Expires, now)
+					}
+				}
+				return ks
+			}
+			if got, want := keys(t0, "aud", "alice"), []string{"a3", "a1", "a2"}; !slices.Equal(got, want) {
+				t.Fatalf("Sessions = %v; want %v (soonest expiry first)", got, want)
+			}
+			entries, _ := s.Sessions(ctx, "session", "aud", "alice", t0)
+			if want := t0.Add(time.Minute); !entries[0].Expires.Equal(want) {
+				t.Errorf("Expires = %v; want %v", entries[0].Expires, want)
+			}
+			if got, want := keys(t0.Add(2*time.Minute), "aud2", "alice"), []string{"a1", "a2"}; !slices.Equal(got, want) {
+				t.Fatalf("Sessions after a3 expired = %v; want %v", got, want)
+			}
+			// 9 rows (a1, a2, a3 and r1 in two pairs, b1 in one); listing
+			// aud2/alice pruned a3's row of that pair.
+			if got := countRows(t, db, table+"_meta"); got != 8 {
+				t.Errorf("%d index rows after pruning; want 8", got)
+			}
+			if err := s.Delete(ctx, "session", "a1", session.DeleteOptions{Now: t0, Metadata: md}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := keys(t0, "aud", "alice"), []string{"a3", "a2"}; !slices.Equal(got, want) {
+				t.Fatalf("Sessions after delete = %v; want %v", got, want)
+			}
+			if got := countRows(t, db, table+"_meta"); got != 6 {
+				t.Errorf("%d index rows after deleting a1; want 6 (its rows go with it)", got)
+			}
+			if got := keys(t0, "nobody", "nobody"); len(got) != 0 {
+				t.Fatalf("Sessions of an unknown subject = %v", got)
+			}
+		})
+		t.Run("cleanup", func(t *testing.T) {
+			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
+			md := &session.Metadata{Audiences: []string{"a"}, Subjects: []string{"s"}}
+			set(t, s, "session", "short", "1", session.SetOptions{TTL: time.Second, Metadata: md})
+			set(t, s, "session", "long", "2", session.SetOptions{TTL: time.Hour, Metadata: md})
+			n, err := s.Cleanup(ctx, t0.Add(time.Minute))
+			if err != nil || n != 1 {
+				t.Fatalf("Cleanup = %d, %v; want 1 row", n, err)
+			}
+			if got := countRows(t, db, table); got != 1 {
+				t.Errorf("%d rows left; want 1", got)
+			}
+			if got := countRows(t, db, table+"_meta"); got != 1 {
+				t.Errorf("%d index rows left; want 1", got)
+			}
+		})
+		t.Run("cleanup on write", func(t *testing.T) {
+			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(1))
+			set(t, s, "session", "short", "1", session.SetOptions{TTL: time.Second})
+			set(t, s, "session", "other", "2", session.SetOptions{Now: t0.Add(time.Minute)})
+			if got := countRows(t, db, table); got != 1 {
+				t.Errorf("%d rows after a write with probability 1; want 1", got)
+			}
+		})
+		t.Run("cleaner", func(t *testing.T) {
+			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0),
+				sqlstore.WithCleanupInterval(10*time.Millisecond),
+				sqlstore.WithClock(func() time.Time { return t0.Add(time.Hour) }))
+			set(t, s, "session", "k", "v", session.SetOptions{TTL: time.Minute})
+			deadline := time.Now().Add(5 * time.Second)
+			for countRows(t, db, table) != 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the cleaner did not delete the expired row within 5s")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			s.Stop()
+			s.Stop() // twice is fine
+		})
+	})
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tests := []struct {
+		name string
+		db   *sql.DB
+		d    sqlstore.Dialect
+		opts []sqlstore.Option
+	}{
+		{"nil db", nil, sqlstore.Postgres, nil},
+		{"zero dialect", db, sqlstore.Dialect{}, nil},
+		{"empty table", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithTable("")}},
+		{"injection", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithTable("s; DROP TABLE x")}},
+		{"quote", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithTable(`s"`)}},
+		{"leading digit", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithTable("1s")}},
+		{"two dots", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithTable("a.b.c")}},
+		{"too long", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithTable(string(bytes.Repeat([]byte("s"), 56)))}},
+		{"bad meta", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithMetaTable("m-m")}},
+		{"same tables", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithMetaTable("sessions")}},
+		{"schemas differ", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithTable("a.s"), sqlstore.WithMetaTable("b.m")}},
+		{"negative interval", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithCleanupInterval(-time.Second)}},
+		{"probability above 1", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithCleanupProbability(1.5)}},
+		{"negative probability", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithCleanupProbability(-0.1)}},
+		{"nil clock", db, sqlstore.SQLite, []sqlstore.Option{sqlstore.WithClock(nil)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := sqlstore.New(tt.db, tt.d, tt.opts...)
+			if s != nil || !errors.Is(err, session.ErrInvalidConfig) {
+				t.Fatalf("New = %v, %v; want ErrInvalidConfig", s, err)
+			}
+			if tt.db != nil {
+				if err := sqlstore.Migrate(context.Background(), tt.db, tt.d, tt.opts...); !errors.Is(err, session.ErrInvalidConfig) {
+					t.Fatalf("Migrate = %v; want ErrInvalidConfig", err)
+				}
+			}
+		})
+	}
+}
+
+func TestSetRejectsBadArguments(t *testing.T) {
+	s, _ := newStore(t, openSQLiteMemory(t), sqlstore.SQLite)
+	ctx := context.Background()
+	if err := s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0}); err == nil {
+		t.Error("Set with a zero TTL succeeded")
+	}
+	md := &session.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"s"}}
+	if err := s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour, Metadata: md}); err == nil {
+		t.Error("Set with 2 audiences and 1 subject succeeded")
+	}
+}
