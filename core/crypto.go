@@ -7,6 +7,9 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding"
+	"hash"
+	"sync"
 )
 
 // Key schedule (SPEC §1). Every session id gets its own AES-256-GCM key and
@@ -29,12 +32,21 @@ const (
 	tagSize   = 16
 )
 
-// keyMaterial is one ikm with its HKDF pseudorandom key, computed once.
+// keyMaterial is one ikm with its HKDF pseudorandom key, computed once, and
+// the SHA-256 states of HMAC(prk) after its key blocks, so that each
+// HKDF-Expand block costs two compressions fewer.
 type keyMaterial struct {
-	ikm   []byte
-	prk   [32]byte
-	inner [64]byte // prk XOR ipad
-	outer [64]byte // prk XOR opad
+	ikm        []byte
+	prk        [32]byte
+	innerState []byte // marshaled SHA-256 state after prk XOR ipad
+	outerState []byte // marshaled SHA-256 state after prk XOR opad
+	pool       sync.Pool
+}
+
+// prkHMAC is a pair of SHA-256 digests restored to the keyed states.
+type prkHMAC struct {
+	inner, outer hash.Hash
+	buf          [128]byte
 }
 
 func newKeyMaterial(ikm []byte) *keyMaterial {
@@ -44,8 +56,41 @@ func newKeyMaterial(ikm []byte) *keyMaterial {
 		panic("session: hkdf extract: " + err.Error())
 	}
 	copy(k.prk[:], prk)
-	k.inner, k.outer = hmacPads(k.prk[:])
+	inner, outer := hmacPads(k.prk[:])
+	k.innerState = keyedState(inner[:])
+	k.outerState = keyedState(outer[:])
+	k.pool.New = func() any { return &prkHMAC{inner: sha256.New(), outer: sha256.New()} }
 	return k
+}
+
+func keyedState(pad []byte) []byte {
+	h := sha256.New()
+	h.Write(pad)
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic("session: sha256 state: " + err.Error())
+	}
+	return state
+}
+
+// prkSum computes HMAC-SHA256(prk, a || b || c); len(a)+len(b)+len(c) <= 128.
+func (k *keyMaterial) prkSum(a, b, c []byte) (sum [32]byte) {
+	h := k.pool.Get().(*prkHMAC)
+	n := copy(h.buf[:], a)
+	n += copy(h.buf[n:], b)
+	n += copy(h.buf[n:], c)
+	if err := h.inner.(encoding.BinaryUnmarshaler).UnmarshalBinary(k.innerState); err != nil {
+		panic("session: sha256 state: " + err.Error())
+	}
+	h.inner.Write(h.buf[:n])
+	inner := h.inner.Sum(h.buf[:0])
+	if err := h.outer.(encoding.BinaryUnmarshaler).UnmarshalBinary(k.outerState); err != nil {
+		panic("session: sha256 state: " + err.Error())
+	}
+	h.outer.Write(inner)
+	copy(sum[:], h.outer.Sum(h.buf[:0]))
+	k.pool.Put(h)
+	return sum
 }
 
 func hmacPads(key []byte) (inner, outer [64]byte) {
@@ -74,13 +119,14 @@ func hmacSHA256(inner, outer *[64]byte, a, b, c []byte) [32]byte {
 }
 
 var (
+	counter1           = []byte{1}
 	infoEncryption     = []byte("encryption:")
 	infoAuthentication = []byte("authentication:")
 )
 
 // expand is HKDF-Expand (RFC 5869) for up to 64 bytes of output.
 func (k *keyMaterial) expand(dst []byte, info, sid []byte) {
-	t1 := hmacSHA256(&k.inner, &k.outer, info, sid, []byte{1})
+	t1 := k.prkSum(info, sid, counter1)
 	n := copy(dst, t1[:])
 	if n == len(dst) {
 		return
@@ -89,7 +135,7 @@ func (k *keyMaterial) expand(dst []byte, info, sid []byte) {
 	m := copy(second[:], info)
 	m += copy(second[m:], sid)
 	second[m] = 2
-	t2 := hmacSHA256(&k.inner, &k.outer, t1[:], second[:m+1], nil)
+	t2 := k.prkSum(t1[:], second[:m+1], nil)
 	copy(dst[n:], t2[:])
 }
 

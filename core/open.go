@@ -54,7 +54,9 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return errInvalidHeader, false
 	}
 	var md meta
-	n, err := b64.Decode(md.raw[:], []byte(cookie[:headerEncodedSize]))
+	var encoded [headerEncodedSize]byte
+	copy(encoded[:], cookie)
+	n, err := b64.Decode(md.raw[:], encoded[:])
 	if err != nil || n != headerSize {
 		if err == nil {
 			err = errors.New("short header")
@@ -179,13 +181,11 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 
 	buf := getBuf()
 	defer putBuf(buf)
-	ciphertext := buf.AvailableBuffer()
-	if cap(ciphertext) < b64.DecodedLen(len(payload))+tagSize {
-		buf.Grow(b64.DecodedLen(len(payload)) + tagSize)
-		ciphertext = buf.AvailableBuffer()
-	}
-	ciphertext = ciphertext[:b64.DecodedLen(len(payload))]
-	if n, err := b64.Decode(ciphertext, []byte(payload)); err != nil {
+	buf.WriteString(payload) // base64 input, then the ciphertext after it
+	buf.Grow(b64.DecodedLen(len(payload)) + tagSize)
+	encodedPayload := buf.Bytes()
+	ciphertext := buf.AvailableBuffer()[:b64.DecodedLen(len(payload))]
+	if n, err := b64.Decode(ciphertext, encodedPayload); err != nil {
 		return wrapError(ErrInvalid, "unable to base64url decode session data", err), false
 	} else {
 		ciphertext = ciphertext[:n]
