@@ -132,6 +132,16 @@ func BenchmarkOpenModifySave2KB(b *testing.B) {
 	benchOpenModifySave(b, session.Config{}, data2KB)
 }
 
+// The 2 KB data is above the default compression threshold, so the two
+// benchmarks above also deflate and inflate (the floor does not); these do
+// the same work as the floor.
+func BenchmarkOpenRead2KBNoDeflate(b *testing.B) {
+	benchOpenRead(b, session.Config{CompressionThreshold: -1}, data2KB)
+}
+func BenchmarkOpenModifySave2KBNoDeflate(b *testing.B) {
+	benchOpenModifySave(b, session.Config{CompressionThreshold: -1}, data2KB)
+}
+
 // BenchmarkChunked8KB opens and saves a session spread over three cookies.
 func BenchmarkChunked8KB(b *testing.B) {
 	benchOpenModifySave(b, session.Config{CompressionThreshold: -1}, data8KB)

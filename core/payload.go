@@ -113,7 +113,7 @@ const maxInflatedSize = maxDataSize
 
 var (
 	flateWriters = sync.Pool{New: func() any {
-		w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+		w, _ := flate.NewWriter(nil, flate.BestSpeed)
 		return w
 	}}
 	flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
