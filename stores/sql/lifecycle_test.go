@@ -258,7 +258,9 @@ func TestBrokenDatabase(t *testing.T) {
 					}
 					return err
 				},
-				"Set": func() error { return s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour}) },
+				"Set": func() error {
+					return s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour})
+				},
 				"Set in a transaction": func() error {
 					return s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour, OldKey: "o", Metadata: md})
 				},
