@@ -1,0 +1,456 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	session "github.com/sessiongo/session/core"
+	redisstore "github.com/sessiongo/session/stores/redis"
+)
+
+// The servers the tests use; scripts/services.sh starts all but the single
+// Redis, and .ci/services.env sets these variables.
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+var (
+	singleAddr     = env("SESSIONGO_REDIS_ADDR", "127.0.0.1:6379")
+	sentinelAddrs  = strings.Split(env("SESSIONGO_REDIS_SENTINEL_ADDRS", "127.0.0.1:26390,127.0.0.1:26391,127.0.0.1:26392"), ",")
+	sentinelMaster = env("SESSIONGO_REDIS_SENTINEL_MASTER", "sessiongo")
+	failoverMaster = env("SESSIONGO_REDIS_FAILOVER_MASTER", "sessiongo-failover")
+	clusterAddrs   = strings.Split(env("SESSIONGO_REDIS_CLUSTER_ADDRS", "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002"), ",")
+)
+
+// mode is one way of reaching Redis.
+type mode struct {
+	name string
+	dial func() redis.UniversalClient
+}
+
+var modes = []mode{
+	{"single", func() redis.UniversalClient {
+		return redis.NewClient(&redis.Options{Addr: singleAddr, ContextTimeoutEnabled: true})
+	}},
+	{"sentinel", func() redis.UniversalClient {
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: sentinelMaster, SentinelAddrs: sentinelAddrs, ContextTimeoutEnabled: true,
+		})
+	}},
+	{"cluster", func() redis.UniversalClient {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs, ContextTimeoutEnabled: true})
+	}},
+}
+
+// unavailable skips the test, or fails it when SESSIONGO_REQUIRE_SERVICES=1.
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("SESSIONGO_REQUIRE_SERVICES") == "1" {
+		t.Fatalf(format+" (SESSIONGO_REQUIRE_SERVICES=1; start the servers with scripts/services.sh start)", args...)
+	}
+	t.Skipf(format+" (start the servers with scripts/services.sh start)", args...)
+}
+
+// connect returns a client of mode m, checked with a PING (a SET in a
+// cluster, so that every slot is served), closed at the end of the test.
+func connect(t testing.TB, m mode) redis.UniversalClient {
+	t.Helper()
+	c := m.dial()
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		unavailable(t, "redis %s unreachable: %v", m.name, err)
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err := cc.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error { return n.Ping(ctx).Err() })
+		if err != nil {
+			unavailable(t, "redis cluster node unreachable: %v", err)
+		}
+	}
+	return c
+}
+
+// testPrefix returns a key prefix of its own for one test, and deletes
+// every key under it when the test ends.
+func testPrefix(t testing.TB, c redis.UniversalClient) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := "sessiongo-test-" + hex.EncodeToString(b[:])
+	t.Cleanup(func() { deleteKeys(c, prefix+":*") })
+	return prefix
+}
+
+func deleteKeys(c redis.UniversalClient, match string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	del := func(ctx context.Context, n redis.UniversalClient) error {
+		iter := n.Scan(ctx, 0, match, 1000).Iterator()
+		for iter.Next(ctx) {
+			n.Del(ctx, iter.Val())
+		}
+		return iter.Err()
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return del(ctx, n) })
+		return
+	}
+	del(ctx, c)
+}
+
+// newStore returns a store of its own (own prefix) on mode m.
+func newStore(t testing.TB, m mode, opts ...redisstore.Option) (*redisstore.Store, redis.UniversalClient) {
+	t.Helper()
+	c := connect(t, m)
+	opts = append([]redisstore.Option{redisstore.WithPrefix(testPrefix(t, c))}, opts...)
+	return redisstore.New(c, opts...), c
+}
+
+// roundTrips counts the exchanges with a server: commands and pipelines
+// sent to each node (a cluster's nodes are counted one by one).
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+// countRoundTrips installs a roundTrips hook on c (on every node of a
+// cluster).
+func countRoundTrips(c redis.UniversalClient) *roundTrips {
+	r := &roundTrips{}
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		c.OnNewNode(func(n *redis.Client) { n.AddHook(r) })
+		c.ForEachShard(context.Background(), func(ctx context.Context, n *redis.Client) error {
+			n.AddHook(r) // the nodes connect already made
+			return nil
+		})
+	case *redis.Client:
+		c.AddHook(r)
+	}
+	return r
+}
+
+func TestKeyNames(t *testing.T) {
+	t.Parallel()
+	c := redis.NewClient(&redis.Options{Addr: singleAddr})
+	defer c.Close()
+	tests := []struct {
+		name, prefix, suffix, key, index string
+	}{
+		{"bare", "", "", "session:KEY", "session:AUD:SUB"},
+		{"prefix", "app", "", "app:session:KEY", "app:session:AUD:SUB"},
+		{"suffix", "", "v1", "session:KEY:v1", "session:AUD:SUB:v1"},
+		{"both", "app", "v1", "app:session:KEY:v1", "app:session:AUD:SUB:v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := redisstore.New(c, redisstore.WithPrefix(tt.prefix), redisstore.WithSuffix(tt.suffix))
+			if got := s.Key("session", "KEY"); got != tt.key {
+				t.Errorf("Key = %q, want %q (SPEC §9: [prefix:]name:key[:suffix])", got, tt.key)
+			}
+			if got := s.IndexKey("session", "AUD", "SUB"); got != tt.index {
+				t.Errorf("IndexKey = %q, want %q (SPEC §9: [prefix:]name:audience:subject[:suffix])", got, tt.index)
+			}
+		})
+	}
+}
+
+// key is a storage key as core makes them: 43 base64url characters.
+func key(t testing.TB) string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func TestStoreOnServers(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testStoreRules(t, m)
+		})
+	}
+}
+
+func testStoreRules(t *testing.T, m mode) {
+	ctx := context.Background()
+	now := time.Now()
+	md := &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
+
+	t.Run("get missing is ErrNotFound", func(t *testing.T) {
+		s, _ := newStore(t, m)
+		_, err := s.Get(ctx, "session", key(t), session.GetOptions{Now: now})
+		if !errors.Is(err, session.ErrNotFound) || !errors.Is(err, redis.Nil) {
+			t.Fatalf("Get of a missing key: %v, want ErrNotFound wrapping redis.Nil", err)
+		}
+	})
+
+	t.Run("set then get, with the TTL on the server", func(t *testing.T) {
+		s, c := newStore(t, m, redisstore.WithSuffix("v1"))
+		k := key(t)
+		value := []byte(`["payload"]`)
+		if err := s.Set(ctx, "session", k, value, session.SetOptions{TTL: time.Minute, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "session", k, session.GetOptions{Now: now})
+		if err != nil || string(got) != string(value) {
+			t.Fatalf("Get = %q, %v; want %q", got, err, value)
+		}
+		ttl := c.PTTL(ctx, s.Key("session", k)).Val()
+		if ttl <= 55*time.Second || ttl > time.Minute {
+			t.Fatalf("PTTL of %s = %v, want about 1m", s.Key("session", k), ttl)
+		}
+	})
+
+	t.Run("old key shortened to stale ttl, never lengthened", func(t *testing.T) {
+		s, c := newStore(t, m)
+		tests := []struct {
+			name   string
+			oldTTL time.Duration // 0: no old record
+			want   time.Duration // the old record's PTTL after the save, at most
+			min    time.Duration
+		}{
+			{"long-lived old record is shortened", time.Hour, 10 * time.Second, 9 * time.Second},
+			{"short-lived old record keeps its expiry", 3 * time.Second, 3 * time.Second, time.Second},
+			{"missing old record stays missing", 0, -2, -2},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				old, k := key(t), key(t)
+				if tt.oldTTL > 0 {
+					if err := s.Set(ctx, "session", old, []byte("old"), session.SetOptions{TTL: tt.oldTTL, Now: now}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				err := s.Set(ctx, "session", k, []byte("new"), session.SetOptions{
+					TTL: time.Hour, Now: now, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ttl := c.PTTL(ctx, s.Key("session", old)).Val()
+				if tt.want < 0 {
+					if n := c.Exists(ctx, s.Key("session", old)).Val(); n != 0 {
+						t.Fatalf("old record created by the save (PTTL %v)", ttl)
+					}
+					return
+				}
+				if ttl > tt.want || ttl < tt.min {
+					t.Fatalf("old record PTTL = %v, want in [%v, %v]", ttl, tt.min, tt.want)
+				}
+				if got, err := s.Get(ctx, "session", old, session.GetOptions{}); err != nil || string(got) != "old" {
+					t.Fatalf("old record not readable within its stale ttl: %q, %v", got, err)
+				}
+			})
+		}
+	})
+
+	t.Run("zero stale ttl removes the old record", func(t *testing.T) {
+		s, _ := newStore(t, m)
+		old, k := key(t), key(t)
+		if err := s.Set(ctx, "session", old, []byte("old"), session.SetOptions{TTL: time.Hour, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set(ctx, "session", k, []byte("new"), session.SetOptions{TTL: time.Hour, Now: now, OldKey: old}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "session", old, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("old record with stale ttl 0: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("subject index", func(t *testing.T) {
+		s, c := newStore(t, m)
+		md := &session.Metadata{Audiences: []string{"YXBw", "b3RoZXI"}, Subjects: []string{"YWxpY2U", "YWxpY2U"}}
+		a, b, b2 := key(t), key(t), key(t)
+		set := func(k, old string, ttl time.Duration, at time.Time) {
+			t.Helper()
+			if err := s.Set(ctx, "session", k, []byte("v"), session.SetOptions{
+				TTL: ttl, Now: at, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(a, "", time.Hour, now)
+		set(b, "", 2*time.Hour, now)
+		set(b2, b, 2*time.Hour, now.Add(time.Minute)) // b rotates to b2
+		for _, aud := range md.Audiences {
+			got, err := s.Sessions(ctx, "session", aud, "YWxpY2U", now.Add(2*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []session.IndexEntry{
+				{Key: a, Expires: time.Unix(now.Unix()+3600, 0)},
+				{Key: b2, Expires: time.Unix(now.Add(time.Minute).Unix()+7200, 0)},
+			}
+			if !equalEntries(got, want) {
+				t.Fatalf("Sessions(%s) = %v, want %v (old key dropped, soonest first)", aud, got, want)
+			}
+			// The index lives as long as its longest entry.
+			if ttl := c.PTTL(ctx, s.IndexKey("session", aud, "YWxpY2U")).Val(); ttl < 2*time.Hour-time.Minute {
+				t.Fatalf("index PTTL = %v, want about 2h (its longest entry)", ttl)
+			}
+		}
+		// A later, shorter session must not shorten the index's life.
+		c2 := key(t)
+		set(c2, "", time.Minute, now.Add(time.Minute))
+		if ttl := c.PTTL(ctx, s.IndexKey("session", "YXBw", "YWxpY2U")).Val(); ttl < 2*time.Hour-time.Minute {
+			t.Fatalf("index PTTL after a short session = %v, want about 2h", ttl)
+		}
+		// Listing after the first entry expired prunes it.
+		later := now.Add(time.Minute + 90*time.Minute)
+		got, err := s.Sessions(ctx, "session", "YXBw", "YWxpY2U", later)
+		if err != nil || len(got) != 1 || got[0].Key != b2 {
+			t.Fatalf("Sessions after expiry = %v, %v; want only %s", got, err, b2)
+		}
+		if n := c.ZCard(ctx, s.IndexKey("session", "YXBw", "YWxpY2U")).Val(); n != 1 {
+			t.Fatalf("index holds %d entries after a listing pruned it, want 1", n)
+		}
+		// Delete with metadata removes the record and the index entry.
+		if err := s.Delete(ctx, "session", b2, session.DeleteOptions{Now: now, Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "session", b2, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
+		}
+		for _, aud := range md.Audiences {
+			got, err := s.Sessions(ctx, "session", aud, "YWxpY2U", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range got {
+				if e.Key == b2 {
+					t.Fatalf("deleted key %s still in the index of %s", b2, aud)
+				}
+			}
+		}
+		// Other cookie names have their own index.
+		if got, _ := s.Sessions(ctx, "remember", "YXBw", "YWxpY2U", now); len(got) != 0 {
+			t.Fatalf("Sessions(remember) = %v, want none", got)
+		}
+	})
+
+	t.Run("delete missing is not an error", func(t *testing.T) {
+		s, _ := newStore(t, m)
+		for _, opts := range []session.DeleteOptions{{}, {Now: now, Metadata: md}} {
+			if err := s.Delete(ctx, "session", key(t), opts); err != nil {
+				t.Fatalf("Delete of a missing key: %v", err)
+			}
+		}
+	})
+
+	t.Run("bad input is an error", func(t *testing.T) {
+		s, _ := newStore(t, m)
+		tests := []struct {
+			name string
+			opts session.SetOptions
+		}{
+			{"zero ttl", session.SetOptions{}},
+			{"negative ttl", session.SetOptions{TTL: -time.Second}},
+			{"metadata mismatch", session.SetOptions{TTL: time.Second, Metadata: &session.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"c"}}}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if err := s.Set(ctx, "session", key(t), []byte("v"), tt.opts); !errors.Is(err, session.ErrStore) {
+					t.Fatalf("Set: %v, want ErrStore", err)
+				}
+			})
+		}
+	})
+
+	t.Run("cancelled context changes nothing", func(t *testing.T) {
+		s, _ := newStore(t, m)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		k := key(t)
+		if err := s.Set(cctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Metadata: md}); !errors.Is(err, session.ErrStore) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Set with a cancelled context: %v, want ErrStore and context.Canceled", err)
+		}
+		if _, err := s.Get(ctx, "session", k, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("record written despite the cancelled context: %v", err)
+		}
+		if _, err := s.Get(cctx, "session", k, session.GetOptions{}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Get with a cancelled context: %v", err)
+		}
+	})
+
+	t.Run("a save is one round trip", func(t *testing.T) {
+		s, c := newStore(t, m)
+		rt := countRoundTrips(c)
+		old := key(t)
+		if err := s.Set(ctx, "session", old, []byte("v"), session.SetOptions{TTL: time.Minute, Now: now, Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		rt.n.Store(0)
+		if err := s.Set(ctx, "session", key(t), []byte("v"), session.SetOptions{
+			TTL: time.Minute, Now: now, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// In a cluster the keys may sit on up to three nodes, written in
+		// parallel: one exchange with each.
+		max := int64(1)
+		if m.name == "cluster" {
+			max = 3
+		}
+		if n := rt.n.Load(); n < 1 || n > max {
+			t.Fatalf("a save with old key and metadata took %d round trips, want 1 (per node)", n)
+		}
+	})
+
+	t.Run("concurrent saves keep every index entry", func(t *testing.T) {
+		s, _ := newStore(t, m)
+		var wg sync.WaitGroup
+		keys := make([]string, 20)
+		errs := make(chan error, len(keys))
+		for i := range keys {
+			keys[i] = key(t)
+			wg.Add(1)
+			go func(k string) {
+				defer wg.Done()
+				errs <- s.Set(ctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Now: now, Metadata: md})
+			}(keys[i])
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Sessions(ctx, "session", md.Audiences[0], md.Subjects[0], now)
+		if err != nil || len(got) != len(keys) {
+			t.Fatalf("Sessions after %d concurrent saves: %d entries, %v", len(keys), len(got), err)
+		}
+	})
+}
+
+func equalEntries(a, b []session.IndexEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || !a[i].Expires.Equal(b[i].Expires) {
+			return false
+		}
+	}
+	return true
+}
