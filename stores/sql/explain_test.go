@@ -1,0 +1,68 @@
+package sqlstore_test
+
+import (
+	"database/sql"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	sqlstore "github.com/sessiongo/session/stores/sql"
+)
+
+// TestQueriesUseIndexes checks, on a table of 20,000 sessions, that every
+// statement of a store finds its rows through an index (the primary keys
+// of both tables and the exp indexes), never by scanning a table.
+func TestQueriesUseIndexes(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
+		s, table := newStore(t, db, d)
+		fill(t, db, d, table, 20_000, t0)
+		q := sqlstore.Queries(s)
+		now := dialectTime(d, t0)
+		tests := []struct {
+			query string
+			args  []any
+		}{
+			{"get", []any{"fill-42", "session", now}},
+			{"shorten", []any{now, "fill-42", now}},
+			{"delete", []any{"fill-42", "session"}},
+			{"prune", []any{"aud", "user-42", now}},
+			{"list", []any{"aud", "user-42", "session", now}},
+			{"cleanup", []any{now}},
+		}
+		// What a full scan looks like in each database's plan.
+		scan := map[sqlstore.Dialect]*regexp.Regexp{
+			sqlstore.Postgres: regexp.MustCompile(`Seq Scan`),
+			sqlstore.MySQL:    regexp.MustCompile(`type=ALL\b`),
+			sqlstore.SQLite:   regexp.MustCompile(`(?m)^SCAN \w+$`),
+		}[d]
+		t.Run("control", func(t *testing.T) {
+			// A query on the unindexed name column must look like a scan,
+			// or the checks below prove nothing.
+			p := plan(t, db, d, "SELECT sid FROM "+table+" WHERE name = 'nobody'")
+			if !scan.MatchString(p) {
+				t.Fatalf("the scan pattern %v does not match an unindexed query's plan:\n%s", scan, p)
+			}
+		})
+		for _, tt := range tests {
+			t.Run(tt.query, func(t *testing.T) {
+				p := plan(t, db, d, q[tt.query], tt.args...)
+				t.Logf("plan of %s:\n%s", tt.query, p)
+				if scan.MatchString(p) {
+					t.Errorf("%s scans a table:\n%s", tt.query, p)
+				}
+				if tt.query == "cleanup" && !strings.Contains(p, "_exp_idx") {
+					t.Errorf("cleanup does not use the exp index:\n%s", p)
+				}
+			})
+		}
+	})
+}
+
+// dialectTime is t as the store binds it.
+func dialectTime(d sqlstore.Dialect, t time.Time) any {
+	if d == sqlstore.SQLite {
+		return t.UnixMicro()
+	}
+	return t
+}
