@@ -42,7 +42,7 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 		seq := "seq_1_to_" + strconv.Itoa(n)
 		exec("INSERT INTO "+table+" (sid, name, data, exp) SELECT CONCAT('fill-', seq), 'session', REPEAT('x', 200),"+
 			" ? + INTERVAL (1 + seq % 86400) SECOND FROM "+seq, base.UTC())
-		exec("INSERT INTO "+meta+" (aud, sub, sid) SELECT 'aud', CONCAT('user-', seq % 1000), CONCAT('fill-', seq) FROM "+seq)
+		exec("INSERT INTO " + meta + " (aud, sub, sid) SELECT 'aud', CONCAT('user-', seq % 1000), CONCAT('fill-', seq) FROM " + seq)
 		exec("ANALYZE TABLE " + table + ", " + meta)
 	case sqlstore.SQLite:
 		exec("INSERT INTO "+table+" (sid, name, data, exp) WITH RECURSIVE c(x) AS"+
