@@ -2,4 +2,6 @@ module github.com/sessiongo/session/conformance
 
 go 1.25.0
 
+require github.com/sessiongo/session/core v0.0.0
+
 replace github.com/sessiongo/session/core => ../core

@@ -1,0 +1,203 @@
+package conformance
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	session "github.com/sessiongo/session/core"
+)
+
+// The adapter suite runs the same HTTP-level behaviours against every
+// framework adapter, through a real HTTP server on loopback and a real
+// client with a cookie jar (net/http/cookiejar).
+//
+// The contract between the suite and an adapter's test is small. For each
+// subtest the suite builds an App (its Managers, the middleware options of
+// each mount and a framework-neutral Handler) and a loopback listener, and
+// calls the adapter's ServeFunc, which must:
+//
+//  1. for each Mount, route every method and every path under Mount.Prefix
+//     (for example "/a/state") through the adapter's session middleware,
+//     built from Mount.Manager with the options that Mount.Options asks for
+//     (see MiddlewareOptions), to one catch-all handler;
+//  2. in that handler, get the session through the adapter's own accessor
+//     (ginsession.From(c), chisession.From(r), ...), describe the request as
+//     the framework's handler sees it (Request: method, path, query and
+//     headers, after the middleware ran) and call App.Handler with an
+//     http.ResponseWriter that writes through the framework (for example
+//     gin's c.Writer, echo's c.Response(), or a small shim over fiber's
+//     context), so that the framework's own response path is exercised;
+//  3. serve on ln until the test ends, stopping the server with t.Cleanup.
+//     The server must accept request headers of at least 48 KiB (nine
+//     4096-byte cookies: chunked sessions).
+//
+// Net/http-based adapters can use ServeHTTP and HTTPRequest. A full adapter
+// test for core's own middleware looks like this:
+//
+//	func TestAdapter(t *testing.T) {
+//		conformance.TestAdapter(t, func(t *testing.T, ln net.Listener, app *conformance.App) {
+//			mux := http.NewServeMux()
+//			for _, mt := range app.Mounts {
+//				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//					app.Handler(session.FromRequest(r), conformance.HTTPRequest(r), w)
+//				})
+//				mux.Handle(mt.Prefix+"/", mt.Manager.Middleware(mt.Options.Core()...)(h))
+//			}
+//			conformance.ServeHTTP(t, ln, mux)
+//		}, nil)
+//	}
+
+// ServeFunc serves app on ln until the test ends (see the contract above).
+// It is called once per subtest, possibly from parallel subtests.
+type ServeFunc func(t *testing.T, ln net.Listener, app *App)
+
+// App is what an adapter's ServeFunc serves: one or more mounts of the
+// adapter's middleware, and the suite's handler behind all of them.
+type App struct {
+	// Mounts are the middleware mounts, each on its own path prefix. Two
+	// mounts whose Managers share a cookie but not an audience test the
+	// logout of one audience.
+	Mounts []Mount
+	// Handler is the suite's behaviour; the adapter calls it from its
+	// catch-all route with the session from its accessor.
+	Handler Handler
+}
+
+// Mount is one use of the adapter's middleware.
+type Mount struct {
+	// Prefix is the path prefix the mount serves, such as "/a": every path
+	// below it ("/a/state", "/a/save") goes through the middleware to the
+	// handler. It has no trailing slash.
+	Prefix string
+	// Manager is the Manager the middleware uses.
+	Manager *session.Manager
+	// Options are the middleware options of the mount.
+	Options MiddlewareOptions
+}
+
+// MiddlewareOptions are the middleware settings the suite asks for, in
+// framework-neutral form; each adapter maps them to its own options. The
+// zero value is the default middleware: start (open and refresh) the
+// session, no headers, no cookie clearing, explicit saves.
+type MiddlewareOptions struct {
+	// OpenOnly opens the session without refreshing it.
+	OpenOnly bool
+	// SetHeaders sets the configured request headers before the handler and
+	// the response headers before the response goes out.
+	SetHeaders bool
+	// ClearRequestCookie removes the session cookies from the request the
+	// handler sees.
+	ClearRequestCookie bool
+	// AutoSave saves a changed session before the response headers go out.
+	AutoSave bool
+}
+
+// Core returns o as core's middleware options, for adapters that take them
+// as they are.
+func (o MiddlewareOptions) Core() []session.MiddlewareOption {
+	var opts []session.MiddlewareOption
+	if o.OpenOnly {
+		opts = append(opts, session.OpenOnly())
+	}
+	if o.SetHeaders {
+		opts = append(opts, session.WithHeaders())
+	}
+	if o.ClearRequestCookie {
+		opts = append(opts, session.WithClearRequestCookie())
+	}
+	if o.AutoSave {
+		opts = append(opts, session.WithAutoSave())
+	}
+	return opts
+}
+
+// Handler is the suite's request handler. s is the session the adapter's
+// accessor returned (nil is a failure the suite reports), r the request as
+// the framework's handler sees it, and w writes the response through the
+// framework.
+type Handler func(s *session.Session, r *Request, w http.ResponseWriter)
+
+// Request is a request as a framework's handler sees it, after the session
+// middleware ran (so with its request headers set and, with
+// ClearRequestCookie, its session cookies removed).
+type Request struct {
+	Method string
+	// Path is the request's path, with the mount's prefix.
+	Path string
+	// Query is the parsed query string.
+	Query url.Values
+	// Header holds the request headers, including Cookie.
+	Header http.Header
+}
+
+// HTTPRequest describes a net/http request for the suite's Handler.
+func HTTPRequest(r *http.Request) *Request {
+	return &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header}
+}
+
+// ServeHTTP serves h on ln with net/http until the test ends, for adapters
+// whose framework is a net/http handler.
+func ServeHTTP(t *testing.T, ln net.Listener, h http.Handler) {
+	t.Helper()
+	srv := &http.Server{Handler: h, MaxHeaderBytes: 1 << 20}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln) //nolint:errcheck // ErrServerClosed at cleanup
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+}
+
+// AdapterOptions tunes TestAdapter; nil means the defaults.
+type AdapterOptions struct {
+	// NewStore, when set, makes the suite run every behaviour a second time
+	// with a server-side store from it (a fresh, empty store per call), in
+	// addition to cookie storage.
+	NewStore func(t *testing.T) session.Store
+}
+
+// TestAdapter runs the adapter suite against the adapter behind serve. Each
+// behaviour is a subtest with its own Managers (on an injected clock, so
+// that no test sleeps), its own server and its own cookie jar; failures
+// name the behaviour the adapter breaks. Every response is also checked for
+// two Set-Cookie lines for one cookie and for session cookies that core did
+// not format.
+func TestAdapter(t *testing.T, serve ServeFunc, opts *AdapterOptions) {
+	if opts == nil {
+		opts = &AdapterOptions{}
+	}
+	storages := []struct {
+		name     string
+		newStore func(t *testing.T) session.Store
+	}{{"cookie", nil}}
+	if opts.NewStore != nil {
+		storages = append(storages, struct {
+			name     string
+			newStore func(t *testing.T) session.Store
+		}{"store", opts.NewStore})
+	}
+	for _, st := range storages {
+		t.Run(st.name, func(t *testing.T) {
+			for _, b := range adapterBehaviours {
+				t.Run(b.name, func(t *testing.T) {
+					t.Parallel()
+					b.run(&suite{t: t, serve: serve, newStore: st.newStore})
+				})
+			}
+		})
+	}
+}
+
+// lastSegment returns the last element of a path: the suite's operation.
+func lastSegment(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
