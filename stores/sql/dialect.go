@@ -157,9 +157,9 @@ func (d Dialect) schema(t names) []string {
 
 // queries holds the statements of a Store, built once by New.
 type queries struct {
-	get        string // sid, name, now -> data
+	get        string // sid, name, now -> data (live while now < exp)
 	upsert     string // sid, name, data, exp
-	shorten    string // stale exp, old sid, stale exp
+	shorten    string // stale exp, old sid, name, stale exp
 	deleteRow  string // sid, name
 	deleteMeta string // sid, name (SQLite: no reliance on foreign_keys)
 	prune      string // aud, sub, now
@@ -171,18 +171,18 @@ type queries struct {
 func (d Dialect) queries(t names) queries {
 	p := d.ph
 	q := queries{
-		get: "SELECT data FROM " + t.table + " WHERE sid = " + p(1) + " AND name = " + p(2) + " AND exp >= " + p(3),
-		shorten: "UPDATE " + t.table + " SET exp = " + p(1) + " WHERE sid = " + p(2) +
-			" AND exp > " + p(3),
+		get: "SELECT data FROM " + t.table + " WHERE sid = " + p(1) + " AND name = " + p(2) + " AND exp > " + p(3),
+		shorten: "UPDATE " + t.table + " SET exp = " + p(1) + " WHERE sid = " + p(2) + " AND name = " + p(3) +
+			" AND exp > " + p(4),
 		deleteRow: "DELETE FROM " + t.table + " WHERE sid = " + p(1) + " AND name = " + p(2),
 		prune: "DELETE FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) +
 			" AND NOT EXISTS (SELECT 1 FROM " + t.table + " sessiongo_s WHERE sessiongo_s.sid = " + t.metaBase +
-			".sid AND sessiongo_s.exp >= " + p(3) + ")",
+			".sid AND sessiongo_s.exp > " + p(3) + ")",
 		list: "SELECT sessiongo_s.sid, sessiongo_s.exp FROM " + t.meta + " sessiongo_m JOIN " + t.table +
 			" sessiongo_s ON sessiongo_s.sid = sessiongo_m.sid WHERE sessiongo_m.aud = " + p(1) +
-			" AND sessiongo_m.sub = " + p(2) + " AND sessiongo_s.name = " + p(3) + " AND sessiongo_s.exp >= " + p(4) +
+			" AND sessiongo_m.sub = " + p(2) + " AND sessiongo_s.name = " + p(3) + " AND sessiongo_s.exp > " + p(4) +
 			" ORDER BY sessiongo_s.exp, sessiongo_s.sid",
-		cleanup: "DELETE FROM " + t.table + " WHERE exp < " + p(1),
+		cleanup: "DELETE FROM " + t.table + " WHERE exp <= " + p(1),
 	}
 	switch d.kind {
 	case kindPostgres:
@@ -196,7 +196,7 @@ func (d Dialect) queries(t names) queries {
 			" ON CONFLICT (sid) DO UPDATE SET name = excluded.name, data = excluded.data, exp = excluded.exp"
 		q.deleteMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table +
 			" WHERE sid = ? AND name = ?)"
-		q.cleanMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE exp < ?)"
+		q.cleanMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE exp <= ?)"
 	}
 	return q
 }
@@ -219,5 +219,23 @@ func (d Dialect) insertMeta(t names, n int) string {
 	} else {
 		b.WriteString(" ON CONFLICT DO NOTHING")
 	}
+	return b.String()
+}
+
+// dropMeta returns the statement that removes a session from the index of
+// n audience and subject pairs; its parameters are the sid, then each
+// pair's audience and subject.
+func (d Dialect) dropMeta(t names, n int) string {
+	var b strings.Builder
+	b.WriteString("DELETE FROM ")
+	b.WriteString(t.meta)
+	b.WriteString(" WHERE sid = " + d.ph(1) + " AND (")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(aud = " + d.ph(2*i+2) + " AND sub = " + d.ph(2*i+3) + ")")
+	}
+	b.WriteString(")")
 	return b.String()
 }

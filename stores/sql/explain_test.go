@@ -24,7 +24,8 @@ func TestQueriesUseIndexes(t *testing.T) {
 			args  []any
 		}{
 			{"get", []any{"fill-42", "session", now}},
-			{"shorten", []any{now, "fill-42", now}},
+			{"shorten", []any{now, "fill-42", "session", now}},
+			{"dropMeta", []any{"fill-42", "aud", "user-42"}},
 			{"delete", []any{"fill-42", "session"}},
 			{"prune", []any{"aud", "user-42", now}},
 			{"list", []any{"aud", "user-42", "session", now}},

@@ -157,13 +157,14 @@ func TestLifecycleThroughCore(t *testing.T) {
 		if code, body, _ := a.do(t, "/read", c2); code != http.StatusOK || body != "alice 1" {
 			t.Fatalf("read new cookie: %d %q", code, body)
 		}
-		// The previous cookie stays readable for the stale TTL (10 s).
-		a.clock.Add(10 * time.Second)
+		// The previous cookie stays readable for the stale TTL (10 s), but
+		// only the new session is listed.
+		a.clock.Add(9 * time.Second)
 		if code, body, _ := a.do(t, "/read", c1); code != http.StatusOK || body != "alice 0" {
 			t.Fatalf("old cookie within the stale TTL: %d %q", code, body)
 		}
-		if got := len(a.sessions(t, "alice")); got != 2 {
-			t.Fatalf("%d indexed sessions within the stale TTL; want 2", got)
+		if got := len(a.sessions(t, "alice")); got != 1 {
+			t.Fatalf("%d indexed sessions within the stale TTL; want 1", got)
 		}
 		a.clock.Add(time.Second)
 		if code, _, _ := a.do(t, "/read", c1); code != http.StatusUnauthorized {
@@ -174,10 +175,28 @@ func TestLifecycleThroughCore(t *testing.T) {
 			t.Fatalf("indexed sessions %v; want 1", entries)
 		}
 
-		if code, _, _ := a.do(t, "/logout", c2); code != http.StatusOK {
+		// A second device, then "log out everywhere" through the Manager.
+		_, _, c3 := a.do(t, "/login?user=alice", "")
+		if got, err := a.m.Sessions(context.Background(), "default", "alice"); err != nil || len(got) != 2 {
+			t.Fatalf("Manager.Sessions = %v, %v; want 2 sessions", got, err)
+		}
+		if n, err := a.m.RevokeSessions(context.Background(), "default", "alice"); err != nil || n != 2 {
+			t.Fatalf("RevokeSessions = %d, %v; want 2", n, err)
+		}
+		for _, c := range []string{c2, c3} {
+			if code, _, _ := a.do(t, "/read", c); code != http.StatusUnauthorized {
+				t.Fatalf("read after revocation: %d; want 401", code)
+			}
+		}
+		if got := countRows(t, db, table+"_meta"); got != 0 {
+			t.Fatalf("%d index rows after revocation; want 0", got)
+		}
+
+		_, _, c4 := a.do(t, "/login?user=alice", "")
+		if code, _, _ := a.do(t, "/logout", c4); code != http.StatusOK {
 			t.Fatalf("logout: %d", code)
 		}
-		if code, _, _ := a.do(t, "/read", c2); code != http.StatusUnauthorized {
+		if code, _, _ := a.do(t, "/read", c4); code != http.StatusUnauthorized {
 			t.Fatalf("read after logout: %d; want 401", code)
 		}
 		if got := len(a.sessions(t, "alice")); got != 0 {

@@ -75,8 +75,8 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Get returns the record stored under name and key that expires at or
-// after opts.Now (the store's clock when zero, see WithClock). A missing or expired record is an
+// Get returns the record stored under name and key while opts.Now (the
+// store's clock when zero, see WithClock) is before its expiry. A missing or expired record is an
 // error that matches session.ErrNotFound; a database failure is returned
 // wrapped.
 func (s *Store) Get(ctx context.Context, name, key string, opts session.GetOptions) ([]byte, error) {
@@ -96,8 +96,10 @@ func (s *Store) Get(ctx context.Context, name, key string, opts session.GetOptio
 
 // Set stores value under name and key until opts.Now + opts.TTL. In one
 // transaction it also shortens the expiry of the record under opts.OldKey
-// to opts.Now + opts.StaleTTL (never lengthening it) and adds key to the
-// subject index of each audience and subject pair of opts.Metadata. A
+// to opts.Now + opts.StaleTTL (never lengthening it), and moves the
+// subject index entries of each audience and subject pair of
+// opts.Metadata from opts.OldKey to key (the old record stays readable but
+// is no longer listed, as in lua-resty-session's Redis store). A
 // failure rolls the whole transaction back, so the previous record stays
 // as it was. Afterwards, index entries of expired sessions of those pairs
 // are pruned and, with the cleanup probability, every expired row is
@@ -130,7 +132,17 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts se
 			}
 			if shorten {
 				stale := s.d.timeArg(now.Add(max(opts.StaleTTL, 0)))
-				if _, err := tx.ExecContext(ctx, s.q.shorten, stale, opts.OldKey, stale); err != nil {
+				if _, err := tx.ExecContext(ctx, s.q.shorten, stale, opts.OldKey, name, stale); err != nil {
+					return err
+				}
+			}
+			if shorten && pairs > 0 {
+				args := make([]any, 0, 1+2*pairs)
+				args = append(args, opts.OldKey)
+				for i := range pairs {
+					args = append(args, opts.Metadata.Audiences[i], opts.Metadata.Subjects[i])
+				}
+				if _, err := tx.ExecContext(ctx, s.d.dropMeta(s.t, pairs), args...); err != nil {
 					return err
 				}
 			}
@@ -181,8 +193,8 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 }
 
 // Sessions lists the sessions of cookie name in the subject index of an
-// encoded audience and subject that expire at or after now, soonest expiry
-// first. Index entries of expired or deleted sessions of the pair are
+// encoded audience and subject that are live at now (expire after it),
+// soonest expiry first. Index entries of expired or deleted sessions of the pair are
 // pruned first.
 func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
 	now = s.now(now)
@@ -215,7 +227,7 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 	return entries, nil
 }
 
-// Cleanup deletes every record that expired before now, with its subject
+// Cleanup deletes every record that expired at or before now, with its subject
 // index entries, and returns how many records it deleted. The cleaner
 // (WithCleanupInterval) and the occasional cleanup on write call it; call
 // it yourself from a scheduled job if you prefer.

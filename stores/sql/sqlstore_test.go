@@ -78,24 +78,24 @@ func TestStoreRules(t *testing.T) {
 		t.Run("expiry follows the session clock", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
 			set(t, s, "session", "k", "v", session.SetOptions{TTL: 10 * time.Second})
-			wantGet(t, s, "session", "k", t0.Add(10*time.Second), "v")
-			wantGet(t, s, "session", "k", t0.Add(10*time.Second+time.Millisecond), "")
+			wantGet(t, s, "session", "k", t0.Add(10*time.Second-time.Millisecond), "v")
+			wantGet(t, s, "session", "k", t0.Add(10*time.Second), "") // gone at now+ttl, like a Redis EX
 		})
 		t.Run("stale ttl shortens the old record", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
 			set(t, s, "session", "old", "o", session.SetOptions{TTL: time.Hour})
 			now := t0.Add(time.Minute)
 			set(t, s, "session", "new", "n", session.SetOptions{Now: now, OldKey: "old", StaleTTL: 10 * time.Second})
-			wantGet(t, s, "session", "old", now.Add(10*time.Second), "o")
-			wantGet(t, s, "session", "old", now.Add(11*time.Second), "")
+			wantGet(t, s, "session", "old", now.Add(9*time.Second), "o")
+			wantGet(t, s, "session", "old", now.Add(10*time.Second), "")
 			wantGet(t, s, "session", "new", now.Add(30*time.Minute), "n")
 		})
 		t.Run("stale ttl never lengthens", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
 			set(t, s, "session", "old", "o", session.SetOptions{TTL: 5 * time.Second})
 			set(t, s, "session", "new", "n", session.SetOptions{OldKey: "old", StaleTTL: time.Minute})
-			wantGet(t, s, "session", "old", t0.Add(5*time.Second), "o")
-			wantGet(t, s, "session", "old", t0.Add(6*time.Second), "")
+			wantGet(t, s, "session", "old", t0.Add(4*time.Second), "o")
+			wantGet(t, s, "session", "old", t0.Add(5*time.Second), "")
 		})
 		t.Run("large value", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
@@ -158,6 +158,17 @@ func TestStoreRules(t *testing.T) {
 			}
 			if got := countRows(t, db, table+"_meta"); got != 6 {
 				t.Errorf("%d index rows after deleting a1; want 6 (its rows go with it)", got)
+			}
+			// A save that replaces a2 moves its index entries to the new key,
+			// while a2 stays readable for the stale TTL.
+			set(t, s, "session", "a4", "4", session.SetOptions{TTL: 3 * time.Hour, Metadata: md,
+				OldKey: "a2", StaleTTL: 10 * time.Second})
+			if got, want := keys(t0, "aud2", "alice"), []string{"a4"}; !slices.Equal(got, want) {
+				t.Fatalf("Sessions after replacing a2 = %v; want %v", got, want)
+			}
+			wantGet(t, s, "session", "a2", t0.Add(9*time.Second), "2")
+			if got, want := keys(t0, "aud", "bob"), []string{"b1"}; !slices.Equal(got, want) {
+				t.Fatalf("Sessions of bob = %v; want %v", got, want)
 			}
 			if got := keys(t0, "nobody", "nobody"); len(got) != 0 {
 				t.Fatalf("Sessions of an unknown subject = %v", got)
