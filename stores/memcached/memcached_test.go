@@ -1,0 +1,384 @@
+package memcachedstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	session "github.com/sessiongo/session/core"
+	memcachedstore "github.com/sessiongo/session/stores/memcached"
+)
+
+// The servers the tests use; scripts/services.sh starts them, and
+// .ci/services.env sets this variable.
+var memcachedAddrs = strings.Split(env("SESSIONGO_MEMCACHED_ADDRS", "127.0.0.1:11311"), ",")
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// unavailable skips the test, or fails it when SESSIONGO_REQUIRE_SERVICES=1.
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("SESSIONGO_REQUIRE_SERVICES") == "1" {
+		t.Fatalf(format+" (SESSIONGO_REQUIRE_SERVICES=1; start the servers with scripts/services.sh start)", args...)
+	}
+	t.Skipf(format+" (start the servers with scripts/services.sh start)", args...)
+}
+
+// connect returns a client of the test memcached, checked with a ping.
+func connect(t testing.TB) *memcache.Client {
+	t.Helper()
+	c := memcache.New(memcachedAddrs...)
+	c.MaxIdleConns = 16
+	t.Cleanup(func() { c.Close() })
+	if err := c.Ping(); err != nil {
+		unavailable(t, "memcached %v unreachable: %v", memcachedAddrs, err)
+	}
+	return c
+}
+
+// newStore returns a store with a prefix of its own. memcached cannot list
+// keys, so the test's keys simply expire.
+func newStore(t testing.TB, opts ...memcachedstore.Option) (*memcachedstore.Store, *memcache.Client) {
+	t.Helper()
+	c := connect(t)
+	var b [6]byte
+	rand.Read(b[:])
+	opts = append([]memcachedstore.Option{memcachedstore.WithPrefix("sessiongo-test-" + hex.EncodeToString(b[:]))}, opts...)
+	return memcachedstore.New(c, opts...), c
+}
+
+// key is a storage key as core makes them: 43 base64url characters.
+func key(t testing.TB) string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func TestKeyNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, prefix, suffix, key, index string
+	}{
+		{"bare", "", "", "session:KEY", "session:AUD:SUB"},
+		{"prefix", "app", "", "app:session:KEY", "app:session:AUD:SUB"},
+		{"suffix", "", "v1", "session:KEY:v1", "session:AUD:SUB:v1"},
+		{"both", "app", "v1", "app:session:KEY:v1", "app:session:AUD:SUB:v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
+			if got := s.Key("session", "KEY"); got != tt.key {
+				t.Errorf("Key = %q, want %q (SPEC §9: [prefix:]name:key[:suffix])", got, tt.key)
+			}
+			if got := s.IndexKey("session", "AUD", "SUB"); got != tt.index {
+				t.Errorf("IndexKey = %q, want %q (SPEC §9: [prefix:]name:audience:subject[:suffix])", got, tt.index)
+			}
+		})
+	}
+}
+
+func TestStoreOnServer(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	md := &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
+
+	t.Run("get missing is ErrNotFound", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		_, err := s.Get(ctx, "session", key(t), session.GetOptions{Now: now})
+		if !errors.Is(err, session.ErrNotFound) || !errors.Is(err, memcache.ErrCacheMiss) {
+			t.Fatalf("Get of a missing key: %v, want ErrNotFound wrapping memcache.ErrCacheMiss", err)
+		}
+	})
+
+	t.Run("set then get under the reference's key name", func(t *testing.T) {
+		t.Parallel()
+		s, c := newStore(t, memcachedstore.WithSuffix("v1"))
+		k := key(t)
+		value := []byte(`["payload"]`)
+		if err := s.Set(ctx, "session", k, value, session.SetOptions{TTL: time.Minute, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "session", k, session.GetOptions{Now: now})
+		if err != nil || string(got) != string(value) {
+			t.Fatalf("Get = %q, %v; want %q", got, err, value)
+		}
+		it, err := c.Get(s.Key("session", k))
+		if err != nil || string(it.Value) != string(value) {
+			t.Fatalf("raw get of %s = %v, %v", s.Key("session", k), it, err)
+		}
+	})
+
+	t.Run("TTLs above 30 days are kept, not expired at once", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		for _, ttl := range []time.Duration{30 * 24 * time.Hour, 31 * 24 * time.Hour, 400 * 24 * time.Hour} {
+			k := key(t)
+			if err := s.Set(ctx, "remember", k, []byte("v"), session.SetOptions{TTL: ttl, Now: now, Metadata: md}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Get(ctx, "remember", k, session.GetOptions{}); err != nil {
+				t.Fatalf("record with ttl %v: %v (a relative expiration above 30 days would be read as a past unix time)", ttl, err)
+			}
+			entries, err := s.Sessions(ctx, "remember", md.Audiences[0], md.Subjects[0], now)
+			if err != nil || !hasKey(entries, k) {
+				t.Fatalf("index with ttl %v: %v, %v", ttl, entries, err)
+			}
+		}
+	})
+
+	t.Run("record expires on the server", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		k := key(t)
+		if err := s.Set(ctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Second, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, s, k, 3*time.Second)
+	})
+
+	t.Run("old key shortened to stale ttl, never lengthened", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		longOld, shortOld, k1, k2 := key(t), key(t), key(t), key(t)
+		for _, r := range []struct {
+			k   string
+			ttl time.Duration
+		}{{longOld, time.Hour}, {shortOld, time.Second}} {
+			if err := s.Set(ctx, "session", r.k, []byte("old"), session.SetOptions{TTL: r.ttl, Now: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// longOld gets a stale ttl of 1s; shortOld must keep its 1s even
+		// with a stale ttl of an hour.
+		if err := s.Set(ctx, "session", k1, []byte("new"), session.SetOptions{TTL: time.Hour, Now: now, OldKey: longOld, StaleTTL: time.Second, Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set(ctx, "session", k2, []byte("new"), session.SetOptions{TTL: time.Hour, Now: now, OldKey: shortOld, StaleTTL: time.Hour, Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, "session", longOld, session.GetOptions{}); err != nil || string(got) != "old" {
+			t.Fatalf("old record not readable within its stale ttl: %q, %v", got, err)
+		}
+		waitGone(t, s, longOld, 3*time.Second)
+		waitGone(t, s, shortOld, 3*time.Second)
+		missing := key(t)
+		if err := s.Set(ctx, "session", key(t), []byte("new"), session.SetOptions{TTL: time.Hour, Now: now, OldKey: missing, StaleTTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "session", missing, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("a missing old record was created: %v", err)
+		}
+	})
+
+	t.Run("subject index", func(t *testing.T) {
+		t.Parallel()
+		s, c := newStore(t)
+		md := &session.Metadata{Audiences: []string{"YXBw", "b3RoZXI"}, Subjects: []string{"YWxpY2U", "YWxpY2U"}}
+		a, b, b2 := key(t), key(t), key(t)
+		set := func(k, old string, ttl time.Duration, at time.Time) {
+			t.Helper()
+			if err := s.Set(ctx, "session", k, []byte("v"), session.SetOptions{
+				TTL: ttl, Now: at, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(a, "", time.Hour, now)
+		set(b, "", 2*time.Hour, now)
+		set(b2, b, 2*time.Hour, now.Add(time.Minute))
+		want := []session.IndexEntry{
+			{Key: a, Expires: time.Unix(now.Unix()+3600, 0)},
+			{Key: b2, Expires: time.Unix(now.Add(time.Minute).Unix()+7200, 0)},
+		}
+		for _, aud := range md.Audiences {
+			got, err := s.Sessions(ctx, "session", aud, "YWxpY2U", now.Add(2*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalEntries(got, want) {
+				t.Fatalf("Sessions(%s) = %v, want %v (old key dropped, soonest first)", aud, got, want)
+			}
+		}
+		// The list was compacted: only the two live entries are left, in
+		// the reference's format.
+		it, err := c.Get(s.IndexKey("session", "YXBw", "YWxpY2U"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(it.Value), ";"); n != 2 || len(it.Value) != 2*52 {
+			t.Fatalf("index list %q: want two 52-byte entries after compaction", it.Value)
+		}
+		// Listing after the first entry expired leaves only b2.
+		got, err := s.Sessions(ctx, "session", "YXBw", "YWxpY2U", now.Add(91*time.Minute))
+		if err != nil || len(got) != 1 || got[0].Key != b2 {
+			t.Fatalf("Sessions after expiry = %v, %v; want only %s", got, err, b2)
+		}
+		if err := s.Delete(ctx, "session", b2, session.DeleteOptions{Now: now, Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "session", b2, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
+		}
+		for _, aud := range md.Audiences {
+			got, err := s.Sessions(ctx, "session", aud, "YWxpY2U", now)
+			if err != nil || hasKey(got, b2) {
+				t.Fatalf("deleted key still in the index of %s: %v, %v", aud, got, err)
+			}
+		}
+		if got, _ := s.Sessions(ctx, "remember", "YXBw", "YWxpY2U", now); len(got) != 0 {
+			t.Fatalf("Sessions(remember) = %v, want none", got)
+		}
+	})
+
+	t.Run("reads lists the reference wrote", func(t *testing.T) {
+		t.Parallel()
+		s, c := newStore(t)
+		// Entries as lua-resty-session's meta_get_value writes them: k1
+		// expires at 1700000000, k2 at 4102444800, k1 and k3 then tombstoned.
+		k1, k2, k3 := key(t), key(t), key(t)
+		list := k1 + ":APFTZQA;" + k2 + ":AFeG9AA;" + k3 + ":AFeG9AA;" + k3 + ";"
+		if err := c.Set(&memcache.Item{Key: s.IndexKey("session", "YXBw", "YWxpY2U"), Value: []byte(list), Expiration: 60}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Sessions(ctx, "session", "YXBw", "YWxpY2U", time.Unix(1600000000, 0))
+		want := []session.IndexEntry{{Key: k1, Expires: time.Unix(1700000000, 0)}, {Key: k2, Expires: time.Unix(4102444800, 0)}}
+		if err != nil || !equalEntries(got, want) {
+			t.Fatalf("Sessions = %v, %v; want %v", got, err, want)
+		}
+	})
+
+	t.Run("corrupt list is an error, not a panic", func(t *testing.T) {
+		t.Parallel()
+		s, c := newStore(t)
+		for i, list := range []string{"no-terminator", "k:short;", "k:!!!!!!!;"} {
+			ik := s.IndexKey("session", "YXBw", "c"+string(rune('a'+i)))
+			if err := c.Set(&memcache.Item{Key: ik, Value: []byte(list), Expiration: 60}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Sessions(ctx, "session", "YXBw", "c"+string(rune('a'+i)), now); !errors.Is(err, session.ErrStore) {
+				t.Fatalf("Sessions of %q: %v, want ErrStore", list, err)
+			}
+		}
+	})
+
+	t.Run("concurrent saves never lose an index entry", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		const n = 40
+		keys := make([]string, n)
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range keys {
+			keys[i] = key(t)
+			wg.Add(1)
+			go func(k string) {
+				defer wg.Done()
+				errs <- s.Set(ctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Now: now, Metadata: md})
+			}(keys[i])
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Sessions(ctx, "session", md.Audiences[0], md.Subjects[0], now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if !hasKey(got, k) {
+				t.Fatalf("index lost %s after %d concurrent saves (has %d entries)", k, n, len(got))
+			}
+		}
+	})
+
+	t.Run("bad input is an error", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		tests := []struct {
+			name string
+			key  string
+			opts session.SetOptions
+		}{
+			{"zero ttl", key(t), session.SetOptions{}},
+			{"negative ttl", key(t), session.SetOptions{TTL: -time.Second}},
+			{"metadata mismatch", key(t), session.SetOptions{TTL: time.Second, Metadata: &session.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"c"}}}},
+			{"key that breaks the list", "a;b", session.SetOptions{TTL: time.Second, Metadata: md}},
+			{"key memcached refuses", "a b", session.SetOptions{TTL: time.Second}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if err := s.Set(ctx, "session", tt.key, []byte("v"), tt.opts); !errors.Is(err, session.ErrStore) {
+					t.Fatalf("Set: %v, want ErrStore", err)
+				}
+			})
+		}
+	})
+
+	t.Run("cancelled context changes nothing", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newStore(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		k := key(t)
+		if err := s.Set(cctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Metadata: md}); !errors.Is(err, session.ErrStore) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Set with a cancelled context: %v, want ErrStore and context.Canceled", err)
+		}
+		if _, err := s.Get(ctx, "session", k, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("record written despite the cancelled context: %v", err)
+		}
+	})
+}
+
+// waitGone waits, at most max, for the record k to expire.
+func waitGone(t *testing.T, s *memcachedstore.Store, k string, max time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(max)
+	for {
+		_, err := s.Get(context.Background(), "session", k, session.GetOptions{})
+		if errors.Is(err, session.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record %s still there after %v: %v", k, max, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func hasKey(entries []session.IndexEntry, k string) bool {
+	for _, e := range entries {
+		if e.Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+func equalEntries(a, b []session.IndexEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || !a[i].Expires.Equal(b[i].Expires) {
+			return false
+		}
+	}
+	return true
+}
