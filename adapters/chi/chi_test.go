@@ -1,0 +1,161 @@
+package chisession_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/sessiongo/session/conformance"
+	session "github.com/sessiongo/session/core"
+
+	chisession "github.com/sessiongo/session/adapters/chi"
+)
+
+// options maps the suite's neutral options to chisession's.
+func options(o conformance.MiddlewareOptions) []chisession.Option {
+	var opts []chisession.Option
+	if o.OpenOnly {
+		opts = append(opts, chisession.OpenOnly())
+	}
+	if o.SetHeaders {
+		opts = append(opts, chisession.WithHeaders())
+	}
+	if o.ClearRequestCookie {
+		opts = append(opts, chisession.WithClearRequestCookie())
+	}
+	if o.AutoSave {
+		opts = append(opts, chisession.WithAutoSave())
+	}
+	return opts
+}
+
+func serve(t *testing.T, ln net.Listener, app *conformance.App) {
+	r := chi.NewRouter()
+	for _, mt := range app.Mounts {
+		r.Route(mt.Prefix, func(r chi.Router) {
+			r.Use(chisession.Middleware(mt.Manager, options(mt.Options)...))
+			r.HandleFunc("/*", func(w http.ResponseWriter, r *http.Request) {
+				app.Handler(chisession.From(r), conformance.HTTPRequest(r), w)
+			})
+		})
+	}
+	conformance.ServeHTTP(t, ln, r)
+}
+
+func TestConformance(t *testing.T) {
+	conformance.TestAdapter(t, serve, &conformance.AdapterOptions{
+		NewStore: func(*testing.T) session.Store { return session.NewMemoryStore(nil) },
+	})
+}
+
+type brokenStore struct{}
+
+var errOutage = errors.New("store unreachable")
+
+func (brokenStore) Get(context.Context, string, string, session.GetOptions) ([]byte, error) {
+	return nil, errOutage
+}
+func (brokenStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
+	return errOutage
+}
+func (brokenStore) Delete(context.Context, string, string, session.DeleteOptions) error {
+	return errOutage
+}
+
+func TestErrorHandler(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "chi", Store: brokenStore{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A header-only cookie from a Manager with a working store and the same
+	// secret; the broken store then fails to load it.
+	good, err := session.New(session.Config{Secret: "chi", Store: session.NewMemoryStore(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s := good.New(w, httptest.NewRequest("GET", "/", nil))
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+
+	var got error
+	called := false
+	r := chi.NewRouter()
+	r.Use(chisession.Middleware(m, chisession.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		http.Error(w, "sessions are down", http.StatusServiceUnavailable)
+	})))
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) { called = true })
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || called {
+		t.Fatalf("status %d, handler called %v: want 503 from the error handler and no handler", rec.Code, called)
+	}
+	if !errors.Is(got, session.ErrStore) || !errors.Is(got, errOutage) {
+		t.Fatalf("error handler got %v, want ErrStore wrapping the outage", got)
+	}
+}
+
+func TestFromWithoutMiddleware(t *testing.T) {
+	if s := chisession.From(httptest.NewRequest("GET", "/", nil)); s != nil {
+		t.Fatal("From without the middleware: want nil")
+	}
+}
+
+// BenchmarkChi measures the session's overhead on a chi route: the bare
+// handler, opening the session and reading a value, and opening, changing
+// and saving it.
+func BenchmarkChi(b *testing.B) {
+	m, err := session.New(session.Config{Secret: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s := m.New(w, httptest.NewRequest("GET", "/", nil))
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		b.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+
+	bare := chi.NewRouter()
+	bare.Get("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	read := chi.NewRouter()
+	read.Use(chisession.Middleware(m))
+	read.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		_ = chisession.From(r).Get("user")
+		io.WriteString(w, "ok")
+	})
+	save := chi.NewRouter()
+	save.Use(chisession.Middleware(m))
+	save.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		s := chisession.From(r)
+		s.Set("n", 1)
+		if err := s.Save(); err != nil {
+			b.Error(err)
+		}
+		io.WriteString(w, "ok")
+	})
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"open+read", read}, {"open+modify+save", save}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(cookie)
+			for b.Loop() {
+				bc.h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		})
+	}
+}
