@@ -25,27 +25,31 @@ func TestQueriesUseIndexes(t *testing.T) {
 		}{
 			{"get", []any{"fill-42", "session", now}},
 			{"shorten", []any{now, "fill-42", "session", now}},
-			{"dropMeta", []any{"fill-42", "aud", "user-42"}},
+			{"dropMeta", []any{"fill-42", "session", "aud", "user-42"}},
 			{"delete", []any{"fill-42", "session"}},
 			{"prune", []any{"aud", "user-42", now}},
 			{"list", []any{"aud", "user-42", "session", now}},
 			{"cleanup", []any{now}},
+			{"cleanMeta", []any{now}},
 		}
 		// What a full scan looks like in each database's plan.
 		scan := map[sqlstore.Dialect]*regexp.Regexp{
 			sqlstore.Postgres: regexp.MustCompile(`Seq Scan`),
-			sqlstore.MySQL:    regexp.MustCompile(`type=ALL\b`),
+			sqlstore.MySQL:    regexp.MustCompile(`type=(ALL|index)\b`), // a full table or index scan
 			sqlstore.SQLite:   regexp.MustCompile(`(?m)^SCAN \w+$`),
 		}[d]
 		t.Run("control", func(t *testing.T) {
-			// A query on the unindexed name column must look like a scan,
+			// A query on the unindexed data column must look like a scan,
 			// or the checks below prove nothing.
-			p := plan(t, db, d, "SELECT sid FROM "+table+" WHERE name = 'nobody'")
+			p := plan(t, db, d, "SELECT sid, data FROM "+table+" WHERE data = "+ph(d), []byte("nothing"))
 			if !scan.MatchString(p) {
 				t.Fatalf("the scan pattern %v does not match an unindexed query's plan:\n%s", scan, p)
 			}
 		})
 		for _, tt := range tests {
+			if q[tt.query] == "" {
+				continue // not used by this dialect
+			}
 			t.Run(tt.query, func(t *testing.T) {
 				p := plan(t, db, d, q[tt.query], tt.args...)
 				t.Logf("plan of %s:\n%s", tt.query, p)
@@ -66,4 +70,12 @@ func dialectTime(d sqlstore.Dialect, t time.Time) any {
 		return t.UnixMicro()
 	}
 	return t
+}
+
+// ph is the first placeholder of d.
+func ph(d sqlstore.Dialect) string {
+	if d == sqlstore.Postgres {
+		return "$1"
+	}
+	return "?"
 }

@@ -29,10 +29,10 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 	start := time.Now()
 	switch d {
 	case sqlstore.Postgres:
-		exec("INSERT INTO "+table+" (sid, name, data, exp) SELECT 'fill-' || g, 'session', repeat('x', 200),"+
+		exec("INSERT INTO "+table+" (sid, name, data, exp) SELECT 'fill-' || g, 'session', decode(repeat('78', 200), 'hex'),"+
 			" $1::timestamptz + (1 + g % 86400) * interval '1 second' FROM generate_series(1, $2::int) g",
 			base, n)
-		exec("INSERT INTO "+meta+" (aud, sub, sid) SELECT 'aud', 'user-' || (g % 1000), 'fill-' || g"+
+		exec("INSERT INTO "+meta+" (aud, sub, name, sid) SELECT 'aud', 'user-' || (g % 1000), 'session', 'fill-' || g"+
 			" FROM generate_series(1, $1::int) g", n)
 		exec("ANALYZE " + table)
 		exec("ANALYZE " + meta)
@@ -42,16 +42,16 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 		seq := "seq_1_to_" + strconv.Itoa(n)
 		exec("INSERT INTO "+table+" (sid, name, data, exp) SELECT CONCAT('fill-', seq), 'session', REPEAT('x', 200),"+
 			" ? + INTERVAL (1 + seq % 86400) SECOND FROM "+seq, base.UTC())
-		exec("INSERT INTO " + meta + " (aud, sub, sid) SELECT 'aud', CONCAT('user-', seq % 1000), CONCAT('fill-', seq) FROM " + seq)
+		exec("INSERT INTO " + meta + " (aud, sub, name, sid) SELECT 'aud', CONCAT('user-', seq % 1000), 'session', CONCAT('fill-', seq) FROM " + seq)
 		exec("ANALYZE TABLE " + table + ", " + meta)
 	case sqlstore.SQLite:
 		exec("INSERT INTO "+table+" (sid, name, data, exp) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
-			" SELECT 'fill-' || x, 'session', CAST(zeroblob(200) AS BLOB), ? + (1 + x % 86400) * 1000000 FROM c",
+			" SELECT 'fill-' || x, 'session', zeroblob(200), ? + (1 + x % 86400) * 1000000 FROM c",
 			n, base.UnixMicro())
-		exec("INSERT INTO "+meta+" (aud, sub, sid) WITH RECURSIVE c(x) AS"+
+		exec("INSERT INTO "+meta+" (aud, sub, name, sid) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
-			" SELECT 'aud', 'user-' || (x % 1000), 'fill-' || x FROM c", n)
+			" SELECT 'aud', 'user-' || (x % 1000), 'session', 'fill-' || x FROM c", n)
 		exec("ANALYZE")
 	default:
 		tb.Fatalf("fill: unknown dialect %v", d)

@@ -137,8 +137,8 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts se
 				}
 			}
 			if shorten && pairs > 0 {
-				args := make([]any, 0, 1+2*pairs)
-				args = append(args, opts.OldKey)
+				args := make([]any, 0, 2+2*pairs)
+				args = append(args, opts.OldKey, name)
 				for i := range pairs {
 					args = append(args, opts.Metadata.Audiences[i], opts.Metadata.Subjects[i])
 				}
@@ -147,9 +147,9 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts se
 				}
 			}
 			if pairs > 0 {
-				args := make([]any, 0, 3*pairs)
+				args := make([]any, 0, 4*pairs)
 				for i := range pairs {
-					args = append(args, opts.Metadata.Audiences[i], opts.Metadata.Subjects[i], key)
+					args = append(args, opts.Metadata.Audiences[i], opts.Metadata.Subjects[i], name, key)
 				}
 				if _, err := tx.ExecContext(ctx, s.d.insertMeta(s.t, pairs), args...); err != nil {
 					return err
