@@ -1,0 +1,142 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+)
+
+// Op names a store operation that FaultyStore can make fail.
+type Op int
+
+// The operations of session.Store and session.SubjectIndex.
+const (
+	OpGet Op = iota + 1
+	OpSet
+	OpDelete
+	OpSessions
+)
+
+// String returns the method name of op.
+func (op Op) String() string {
+	switch op {
+	case OpGet:
+		return "Get"
+	case OpSet:
+		return "Set"
+	case OpDelete:
+		return "Delete"
+	case OpSessions:
+		return "Sessions"
+	}
+	return fmt.Sprintf("Op(%d)", int(op))
+}
+
+// FaultyStore wraps a session.Store and makes chosen operations fail, to
+// test error paths: how an application (or the session library) reacts
+// when the store is down. Operations that are not set to fail go to the
+// wrapped store. It is safe for concurrent use.
+//
+//	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+//	m, _ := session.New(session.Config{Secret: secret, Store: store})
+//	store.Fail(conformance.OpGet, errors.New("connection refused"))
+//	// m.Open(w, r) now fails with an error matching session.ErrStore.
+//
+// FaultyStore always implements session.SubjectIndex; when the wrapped
+// store does not, Sessions returns an error matching errors.ErrUnsupported.
+type FaultyStore struct {
+	store session.Store
+
+	mu     sync.Mutex
+	faults map[Op]error
+	calls  map[Op]int
+}
+
+// NewFaultyStore returns a FaultyStore around store, with no faults set.
+func NewFaultyStore(store session.Store) *FaultyStore {
+	return &FaultyStore{store: store, faults: map[Op]error{}, calls: map[Op]int{}}
+}
+
+// Fail makes every later call of op return err without reaching the
+// wrapped store; a nil err makes op work again.
+func (f *FaultyStore) Fail(op Op, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil {
+		delete(f.faults, op)
+		return
+	}
+	f.faults[op] = err
+}
+
+// Reset makes every operation work again.
+func (f *FaultyStore) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.faults)
+}
+
+// Calls returns how many times op was called, failed calls included.
+func (f *FaultyStore) Calls(op Op) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[op]
+}
+
+// Unwrap returns the wrapped store.
+func (f *FaultyStore) Unwrap() session.Store { return f.store }
+
+// call counts a call of op and returns its fault, if any.
+func (f *FaultyStore) call(op Op) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[op]++
+	return f.faults[op]
+}
+
+// Get fails with the fault set for OpGet, or calls the wrapped store.
+func (f *FaultyStore) Get(ctx context.Context, name, key string, opts session.GetOptions) ([]byte, error) {
+	if err := f.call(OpGet); err != nil {
+		return nil, err
+	}
+	return f.store.Get(ctx, name, key, opts)
+}
+
+// Set fails with the fault set for OpSet, or calls the wrapped store.
+func (f *FaultyStore) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+	if err := f.call(OpSet); err != nil {
+		return err
+	}
+	return f.store.Set(ctx, name, key, value, opts)
+}
+
+// Delete fails with the fault set for OpDelete, or calls the wrapped
+// store.
+func (f *FaultyStore) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
+	if err := f.call(OpDelete); err != nil {
+		return err
+	}
+	return f.store.Delete(ctx, name, key, opts)
+}
+
+// Sessions fails with the fault set for OpSessions, or calls the wrapped
+// store's subject index.
+func (f *FaultyStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
+	if err := f.call(OpSessions); err != nil {
+		return nil, err
+	}
+	idx, ok := f.store.(session.SubjectIndex)
+	if !ok {
+		return nil, fmt.Errorf("conformance: the wrapped store keeps no subject index: %w", errors.ErrUnsupported)
+	}
+	return idx.Sessions(ctx, name, audience, subject, now)
+}
+
+var (
+	_ session.Store        = (*FaultyStore)(nil)
+	_ session.SubjectIndex = (*FaultyStore)(nil)
+)

@@ -1,0 +1,688 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+)
+
+// StoreOptions tunes TestStore for a store; nil means the defaults.
+type StoreOptions struct {
+	// SkipIndex skips the subject-index rules for stores without
+	// session.SubjectIndex.
+	SkipIndex bool
+	// MaxValueSize is the largest value the store must hold (default 16 MiB
+	// - 1, the reference's maximum data size); stores with a smaller item
+	// limit lower it.
+	MaxValueSize int
+	// Wait, when set, is called to let real time pass for TTL rules on
+	// servers whose expiry runs on their own clock (Redis, memcached, SQL
+	// with NOW()); nil means the store honours SetOptions.Now /
+	// GetOptions.Now.
+	Wait func(d time.Duration)
+}
+
+// DefaultMaxValueSize is the value size TestStore checks by default: the
+// reference library's maximum data size, 2^24 - 1 bytes.
+const DefaultMaxValueSize = 1<<24 - 1
+
+// Timings of the TTL rules. With StoreOptions.Wait they are real time, so
+// they are short: a one-second TTL and a wait a little over two seconds,
+// which also covers stores that count expiry in whole seconds.
+const (
+	shortTTL = time.Second
+	pastTTL  = 2100 * time.Millisecond
+	longTTL  = time.Hour
+	// expiryTolerance is how far an index entry's expiry may be from the
+	// record's (stores may count in whole seconds).
+	expiryTolerance = 2 * time.Second
+)
+
+// The cookie names TestStore stores under: core's defaults, and a third
+// that a chunked cookie would use, so that names that share a prefix are
+// checked too.
+const (
+	sessionName  = "session"
+	rememberName = "remember"
+	chunkName    = "session2"
+)
+
+// storeRule is one rule of the session.Store contract: the sentence it
+// tests and the check.
+type storeRule struct {
+	name     string
+	contract string // quoted from the Store contract (core/store.go)
+	index    bool   // needs session.SubjectIndex
+	run      func(c *storeCase)
+}
+
+// TestStore checks that a session.Store implementation follows the Store
+// contract, the way testing/fstest.TestFS checks a file system. newStore
+// must return a fresh, empty store (its own key prefix, table or database)
+// on every call; it is called once per rule, each rule being a subtest
+// named after it, so a failure names the rule it breaks, e.g.
+// "TestMyStore/stale_ttl", and its message quotes the contract sentence.
+// Stores that implement session.Stopper are stopped at the end of each
+// subtest.
+//
+// The subject-index rules run when the store implements
+// session.SubjectIndex (a store that does not is told to set SkipIndex).
+// The last rules drive whole sessions through the session library (open,
+// save, info, refresh, logout, destroy, revoke) with the store plugged in.
+//
+// Stores that keep time themselves (a server's own clock) set opts.Wait;
+// TestStore then lets real time pass, a few seconds in all. Run the suite
+// with -race: one rule writes from many goroutines.
+func TestStore(t *testing.T, newStore func(t *testing.T) session.Store, opts *StoreOptions) {
+	var o StoreOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxValueSize <= 0 {
+		o.MaxValueSize = DefaultMaxValueSize
+	}
+	for _, r := range storeRules {
+		t.Run(r.name, func(t *testing.T) {
+			st := newStore(t)
+			if st == nil {
+				t.Fatal("newStore returned a nil store")
+			}
+			if s, ok := st.(session.Stopper); ok {
+				defer s.Stop()
+			}
+			if r.index {
+				if o.SkipIndex {
+					t.Skip("StoreOptions.SkipIndex is set")
+				}
+				if _, ok := st.(session.SubjectIndex); !ok {
+					t.Fatal("the store does not implement session.SubjectIndex: set StoreOptions.SkipIndex")
+				}
+			}
+			c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}
+			c.base = time.Now().Truncate(time.Second)
+			r.run(c)
+		})
+	}
+}
+
+// storeCase is the state of one rule's run.
+type storeCase struct {
+	t    *testing.T
+	st   session.Store
+	opts StoreOptions
+	rule *storeRule
+	ctx  context.Context
+	cite string // the sentence a step tests, when not the rule's own
+
+	mu   sync.Mutex
+	base time.Time     // the simulated clock, without Wait
+	skew time.Duration // added to the clock given to the session library
+}
+
+// fatalf stops the rule with a message that names the contract sentence.
+func (c *storeCase) fatalf(format string, args ...any) {
+	c.t.Helper()
+	c.t.Fatalf("%s\n\tbreaks the Store contract: %q", fmt.Sprintf(format, args...), c.contract())
+}
+
+// contract is the sentence the current step tests.
+func (c *storeCase) contract() string {
+	if c.cite != "" {
+		return c.cite
+	}
+	return c.rule.contract
+}
+
+// errorf reports a failure of the rule and goes on.
+func (c *storeCase) errorf(format string, args ...any) {
+	c.t.Helper()
+	c.t.Errorf("%s\n\tbreaks the Store contract: %q", fmt.Sprintf(format, args...), c.contract())
+}
+
+// now is the time passed to the store: simulated without Wait, real with
+// it.
+func (c *storeCase) now() time.Time {
+	if c.opts.Wait != nil {
+		return time.Now()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base
+}
+
+// later lets d pass: real time with Wait, simulated time without.
+func (c *storeCase) later(d time.Duration) {
+	if c.opts.Wait != nil {
+		c.opts.Wait(d)
+		return
+	}
+	c.mu.Lock()
+	c.base = c.base.Add(d)
+	c.mu.Unlock()
+}
+
+// libraryClock is the clock given to the session library: the store's time
+// plus a skew that skip adds, to jump over session timeouts without
+// waiting.
+func (c *storeCase) libraryClock() time.Time {
+	t := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return t.Add(c.skew)
+}
+
+func (c *storeCase) skip(d time.Duration) {
+	c.mu.Lock()
+	c.skew += d
+	c.mu.Unlock()
+}
+
+// newKey returns a fresh storage key as the session library makes them:
+// base64url of 32 random bytes (or of their SHA-256), 43 characters.
+func newKey() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (c *storeCase) set(name, key string, value []byte, o session.SetOptions) {
+	c.t.Helper()
+	if o.Now.IsZero() {
+		o.Now = c.now()
+	}
+	if o.TTL == 0 {
+		o.TTL = longTTL
+	}
+	if err := c.st.Set(c.ctx, name, key, value, o); err != nil {
+		c.fatalf("Set(%q, %q, %d bytes): %v", name, key, len(value), err)
+	}
+}
+
+func (c *storeCase) get(name, key string) ([]byte, error) {
+	return c.st.Get(c.ctx, name, key, session.GetOptions{Now: c.now()})
+}
+
+func (c *storeCase) del(name, key string, md *session.Metadata) {
+	c.t.Helper()
+	if err := c.st.Delete(c.ctx, name, key, session.DeleteOptions{Now: c.now(), Metadata: md}); err != nil {
+		c.fatalf("Delete(%q, %q): %v", name, key, err)
+	}
+}
+
+// wantValue checks that name/key holds want; why says when.
+func (c *storeCase) wantValue(name, key string, want []byte, why string) {
+	c.t.Helper()
+	got, err := c.get(name, key)
+	if err != nil {
+		c.fatalf("%s: Get(%q, %q) failed: %v; want the stored value", why, name, key, err)
+	}
+	if !bytes.Equal(got, want) {
+		c.fatalf("%s: Get(%q, %q) = %s; want %s", why, name, key, describe(got), describe(want))
+	}
+}
+
+// wantMissing checks that name/key is missing (an error matching
+// session.ErrNotFound).
+func (c *storeCase) wantMissing(name, key, why string) {
+	c.t.Helper()
+	got, err := c.get(name, key)
+	if err == nil {
+		c.fatalf("%s: Get(%q, %q) = %s, nil; want an error matching session.ErrNotFound", why, name, key, describe(got))
+	}
+	if !errors.Is(err, session.ErrNotFound) {
+		c.fatalf("%s: Get(%q, %q) error %q does not match session.ErrNotFound", why, name, key, err)
+	}
+}
+
+func (c *storeCase) sessions(name, audience, subject string) []session.IndexEntry {
+	c.t.Helper()
+	entries, err := c.st.(session.SubjectIndex).Sessions(c.ctx, name, audience, subject, c.now())
+	if err != nil {
+		c.fatalf("Sessions(%q, %q, %q): %v", name, audience, subject, err)
+	}
+	return entries
+}
+
+// findEntry returns the index entry of key.
+func findEntry(entries []session.IndexEntry, key string) (session.IndexEntry, bool) {
+	for _, e := range entries {
+		if e.Key == key {
+			return e, true
+		}
+	}
+	return session.IndexEntry{}, false
+}
+
+// describe prints a value briefly.
+func describe(v []byte) string {
+	if v == nil {
+		return "nil"
+	}
+	if len(v) <= 64 {
+		return fmt.Sprintf("%q", v)
+	}
+	return fmt.Sprintf("%d bytes %q...", len(v), v[:32])
+}
+
+// metadata returns subject index entries of fresh audience and subject
+// pairs, encoded as the session library encodes them.
+func metadata(pairs int) *session.Metadata {
+	md := &session.Metadata{}
+	for range pairs {
+		md.Audiences = append(md.Audiences, base64.RawURLEncoding.EncodeToString([]byte("aud-"+newKey()[:8])))
+		md.Subjects = append(md.Subjects, base64.RawURLEncoding.EncodeToString([]byte("user-"+newKey()[:8])))
+	}
+	return md
+}
+
+// The sentences of the contract (core/store.go) the rules test.
+const (
+	cGet         = "Get returns the value stored under name and key."
+	cNotFound    = "A missing or expired record is an error that matches ErrNotFound."
+	cSet         = "Set stores value under name and key for opts.TTL."
+	cStale       = "When opts.OldKey is set, the record under it must stay readable for at most opts.StaleTTL (its expiry is only ever shortened) so that concurrent requests that still carry the previous cookie keep working."
+	cIndexAdd    = "When opts.Metadata is set and the store keeps a subject index, key is added to the index of each audience and subject pair with its expiry, and expired index entries are pruned."
+	cIndexList   = "Sessions lists the live sessions of an encoded audience and subject, pruning expired entries as it goes."
+	cDelete      = "Delete removes the record under name and key, and the key from the subject index of opts.Metadata when given."
+	cDelMissing  = "Deleting a missing record is not an error."
+	cNameKey     = "Stores build their own keys from both [name and key]."
+	cStorageKey  = "key the storage key (base64url of the session id, or of its SHA-256 with Config.HashStorageKey)"
+	cConcurrent  = "A Store must be safe for concurrent use."
+	cCancelled   = "store calls run under [the request's context], so a cancelled request cancels them: a cancelled call fails or completes, it never leaves half a record, and it is not reported as a missing record."
+	cStoreErrors = "ErrStore wraps a failure of the configured Store (connection refused, timeout, cancelled context, ...)."
+	cLifeCycle   = "A Store keeps the encrypted session data on the server side, while the cookie carries only the 110-character header."
+)
+
+var storeRules []*storeRule
+
+func init() {
+	storeRules = []*storeRule{
+		{name: "set_get", contract: cGet, run: ruleSetGet},
+		{name: "get_missing", contract: cNotFound, run: ruleGetMissing},
+		{name: "overwrite", contract: cSet, run: ruleOverwrite},
+		{name: "delete", contract: cDelete, run: ruleDelete},
+		{name: "delete_missing", contract: cDelMissing, run: ruleDeleteMissing},
+		{name: "names_and_keys_apart", contract: cNameKey, run: ruleNamesApart},
+		{name: "storage_keys", contract: cStorageKey, run: ruleStorageKeys},
+		{name: "binary_values", contract: cSet, run: ruleBinaryValues},
+		{name: "large_value", contract: cSet, run: ruleLargeValue},
+		{name: "ttl_expiry", contract: cNotFound, run: ruleTTLExpiry},
+		{name: "stale_ttl", contract: cStale, run: ruleStaleTTL},
+		{name: "stale_ttl_only_shortens", contract: cStale, run: ruleStaleOnlyShortens},
+		{name: "stale_ttl_zero", contract: cStale, run: ruleStaleZero},
+		{name: "concurrent_writers", contract: cConcurrent, run: ruleConcurrentWriters},
+		{name: "cancelled_context", contract: cCancelled, run: ruleCancelledContext},
+		{name: "index_add_list", contract: cIndexAdd, index: true, run: ruleIndexAddList},
+		{name: "index_replaced_key", contract: cIndexList, index: true, run: ruleIndexReplacedKey},
+		{name: "index_prune", contract: cIndexList, index: true, run: ruleIndexPrune},
+		{name: "index_delete", contract: cDelete, index: true, run: ruleIndexDelete},
+		{name: "errors_surfaced", contract: cStoreErrors, run: ruleErrorsSurfaced},
+		{name: "session_life_cycle", contract: cLifeCycle, run: ruleLifeCycle},
+	}
+}
+
+func ruleSetGet(c *storeCase) {
+	key := newKey()
+	value := []byte(`["` + newKey() + `"]`)
+	c.set(sessionName, key, value, session.SetOptions{})
+	c.wantValue(sessionName, key, value, "after Set")
+	c.wantValue(sessionName, key, value, "after a second Get")
+}
+
+func ruleGetMissing(c *storeCase) {
+	c.wantMissing(sessionName, newKey(), "a key never set")
+}
+
+func ruleOverwrite(c *storeCase) {
+	key := newKey()
+	c.set(sessionName, key, []byte("first value, the longer one"), session.SetOptions{})
+	c.set(sessionName, key, []byte("second"), session.SetOptions{})
+	c.wantValue(sessionName, key, []byte("second"), "after a second Set of the same key")
+}
+
+func ruleDelete(c *storeCase) {
+	key, other := newKey(), newKey()
+	c.set(sessionName, key, []byte("v"), session.SetOptions{})
+	c.set(sessionName, other, []byte("w"), session.SetOptions{})
+	c.del(sessionName, key, nil)
+	c.wantMissing(sessionName, key, "after Delete")
+	c.wantValue(sessionName, other, []byte("w"), "another key after Delete")
+}
+
+func ruleDeleteMissing(c *storeCase) {
+	key := newKey()
+	c.del(sessionName, key, nil)
+	c.del(sessionName, key, metadata(1))
+	c.set(sessionName, key, []byte("v"), session.SetOptions{})
+	c.del(sessionName, key, nil)
+	c.del(sessionName, key, nil) // a second time
+}
+
+func ruleNamesApart(c *storeCase) {
+	key := newKey()
+	names := []string{sessionName, rememberName, chunkName}
+	for _, n := range names {
+		c.set(n, key, []byte("value of "+n), session.SetOptions{})
+	}
+	for _, n := range names {
+		c.wantValue(n, key, []byte("value of "+n), "the same key under three cookie names")
+	}
+	c.del(sessionName, key, nil)
+	c.wantMissing(sessionName, key, "after Delete under one name")
+	c.wantValue(rememberName, key, []byte("value of "+rememberName), "the same key under another name after a Delete")
+	c.wantValue(chunkName, key, []byte("value of "+chunkName), "the same key under a longer name after a Delete")
+	// A name and a key must not run into each other: "session" + "2k..."
+	// and "session2" + "k..." are different records.
+	rest := newKey()[1:]
+	c.set(sessionName, "2"+rest, []byte("v"), session.SetOptions{})
+	c.wantMissing(chunkName, rest, fmt.Sprintf("name %q, key %q (only name %q, key %q was set)", chunkName, rest, sessionName, "2"+rest))
+}
+
+func ruleStorageKeys(c *storeCase) {
+	keys := []string{
+		"-" + newKey()[1:], // base64url keys may start with '-' or '_'
+		"_" + newKey()[1:],
+		newKey()[:42] + "-",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", // differs from the last only in case
+	}
+	for range 50 {
+		keys = append(keys, newKey())
+	}
+	for i, k := range keys {
+		if len(k) != 43 {
+			panic("conformance: bad test key")
+		}
+		c.set(sessionName, k, []byte(fmt.Sprint("value ", i)), session.SetOptions{})
+	}
+	for i, k := range keys {
+		c.wantValue(sessionName, k, []byte(fmt.Sprint("value ", i)), "a 43-character base64url key")
+	}
+}
+
+func ruleBinaryValues(c *storeCase) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	values := [][]byte{
+		all,
+		[]byte("\x00"),
+		[]byte("\xff\xfe invalid UTF-8 \xc3\x28"),
+		[]byte("\r\n\r\nlines\n"),
+		[]byte(`["quotes\" and \\ backslashes"]`),
+		[]byte("  spaces  "),
+	}
+	for i, v := range values {
+		key := newKey()
+		c.set(sessionName, key, v, session.SetOptions{})
+		c.wantValue(sessionName, key, v, fmt.Sprintf("binary value %d", i))
+	}
+}
+
+// largeValue returns n bytes of base64url text, like a session record.
+func largeValue(n int) []byte {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	v := make([]byte, n)
+	x := uint64(0x9E3779B97F4A7C15)
+	for i := range v {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		v[i] = alphabet[x&63]
+	}
+	return v
+}
+
+func ruleLargeValue(c *storeCase) {
+	n := c.opts.MaxValueSize
+	v := largeValue(n)
+	key := newKey()
+	c.set(sessionName, key, v, session.SetOptions{})
+	c.wantValue(sessionName, key, v, fmt.Sprintf("a value of MaxValueSize (%d) bytes", n))
+	v[n/2] ^= 1 // a different value of the same size replaces it
+	c.set(sessionName, key, v, session.SetOptions{})
+	c.wantValue(sessionName, key, v, "a second large value under the same key")
+}
+
+func ruleTTLExpiry(c *storeCase) {
+	short, long := newKey(), newKey()
+	c.set(sessionName, short, []byte("short"), session.SetOptions{TTL: shortTTL})
+	c.set(sessionName, long, []byte("long"), session.SetOptions{TTL: longTTL})
+	c.wantValue(sessionName, short, []byte("short"), "right after Set with a one-second TTL")
+	c.later(pastTTL)
+	c.wantMissing(sessionName, short, fmt.Sprintf("%v after Set with a one-second TTL", pastTTL))
+	c.wantValue(sessionName, long, []byte("long"), "a record with a one-hour TTL")
+}
+
+func ruleStaleTTL(c *storeCase) {
+	old, next, other := newKey(), newKey(), newKey()
+	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: longTTL})
+	c.set(rememberName, other, []byte("other"), session.SetOptions{TTL: longTTL})
+	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: shortTTL})
+	c.wantValue(sessionName, old, []byte("old"), "the old key right after a Set that replaced it (StaleTTL 1s)")
+	c.wantValue(sessionName, next, []byte("new"), "the new key")
+	c.later(pastTTL)
+	c.wantMissing(sessionName, old, fmt.Sprintf("the old key %v after a Set with StaleTTL 1s", pastTTL))
+	c.wantValue(sessionName, next, []byte("new"), "the new key once the old one is gone")
+	c.wantValue(rememberName, other, []byte("other"), "an unrelated record")
+}
+
+func ruleStaleOnlyShortens(c *storeCase) {
+	old, next := newKey(), newKey()
+	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: shortTTL})
+	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: longTTL})
+	c.later(pastTTL)
+	c.wantMissing(sessionName, old, "an old key with a 1s TTL replaced with StaleTTL 1h (its expiry must not be extended)")
+	// A missing old key is not an error either.
+	c.set(sessionName, newKey(), []byte("v"), session.SetOptions{OldKey: newKey(), StaleTTL: shortTTL})
+}
+
+func ruleStaleZero(c *storeCase) {
+	old, next := newKey(), newKey()
+	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: longTTL})
+	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: 0})
+	c.wantMissing(sessionName, old, "the old key after a Set with StaleTTL 0 (readable for at most 0s)")
+	c.wantValue(sessionName, next, []byte("new"), "the new key")
+}
+
+func ruleConcurrentWriters(c *storeCase) {
+	const writers, rounds, size = 8, 40, 1024
+	shared := []string{newKey(), newKey(), newKey()}
+	var wg sync.WaitGroup
+	errs := make(chan string, writers*rounds)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := bytes.Repeat([]byte{'a' + byte(w)}, size)
+			own := newKey()
+			for i := range rounds {
+				key := shared[i%len(shared)]
+				if err := c.st.Set(c.ctx, sessionName, key, mine, session.SetOptions{TTL: longTTL, Now: c.now()}); err != nil {
+					errs <- fmt.Sprintf("writer %d: Set: %v", w, err)
+					return
+				}
+				got, err := c.st.Get(c.ctx, sessionName, key, session.GetOptions{Now: c.now()})
+				if err != nil {
+					errs <- fmt.Sprintf("writer %d: Get of a key every writer sets: %v", w, err)
+					return
+				}
+				if len(got) != size || !bytes.Equal(got, bytes.Repeat(got[:1], size)) {
+					errs <- fmt.Sprintf("writer %d: Get returned a mix of writes: %s", w, describe(got))
+					return
+				}
+				if err := c.st.Set(c.ctx, rememberName, own, mine, session.SetOptions{TTL: longTTL, Now: c.now()}); err != nil {
+					errs <- fmt.Sprintf("writer %d: Set: %v", w, err)
+					return
+				}
+				if got, err := c.st.Get(c.ctx, rememberName, own, session.GetOptions{Now: c.now()}); err != nil || !bytes.Equal(got, mine) {
+					errs <- fmt.Sprintf("writer %d: Get of its own key = %s, %v", w, describe(got), err)
+					return
+				}
+				if i%5 == 4 {
+					if err := c.st.Delete(c.ctx, rememberName, own, session.DeleteOptions{Now: c.now()}); err != nil {
+						errs <- fmt.Sprintf("writer %d: Delete: %v", w, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		c.errorf("%s", e)
+	}
+}
+
+func ruleCancelledContext(c *storeCase) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel2()
+	for _, ctx := range []struct {
+		name string
+		ctx  context.Context
+	}{{"cancelled", cancelled}, {"past deadline", expired}} {
+		existing := newKey()
+		value := largeValue(64 << 10)
+		c.set(sessionName, existing, value, session.SetOptions{})
+
+		// Get: the whole value or an error that is not ErrNotFound.
+		got, err := c.st.Get(ctx.ctx, sessionName, existing, session.GetOptions{Now: c.now()})
+		switch {
+		case errors.Is(err, session.ErrNotFound):
+			c.fatalf("Get with a %s context reported an existing record as missing: %v", ctx.name, err)
+		case err == nil && !bytes.Equal(got, value):
+			c.fatalf("Get with a %s context returned %s, not the stored value", ctx.name, describe(got))
+		}
+
+		// Set: an error, or the whole record; never a part.
+		key := newKey()
+		err = c.st.Set(ctx.ctx, sessionName, key, value, session.SetOptions{TTL: longTTL, Now: c.now()})
+		got, gerr := c.get(sessionName, key)
+		switch {
+		case gerr == nil && !bytes.Equal(got, value):
+			c.fatalf("Set with a %s context left a partial record: %s", ctx.name, describe(got))
+		case gerr != nil && !errors.Is(gerr, session.ErrNotFound):
+			c.fatalf("Get after a Set with a %s context: %v", ctx.name, gerr)
+		case err == nil && gerr != nil:
+			c.fatalf("Set with a %s context returned no error but stored nothing", ctx.name)
+		}
+
+		// Delete: an error, or the record is gone; the other stays whole.
+		err = c.st.Delete(ctx.ctx, sessionName, existing, session.DeleteOptions{Now: c.now()})
+		got, gerr = c.get(sessionName, existing)
+		switch {
+		case err == nil && gerr == nil:
+			c.fatalf("Delete with a %s context returned no error but the record is still there", ctx.name)
+		case gerr == nil && !bytes.Equal(got, value):
+			c.fatalf("Delete with a %s context left a partial record: %s", ctx.name, describe(got))
+		}
+	}
+}
+
+func ruleIndexAddList(c *storeCase) {
+	md := metadata(2)
+	key, other := newKey(), newKey()
+	start := c.now()
+	c.set(sessionName, key, []byte("v"), session.SetOptions{TTL: longTTL, Metadata: md})
+	c.set(sessionName, other, []byte("w"), session.SetOptions{TTL: 2 * longTTL, Metadata: &session.Metadata{Audiences: md.Audiences[:1], Subjects: md.Subjects[:1]}})
+	for i := range md.Audiences {
+		entries := c.sessions(sessionName, md.Audiences[i], md.Subjects[i])
+		e, ok := findEntry(entries, key)
+		if !ok {
+			c.fatalf("Sessions of pair %d (%s, %s) = %v, does not list the key set with that metadata", i, md.Audiences[i], md.Subjects[i], entries)
+		}
+		want := start.Add(longTTL)
+		if d := e.Expires.Sub(want); d < -expiryTolerance || d > expiryTolerance {
+			c.fatalf("index entry expires at %v, want the record's expiry %v (Set Now + TTL)", e.Expires, want)
+		}
+		if _, ok := findEntry(entries, other); ok != (i == 0) {
+			c.fatalf("Sessions of pair %d lists a key indexed under pair 0 only: %v = %v", i, ok, entries)
+		}
+	}
+	if entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[1]); len(entries) != 0 {
+		c.fatalf("Sessions of a crossed audience and subject pair = %v, want none", entries)
+	}
+	if entries := c.sessions(rememberName, md.Audiences[0], md.Subjects[0]); len(entries) != 0 {
+		c.fatalf("Sessions under another cookie name = %v, want none", entries)
+	}
+	if entries := c.sessions(sessionName, metadata(1).Audiences[0], md.Subjects[0]); len(entries) != 0 {
+		c.fatalf("Sessions of another audience = %v, want none", entries)
+	}
+}
+
+func ruleIndexReplacedKey(c *storeCase) {
+	md := metadata(1)
+	old, next := newKey(), newKey()
+	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: longTTL, Metadata: md})
+	start := c.now()
+	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: shortTTL, Metadata: md})
+	entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0])
+	if _, ok := findEntry(entries, next); !ok {
+		c.fatalf("Sessions after a save that replaced a key = %v, does not list the new key", entries)
+	}
+	if e, ok := findEntry(entries, old); ok && e.Expires.After(start.Add(shortTTL+expiryTolerance)) {
+		c.fatalf("Sessions lists the replaced key until %v, past its stale TTL (%v from %v)", e.Expires, shortTTL, start)
+	}
+	c.later(pastTTL)
+	entries = c.sessions(sessionName, md.Audiences[0], md.Subjects[0])
+	if _, ok := findEntry(entries, old); ok {
+		c.fatalf("Sessions lists the replaced key after its stale TTL: %v", entries)
+	}
+	if len(entries) != 1 {
+		c.fatalf("Sessions = %v, want only the new key", entries)
+	}
+}
+
+func ruleIndexPrune(c *storeCase) {
+	md := metadata(1)
+	short, long := newKey(), newKey()
+	c.set(sessionName, short, []byte("v"), session.SetOptions{TTL: shortTTL, Metadata: md})
+	c.set(sessionName, long, []byte("v"), session.SetOptions{TTL: longTTL, Metadata: md})
+	if entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0]); len(entries) != 2 {
+		c.fatalf("Sessions = %v, want both keys while they live", entries)
+	}
+	c.later(pastTTL)
+	entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0])
+	if _, ok := findEntry(entries, short); ok {
+		c.fatalf("Sessions lists a key whose record expired: %v", entries)
+	}
+	if _, ok := findEntry(entries, long); !ok || len(entries) != 1 {
+		c.fatalf("Sessions = %v, want only the live key", entries)
+	}
+	// A write after the expiry prunes too; the index stays usable.
+	third := newKey()
+	c.set(sessionName, third, []byte("v"), session.SetOptions{TTL: longTTL, Metadata: md})
+	if entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0]); len(entries) != 2 {
+		c.fatalf("Sessions after another write = %v, want the two live keys", entries)
+	}
+}
+
+func ruleIndexDelete(c *storeCase) {
+	md := metadata(2)
+	key, kept := newKey(), newKey()
+	c.set(sessionName, key, []byte("v"), session.SetOptions{Metadata: md})
+	c.set(sessionName, kept, []byte("v"), session.SetOptions{Metadata: md})
+	c.del(sessionName, key, md)
+	c.wantMissing(sessionName, key, "after Delete with metadata")
+	for i := range md.Audiences {
+		entries := c.sessions(sessionName, md.Audiences[i], md.Subjects[i])
+		if _, ok := findEntry(entries, key); ok {
+			c.fatalf("Sessions of pair %d lists a key deleted with its metadata: %v", i, entries)
+		}
+		if _, ok := findEntry(entries, kept); !ok {
+			c.fatalf("Sessions of pair %d lost a key that was not deleted: %v", i, entries)
+		}
+	}
+}

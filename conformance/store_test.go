@@ -1,0 +1,279 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+)
+
+func TestStoreMemory(t *testing.T) {
+	TestStore(t, func(t *testing.T) session.Store { return session.NewMemoryStore(nil) }, nil)
+}
+
+func TestStoreFile(t *testing.T) {
+	TestStore(t, func(t *testing.T) session.Store {
+		st, err := session.NewFileStore(filepath.Join(t.TempDir(), "sessions"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}, nil)
+}
+
+// TestStoreWait runs the Wait variant of the suite, the one servers with
+// their own clock use, on a memory store that ignores the Now it is given.
+func TestStoreWait(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits a few seconds of real time")
+	}
+	TestStore(t, func(t *testing.T) session.Store {
+		return wallClockStore{session.NewMemoryStore(nil)}
+	}, &StoreOptions{Wait: time.Sleep, MaxValueSize: 1 << 20})
+}
+
+// TestStoreSkipIndex checks that a store without a subject index passes
+// with SkipIndex.
+func TestStoreSkipIndex(t *testing.T) {
+	TestStore(t, func(t *testing.T) session.Store {
+		return noIndex{session.NewMemoryStore(nil)}
+	}, &StoreOptions{SkipIndex: true, MaxValueSize: 1 << 10})
+}
+
+// wallClockStore replaces the Now of every call by the wall clock, as a
+// server with its own clock does.
+type wallClockStore struct{ *session.MemoryStore }
+
+func (s wallClockStore) Get(ctx context.Context, name, key string, o session.GetOptions) ([]byte, error) {
+	o.Now = time.Now()
+	return s.MemoryStore.Get(ctx, name, key, o)
+}
+
+func (s wallClockStore) Set(ctx context.Context, name, key string, v []byte, o session.SetOptions) error {
+	o.Now = time.Now()
+	return s.MemoryStore.Set(ctx, name, key, v, o)
+}
+
+func (s wallClockStore) Delete(ctx context.Context, name, key string, o session.DeleteOptions) error {
+	o.Now = time.Now()
+	return s.MemoryStore.Delete(ctx, name, key, o)
+}
+
+func (s wallClockStore) Sessions(ctx context.Context, name, aud, sub string, _ time.Time) ([]session.IndexEntry, error) {
+	return s.MemoryStore.Sessions(ctx, name, aud, sub, time.Now())
+}
+
+// noIndex is a store without a subject index.
+type noIndex struct{ session.Store }
+
+// Deliberately broken stores. Each wraps a memory store and breaks one
+// part of the contract; TestStoreCatchesBrokenStores checks that the suite
+// fails exactly the rules they break (at least), and still passes the
+// basic ones.
+type brokenStore struct {
+	session.Store
+	mode string
+}
+
+// Sessions forwards to the wrapped store's index.
+func (b *brokenStore) Sessions(ctx context.Context, name, aud, sub string, now time.Time) ([]session.IndexEntry, error) {
+	return b.Store.(session.SubjectIndex).Sessions(ctx, name, aud, sub, now)
+}
+
+func (b *brokenStore) Get(ctx context.Context, name, key string, o session.GetOptions) ([]byte, error) {
+	switch b.mode {
+	case "shared_keyspace":
+		name = "one"
+	case "not_found_on_cancel":
+		if ctx.Err() != nil {
+			return nil, session.ErrNotFound
+		}
+	}
+	v, err := b.Store.Get(ctx, name, key, o)
+	if b.mode == "swallows_errors" && err != nil {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (b *brokenStore) Set(ctx context.Context, name, key string, v []byte, o session.SetOptions) error {
+	switch b.mode {
+	case "ignores_ttl":
+		o.TTL = 1000 * time.Hour
+	case "ignores_old_key":
+		o.OldKey = ""
+	case "shared_keyspace":
+		name = "one"
+	case "swallows_errors":
+		if len(v) > 1<<20 { // a backend item limit, hidden
+			return nil
+		}
+	case "index_ignores_metadata":
+		o.Metadata = nil
+	case "truncates":
+		if len(v) > 100 {
+			v = v[:100]
+		}
+	}
+	return b.Store.Set(ctx, name, key, v, o)
+}
+
+func (b *brokenStore) Delete(ctx context.Context, name, key string, o session.DeleteOptions) error {
+	switch b.mode {
+	case "delete_missing_errors":
+		if _, err := b.Store.Get(ctx, name, key, session.GetOptions{Now: o.Now}); err != nil {
+			return errors.New("no such key")
+		}
+	case "shared_keyspace":
+		name = "one"
+	}
+	return b.Store.Delete(ctx, name, key, o)
+}
+
+var brokenStores = []struct {
+	mode     string
+	mustFail []string // rules the broken store breaks
+}{
+	{"ignores_ttl", []string{"ttl_expiry", "stale_ttl_only_shortens", "index_prune"}},
+	{"ignores_old_key", []string{"stale_ttl", "stale_ttl_zero", "index_replaced_key", "session_life_cycle"}},
+	{"swallows_errors", []string{"get_missing", "large_value", "ttl_expiry"}},
+	{"truncates", []string{"large_value", "binary_values", "cancelled_context", "concurrent_writers"}},
+	{"delete_missing_errors", []string{"delete_missing"}},
+	{"shared_keyspace", []string{"names_and_keys_apart"}},
+	{"not_found_on_cancel", []string{"cancelled_context"}},
+	{"index_ignores_metadata", []string{"index_add_list", "index_prune", "index_delete", "session_life_cycle"}},
+}
+
+// mustPass are rules every broken store above still passes, so a failure
+// is the rule's own, not a suite that fails everything.
+var mustPass = []string{"set_get", "overwrite", "storage_keys"}
+
+const brokenEnv = "SESSIONGO_CONFORMANCE_BROKEN_STORE"
+
+// TestBrokenStoreHelper runs the suite on the broken store named by the
+// environment, in the subprocess that TestStoreCatchesBrokenStores starts.
+func TestBrokenStoreHelper(t *testing.T) {
+	mode := os.Getenv(brokenEnv)
+	if mode == "" {
+		t.Skip("runs in a subprocess of TestStoreCatchesBrokenStores")
+	}
+	TestStore(t, func(t *testing.T) session.Store {
+		return &brokenStore{Store: session.NewMemoryStore(nil), mode: mode}
+	}, &StoreOptions{MaxValueSize: 2 << 20})
+}
+
+var resultLine = regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): TestBrokenStoreHelper/(\S+)`)
+
+func TestStoreCatchesBrokenStores(t *testing.T) {
+	if os.Getenv(brokenEnv) != "" {
+		t.Skip("inside the subprocess")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip("cannot find the test binary:", err)
+	}
+	var mu sync.Mutex // runs two subprocesses at a time
+	sem := make(chan struct{}, 2)
+	for _, b := range brokenStores {
+		t.Run(b.mode, func(t *testing.T) {
+			t.Parallel()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cmd := exec.Command(exe, "-test.run=^TestBrokenStoreHelper$", "-test.v", "-test.count=1", "-test.timeout=2m")
+			cmd.Env = append(os.Environ(), brokenEnv+"="+b.mode)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a store that %s:\n%s", b.mode, out)
+			}
+			results := map[string]string{}
+			for _, m := range resultLine.FindAllStringSubmatch(string(out), -1) {
+				results[m[2]] = m[1]
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, rule := range b.mustFail {
+				if results[rule] != "FAIL" {
+					t.Errorf("rule %s: %q, want FAIL for a store that %s", rule, results[rule], b.mode)
+					continue
+				}
+				r := findRule(rule)
+				if rule == "session_life_cycle" {
+					continue // its steps quote the sentence each one tests
+				}
+				if !regexp.MustCompile(regexp.QuoteMeta(`breaks the Store contract: "` + r.contract[:40])).Match(out) {
+					t.Errorf("rule %s failed without quoting its contract sentence %q", rule, r.contract)
+				}
+			}
+			for _, rule := range mustPass {
+				if results[rule] != "PASS" {
+					t.Errorf("rule %s: %q, want PASS (the store breaks only %s)", rule, results[rule], b.mode)
+				}
+			}
+			if t.Failed() {
+				t.Logf("subprocess output:\n%s", out)
+			}
+		})
+	}
+}
+
+func findRule(name string) *storeRule {
+	i := slices.IndexFunc(storeRules, func(r *storeRule) bool { return r.name == name })
+	return storeRules[i]
+}
+
+// TestRuleNamesUnique keeps subtest names distinct and contract sentences
+// quoted.
+func TestRuleNamesUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range storeRules {
+		if seen[r.name] || r.contract == "" || r.run == nil {
+			t.Errorf("rule %q: duplicate, or without contract or check", r.name)
+		}
+		seen[r.name] = true
+	}
+}
+
+func TestFaultyStore(t *testing.T) {
+	ctx := context.Background()
+	f := NewFaultyStore(session.NewMemoryStore(nil))
+	fault := errors.New("down")
+	opts := session.SetOptions{TTL: time.Minute, Now: time.Now()}
+	tests := []struct {
+		op   Op
+		call func() error
+	}{
+		{OpSet, func() error { return f.Set(ctx, "n", "k", []byte("v"), opts) }},
+		{OpGet, func() error { _, err := f.Get(ctx, "n", "k", session.GetOptions{Now: opts.Now}); return err }},
+		{OpSessions, func() error { _, err := f.Sessions(ctx, "n", "a", "s", opts.Now); return err }},
+		{OpDelete, func() error { return f.Delete(ctx, "n", "k", session.DeleteOptions{}) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.op.String(), func(t *testing.T) {
+			f.Fail(tt.op, fault)
+			if err := tt.call(); !errors.Is(err, fault) {
+				t.Fatalf("%v with a fault: %v, want the fault", tt.op, err)
+			}
+			f.Fail(tt.op, nil)
+			if err := tt.call(); err != nil {
+				t.Fatalf("%v without a fault: %v", tt.op, err)
+			}
+			if n := f.Calls(tt.op); n != 2 {
+				t.Fatalf("Calls(%v) = %d, want 2", tt.op, n)
+			}
+		})
+	}
+	if _, err := NewFaultyStore(noIndex{session.NewMemoryStore(nil)}).Sessions(ctx, "n", "a", "s", time.Now()); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("Sessions of a store without index: %v, want errors.ErrUnsupported", err)
+	}
+	if Op(9).String() != "Op(9)" || f.Unwrap() == nil {
+		t.Fatal("Op.String or Unwrap")
+	}
+}
