@@ -13,14 +13,13 @@
 //	...
 //	m, err := session.New(session.Config{Secret: secret, Store: store})
 //
-// The schema is lua-resty-session's: a table sessions(sid, name, data, exp)
-// keyed by the storage key, with an index on exp, and a subject index
-// sessions_meta(aud, sub, sid) whose rows are deleted with their session
-// (ON DELETE CASCADE). A PostgreSQL or MySQL database can therefore be
-// shared with OpenResty servers running lua-resty-session during a
-// migration (PostgreSQL's data column is TEXT as in the reference;
-// MySQL's sid and data columns are binary-safe: ascii_bin and MEDIUMBLOB,
-// so storage keys that differ only in case never collide).
+// The schema is lua-resty-session's, adapted to sessiongo's Store contract:
+// a table sessions(sid, name, data, exp) keyed by the storage key and the
+// cookie name, with an index on exp, and a subject index
+// sessions_meta(aud, sub, name, sid) whose rows are deleted with their
+// session (ON DELETE CASCADE). data is binary (BYTEA, MEDIUMBLOB, BLOB) and
+// MySQL's key columns are ascii_bin, so keys that differ only in case never
+// collide. Schema returns the DDL; the README prints it per database.
 //
 // Every query is parameterised; table names are validated identifiers.
 // A save is one transaction: the new record is upserted, the expiry of the

@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -268,5 +270,24 @@ func TestSetRejectsBadArguments(t *testing.T) {
 	md := &session.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"s"}}
 	if err := s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour, Metadata: md}); err == nil {
 		t.Error("Set with 2 audiences and 1 subject succeeded")
+	}
+}
+
+// TestREADMESchema keeps the README's DDL in step with Schema.
+func TestREADMESchema(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.MySQL, sqlstore.SQLite} {
+		t.Run(d.String(), func(t *testing.T) {
+			ddl, err := sqlstore.Schema(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(readme), "```sql\n"+ddl+"```") {
+				t.Errorf("README.md lacks the %s DDL that Schema returns:\n%s", d, ddl)
+			}
+		})
 	}
 }

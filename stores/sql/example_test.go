@@ -1,0 +1,147 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	_ "modernc.org/sqlite" // the program imports the driver it uses
+
+	session "github.com/sessiongo/session/core"
+	sqlstore "github.com/sessiongo/session/stores/sql"
+)
+
+// A store on an embedded SQLite database: migrate, plug the store into the
+// session manager, and sessions live in the database while the cookie
+// carries only their 110-character header.
+func Example() {
+	db, err := sql.Open("sqlite", "file::memory:?_pragma=foreign_keys(1)")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // an in-memory database lives on one connection
+
+	ctx := context.Background()
+	if err := sqlstore.Migrate(ctx, db, sqlstore.SQLite); err != nil {
+		log.Fatal(err)
+	}
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := session.New(session.Config{Secret: "change me: a long random secret", Store: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A login handler saves a session...
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	s := m.New(w, r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		log.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+
+	// ...and a later request opens it from the database.
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(cookie)
+	s, exists, err := m.Open(httptest.NewRecorder(), r)
+	fmt.Println(exists, err, s.Get("user"), len(cookie.Value))
+
+	var rows int
+	db.QueryRow("SELECT COUNT(*) FROM sessions").Scan(&rows)
+	fmt.Println("rows:", rows)
+	// Output:
+	// true <nil> alice 110
+	// rows: 1
+}
+
+// Schema prints the DDL for teams that manage their schema themselves.
+func ExampleSchema() {
+	ddl, err := sqlstore.Schema(sqlstore.SQLite, sqlstore.WithTable("web_sessions"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(ddl)
+	// Output:
+	// CREATE TABLE IF NOT EXISTS web_sessions (
+	//   sid  TEXT NOT NULL,
+	//   name TEXT NOT NULL,
+	//   data BLOB NOT NULL,
+	//   exp  INTEGER NOT NULL, -- Unix microseconds
+	//   PRIMARY KEY (sid, name)
+	// );
+	// CREATE INDEX IF NOT EXISTS web_sessions_exp_idx ON web_sessions (exp);
+	// CREATE TABLE IF NOT EXISTS web_sessions_meta (
+	//   aud  TEXT NOT NULL,
+	//   sub  TEXT NOT NULL,
+	//   name TEXT NOT NULL,
+	//   sid  TEXT NOT NULL,
+	//   PRIMARY KEY (aud, sub, name, sid),
+	//   FOREIGN KEY (sid, name) REFERENCES web_sessions (sid, name) ON DELETE CASCADE ON UPDATE CASCADE
+	// );
+	// CREATE INDEX IF NOT EXISTS web_sessions_meta_sid_idx ON web_sessions_meta (sid, name);
+}
+
+// A cleaner deletes expired rows every interval until Stop; Stop ends the
+// goroutine and waits for it (the *sql.DB stays open: it is the caller's).
+func ExampleWithCleanupInterval() {
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if err := sqlstore.Migrate(context.Background(), db, sqlstore.SQLite); err != nil {
+		log.Fatal(err)
+	}
+	store, err := sqlstore.New(db, sqlstore.SQLite, sqlstore.WithCleanupInterval(time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Stop()
+	fmt.Println("cleaning every minute")
+	// Output: cleaning every minute
+}
+
+// The subject index lists and revokes a user's sessions through the
+// Manager, with Config.StoreMetadata.
+func ExampleStore_Sessions() {
+	db, err := sql.Open("sqlite", "file::memory:?_pragma=foreign_keys(1)")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	if err := sqlstore.Migrate(ctx, db, sqlstore.SQLite); err != nil {
+		log.Fatal(err)
+	}
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := session.New(session.Config{Secret: "change me: a long random secret", Store: store, StoreMetadata: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 2 { // two devices log in
+		s := m.New(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+		s.SetSubject("alice")
+		if err := s.Save(); err != nil {
+			log.Fatal(err)
+		}
+	}
+	list, _ := m.Sessions(ctx, "default", "alice")
+	revoked, _ := m.RevokeSessions(ctx, "default", "alice")
+	left, _ := m.Sessions(ctx, "default", "alice")
+	fmt.Println(len(list), revoked, len(left))
+	// Output: 2 2 0
+}
