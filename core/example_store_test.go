@@ -1,0 +1,99 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+)
+
+// With a Store the cookie carries only the 110-character header; the
+// encrypted data lives in the store.
+func ExampleNewMemoryStore() {
+	store := session.NewMemoryStore(&session.MemoryStoreOptions{
+		MaxEntries:      10_000,
+		CleanupInterval: time.Minute,
+	})
+	defer store.Stop() // ends the cleaner goroutine
+
+	m, err := session.New(session.Config{Secret: "change me", Store: store})
+	if err != nil {
+		panic(err)
+	}
+	w := httptest.NewRecorder()
+	s := m.New(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		panic(err)
+	}
+	cookie := w.Result().Cookies()[0]
+	fmt.Println(cookie.Name, len(cookie.Value), "characters; records:", store.Len())
+	// Output: session 110 characters; records: 1
+}
+
+// A FileStore keeps one file per record under a directory.
+func ExampleNewFileStore() {
+	dir, err := os.MkdirTemp("", "sessions")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+
+	store, err := session.NewFileStore(filepath.Join(dir, "sessions"), nil)
+	if err != nil {
+		panic(err)
+	}
+	ctx, now := context.Background(), time.Now()
+	err = store.Set(ctx, "session", "c2Vzc2lvbi1pZA", []byte(`["ciphertext"]`), session.SetOptions{TTL: time.Hour, Now: now})
+	if err != nil {
+		panic(err)
+	}
+	v, err := store.Get(ctx, "session", "c2Vzc2lvbi1pZA", session.GetOptions{Now: now})
+	fmt.Println(string(v), err)
+	_, err = store.Get(ctx, "session", "c2Vzc2lvbi1pZA", session.GetOptions{Now: now.Add(2 * time.Hour)})
+	fmt.Println("two hours later:", errors.Is(err, session.ErrNotFound))
+	// Output:
+	// ["ciphertext"] <nil>
+	// two hours later: true
+}
+
+// With StoreMetadata the store keeps an index of the sessions of each
+// subject: list them, and log a user out everywhere.
+func ExampleManager_RevokeSessions() {
+	m, err := session.New(session.Config{
+		Secret:        "change me",
+		Store:         session.NewMemoryStore(nil),
+		StoreMetadata: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	login := func(subject string) {
+		s := m.New(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		s.SetSubject(subject)
+		if err := s.Save(); err != nil {
+			panic(err)
+		}
+	}
+	login("alice") // on her laptop
+	login("alice") // on her phone
+	login("bob")
+
+	ctx := context.Background()
+	sessions, _ := m.Sessions(ctx, "default", "alice")
+	fmt.Println("alice has", len(sessions), "sessions")
+	n, err := m.RevokeSessions(ctx, "default", "alice")
+	fmt.Println("revoked", n, err)
+	sessions, _ = m.Sessions(ctx, "default", "bob")
+	fmt.Println("bob has", len(sessions), "session")
+	// Output:
+	// alice has 2 sessions
+	// revoked 2 <nil>
+	// bob has 1 session
+}
