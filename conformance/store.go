@@ -79,7 +79,7 @@ type storeRule struct {
 // save, info, refresh, logout, destroy, revoke) with the store plugged in.
 //
 // Stores that keep time themselves (a server's own clock) set opts.Wait;
-// TestStore then lets real time pass, a few seconds in all. Run the suite
+// TestStore then lets real time pass, about 13 seconds in all. Run the suite
 // with -race: one rule writes from many goroutines.
 func TestStore(t *testing.T, newStore func(t *testing.T) session.Store, opts *StoreOptions) {
 	var o StoreOptions
