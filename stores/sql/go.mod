@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/sessiongo/session/conformance v0.0.0
 	github.com/sessiongo/session/core v0.0.0
 	modernc.org/sqlite v1.59.0
 )

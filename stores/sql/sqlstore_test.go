@@ -11,9 +11,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
+
+// TestConformance runs the Store contract suite on every database, each
+// rule on its own pair of tables. Expiry follows the session clock that
+// the suite passes in the options, so it needs no Wait.
+func TestConformance(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
+		conformance.TestStore(t, func(t *testing.T) session.Store {
+			s, _ := newStore(t, db, d)
+			return s
+		}, nil)
+	})
+}
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
