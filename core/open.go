@@ -123,11 +123,8 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 			}
 			return wrapError(ErrStore, "unable to load session", err), false
 		}
-		var rec []string
-		if err := json.Unmarshal(record, &rec); err != nil || len(rec) == 0 {
-			if err == nil {
-				err = errBadEntry
-			}
+		rec, err := decodeRecord(record)
+		if err != nil {
 			return wrapError(ErrInvalid, "unable to json decode session", err), false
 		}
 		payload = rec[0]
@@ -233,6 +230,30 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	s.cur = len(s.entries) - 1
 	s.state = stateNew
 	return errMissingAudience, true
+}
+
+// decodeRecord parses a store record: ["ciphertext", "info"?].
+func decodeRecord(record []byte) ([]string, error) {
+	v, err := parseJSON(record)
+	if err != nil {
+		return nil, err
+	}
+	fields, ok := v.([]any)
+	if !ok || len(fields) == 0 || len(fields) > 2 {
+		return nil, errBadEntry
+	}
+	rec := make([]string, 0, 2)
+	for _, f := range fields {
+		switch f := f.(type) {
+		case string:
+			rec = append(rec, f)
+		case nil:
+			rec = append(rec, "")
+		default:
+			return nil, errBadEntry
+		}
+	}
+	return rec, nil
 }
 
 func decodeInfo(encoded string) (map[string]map[string]any, error) {
