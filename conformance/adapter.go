@@ -10,46 +10,6 @@ import (
 	session "github.com/sessiongo/session/core"
 )
 
-// The adapter suite runs the same HTTP-level behaviours against every
-// framework adapter, through a real HTTP server on loopback and a real
-// client with a cookie jar (net/http/cookiejar).
-//
-// The contract between the suite and an adapter's test is small. For each
-// subtest the suite builds an App (its Managers, the middleware options of
-// each mount and a framework-neutral Handler) and a loopback listener, and
-// calls the adapter's ServeFunc, which must:
-//
-//  1. for each Mount, route every method and every path under Mount.Prefix
-//     (for example "/a/state") through the adapter's session middleware,
-//     built from Mount.Manager with the options that Mount.Options asks for
-//     (see MiddlewareOptions), to one catch-all handler;
-//  2. in that handler, get the session through the adapter's own accessor
-//     (ginsession.From(c), chisession.From(r), ...), describe the request as
-//     the framework's handler sees it (Request: method, path, query and
-//     headers, after the middleware ran) and call App.Handler with an
-//     http.ResponseWriter that writes through the framework (for example
-//     gin's c.Writer, echo's c.Response(), or a small shim over fiber's
-//     context), so that the framework's own response path is exercised;
-//  3. serve on ln until the test ends, stopping the server with t.Cleanup.
-//     The server must accept request headers of at least 48 KiB (nine
-//     4096-byte cookies: chunked sessions).
-//
-// Net/http-based adapters can use ServeHTTP and HTTPRequest. A full adapter
-// test for core's own middleware looks like this:
-//
-//	func TestAdapter(t *testing.T) {
-//		conformance.TestAdapter(t, func(t *testing.T, ln net.Listener, app *conformance.App) {
-//			mux := http.NewServeMux()
-//			for _, mt := range app.Mounts {
-//				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-//					app.Handler(session.FromRequest(r), conformance.HTTPRequest(r), w)
-//				})
-//				mux.Handle(mt.Prefix+"/", mt.Manager.Middleware(mt.Options.Core()...)(h))
-//			}
-//			conformance.ServeHTTP(t, ln, mux)
-//		}, nil)
-//	}
-
 // ServeFunc serves app on ln until the test ends (see the contract above).
 // It is called once per subtest, possibly from parallel subtests.
 type ServeFunc func(t *testing.T, ln net.Listener, app *App)
@@ -162,12 +122,58 @@ type AdapterOptions struct {
 	NewStore func(t *testing.T) session.Store
 }
 
-// TestAdapter runs the adapter suite against the adapter behind serve. Each
-// behaviour is a subtest with its own Managers (on an injected clock, so
-// that no test sleeps), its own server and its own cookie jar; failures
-// name the behaviour the adapter breaks. Every response is also checked for
-// two Set-Cookie lines for one cookie and for session cookies that core did
-// not format.
+// TestAdapter runs the adapter suite against the adapter behind serve:
+// the same HTTP-level behaviours for every framework adapter, through a
+// real HTTP server on loopback and a real client with a cookie jar
+// (net/http/cookiejar). Each behaviour is a subtest with its own Managers
+// (on an injected clock, so that no test sleeps), its own server and its
+// own cookie jar; failures name the behaviour the adapter breaks. Every
+// response is also checked for two Set-Cookie lines for one cookie and for
+// session cookies that core did not format. opts may be nil.
+//
+// The behaviours: a new session, save and open, touch, the refresh that
+// saves near the rolling timeout, OpenOnly, idle expiry, a save before the
+// body (AutoSave) and a late save after it, logout of one of two audiences
+// sharing a cookie, destroy, remember-me restore after the session cookie
+// is gone, chunked cookies, ClearRequestCookie seen by the handler, request
+// and response headers, tampered cookies, and concurrent requests with one
+// cookie.
+//
+// The contract between the suite and an adapter's test is small. For each
+// subtest the suite builds an App (its Managers, the middleware options of
+// each mount and a framework-neutral Handler) and a loopback listener, and
+// calls the adapter's ServeFunc, which must:
+//
+//  1. for each Mount, route every method and every path under Mount.Prefix
+//     (for example "/a/state") through the adapter's session middleware,
+//     built from Mount.Manager with the options that Mount.Options asks for
+//     (see MiddlewareOptions), to one catch-all handler;
+//  2. in that handler, get the session through the adapter's own accessor
+//     (ginsession.From(c), chisession.From(r), ...), describe the request as
+//     the framework's handler sees it (Request: method, path, query and
+//     headers, after the middleware ran) and call App.Handler with an
+//     http.ResponseWriter that writes through the framework (for example
+//     gin's c.Writer, echo's c.Response(), or a small shim over fiber's
+//     context), so that the framework's own response path is exercised;
+//  3. serve on ln until the test ends, stopping the server with t.Cleanup.
+//     The server must accept request headers of at least 48 KiB (nine
+//     4096-byte cookies: chunked sessions).
+//
+// Net/http-based adapters can use ServeHTTP and HTTPRequest. A full adapter
+// test for core's own middleware looks like this:
+//
+//	func TestAdapter(t *testing.T) {
+//		conformance.TestAdapter(t, func(t *testing.T, ln net.Listener, app *conformance.App) {
+//			mux := http.NewServeMux()
+//			for _, mt := range app.Mounts {
+//				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//					app.Handler(session.FromRequest(r), conformance.HTTPRequest(r), w)
+//				})
+//				mux.Handle(mt.Prefix+"/", mt.Manager.Middleware(mt.Options.Core()...)(h))
+//			}
+//			conformance.ServeHTTP(t, ln, mux)
+//		}, nil)
+//	}
 func TestAdapter(t *testing.T, serve ServeFunc, opts *AdapterOptions) {
 	if opts == nil {
 		opts = &AdapterOptions{}
