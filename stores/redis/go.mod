@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/redis/go-redis/v9 v9.22.0
+	github.com/sessiongo/session/conformance v0.0.0
 	github.com/sessiongo/session/core v0.0.0
 )
 

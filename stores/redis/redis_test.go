@@ -182,6 +182,7 @@ func key(t testing.TB) string {
 }
 
 func TestStoreOnServers(t *testing.T) {
+	t.Parallel()
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,231 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	session "github.com/sessiongo/session/core"
+	redisstore "github.com/sessiongo/session/stores/redis"
+)
+
+// spareAddr returns a loopback address with a port nobody listens on.
+func spareAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// throwawayRedis starts a redis-server of the test's own on a spare port
+// and returns its address and process; it is killed when the test ends.
+func throwawayRedis(t *testing.T) (string, *os.Process) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		unavailable(t, "redis-server not installed")
+	}
+	addr := spareAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--daemonize", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("throwaway redis-server on %s did not start", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr, cmd.Process
+}
+
+// TestServerFailure stops or freezes the server under a working
+// application: opening and saving must then fail with ErrStore within the
+// request's deadline, and never panic.
+func TestServerFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		breakIt func(p *os.Process)
+	}{
+		{"stopped", func(p *os.Process) { p.Kill() }},
+		{"frozen", func(p *os.Process) { p.Signal(syscall.SIGSTOP) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			addr, proc := throwawayRedis(t)
+			c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+			defer c.Close()
+			a := newApp(t, redisstore.New(c))
+			code, _, cookie := a.do(t, context.Background(), "/login?user=alice", nil)
+			if code != 200 {
+				t.Fatalf("login with the server up: %d", code)
+			}
+			tt.breakIt(proc)
+			const deadline = 300 * time.Millisecond
+			for _, path := range []string{"/read", "/modify", "/login?user=bob"} {
+				ctx, cancel := context.WithTimeout(context.Background(), deadline)
+				start := time.Now()
+				code, body, _ := a.do(t, ctx, path, cookie)
+				took := time.Since(start)
+				cancel()
+				if code != http.StatusServiceUnavailable {
+					t.Errorf("GET %s with the server %s: %d %q, want 503 (an error matching ErrStore)", path, tt.name, code, body)
+				}
+				if took > deadline+200*time.Millisecond {
+					t.Errorf("GET %s with the server %s took %v, past the %v deadline", path, tt.name, took, deadline)
+				}
+			}
+			// The store itself, without core: the error matches ErrStore.
+			s := redisstore.New(c)
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			_, err := s.Get(ctx, "session", "key", session.GetOptions{})
+			if !errors.Is(err, session.ErrStore) || errors.Is(err, session.ErrNotFound) {
+				t.Errorf("Get with the server %s: %v, want ErrStore", tt.name, err)
+			}
+		})
+	}
+}
+
+// TestSentinelFailover freezes the master of the dedicated Sentinel group
+// (SESSIONGO_REDIS_FAILOVER_MASTER) with DEBUG SLEEP 5, which the Sentinels
+// cannot tell from a dead server: they promote the replica. Sessions saved
+// before, with WithWaitReplicas(1, ...) so that the replica had
+// acknowledged them, must still open through the same failover client, and
+// new saves must work. The old master wakes up and rejoins as a replica,
+// so the group stays usable for the next run.
+func TestSentinelFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a failover takes several seconds")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	sentinel := redis.NewSentinelClient(&redis.Options{Addr: sentinelAddrs[0]})
+	defer sentinel.Close()
+	masterAddr := func() string {
+		addr, err := sentinel.GetMasterAddrByName(ctx, failoverMaster).Result()
+		if err != nil {
+			return ""
+		}
+		return net.JoinHostPort(addr[0], addr[1])
+	}
+	if masterAddr() == "" {
+		unavailable(t, "no Sentinel on %s knows master %q", sentinelAddrs[0], failoverMaster)
+	}
+	// A previous run may have left the old master rejoining: wait until
+	// the master has its replica again.
+	healthy := func() bool {
+		addr := masterAddr()
+		if addr == "" {
+			return false
+		}
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		defer c.Close()
+		info, err := c.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "role:master") && strings.Contains(info, ",state=online,")
+	}
+	waitFor(t, 30*time.Second, "the failover group to have a master with a replica", healthy)
+
+	client := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName: failoverMaster, SentinelAddrs: sentinelAddrs, ContextTimeoutEnabled: true,
+	})
+	defer client.Close()
+	prefix := testPrefix(t, client)
+	store := redisstore.New(client, redisstore.WithPrefix(prefix), redisstore.WithWaitReplicas(1, 2*time.Second))
+	a := newApp(t, store)
+	cookies := make([]*http.Cookie, 5)
+	for i := range cookies {
+		code, body, c := a.do(t, ctx, fmt.Sprintf("/login?user=user%d", i), nil)
+		if code != 200 {
+			t.Fatalf("login before the failover: %d %q", code, body)
+		}
+		cookies[i] = c
+	}
+
+	old := masterAddr()
+	sleeper := redis.NewClient(&redis.Options{Addr: old, ReadTimeout: -1})
+	defer sleeper.Close()
+	go sleeper.Do(context.Background(), "DEBUG", "SLEEP", "5") // frozen for 5 s
+	waitFor(t, 30*time.Second, "the Sentinels to promote the replica", func() bool {
+		addr := masterAddr()
+		return addr != "" && addr != old
+	})
+
+	for i, c := range cookies {
+		var code int
+		var body string
+		waitFor(t, 15*time.Second, "the failover client to reach the new master", func() bool {
+			rctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			code, body, _ = a.do(t, rctx, "/read", c)
+			return code != http.StatusServiceUnavailable
+		})
+		if want := fmt.Sprintf("user%d <nil>", i); code != 200 || body != want {
+			t.Fatalf("session %d after the failover: %d %q, want 200 %q", i, code, body, want)
+		}
+	}
+	// The new master has no replica until the old one wakes up: saves
+	// work, but only without waiting for a replica.
+	unacked := newApp(t, redisstore.New(client, redisstore.WithPrefix(prefix)))
+	if code, body, _ := unacked.do(t, ctx, "/modify", cookies[0]); code != 200 {
+		t.Fatalf("save after the failover: %d %q", code, body)
+	}
+	// The old master rejoins as a replica (which also leaves the group
+	// healthy for the next run); acknowledged saves work again.
+	waitFor(t, 30*time.Second, "the old master to rejoin as a replica", healthy)
+	if code, body, _ := a.do(t, ctx, "/modify", cookies[1]); code != 200 {
+		t.Fatalf("acknowledged save after the old master rejoined: %d %q", code, body)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after max.
+func waitFor(t *testing.T, max time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(max)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", max, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestWaitReplicas checks that WithWaitReplicas fails a save that no
+// replica acknowledged: the single test Redis has none.
+func TestWaitReplicas(t *testing.T) {
+	t.Parallel()
+	c := connect(t, modes[0])
+	if info, _ := c.Info(context.Background(), "replication").Result(); !strings.Contains(info, "connected_slaves:0") {
+		t.Skipf("%s has replicas", singleAddr)
+	}
+	s := redisstore.New(c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 100*time.Millisecond))
+	err := s.Set(context.Background(), "session", "key", []byte("v"), session.SetOptions{TTL: time.Minute})
+	if !errors.Is(err, session.ErrStore) {
+		t.Fatalf("save that no replica acknowledged: %v, want ErrStore", err)
+	}
+}
