@@ -181,7 +181,7 @@ func (mw *Middleware) begin(sc *Scope, ex Exchange) error {
 		}
 	}
 	if mw.opts.autoSave {
-		sc.saved = s.fingerprint()
+		sc.saved, _ = s.fingerprint()
 		sc.candidateOK = false
 	}
 	return nil
@@ -225,7 +225,8 @@ func (sc *Scope) Finish() error {
 // changed reports whether the session differs from what was last saved.
 func (sc *Scope) changed() bool {
 	sc.settle()
-	return sc.s.fingerprint() != sc.saved
+	now, ok := sc.s.fingerprint()
+	return !ok || now != sc.saved
 }
 
 // settle turns the candidate taken at the last session Set-Cookie into the
@@ -241,22 +242,20 @@ func (sc *Scope) settle() {
 }
 
 // fingerprint hashes what a save would persist of the entries and flags.
-// A session whose data cannot be encoded gets a unique fingerprint, so that
-// the save runs and reports the error.
-func (s *Session) fingerprint() [32]byte {
+// ok is false when the data cannot be encoded: the session then counts as
+// changed, so that the save runs and reports the error.
+func (s *Session) fingerprint() (sum [32]byte, ok bool) {
 	b := getBuf()
 	defer putBuf(b)
 	if err := encodeEntries(b, s.entries); err != nil {
-		var unique [32]byte
-		s.m.rand.Read(unique[:]) //nolint:errcheck // only needs to differ
-		return unique
+		return sum, false
 	}
 	remember := byte(0)
 	if s.remember {
 		remember = 1
 	}
 	b.Write([]byte{byte(s.cur), byte(s.cur >> 8), byte(s.flags), byte(s.flags >> 8), remember})
-	return sha256.Sum256(b.Bytes())
+	return sha256.Sum256(b.Bytes()), true
 }
 
 // Context returns the adapter's request context.
@@ -283,9 +282,8 @@ func (sc *Scope) SetCookie(name, line string) {
 	}
 	if sc.mw.opts.autoSave && sc.s != nil && name == sc.mw.m.cookieName {
 		sc.settle()
-		sc.candidate = sc.s.fingerprint()
+		sc.candidate, sc.candidateOK = sc.s.fingerprint()
 		sc.candidateID = sc.s.meta.sid
-		sc.candidateOK = true
 	}
 	sc.ex.SetCookie(name, line)
 }

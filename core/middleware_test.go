@@ -503,3 +503,21 @@ func BenchmarkMiddleware(b *testing.B) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestMiddlewareAutoSaveUnencodable(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, session.Config{Logger: discardLogger()})
+	var reported error
+	resp := serve(e.m.Middleware(session.WithAutoSave(), session.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		reported = err
+		w.WriteHeader(http.StatusInternalServerError)
+	}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.FromRequest(r).Set("ch", make(chan int))
+	})), "")
+	if !errors.Is(reported, session.ErrInvalid) {
+		t.Fatalf("error handler got %v, want the save's encoding error (ErrInvalid)", reported)
+	}
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d: the handler wrote nothing, so the error handler's reply goes out", resp.StatusCode)
+	}
+}
