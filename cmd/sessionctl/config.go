@@ -1,0 +1,574 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+)
+
+// The session configuration comes from a JSON file in lua-resty-session's
+// option names (--config) and from flags named after the same options
+// (idling_timeout -> --idling-timeout); a flag wins over the file. As in
+// the reference, timeouts are in seconds and 0 turns them off.
+
+// kind is the type of an option's value.
+type kind int
+
+const (
+	kindString  kind = iota
+	kindBool         // JSON true/false; a boolean flag
+	kindSeconds      // JSON seconds; a flag in seconds or a Go duration ("15m"); 0 = off
+	kindInt          // JSON number; an integer flag
+	kindList         // JSON array of strings (or one string); a repeatable flag
+	kindNames        // like kindList, and a flag value may list several, comma-separated
+)
+
+// value is an option's value: string, bool, int64 or []string by kind.
+type value any
+
+// option is one configuration option.
+type option struct {
+	key   string // the reference's name, used in the JSON file
+	flag  string // the flag's name; "" for file-only options
+	kind  kind
+	usage string
+	set   func(st *settings, v value) error
+}
+
+// settings is the configuration of one command run.
+type settings struct {
+	cfg   session.Config
+	store string // a store URL (--store, or built from "storage" and its section)
+
+	// Keys given raw and in hex; finish combines them (hex wins for the
+	// primary key, the fallbacks are raw ones then hex ones).
+	ikm, ikmHex                   []byte
+	ikmFallbacks, ikmFallbacksHex [][]byte
+}
+
+// finish completes cfg from the keys.
+func (st *settings) finish() {
+	st.cfg.IKM = st.ikm
+	if st.ikmHex != nil {
+		st.cfg.IKM = st.ikmHex
+	}
+	st.cfg.IKMFallbacks = append(append([][]byte(nil), st.ikmFallbacks...), st.ikmFallbacksHex...)
+	if len(st.cfg.IKMFallbacks) == 0 {
+		st.cfg.IKMFallbacks = nil
+	}
+}
+
+func secondsValue(v value) time.Duration {
+	n := v.(int64)
+	if n == 0 {
+		return session.Disabled
+	}
+	return time.Duration(n) * time.Second
+}
+
+func unhex(what, s string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not hex: %w", what, err)
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("%s: %d bytes, want 32 (64 hex digits)", what, len(b))
+	}
+	return b, nil
+}
+
+func rawKey(what, s string) ([]byte, error) {
+	if len(s) != 32 {
+		return nil, fmt.Errorf("%s: %d bytes, want exactly 32 (or use the _hex form)", what, len(s))
+	}
+	return []byte(s), nil
+}
+
+var options = []option{
+	{"secret", "secret", kindString, "secret hashed (SHA-256) into the key", func(st *settings, v value) error {
+		st.cfg.Secret = v.(string)
+		return nil
+	}},
+	{"secret_fallbacks", "secret-fallback", kindList, "older `secret` that still opens cookies (repeatable)", func(st *settings, v value) error {
+		st.cfg.SecretFallbacks = v.([]string)
+		return nil
+	}},
+	{"ikm", "ikm", kindString, "initial keying material: exactly 32 raw bytes (wins over --secret)", func(st *settings, v value) error {
+		b, err := rawKey("ikm", v.(string))
+		st.ikm = b
+		return err
+	}},
+	{"ikm_hex", "ikm-hex", kindString, "initial keying material as 64 hex digits (see sessionctl keygen)", func(st *settings, v value) error {
+		b, err := unhex("ikm_hex", v.(string))
+		st.ikmHex = b
+		return err
+	}},
+	{"ikm_fallbacks", "", kindList, "", func(st *settings, v value) error {
+		st.ikmFallbacks = nil
+		for i, s := range v.([]string) {
+			b, err := rawKey(fmt.Sprintf("ikm_fallbacks[%d]", i), s)
+			if err != nil {
+				return err
+			}
+			st.ikmFallbacks = append(st.ikmFallbacks, b)
+		}
+		return nil
+	}},
+	{"ikm_fallbacks_hex", "ikm-fallback-hex", kindList, "older ikm as 64 hex digits (repeatable)", func(st *settings, v value) error {
+		st.ikmFallbacksHex = nil
+		for i, s := range v.([]string) {
+			b, err := unhex(fmt.Sprintf("ikm_fallbacks_hex[%d]", i), s)
+			if err != nil {
+				return err
+			}
+			st.ikmFallbacksHex = append(st.ikmFallbacksHex, b)
+		}
+		return nil
+	}},
+	{"audience", "audience", kindString, "audience (default \"default\")", func(st *settings, v value) error {
+		st.cfg.Audience = v.(string)
+		return nil
+	}},
+	{"subject", "subject", kindString, "subject: of new sessions (new), to list or revoke (sessions)", func(st *settings, v value) error {
+		st.cfg.Subject = v.(string)
+		return nil
+	}},
+	{"enforce_same_subject", "enforce-same-subject", kindBool, "drop other audiences' entries of another subject on save", func(st *settings, v value) error {
+		st.cfg.EnforceSameSubject = v.(bool)
+		return nil
+	}},
+	{"remember", "remember", kindBool, "persistent sessions: the remember cookie", func(st *settings, v value) error {
+		st.cfg.Remember = v.(bool)
+		return nil
+	}},
+	{"remember_safety", "remember-safety", kindString, "remember cookie key derivation: None, Low, Medium (default), High, Very High", func(st *settings, v value) error {
+		st.cfg.RememberSafety = v.(string)
+		return nil
+	}},
+	{"remember_cookie_name", "remember-cookie-name", kindString, "remember cookie name (default \"remember\")", func(st *settings, v value) error {
+		st.cfg.RememberCookieName = v.(string)
+		return nil
+	}},
+	{"cookie_name", "cookie-name", kindString, "session cookie name (default \"session\")", func(st *settings, v value) error {
+		st.cfg.CookieName = v.(string)
+		return nil
+	}},
+	{"cookie_prefix", "cookie-prefix", kindString, "cookie name prefix: __Host- or __Secure-", func(st *settings, v value) error {
+		st.cfg.CookiePrefix = v.(string)
+		return nil
+	}},
+	{"cookie_path", "cookie-path", kindString, "cookie Path (default /)", func(st *settings, v value) error {
+		st.cfg.CookiePath = v.(string)
+		return nil
+	}},
+	{"cookie_domain", "cookie-domain", kindString, "cookie Domain", func(st *settings, v value) error {
+		st.cfg.CookieDomain = v.(string)
+		return nil
+	}},
+	{"cookie_http_only", "cookie-http-only", kindBool, "HttpOnly cookies (default true)", func(st *settings, v value) error {
+		st.cfg.DisableHTTPOnly = !v.(bool)
+		return nil
+	}},
+	{"cookie_secure", "cookie-secure", kindBool, "Secure cookies", func(st *settings, v value) error {
+		st.cfg.CookieSecure = v.(bool)
+		return nil
+	}},
+	{"cookie_priority", "cookie-priority", kindString, "cookie Priority: Low, Medium or High", func(st *settings, v value) error {
+		st.cfg.CookiePriority = v.(string)
+		return nil
+	}},
+	{"cookie_same_site", "cookie-same-site", kindString, "cookie SameSite: Lax (default), Strict, None or Default", func(st *settings, v value) error {
+		st.cfg.CookieSameSite = v.(string)
+		return nil
+	}},
+	{"cookie_same_party", "cookie-same-party", kindBool, "SameParty cookies", func(st *settings, v value) error {
+		st.cfg.CookieSameParty = v.(bool)
+		return nil
+	}},
+	{"cookie_partitioned", "cookie-partitioned", kindBool, "Partitioned cookies", func(st *settings, v value) error {
+		st.cfg.CookiePartitioned = v.(bool)
+		return nil
+	}},
+	{"stale_ttl", "stale-ttl", kindSeconds, "how long a replaced store record stays readable (default 10s)", func(st *settings, v value) error {
+		st.cfg.StaleTTL = secondsValue(v)
+		return nil
+	}},
+	{"idling_timeout", "idling-timeout", kindSeconds, "idling timeout, seconds or a duration; 0 = off (default 15m)", func(st *settings, v value) error {
+		st.cfg.IdlingTimeout = secondsValue(v)
+		return nil
+	}},
+	{"rolling_timeout", "rolling-timeout", kindSeconds, "rolling timeout; 0 = off (default 1h)", func(st *settings, v value) error {
+		st.cfg.RollingTimeout = secondsValue(v)
+		return nil
+	}},
+	{"absolute_timeout", "absolute-timeout", kindSeconds, "absolute timeout; 0 = off (default 24h)", func(st *settings, v value) error {
+		st.cfg.AbsoluteTimeout = secondsValue(v)
+		return nil
+	}},
+	{"remember_rolling_timeout", "remember-rolling-timeout", kindSeconds, "remember rolling timeout; 0 = off (default 168h)", func(st *settings, v value) error {
+		st.cfg.RememberRollingTimeout = secondsValue(v)
+		return nil
+	}},
+	{"remember_absolute_timeout", "remember-absolute-timeout", kindSeconds, "remember absolute timeout; 0 = off (default 720h)", func(st *settings, v value) error {
+		st.cfg.RememberAbsoluteTimeout = secondsValue(v)
+		return nil
+	}},
+	{"touch_threshold", "touch-threshold", kindSeconds, "idle time before a refresh touches the cookie (default 1m)", func(st *settings, v value) error {
+		st.cfg.TouchThreshold = secondsValue(v)
+		return nil
+	}},
+	{"compression_threshold", "compression-threshold", kindInt, "data size in bytes above which it is deflated; 0 = never (default 1024)", func(st *settings, v value) error {
+		n := v.(int64)
+		if n < 0 || n > math.MaxInt32 {
+			return fmt.Errorf("compression_threshold: %d out of range", n)
+		}
+		st.cfg.CompressionThreshold = int(n)
+		if n == 0 {
+			st.cfg.CompressionThreshold = -1
+		}
+		return nil
+	}},
+	{"hash_storage_key", "hash-storage-key", kindBool, "store records under SHA-256 of the session id", func(st *settings, v value) error {
+		st.cfg.HashStorageKey = v.(bool)
+		return nil
+	}},
+	{"hash_subject", "hash-subject", kindBool, "hash subjects in the subject index", func(st *settings, v value) error {
+		st.cfg.HashSubject = v.(bool)
+		return nil
+	}},
+	{"store_metadata", "store-metadata", kindBool, "keep the subject index in the store (needed by sessions list|revoke)", func(st *settings, v value) error {
+		st.cfg.StoreMetadata = v.(bool)
+		return nil
+	}},
+	{"bind", "bind", kindNames, "bind to request properties: ip, scheme, user-agent (repeatable or comma-separated)", func(st *settings, v value) error {
+		st.cfg.Bind = v.([]string)
+		return nil
+	}},
+	{"request_headers", "", kindNames, "", func(st *settings, v value) error {
+		st.cfg.RequestHeaders = v.([]string)
+		return nil
+	}},
+	{"response_headers", "", kindNames, "", func(st *settings, v value) error {
+		st.cfg.ResponseHeaders = v.([]string)
+		return nil
+	}},
+	{"store", "store", kindString, "server-side store `URL`: redis://, rediss://, redis-sentinel://, redis-cluster://, memcached://, postgres://, mysql://, sqlite://, file://", func(st *settings, v value) error {
+		st.store = v.(string)
+		return nil
+	}},
+}
+
+// storageSections are the file's per-storage sections, by storage name.
+var storageSections = map[string][]string{
+	"redis":      {"redis"},
+	"memcached":  {"memcached", "memcache"},
+	"memcache":   {"memcached", "memcache"},
+	"postgres":   {"postgres", "postgresql"},
+	"postgresql": {"postgres", "postgresql"},
+	"mysql":      {"mysql", "mariadb"},
+	"mariadb":    {"mysql", "mariadb"},
+	"file":       {"file"},
+}
+
+// knownIgnored are options of the reference (and of Kong's session plugin)
+// that do not matter to sessionctl; they are skipped without a warning.
+var knownIgnored = map[string]bool{
+	"storage": true, "shm": true, "dshm": true,
+	"logout_methods": true, "logout_query_arg": true, "logout_post_arg": true,
+	"read_body_for_logout": true,
+}
+
+// flagValue is the flag.Value of an option: it records what was given.
+type flagValue struct {
+	opt  *option
+	set  bool
+	str  string
+	b    bool
+	n    int64
+	list []string
+}
+
+func (f *flagValue) String() string {
+	if f == nil || f.opt == nil {
+		return ""
+	}
+	switch f.opt.kind {
+	case kindBool:
+		if !f.set {
+			return ""
+		}
+		return strconv.FormatBool(f.b)
+	case kindSeconds, kindInt:
+		if !f.set {
+			return ""
+		}
+		return strconv.FormatInt(f.n, 10)
+	case kindList, kindNames:
+		return strings.Join(f.list, ",")
+	}
+	return f.str
+}
+
+func (f *flagValue) IsBoolFlag() bool { return f.opt.kind == kindBool }
+
+func (f *flagValue) Set(s string) error {
+	switch f.opt.kind {
+	case kindString:
+		f.str = s
+	case kindBool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		f.b = b
+	case kindSeconds:
+		n, err := parseSeconds(s)
+		if err != nil {
+			return err
+		}
+		f.n = n
+	case kindInt:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return errors.New("want an integer")
+		}
+		f.n = n
+	case kindList:
+		f.list = append(f.list, s)
+	case kindNames:
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				f.list = append(f.list, p)
+			}
+		}
+	}
+	f.set = true
+	return nil
+}
+
+func (f *flagValue) value() value {
+	switch f.opt.kind {
+	case kindBool:
+		return f.b
+	case kindSeconds, kindInt:
+		return f.n
+	case kindList, kindNames:
+		return f.list
+	}
+	return f.str
+}
+
+// parseSeconds reads whole seconds ("900") or a Go duration ("15m").
+func parseSeconds(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 {
+			return 0, errors.New("negative")
+		}
+		return n, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New("want seconds (900) or a duration (15m); 0 turns it off")
+	}
+	if d < 0 {
+		return 0, errors.New("negative")
+	}
+	return int64(d / time.Second), nil
+}
+
+// configFlags are the configuration flags of one command.
+type configFlags struct {
+	file   string
+	values []*flagValue
+}
+
+// addConfigFlags registers --config and the option flags on fs.
+func addConfigFlags(fs *flag.FlagSet) *configFlags {
+	cf := &configFlags{}
+	fs.StringVar(&cf.file, "config", "", "JSON `file` with the session configuration in lua-resty-session's option names")
+	for i := range options {
+		o := &options[i]
+		if o.flag == "" {
+			continue
+		}
+		v := &flagValue{opt: o}
+		cf.values = append(cf.values, v)
+		fs.Var(v, o.flag, o.usage)
+	}
+	return cf
+}
+
+// settings reads the file, then applies the flags that were given.
+func (cf *configFlags) settings(e *env) (*settings, error) {
+	st := &settings{}
+	if cf.file != "" {
+		raw, err := os.ReadFile(cf.file)
+		if err != nil {
+			return nil, usagef("--config: %v", err)
+		}
+		if err := st.applyFile(e, raw); err != nil {
+			return nil, usagef("--config %s: %v", cf.file, err)
+		}
+	}
+	for _, v := range cf.values {
+		if !v.set {
+			continue
+		}
+		if err := v.opt.set(st, v.value()); err != nil {
+			return nil, usagef("--%s: %v", v.opt.flag, err)
+		}
+	}
+	st.finish()
+	return st, nil
+}
+
+// applyFile applies a JSON configuration: an object of the reference's
+// options, or a Kong plugin object whose "config" holds them.
+func (st *settings) applyFile(e *env, raw []byte) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return fmt.Errorf("not a JSON object: %w", err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	if inner, ok := m["config"].(map[string]any); ok {
+		m = inner // a Kong plugin entity: {"name": "session", "config": {...}}
+	}
+	var unknown []string
+	for key, raw := range m {
+		if raw == nil {
+			continue // null: the default, as nil in Lua
+		}
+		var opt *option
+		for i := range options {
+			if options[i].key == key {
+				opt = &options[i]
+			}
+		}
+		if opt == nil {
+			if _, section := storageSectionKey(key); !section && !knownIgnored[key] {
+				unknown = append(unknown, key)
+			}
+			continue
+		}
+		v, err := jsonValue(opt.kind, raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if err := opt.set(st, v); err != nil {
+			return err
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		fmt.Fprintf(e.stderr, "sessionctl: warning: ignoring unknown configuration options: %s\n", strings.Join(unknown, ", "))
+	}
+	if st.store == "" {
+		if storage, ok := m["storage"].(string); ok && storage != "" && storage != "cookie" {
+			names, known := storageSections[storage]
+			if !known {
+				return fmt.Errorf("storage %q cannot be reached from sessionctl (pass --store URL)", storage)
+			}
+			var section map[string]any
+			for _, n := range names {
+				if s, ok := m[n].(map[string]any); ok {
+					section = s
+				}
+			}
+			u, err := storageURL(storage, section)
+			if err != nil {
+				return fmt.Errorf("storage %q: %w", storage, err)
+			}
+			st.store = u
+		}
+	}
+	return nil
+}
+
+func storageSectionKey(key string) (string, bool) {
+	for _, names := range storageSections {
+		for _, n := range names {
+			if n == key {
+				return n, true
+			}
+		}
+	}
+	return "", false
+}
+
+// jsonValue converts a decoded JSON value to an option's value.
+func jsonValue(k kind, raw any) (value, error) {
+	switch k {
+	case kindString:
+		if s, ok := raw.(string); ok {
+			return s, nil
+		}
+		return nil, errors.New("want a string")
+	case kindBool:
+		if b, ok := raw.(bool); ok {
+			return b, nil
+		}
+		return nil, errors.New("want true or false")
+	case kindSeconds, kindInt:
+		n, ok := raw.(json.Number)
+		if !ok {
+			return nil, errors.New("want a number")
+		}
+		i, err := n.Int64()
+		if err != nil {
+			f, ferr := n.Float64()
+			if ferr != nil || f != math.Trunc(f) {
+				return nil, errors.New("want a whole number")
+			}
+			i = int64(f)
+		}
+		if i < 0 {
+			return nil, errors.New("negative")
+		}
+		return i, nil
+	case kindList, kindNames:
+		switch v := raw.(type) {
+		case string:
+			return []string{v}, nil
+		case []any:
+			out := make([]string, 0, len(v))
+			for _, x := range v {
+				s, ok := x.(string)
+				if !ok {
+					return nil, errors.New("want an array of strings")
+				}
+				out = append(out, s)
+			}
+			return out, nil
+		}
+		return nil, errors.New("want an array of strings")
+	}
+	return nil, errors.New("unsupported")
+}
+
+// effective returns a configured timeout in seconds as the Manager uses
+// it: the default for 0, 0 (off) for a negative value.
+func effective(d, def time.Duration) int64 {
+	switch {
+	case d == 0:
+		return int64(def / time.Second)
+	case d < 0:
+		return 0
+	}
+	return int64(d / time.Second)
+}
