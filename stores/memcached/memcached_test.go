@@ -91,6 +91,7 @@ func TestKeyNames(t *testing.T) {
 }
 
 func TestStoreOnServer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	now := time.Now()
 	md := &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}

@@ -1,0 +1,105 @@
+package memcachedstore_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	session "github.com/sessiongo/session/core"
+	memcachedstore "github.com/sessiongo/session/stores/memcached"
+)
+
+// throwawayMemcached starts a memcached of the test's own on a spare port
+// and returns its address and process; it is killed when the test ends.
+func throwawayMemcached(t *testing.T) (string, *os.Process) {
+	t.Helper()
+	bin, err := exec.LookPath("memcached")
+	if err != nil {
+		unavailable(t, "memcached not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "root")
+	}
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	c := memcache.New(addr)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("throwaway memcached on %s did not start", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.Close()
+	return addr, cmd.Process
+}
+
+// TestServerFailure stops or freezes the server under a working
+// application: opening and saving must then fail with ErrStore within the
+// request's deadline (shorter than the client's own 500 ms timeout), and
+// never panic.
+func TestServerFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		breakIt func(p *os.Process)
+	}{
+		{"stopped", func(p *os.Process) { p.Kill() }},
+		{"frozen", func(p *os.Process) { p.Signal(syscall.SIGSTOP) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			addr, proc := throwawayMemcached(t)
+			c := memcache.New(addr)
+			defer c.Close()
+			a := newApp(t, memcachedstore.New(c))
+			code, _, cookie := a.do(t, context.Background(), "/login?user=alice", nil)
+			if code != 200 {
+				t.Fatalf("login with the server up: %d", code)
+			}
+			tt.breakIt(proc)
+			const deadline = 200 * time.Millisecond
+			for _, path := range []string{"/read", "/modify", "/login?user=bob"} {
+				ctx, cancel := context.WithTimeout(context.Background(), deadline)
+				start := time.Now()
+				code, body, _ := a.do(t, ctx, path, cookie)
+				took := time.Since(start)
+				cancel()
+				if code != http.StatusServiceUnavailable {
+					t.Errorf("GET %s with the server %s: %d %q, want 503 (an error matching ErrStore)", path, tt.name, code, body)
+				}
+				if took > deadline+150*time.Millisecond {
+					t.Errorf("GET %s with the server %s took %v, past the %v deadline", path, tt.name, took, deadline)
+				}
+			}
+			s := memcachedstore.New(c)
+			_, err := s.Get(context.Background(), "session", "key", session.GetOptions{})
+			if !errors.Is(err, session.ErrStore) || errors.Is(err, session.ErrNotFound) {
+				t.Errorf("Get with the server %s: %v, want ErrStore", tt.name, err)
+			}
+		})
+	}
+}
