@@ -43,6 +43,12 @@ var (
 	// timeout, cancelled context, ...). The session on the client is kept;
 	// retry later or report the outage.
 	ErrStore = errors.New("session store failure")
+
+	// ErrHeadersSent is reported (to the middleware's error handler) when a
+	// cookie was set after the response headers had gone out, typically a Save
+	// after the handler wrote its body: the cookie did not reach the client.
+	// Save before writing the body, or use WithAutoSave.
+	ErrHeadersSent = errors.New("session cookie set after the response headers were sent")
 )
 
 // Error is the concrete type of the errors returned by this package. Its

@@ -29,12 +29,6 @@ import (
 // calling Save, as with alexedwards/scs. Without it, Save is explicit, as in
 // the reference library.
 
-// ErrHeadersSent is reported (to the middleware's error handler) when a
-// cookie was set after the response headers had gone out, typically a Save
-// after the handler wrote its body: the cookie did not reach the client.
-// Save before writing the body, or use WithAutoSave.
-var ErrHeadersSent = errors.New("session cookie set after the response headers were sent")
-
 // MiddlewareOption configures a Middleware.
 type MiddlewareOption func(*middlewareOptions)
 
