@@ -76,7 +76,9 @@ const maxCookieInput = 1 << 20
 // the only one is "-") into one Cookie header. Each argument or line may be
 // a Cookie header ("Cookie: a=1; b=2"), name=value pairs, Set-Cookie lines
 // (as "sessionctl new" prints them; deleted cookies are skipped), or a bare
-// cookie value, taken as the value of the session cookie bare.
+// cookie value, taken as the value of the session cookie bare. No input at
+// all is a usage error; an empty "Cookie:" header is a request without
+// cookies.
 func readCookies(e *env, args []string, bare string) (string, error) {
 	if len(args) == 0 || len(args) == 1 && args[0] == "-" {
 		b, err := io.ReadAll(io.LimitReader(e.stdin, maxCookieInput+1))
@@ -89,11 +91,14 @@ func readCookies(e *env, args []string, bare string) (string, error) {
 		args = []string{string(b)}
 	}
 	var parts []string
+	given := false // an empty "Cookie:" header counts: a request without cookies
 	for _, a := range args {
 		sc := bufio.NewScanner(strings.NewReader(a))
 		sc.Buffer(make([]byte, 0, 64*1024), maxCookieInput)
 		for sc.Scan() {
-			if p := cookieLine(sc.Text(), bare); p != "" {
+			p, ok := cookieLine(sc.Text(), bare)
+			given = given || ok
+			if p != "" {
 				parts = append(parts, p)
 			}
 		}
@@ -101,34 +106,36 @@ func readCookies(e *env, args []string, bare string) (string, error) {
 			return "", usagef("cookie input: %v", err)
 		}
 	}
-	if len(parts) == 0 {
+	if !given {
 		return "", usagef("no cookie given: pass a Cookie header, name=value pairs or Set-Cookie lines as arguments or on stdin")
 	}
 	return strings.Join(parts, "; "), nil
 }
 
-func cookieLine(line, bare string) string {
+// cookieLine returns the name=value pairs of one line of cookie input,
+// and whether the line said anything (an empty "Cookie:" header does).
+func cookieLine(line, bare string) (string, bool) {
 	line = strings.TrimSpace(line)
 	if line == "" {
-		return ""
+		return "", false
 	}
 	if name, rest, ok := strings.Cut(line, ":"); ok && !strings.ContainsAny(name, "=;") {
 		switch strings.ToLower(strings.TrimSpace(name)) {
 		case "cookie":
-			return strings.TrimSpace(rest)
+			return strings.TrimSpace(rest), true
 		case "set-cookie":
 			pair, attrs, _ := strings.Cut(strings.TrimSpace(rest), ";")
 			n, v, _ := strings.Cut(pair, "=")
 			if v == "" || strings.Contains(strings.ToLower(attrs), "max-age=0") {
-				return "" // a deleted cookie
+				return "", true // a deleted cookie
 			}
-			return strings.TrimSpace(n) + "=" + strings.TrimSpace(v)
+			return strings.TrimSpace(n) + "=" + strings.TrimSpace(v), true
 		}
 	}
 	if !strings.ContainsAny(line, "=;") {
-		return bare + "=" + line
+		return bare + "=" + line, true
 	}
-	return line
+	return line, true
 }
 
 // lookupCookie returns the first cookie called name in a Cookie header,

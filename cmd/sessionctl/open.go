@@ -190,9 +190,10 @@ func runOpen(e *env, args []string) error {
 	}
 	r.Cookies.Session = inspectCookie(m, st, cookies, m.CookieName(), false, now)
 	r.Cookies.Remember = inspectCookie(m, st, cookies, m.RememberCookieName(), true, now)
-	if rh, ok := s.RememberHeader(); ok && r.Cookies.Remember.Header != nil && rh.SessionID == r.Cookies.Remember.Header.SessionID {
+	if r.Restored && r.Cookies.Remember.Header != nil {
+		// The restore authenticated the request's remember cookie (and
+		// replaced it with a new one, so which key did is not known).
 		r.Cookies.Remember.Header.Verified = true
-		r.Cookies.Remember.Header.Key = &rh.Key
 	}
 	if h, ok := s.Header(); ok && !r.Restored && r.Cookies.Session.Header != nil && h.SessionID == r.Cookies.Session.Header.SessionID {
 		r.Cookies.Session.Header.Verified = true
