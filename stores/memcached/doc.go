@@ -47,5 +47,5 @@
 // soon as it ends; the abandoned operation still finishes (or times out) in
 // the background. Saves take several round trips (gomemcache does not
 // pipeline): one to write the record, two more to shorten the old record's
-// expiry, and three (four for a new list) per subject index entry.
+// expiry, and three per subject index list (append, gets, cas).
 package memcachedstore

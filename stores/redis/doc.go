@@ -19,7 +19,8 @@
 // drop the old one, prune expired entries, extend the index's own expiry).
 // On a single server or a Sentinel master all of this is one Lua script
 // (EVALSHA), so it is atomic and takes one round trip; the script only uses
-// commands of Redis 2.6, so old servers work too.
+// commands of Redis 2.6.12 (no EXPIRE LT), and deletes without a subject
+// index use UNLINK (Redis 4), as the reference does.
 //
 // In a Redis Cluster the keys of one save live in different hash slots,
 // which no script or MULTI may span, and the key names must stay those of
