@@ -1,0 +1,30 @@
+// Package echosession plugs sessiongo sessions into echo (v4).
+//
+//	import echosession "github.com/sessiongo/session/adapters/echo"
+//
+// Mount Middleware on an echo instance or a group and read the session from
+// the echo context with From:
+//
+//	m, err := session.New(session.Config{Secret: secret})
+//	...
+//	e := echo.New()
+//	e.Use(echosession.Middleware(m))
+//	e.GET("/", func(c echo.Context) error {
+//		s := echosession.From(c)
+//		s.Set("visits", 1)
+//		if err := s.Save(); err != nil { // before the body, or use WithAutoSave
+//			return err
+//		}
+//		return c.String(http.StatusOK, "hello")
+//	})
+//
+// Each request's session is started (opened and refreshed as its timeouts
+// near) before the handlers run; an unusable cookie just gives a new
+// session. echo sits on net/http, so the adapter uses core's net/http
+// Exchange; the session's pending work (WithAutoSave, WithHeaders) is
+// committed from echo's before-response hook (c.Response().Before), just
+// before echo writes the headers, and from a thin wrapper of
+// c.Response().Writer that catches a Flush (or a direct write) before echo
+// wrote anything. The work itself is core's (session.Scope): cookies are
+// formatted by core only, so every adapter sends the same bytes.
+package echosession

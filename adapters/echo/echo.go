@@ -1,0 +1,108 @@
+package echosession
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	session "github.com/sessiongo/session/core"
+)
+
+// contextKey is the echo context key of the session.
+const contextKey = "github.com/sessiongo/session/adapters/echo.session"
+
+// Middleware returns an echo middleware that gives every request its
+// session from m; read it with From. See the options for what else it does.
+func Middleware(m *session.Manager, opts ...Option) echo.MiddlewareFunc {
+	var cfg config
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	mw := session.NewMiddleware(m, cfg.core...)
+	onError := cfg.errorHandler
+	if onError == nil {
+		onError = func(c echo.Context, err error) error { return defaultErrorHandler(m, c, err) }
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			res := c.Response()
+			st := &state{ex: session.HTTPExchange{W: res, R: c.Request()}}
+			scope, err := mw.Begin(&st.ex)
+			if err != nil {
+				return onError(c, err)
+			}
+			c.Set(contextKey, scope.Session())
+			res.Before(scope.Commit)
+			orig := res.Writer
+			st.w = writer{ResponseWriter: orig, scope: scope}
+			res.Writer = &st.w
+			err = next(c)
+			if res.Writer == &st.w {
+				res.Writer = orig
+			}
+			if ferr := scope.Finish(); ferr != nil {
+				if herr := onError(c, ferr); err == nil {
+					err = herr
+				}
+			}
+			return err
+		}
+	}
+}
+
+// From returns the session Middleware stored in c, or nil when the request
+// did not go through it.
+func From(c echo.Context) *session.Session {
+	s, _ := c.Get(contextKey).(*session.Session)
+	return s
+}
+
+// state is what the middleware keeps per request, in one allocation.
+type state struct {
+	ex session.HTTPExchange
+	w  writer
+}
+
+// writer wraps c.Response().Writer for the handlers' turn. echo's Response
+// runs its before hooks (and so the commit) when it writes the headers, but
+// its Flush, and handlers that write to c.Response().Writer directly, go
+// around them: writer commits on those too.
+type writer struct {
+	http.ResponseWriter
+	scope *session.Scope
+}
+
+// WriteHeader commits, then writes the status line. Informational (1xx)
+// statuses other than 101 do not commit: the final response follows.
+func (w *writer) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		w.scope.Commit()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write commits, then writes p.
+func (w *writer) Write(p []byte) (int, error) {
+	w.scope.Commit()
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush commits, then flushes the underlying writer.
+func (w *writer) Flush() { w.FlushError() } //nolint:errcheck // http.Flusher has no error
+
+// FlushError commits, then flushes the underlying writer through
+// http.ResponseController.
+func (w *writer) FlushError() error {
+	w.scope.Commit()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func defaultErrorHandler(m *session.Manager, c echo.Context, err error) error {
+	r := c.Request()
+	m.Logger().Error("session: middleware", "err", err, "method", r.Method, "path", r.URL.Path)
+	return err // echo's HTTPErrorHandler replies 500 unless the response was committed
+}

@@ -1,0 +1,249 @@
+package echosession_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sessiongo/session/conformance"
+	session "github.com/sessiongo/session/core"
+
+	echosession "github.com/sessiongo/session/adapters/echo"
+)
+
+// options maps the suite's neutral options to echosession's.
+func options(o conformance.MiddlewareOptions) []echosession.Option {
+	var opts []echosession.Option
+	if o.OpenOnly {
+		opts = append(opts, echosession.OpenOnly())
+	}
+	if o.SetHeaders {
+		opts = append(opts, echosession.WithHeaders())
+	}
+	if o.ClearRequestCookie {
+		opts = append(opts, echosession.WithClearRequestCookie())
+	}
+	if o.AutoSave {
+		opts = append(opts, echosession.WithAutoSave())
+	}
+	return opts
+}
+
+func serve(t *testing.T, ln net.Listener, app *conformance.App) {
+	e := echo.New()
+	for _, mt := range app.Mounts {
+		g := e.Group(mt.Prefix, echosession.Middleware(mt.Manager, options(mt.Options)...))
+		g.Any("/*", func(c echo.Context) error {
+			app.Handler(echosession.From(c), conformance.HTTPRequest(c.Request()), c.Response())
+			return nil
+		})
+	}
+	conformance.ServeHTTP(t, ln, e)
+}
+
+func TestConformance(t *testing.T) {
+	conformance.TestAdapter(t, serve, &conformance.AdapterOptions{
+		NewStore: func(*testing.T) session.Store { return session.NewMemoryStore(nil) },
+	})
+}
+
+// TestEchoResponsePaths checks that the commit runs on each of echo's ways
+// to send a response, with AutoSave.
+func TestEchoResponsePaths(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		h    echo.HandlerFunc
+		code int
+	}{
+		{"String", func(c echo.Context) error { return c.String(http.StatusOK, "ok") }, 200},
+		{"JSON", func(c echo.Context) error { return c.JSON(http.StatusCreated, map[string]bool{"ok": true}) }, 201},
+		{"Redirect", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/next") }, 303},
+		{"NoContent", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, 204},
+		{"Nothing written", func(c echo.Context) error { return nil }, 200},
+		{"Response.WriteHeader", func(c echo.Context) error { c.Response().WriteHeader(http.StatusAccepted); return nil }, 202},
+		{"Stream", func(c echo.Context) error {
+			return c.Stream(http.StatusOK, "text/plain", strings.NewReader("chunk"))
+		}, 200},
+		{"Response.Flush first", func(c echo.Context) error {
+			c.Response().Flush()
+			_, err := io.WriteString(c.Response(), "chunk")
+			return err
+		}, 200},
+		{"ResponseController.Flush", func(c echo.Context) error {
+			return http.NewResponseController(c.Response()).Flush()
+		}, 200},
+		{"Response.Writer directly", func(c echo.Context) error {
+			_, err := io.WriteString(c.Response().Writer, "ok")
+			return err
+		}, 200},
+		{"handler error", func(c echo.Context) error {
+			return echo.NewHTTPError(http.StatusTeapot, "no coffee")
+		}, 418},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			e.Use(echosession.Middleware(m, echosession.WithAutoSave()))
+			e.GET("/", func(c echo.Context) error {
+				echosession.From(c).Set("n", 1)
+				return tt.h(c)
+			})
+			srv := httptest.NewServer(e)
+			defer srv.Close()
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.code {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.code)
+			}
+			if n := len(resp.Header.Values("Set-Cookie")); n != 1 {
+				t.Errorf("%d Set-Cookie lines, want 1 (the auto-save before the headers)", n)
+			}
+		})
+	}
+}
+
+type brokenStore struct{}
+
+var errOutage = errors.New("store unreachable")
+
+func (brokenStore) Get(context.Context, string, string, session.GetOptions) ([]byte, error) {
+	return nil, errOutage
+}
+func (brokenStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
+	return errOutage
+}
+func (brokenStore) Delete(context.Context, string, string, session.DeleteOptions) error {
+	return errOutage
+}
+
+func TestErrorHandler(t *testing.T) {
+	good, err := session.New(session.Config{Secret: "echo", Store: session.NewMemoryStore(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s := good.New(w, httptest.NewRequest("GET", "/", nil))
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+	m, err := session.New(session.Config{Secret: "echo", Store: brokenStore{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name    string
+		opts    []echosession.Option
+		cookie  bool
+		write   bool
+		status  int
+		handler bool
+	}{
+		{"open fails, custom handler", []echosession.Option{echosession.WithErrorHandler(func(c echo.Context, err error) error {
+			if !errors.Is(err, session.ErrStore) || !errors.Is(err, errOutage) {
+				t.Errorf("error handler got %v, want ErrStore wrapping the outage", err)
+			}
+			return c.String(http.StatusServiceUnavailable, "sessions are down")
+		})}, true, false, 503, false},
+		{"open fails, default handler", nil, true, false, 500, false},
+		{"auto-save fails, default handler", []echosession.Option{echosession.WithAutoSave()}, false, false, 500, true},
+		{"auto-save fails after the body", []echosession.Option{echosession.WithAutoSave()}, false, true, 200, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			called := false
+			e := echo.New()
+			e.Use(echosession.Middleware(m, tt.opts...))
+			e.GET("/", func(c echo.Context) error {
+				called = true
+				echosession.From(c).Set("x", 1)
+				if tt.write {
+					c.Response().Header().Set("Content-Type", "text/plain")
+					return c.String(http.StatusOK, "written")
+				}
+				return nil
+			})
+			req := httptest.NewRequest("GET", "/", nil)
+			if tt.cookie {
+				req.AddCookie(cookie)
+			}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if rec.Code != tt.status || called != tt.handler {
+				t.Fatalf("status %d, handler called %v: want %d, %v", rec.Code, called, tt.status, tt.handler)
+			}
+		})
+	}
+}
+
+func TestFromWithoutMiddleware(t *testing.T) {
+	c := echo.New().NewContext(httptest.NewRequest("GET", "/", nil), httptest.NewRecorder())
+	if s := echosession.From(c); s != nil {
+		t.Fatal("From without the middleware: want nil")
+	}
+}
+
+// BenchmarkEcho measures the session's overhead on an echo route: the bare
+// handler, opening the session and reading a value, and opening, changing
+// and saving it.
+func BenchmarkEcho(b *testing.B) {
+	m, err := session.New(session.Config{Secret: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s := m.New(w, httptest.NewRequest("GET", "/", nil))
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		b.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+
+	bare := echo.New()
+	bare.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	read := echo.New()
+	read.Use(echosession.Middleware(m))
+	read.GET("/", func(c echo.Context) error {
+		_ = echosession.From(c).Get("user")
+		return c.String(http.StatusOK, "ok")
+	})
+	save := echo.New()
+	save.Use(echosession.Middleware(m))
+	save.GET("/", func(c echo.Context) error {
+		s := echosession.From(c)
+		s.Set("n", 1)
+		if err := s.Save(); err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, "ok")
+	})
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"open+read", read}, {"open+modify+save", save}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(cookie)
+			for b.Loop() {
+				bc.h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		})
+	}
+}
