@@ -149,8 +149,15 @@ func redact(raw string) string {
 	return u.Redacted()
 }
 
+// quietLogger drops go-redis's internal log lines (sentinel and cluster
+// chatter); failures reach the user as errors.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 // redisClient makes the go-redis client of a redis*:// URL.
 func redisClient(u *url.URL) (redis.UniversalClient, error) {
+	redis.SetLogger(quietLogger{})
 	tls := strings.HasPrefix(u.Scheme, "rediss")
 	v := *u
 	v.Scheme = "redis"
