@@ -94,7 +94,9 @@ func ParseHeader(value string) (Header, error) {
 		return Header{}, errInvalidHeader
 	}
 	var raw [headerSize]byte
-	n, err := b64.Decode(raw[:], []byte(value[:headerEncodedSize]))
+	var encoded [headerEncodedSize]byte
+	copy(encoded[:], value)
+	n, err := b64.Decode(raw[:], encoded[:])
 	if err != nil || n != headerSize {
 		if err == nil {
 			err = errors.New("short header")
