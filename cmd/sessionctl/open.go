@@ -376,7 +376,7 @@ func hint(st *settings, r *report, err error) string {
 			return fmt.Sprintf("the cookie is bound to %s: pass the client's %s exactly as the server saw them, and check the secret", strings.Join(bound, ", "), bindFlagNames(bound))
 		}
 		return "the cookie was not made with this secret or ikm (nor a fallback): check --secret / --ikm-hex and their fallbacks"
-	case msg == "missing session audience":
+	case msg == "missing session audience" && len(r.Audiences) > 1:
 		return fmt.Sprintf("the cookie has no entry for audience %q: its audiences are %s; pass --audience", r.Audience, strings.Join(r.Audiences[:len(r.Audiences)-1], ", "))
 	case msg == "missing session cookie chunk":
 		return fmt.Sprintf("the session spans %d cookies and %d came with the request: pass all of them", r.Cookies.Session.Chunks, r.Cookies.Session.ChunksPresent)
