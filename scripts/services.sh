@@ -70,18 +70,28 @@ install_packages() {
   $sudo apt-get install -y -qq memcached redis-server redis-sentinel redis-tools >/dev/null
 }
 
+# alive PID: the process runs (a zombie waiting for its parent, often a
+# container's init, to reap it counts as gone).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
 # kill_pidfile FILE: stops the process whose pid FILE holds, waiting (bounded)
 # for it to exit.
 kill_pidfile() {
   local file=$1 pid
   [ -f "$file" ] || return 0
   pid=$(cat "$file" 2>/dev/null || true)
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"; then
     kill -CONT "$pid" 2>/dev/null || true # a test may have paused it
     kill "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 10))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
+    if alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$file"
 }
@@ -113,6 +123,8 @@ redis_conf() {
     echo "save \"\""
     echo "appendonly no"
     echo "enable-debug-command yes"
+    # Exit at once on SIGTERM (stop), without waiting for replicas.
+    echo "shutdown-on-sigterm nosave now"
     printf '%s\n' "$@"
   } >"$DIR/redis-$port.conf"
 }
