@@ -62,6 +62,23 @@ func throwawayRedis(t *testing.T) (string, *os.Process) {
 	return addr, cmd.Process
 }
 
+// waitStopped waits (a bounded time) until p is in the stopped state: a
+// signal is delivered asynchronously, and a fast request could still be
+// served in between.
+func waitStopped(p *os.Process) {
+	stat := fmt.Sprintf("/proc/%d/stat", p.Pid)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return
+		}
+		// the state follows the parenthesised command name: "pid (comm) T ..."
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
+	}
+}
+
 // TestServerFailure stops or freezes the server under a working
 // application: opening and saving must then fail with ErrStore within the
 // request's deadline, and never panic.
@@ -72,7 +89,7 @@ func TestServerFailure(t *testing.T) {
 		breakIt func(p *os.Process)
 	}{
 		{"stopped", func(p *os.Process) { p.Kill() }},
-		{"frozen", func(p *os.Process) { p.Signal(syscall.SIGSTOP) }},
+		{"frozen", func(p *os.Process) { p.Signal(syscall.SIGSTOP); waitStopped(p) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
