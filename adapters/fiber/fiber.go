@@ -29,6 +29,7 @@ func Middleware(m *session.Manager, opts ...Option) fiber.Handler {
 		ex := NewExchange(c)
 		scope, err := mw.Begin(ex)
 		if err != nil {
+			ex.Flush() // what core set before the failure, as on net/http
 			return onError(c, err)
 		}
 		c.Locals(contextKey{}, scope.Session())
@@ -60,6 +61,8 @@ type Exchange struct {
 	setCookies []string // the Set-Cookie lines, one per cookie name
 	buf        [4]string
 }
+
+var _ session.Exchange = (*Exchange)(nil)
 
 // NewExchange returns the Exchange of c.
 func NewExchange(c *fiber.Ctx) *Exchange {
