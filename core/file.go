@@ -62,10 +62,7 @@ type FileStore struct {
 	locks [64]sync.Mutex // striped by record or index file path
 	dirs  sync.Map       // name directories known to exist
 
-	stopOnce sync.Once
-	stop     chan struct{}
-	done     chan struct{}
-	cleaned  chan struct{} // tests: a cleaner pass finished
+	cleaner
 }
 
 const (
@@ -100,8 +97,7 @@ func NewFileStore(dir string, opts *FileStoreOptions) (*FileStore, error) {
 	}
 	s := &FileStore{dir: dir, clock: o.Clock, sync: o.Sync}
 	if o.CleanupInterval > 0 {
-		s.stop, s.done = make(chan struct{}), make(chan struct{})
-		go s.cleaner(o.CleanupInterval)
+		s.startCleaner(o.CleanupInterval, func() { s.Cleanup(s.clock()) }) //nolint:errcheck // the next pass retries
 	}
 	return s, nil
 }
@@ -521,34 +517,10 @@ func (s *FileStore) Cleanup(now time.Time) (int, error) {
 	return removed, nil
 }
 
-func (s *FileStore) cleaner(every time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.Cleanup(s.clock()) //nolint:errcheck // the next pass retries
-			if s.cleaned != nil {
-				select {
-				case s.cleaned <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}
-}
-
 // Stop ends the cleaner goroutine, if any, and waits for it. The store
 // stays usable. Stop may be called more than once. It implements Stopper.
 func (s *FileStore) Stop() {
-	if s.stop == nil {
-		return
-	}
-	s.stopOnce.Do(func() { close(s.stop) })
-	<-s.done
+	s.stopCleaner()
 }
 
 var (

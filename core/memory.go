@@ -54,10 +54,7 @@ type MemoryStore struct {
 	indexes []memIndexShard
 	clock   func() time.Time
 
-	stopOnce sync.Once
-	stop     chan struct{}
-	done     chan struct{}
-	cleaned  chan struct{} // tests: a cleaner pass finished
+	cleaner
 }
 
 type memKey struct{ name, key string }
@@ -127,8 +124,7 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		s.indexes[i].entries = map[memIndexKey]map[string]int64{}
 	}
 	if o.CleanupInterval > 0 {
-		s.stop, s.done = make(chan struct{}), make(chan struct{})
-		go s.cleaner(o.CleanupInterval)
+		s.startCleaner(o.CleanupInterval, func() { s.Cleanup(s.clock()) })
 	}
 	return s
 }
@@ -391,35 +387,11 @@ func (s *MemoryStore) Cleanup(now time.Time) int {
 	return n
 }
 
-func (s *MemoryStore) cleaner(every time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.Cleanup(s.clock())
-			if s.cleaned != nil {
-				select {
-				case s.cleaned <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}
-}
-
 // Stop ends the cleaner goroutine, if any, and waits for it. The store
 // stays usable; expired records are then removed only on access. Stop may
 // be called more than once. It implements Stopper.
 func (s *MemoryStore) Stop() {
-	if s.stop == nil {
-		return
-	}
-	s.stopOnce.Do(func() { close(s.stop) })
-	<-s.done
+	s.stopCleaner()
 }
 
 // put stores a record, making room when the shard is full. sh.mu is held.
