@@ -1,0 +1,92 @@
+package demo
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestSecret is the secret the examples' tests give NewManager.
+const TestSecret = "demo-test-secret"
+
+// freshIdling matches the idling timeout of a session saved a few seconds
+// ago: core counts whole seconds, so a second boundary may pass between the
+// login and the page.
+var freshIdling = regexp.MustCompile(`idling (15m0s|14m5[0-9]s)`)
+
+// Exercise drives the demo served at baseURL (e.g. "http://127.0.0.1:1234")
+// the way a browser would, through a cookie jar: the login form first, a
+// login with remember-me, the signed-in page, a counted visit, the session
+// and remember cookies, then a logout that leaves no cookie and the form
+// again. It fails t at the first step that goes wrong.
+func Exercise(t testing.TB, baseURL string) {
+	t.Helper()
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		t.Fatalf("base URL: %v", err)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Jar: jar, Transport: tr}
+	get := func() string {
+		t.Helper()
+		resp, err := c.Get(baseURL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	post := func(path string, form url.Values) {
+		t.Helper()
+		resp, err := c.PostForm(baseURL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	if body := get(); !strings.Contains(body, `action="/login"`) {
+		t.Fatalf("no login form before login:\n%s", body)
+	}
+	post("/login", url.Values{"user": {"alice"}, "remember": {"on"}})
+	body := get()
+	for _, want := range []string{"Signed in as <b>alice</b>", "Remember me</dt><dd>true"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("after login, page lacks %q:\n%s", want, body)
+		}
+	}
+	if !freshIdling.MatchString(body) { // the default 15 minutes, less the seconds since login
+		t.Fatalf("after login, page lacks an idling timeout of about 15m:\n%s", body)
+	}
+	post("/visit", nil)
+	if body := get(); !strings.Contains(body, "visits:1") {
+		t.Fatalf("visit not counted:\n%s", body)
+	}
+	names := map[string]bool{}
+	for _, ck := range jar.Cookies(u) {
+		names[ck.Name] = true
+	}
+	if !names["session"] || !names["remember"] {
+		t.Fatalf("cookies after login = %v, want session and remember", names)
+	}
+	post("/logout", nil)
+	if body := get(); !strings.Contains(body, `action="/login"`) {
+		t.Fatalf("still signed in after logout:\n%s", body)
+	}
+	if left := jar.Cookies(u); len(left) != 0 {
+		t.Fatalf("cookies left after logout: %v", left)
+	}
+}

@@ -1,0 +1,7 @@
+module github.com/sessiongo/session/examples/demo
+
+go 1.25.0
+
+require github.com/sessiongo/session/core v0.0.0
+
+replace github.com/sessiongo/session/core => ../../core
