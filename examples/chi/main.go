@@ -6,76 +6,32 @@
 //	go run ./examples/chi
 //
 // then open http://127.0.0.1:8080 (-addr changes the address). Set
-// SESSION_SECRET to keep sessions across restarts.
+// SESSION_SECRET to keep sessions across restarts. The page, the view and the
+// login, visit and logout steps are in package demo, shared by every example.
 package main
 
 import (
 	"flag"
-	"html/template"
 	"log"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	chisession "github.com/sessiongo/session/adapters/chi"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/examples/demo"
 )
-
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<title>sessiongo demo</title>
-<style>body{font:16px system-ui;max-width:36em;margin:3em auto}dt{font-weight:bold}</style>
-<h1>sessiongo demo (chi)</h1>
-{{if .Exists}}
-<p>Signed in as <b>{{.Subject}}</b>.</p>
-<dl>
-<dt>Data</dt><dd><code>{{.Data}}</code></dd>
-<dt>Session id</dt><dd><code>{{.ID}}</code></dd>
-<dt>Remaining</dt><dd>idling {{.Idling}}, rolling {{.Rolling}}, absolute {{.Absolute}}</dd>
-<dt>Remember me</dt><dd>{{.Remember}}</dd>
-</dl>
-<form method="post" action="/visit"><button>Count a visit</button></form>
-<form method="post" action="/logout"><button>Log out</button></form>
-{{else}}
-<form method="post" action="/login">
-<label>Name <input name="user" required autofocus></label>
-<label><input type="checkbox" name="remember"> Remember me</label>
-<button>Log in</button>
-</form>
-{{end}}`))
-
-type view struct {
-	Exists                    bool
-	Subject, ID               string
-	Data                      map[string]any
-	Idling, Rolling, Absolute string
-	Remember                  bool
-}
-
-func remaining(d time.Duration, ok bool) string {
-	if !ok {
-		return "off"
-	}
-	return d.String()
-}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	m, err := newManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
+	m, err := demo.NewManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
 	if err != nil {
 		log.Fatal(err)
 	}
 	log.Printf("sessiongo demo on http://%s", *addr)
 	log.Fatal(http.ListenAndServe(*addr, newHandler(m)))
-}
-
-// newManager configures sessions on cookie storage. Remember-me is on; a
-// login without the box calls SetRemember(false), which marks that session so
-// that no remember cookie is issued for it.
-func newManager(secret string) (*session.Manager, error) {
-	return session.New(session.Config{Secret: secret, Remember: true})
 }
 
 // newHandler returns the demo's routes on m. The middleware starts each
@@ -85,46 +41,26 @@ func newHandler(m *session.Manager) http.Handler {
 	r := chi.NewRouter()
 	r.Use(chisession.Middleware(m))
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		s := chisession.From(r)
-		v := view{Exists: s.Exists()}
-		if v.Exists {
-			v.Subject, v.ID, v.Data, v.Remember = s.Subject(), s.ID(), s.Data(), s.Remember()
-			v.Idling = remaining(s.IdlingTimeout())
-			v.Rolling = remaining(s.RollingTimeout())
-			v.Absolute = remaining(s.AbsoluteTimeout())
-		}
-		if err := page.Execute(w, v); err != nil {
+		if err := demo.NewView("chi", chisession.From(r), nil).Render(w); err != nil {
 			log.Print(err)
 		}
 	})
 	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
-		s := chisession.From(r)
-		s.SetData(nil)
-		s.SetSubject(r.FormValue("user"))
-		s.Set("visits", 0)
-		s.Set("login", time.Now().UTC().Format(time.RFC3339))
-		s.SetRemember(r.FormValue("remember") != "")
-		if err := s.Save(); err != nil { // a new session id on every login
+		if err := demo.Login(chisession.From(r), r.FormValue("user"), r.FormValue("remember") != ""); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	r.Post("/visit", func(w http.ResponseWriter, r *http.Request) {
-		if s := chisession.From(r); s.Exists() {
-			visits, _ := s.Get("visits").(float64)
-			s.Set("visits", visits+1)
-			if err := s.Save(); err != nil {
-				log.Print(err)
-			}
+		if err := demo.Visit(chisession.From(r)); err != nil {
+			log.Print(err)
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	r.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
-		if s := chisession.From(r); s.Exists() {
-			if err := s.Logout(); err != nil {
-				log.Print(err)
-			}
+		if err := demo.Logout(chisession.From(r)); err != nil {
+			log.Print(err)
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})

@@ -12,6 +12,7 @@ require (
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect
+	github.com/sessiongo/session/examples/demo v0.0.0
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
@@ -25,4 +26,5 @@ replace (
 	github.com/sessiongo/session/adapters/echo => ../../adapters/echo
 	github.com/sessiongo/session/conformance => ../../conformance
 	github.com/sessiongo/session/core => ../../core
+	github.com/sessiongo/session/examples/demo => ../demo
 )

@@ -16,6 +16,7 @@ require (
 	github.com/mattn/go-isatty v0.0.22 // indirect
 	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/sessiongo/session/examples/demo v0.0.0
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasthttp v1.51.0 // indirect
 	github.com/valyala/tcplisten v1.0.0 // indirect
@@ -26,4 +27,5 @@ replace (
 	github.com/sessiongo/session/adapters/fiber => ../../adapters/fiber
 	github.com/sessiongo/session/conformance => ../../conformance
 	github.com/sessiongo/session/core => ../../core
+	github.com/sessiongo/session/examples/demo => ../demo
 )

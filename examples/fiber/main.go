@@ -6,77 +6,33 @@
 //	go run ./examples/fiber
 //
 // then open http://127.0.0.1:8080 (-addr changes the address). Set
-// SESSION_SECRET to keep sessions across restarts.
+// SESSION_SECRET to keep sessions across restarts. The page, the view and the
+// login, visit and logout steps are in package demo, shared by every example.
 package main
 
 import (
 	"flag"
-	"html/template"
 	"log"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	fibersession "github.com/sessiongo/session/adapters/fiber"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/examples/demo"
 )
-
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<title>sessiongo demo</title>
-<style>body{font:16px system-ui;max-width:36em;margin:3em auto}dt{font-weight:bold}</style>
-<h1>sessiongo demo (fiber)</h1>
-{{if .Exists}}
-<p>Signed in as <b>{{.Subject}}</b>.</p>
-<dl>
-<dt>Data</dt><dd><code>{{.Data}}</code></dd>
-<dt>Session id</dt><dd><code>{{.ID}}</code></dd>
-<dt>Remaining</dt><dd>idling {{.Idling}}, rolling {{.Rolling}}, absolute {{.Absolute}}</dd>
-<dt>Remember me</dt><dd>{{.Remember}}</dd>
-</dl>
-<form method="post" action="/visit"><button>Count a visit</button></form>
-<form method="post" action="/logout"><button>Log out</button></form>
-{{else}}
-<form method="post" action="/login">
-<label>Name <input name="user" required autofocus></label>
-<label><input type="checkbox" name="remember"> Remember me</label>
-<button>Log in</button>
-</form>
-{{end}}`))
-
-type view struct {
-	Exists                    bool
-	Subject, ID               string
-	Data                      map[string]any
-	Idling, Rolling, Absolute string
-	Remember                  bool
-}
-
-func remaining(d time.Duration, ok bool) string {
-	if !ok {
-		return "off"
-	}
-	return d.String()
-}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	m, err := newManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
+	m, err := demo.NewManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
 	if err != nil {
 		log.Fatal(err)
 	}
 	log.Printf("sessiongo demo on http://%s", *addr)
 	log.Fatal(newApp(m).Listen(*addr))
-}
-
-// newManager configures sessions on cookie storage. Remember-me is on; a
-// login without the box calls SetRemember(false), which marks that session so
-// that no remember cookie is issued for it.
-func newManager(secret string) (*session.Manager, error) {
-	return session.New(session.Config{Secret: secret, Remember: true})
 }
 
 // newApp returns the demo's routes on m. The middleware starts each
@@ -88,47 +44,27 @@ func newApp(m *session.Manager) *fiber.App {
 	app := fiber.New(fiber.Config{ReadBufferSize: 64 << 10, DisableStartupMessage: true})
 	app.Use(recover.New(), fibersession.Middleware(m))
 	app.Get("/", func(c *fiber.Ctx) error {
-		s := fibersession.From(c)
-		v := view{Exists: s.Exists()}
-		if v.Exists {
-			v.Subject, v.ID, v.Data, v.Remember = s.Subject(), s.ID(), s.Data(), s.Remember()
-			v.Idling = remaining(s.IdlingTimeout())
-			v.Rolling = remaining(s.RollingTimeout())
-			v.Absolute = remaining(s.AbsoluteTimeout())
-		}
 		c.Type("html", "utf-8")
-		if err := page.Execute(c, v); err != nil {
+		if err := demo.NewView("fiber", fibersession.From(c), nil).Render(c); err != nil {
 			log.Print(err)
 		}
 		return nil
 	})
 	app.Post("/login", func(c *fiber.Ctx) error {
-		s := fibersession.From(c)
-		s.SetData(nil)
-		s.SetSubject(c.FormValue("user"))
-		s.Set("visits", 0)
-		s.Set("login", time.Now().UTC().Format(time.RFC3339))
-		s.SetRemember(c.FormValue("remember") != "")
-		if err := s.Save(); err != nil { // a new session id on every login
+		if err := demo.Login(fibersession.From(c), c.FormValue("user"), c.FormValue("remember") != ""); err != nil {
 			return c.Status(http.StatusInternalServerError).SendString(err.Error())
 		}
 		return c.Redirect("/", http.StatusSeeOther)
 	})
 	app.Post("/visit", func(c *fiber.Ctx) error {
-		if s := fibersession.From(c); s.Exists() {
-			visits, _ := s.Get("visits").(float64)
-			s.Set("visits", visits+1)
-			if err := s.Save(); err != nil {
-				log.Print(err)
-			}
+		if err := demo.Visit(fibersession.From(c)); err != nil {
+			log.Print(err)
 		}
 		return c.Redirect("/", http.StatusSeeOther)
 	})
 	app.Post("/logout", func(c *fiber.Ctx) error {
-		if s := fibersession.From(c); s.Exists() {
-			if err := s.Logout(); err != nil {
-				log.Print(err)
-			}
+		if err := demo.Logout(fibersession.From(c)); err != nil {
+			log.Print(err)
 		}
 		return c.Redirect("/", http.StatusSeeOther)
 	})

@@ -29,6 +29,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/sessiongo/session/examples/demo v0.0.0
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
@@ -44,4 +45,5 @@ replace (
 	github.com/sessiongo/session/adapters/gin => ../../adapters/gin
 	github.com/sessiongo/session/conformance => ../../conformance
 	github.com/sessiongo/session/core => ../../core
+	github.com/sessiongo/session/examples/demo => ../demo
 )
