@@ -129,7 +129,8 @@ type AdapterOptions struct {
 // (on an injected clock, so that no test sleeps), its own server and its
 // own cookie jar; failures name the behaviour the adapter breaks. Every
 // response is also checked for two Set-Cookie lines for one cookie and for
-// session cookies that core did not format. opts may be nil.
+// session cookies that core did not format (CheckSetCookies). opts may be
+// nil.
 //
 // The behaviours: a new session, save and open, touch, the refresh that
 // saves near the rolling timeout, OpenOnly, idle expiry, a save before the

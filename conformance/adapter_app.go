@@ -335,7 +335,7 @@ func setCookies(resp *http.Response, name string) []string {
 // checkTransport checks every response for two Set-Cookie lines with one
 // name and for session cookies that core did not format.
 type checkTransport struct {
-	t    *testing.T
+	t    testing.TB
 	base http.RoundTripper
 }
 
@@ -344,22 +344,30 @@ func (c checkTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
+	checkSetCookies(c.t, req.Method, req.URL.Path, resp)
+	return resp, nil
+}
+
+// checkSetCookies reports two Set-Cookie lines with one name in resp, and
+// session cookies that core did not format; method and path name the
+// request.
+func checkSetCookies(t testing.TB, method, path string, resp *http.Response) {
+	t.Helper()
 	seen := map[string]bool{}
 	for _, line := range resp.Header.Values("Set-Cookie") {
 		name, rest, _ := strings.Cut(line, "=")
 		if seen[name] {
-			c.t.Errorf("%s %s: two Set-Cookie lines for %q in one response (a response carries at most one Set-Cookie per cookie name)", req.Method, req.URL.Path, name)
+			t.Errorf("%s %s: two Set-Cookie lines for %q in one response (a response carries at most one Set-Cookie per cookie name)", method, path, name)
 		}
 		seen[name] = true
 		if sessionCookie(name) {
 			_, attrs, _ := strings.Cut(rest, ";")
 			attrs = ";" + attrs
 			if !strings.HasPrefix(attrs, cookieAttrs) || !validTail(attrs[len(cookieAttrs):]) {
-				c.t.Errorf("%s %s: Set-Cookie %q was not formatted by core (want the attributes %q): adapters never format cookies", req.Method, req.URL.Path, line, cookieAttrs)
+				t.Errorf("%s %s: Set-Cookie %q was not formatted by core (want the attributes %q): adapters never format cookies", method, path, line, cookieAttrs)
 			}
 		}
 	}
-	return resp, nil
 }
 
 // validTail reports whether s is what core appends after the common

@@ -1,8 +1,10 @@
 package conformance_test
 
 import (
+	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/sessiongo/session/conformance"
@@ -39,4 +41,41 @@ func ExampleTestAdapter() {
 		}, nil)
 	}
 	_ = testMyAdapter
+}
+
+// An adapter's error handler is tested with a session cookie saved before
+// the store goes down: opening that session then fails. The client checks
+// every response's Set-Cookie lines as TestAdapter does. This one tests
+// core's own net/http middleware; put your framework's router in its place.
+func ExampleSessionCookie() {
+	// In your adapter's _test.go file:
+	testErrorHandler := func(t *testing.T) {
+		store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+		m, err := session.New(session.Config{Secret: "a long random secret", Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookie := conformance.SessionCookie(t, m, map[string]any{"user": "alice"})
+		store.FailAll(errors.New("connection refused"))
+
+		h := m.Middleware(session.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "sessions are down", http.StatusServiceUnavailable)
+		}))(http.NotFoundHandler())
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		req, err := http.NewRequest("GET", srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", cookie)
+		resp, err := conformance.NewClient(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("status %d, want 503 from the error handler", resp.StatusCode)
+		}
+	}
+	_ = testErrorHandler
 }

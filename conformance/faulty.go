@@ -73,6 +73,15 @@ func (f *FaultyStore) Fail(op Op, err error) {
 	f.faults[op] = err
 }
 
+// FailAll makes every later call of every operation (OpGet, OpSet,
+// OpDelete and OpSessions) return err: a store that is down. A nil err is
+// Reset.
+func (f *FaultyStore) FailAll(err error) {
+	for _, op := range []Op{OpGet, OpSet, OpDelete, OpSessions} {
+		f.Fail(op, err)
+	}
+}
+
 // Reset makes every operation work again.
 func (f *FaultyStore) Reset() {
 	f.mu.Lock()

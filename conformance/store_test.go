@@ -270,6 +270,20 @@ func TestFaultyStore(t *testing.T) {
 			}
 		})
 	}
+	t.Run("FailAll", func(t *testing.T) {
+		f.FailAll(fault)
+		for _, tt := range tests {
+			if err := tt.call(); !errors.Is(err, fault) {
+				t.Errorf("%v after FailAll: %v, want the fault", tt.op, err)
+			}
+		}
+		f.Reset()
+		for _, tt := range tests {
+			if err := tt.call(); err != nil {
+				t.Errorf("%v after Reset: %v", tt.op, err)
+			}
+		}
+	})
 	if _, err := NewFaultyStore(noIndex{session.NewMemoryStore(nil)}).Sessions(ctx, "n", "a", "s", time.Now()); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Sessions of a store without index: %v, want errors.ErrUnsupported", err)
 	}
