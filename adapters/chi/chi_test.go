@@ -1,7 +1,6 @@
 package chisession_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -53,37 +52,17 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-type brokenStore struct{}
-
 var errOutage = errors.New("store unreachable")
 
-func (brokenStore) Get(context.Context, string, string, session.GetOptions) ([]byte, error) {
-	return nil, errOutage
-}
-func (brokenStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
-	return errOutage
-}
-func (brokenStore) Delete(context.Context, string, string, session.DeleteOptions) error {
-	return errOutage
-}
-
 func TestErrorHandler(t *testing.T) {
-	m, err := session.New(session.Config{Secret: "chi", Store: brokenStore{}})
+	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+	m, err := session.New(session.Config{Secret: "chi", Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A header-only cookie from a Manager with a working store and the same
-	// secret; the broken store then fails to load it.
-	good, err := session.New(session.Config{Secret: "chi", Store: session.NewMemoryStore(nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := httptest.NewRecorder()
-	s := good.New(w, httptest.NewRequest("GET", "/", nil))
-	if err := s.Save(); err != nil {
-		t.Fatal(err)
-	}
-	cookie := w.Result().Cookies()[0]
+	// Saved before the outage: opening it then reaches the failing store.
+	cookie := conformance.SessionCookie(t, m, nil)
+	store.FailAll(errOutage)
 
 	var got error
 	called := false
@@ -94,7 +73,7 @@ func TestErrorHandler(t *testing.T) {
 	})))
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) { called = true })
 	req := httptest.NewRequest("GET", "/", nil)
-	req.AddCookie(cookie)
+	req.Header.Set("Cookie", cookie)
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
 	if rec.Code != http.StatusServiceUnavailable || called {
@@ -119,13 +98,7 @@ func BenchmarkChi(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("GET", "/", nil))
-	s.Set("user", "alice")
-	if err := s.Save(); err != nil {
-		b.Fatal(err)
-	}
-	cookie := w.Result().Cookies()[0]
+	cookie := conformance.SessionCookie(b, m, map[string]any{"user": "alice"})
 
 	bare := chi.NewRouter()
 	bare.Get("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
@@ -152,7 +125,7 @@ func BenchmarkChi(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			req := httptest.NewRequest("GET", "/", nil)
-			req.AddCookie(cookie)
+			req.Header.Set("Cookie", cookie)
 			for b.Loop() {
 				bc.h.ServeHTTP(httptest.NewRecorder(), req)
 			}

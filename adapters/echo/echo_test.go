@@ -1,7 +1,6 @@
 package echosession_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -101,8 +100,7 @@ func TestEchoResponsePaths(t *testing.T) {
 			})
 			srv := httptest.NewServer(e)
 			defer srv.Close()
-			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := client.Get(srv.URL)
+			resp, err := conformance.NewClient(t).Get(srv.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,35 +115,17 @@ func TestEchoResponsePaths(t *testing.T) {
 	}
 }
 
-type brokenStore struct{}
-
 var errOutage = errors.New("store unreachable")
 
-func (brokenStore) Get(context.Context, string, string, session.GetOptions) ([]byte, error) {
-	return nil, errOutage
-}
-func (brokenStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
-	return errOutage
-}
-func (brokenStore) Delete(context.Context, string, string, session.DeleteOptions) error {
-	return errOutage
-}
-
 func TestErrorHandler(t *testing.T) {
-	good, err := session.New(session.Config{Secret: "echo", Store: session.NewMemoryStore(nil)})
+	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+	m, err := session.New(session.Config{Secret: "echo", Store: store, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := httptest.NewRecorder()
-	s := good.New(w, httptest.NewRequest("GET", "/", nil))
-	if err := s.Save(); err != nil {
-		t.Fatal(err)
-	}
-	cookie := w.Result().Cookies()[0]
-	m, err := session.New(session.Config{Secret: "echo", Store: brokenStore{}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Saved before the outage: opening it then reaches the failing store.
+	cookie := conformance.SessionCookie(t, m, nil)
+	store.FailAll(errOutage)
 
 	tests := []struct {
 		name    string
@@ -181,7 +161,7 @@ func TestErrorHandler(t *testing.T) {
 			})
 			req := httptest.NewRequest("GET", "/", nil)
 			if tt.cookie {
-				req.AddCookie(cookie)
+				req.Header.Set("Cookie", cookie)
 			}
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, req)
@@ -207,13 +187,7 @@ func BenchmarkEcho(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("GET", "/", nil))
-	s.Set("user", "alice")
-	if err := s.Save(); err != nil {
-		b.Fatal(err)
-	}
-	cookie := w.Result().Cookies()[0]
+	cookie := conformance.SessionCookie(b, m, map[string]any{"user": "alice"})
 
 	bare := echo.New()
 	bare.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
@@ -240,7 +214,7 @@ func BenchmarkEcho(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			req := httptest.NewRequest("GET", "/", nil)
-			req.AddCookie(cookie)
+			req.Header.Set("Cookie", cookie)
 			for b.Loop() {
 				bc.h.ServeHTTP(httptest.NewRecorder(), req)
 			}

@@ -2,7 +2,6 @@ package fibersession_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -127,7 +126,7 @@ func TestConformance(t *testing.T) {
 }
 
 // do serves one request on f over loopback and returns the response, its
-// body read.
+// body read; the client checks the Set-Cookie lines as the suite does.
 func do(t *testing.T, f *fiber.App, req *http.Request) (*http.Response, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -136,10 +135,7 @@ func do(t *testing.T, f *fiber.App, req *http.Request) (*http.Response, string) 
 	}
 	listen(t, f, ln)
 	req.URL.Scheme, req.URL.Host, req.RequestURI = "http", ln.Addr().String(), ""
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := conformance.NewClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,35 +246,17 @@ func TestExchange(t *testing.T) {
 	}
 }
 
-type brokenStore struct{}
-
 var errOutage = errors.New("store unreachable")
 
-func (brokenStore) Get(context.Context, string, string, session.GetOptions) ([]byte, error) {
-	return nil, errOutage
-}
-func (brokenStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
-	return errOutage
-}
-func (brokenStore) Delete(context.Context, string, string, session.DeleteOptions) error {
-	return errOutage
-}
-
 func TestErrorHandler(t *testing.T) {
-	good, err := session.New(session.Config{Secret: "fiber", Store: session.NewMemoryStore(nil)})
+	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+	m, err := session.New(session.Config{Secret: "fiber", Store: store, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := httptest.NewRecorder()
-	s := good.New(w, httptest.NewRequest("GET", "/", nil))
-	if err := s.Save(); err != nil {
-		t.Fatal(err)
-	}
-	cookie := w.Result().Cookies()[0]
-	m, err := session.New(session.Config{Secret: "fiber", Store: brokenStore{}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Saved before the outage: opening it then reaches the failing store.
+	cookie := conformance.SessionCookie(t, m, nil)
+	store.FailAll(errOutage)
 
 	tests := []struct {
 		name    string
@@ -313,7 +291,7 @@ func TestErrorHandler(t *testing.T) {
 			})
 			req := httptest.NewRequest("GET", "/", nil)
 			if tt.cookie {
-				req.AddCookie(cookie)
+				req.Header.Set("Cookie", cookie)
 			}
 			resp, body := do(t, f, req)
 			if resp.StatusCode != tt.status || body != tt.body || called != tt.handler {
@@ -344,13 +322,7 @@ func BenchmarkFiber(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("GET", "/", nil))
-	s.Set("user", "alice")
-	if err := s.Save(); err != nil {
-		b.Fatal(err)
-	}
-	cookie := w.Result().Cookies()[0]
+	cookie := conformance.SessionCookie(b, m, map[string]any{"user": "alice"})
 
 	bare := newApp()
 	bare.Get("/", func(c *fiber.Ctx) error { return c.SendString("ok") })
@@ -380,7 +352,7 @@ func BenchmarkFiber(b *testing.B) {
 			var req fasthttp.Request
 			req.Header.SetMethod("GET")
 			req.SetRequestURI("/")
-			req.Header.Set("Cookie", cookie.Name+"="+cookie.Value)
+			req.Header.Set("Cookie", cookie)
 			var ctx fasthttp.RequestCtx
 			ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
 			for b.Loop() {
