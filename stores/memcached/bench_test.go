@@ -72,6 +72,16 @@ func report(b *testing.B, rt *roundTrips) {
 	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "rt/op")
 }
 
+// benchLogin returns an app on s and the cookie of a saved session.
+func benchLogin(b *testing.B, s session.Store) (*app, context.Context, *http.Cookie) {
+	a, ctx := newApp(b, s), context.Background()
+	cookie, err := a.login(ctx, "alice")
+	if err != nil {
+		b.Fatalf("login: %v", err)
+	}
+	return a, ctx, cookie
+}
+
 var benchMD = &session.Metadata{Audiences: []string{"ZGVmYXVsdA"}, Subjects: []string{"YWxpY2U"}}
 
 func BenchmarkBaseline(b *testing.B) {
@@ -153,14 +163,12 @@ func BenchmarkStoreSet(b *testing.B) {
 // it.
 func BenchmarkOpenRead(b *testing.B) {
 	s, _, rt := benchStore(b)
-	a := newApp(b, s)
-	ctx := context.Background()
-	_, _, cookie := a.do(b, ctx, "/login?user=alice", nil)
+	a, ctx, cookie := benchLogin(b, s)
 	rt.n.Store(0)
 	b.ResetTimer()
 	for b.Loop() {
-		if code, body, _ := a.do(b, ctx, "/read", cookie); code != http.StatusOK {
-			b.Fatalf("read: %d %q", code, body)
+		if _, err := a.read(ctx, cookie); err != nil {
+			b.Fatalf("read: %v", err)
 		}
 	}
 	report(b, rt)
@@ -169,16 +177,13 @@ func BenchmarkOpenRead(b *testing.B) {
 // BenchmarkOpenModifySave opens a session, changes it and saves it.
 func BenchmarkOpenModifySave(b *testing.B) {
 	s, _, rt := benchStore(b)
-	a := newApp(b, s)
-	ctx := context.Background()
-	_, _, cookie := a.do(b, ctx, "/login?user=alice", nil)
+	a, ctx, cookie := benchLogin(b, s)
 	rt.n.Store(0)
 	b.ResetTimer()
 	for b.Loop() {
-		var code int
-		var body string
-		if code, body, cookie = a.do(b, ctx, "/modify", cookie); code != http.StatusOK {
-			b.Fatalf("modify: %d %q", code, body)
+		var err error
+		if cookie, err = a.modify(ctx, cookie); err != nil {
+			b.Fatalf("modify: %v", err)
 		}
 	}
 	report(b, rt)

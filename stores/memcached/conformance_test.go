@@ -1,6 +1,8 @@
 package memcachedstore_test
 
 import (
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -17,4 +19,29 @@ func TestConformance(t *testing.T) {
 		s, _ := newStore(t)
 		return s
 	}, &conformance.StoreOptions{Wait: time.Sleep})
+}
+
+// TestAdapter runs the adapter suite over core's own net/http middleware
+// with the sessions kept in memcached (and, as the suite always does, in
+// cookies): whole session life cycles through core and an adapter.
+func TestAdapter(t *testing.T) {
+	t.Parallel()
+	conformance.TestAdapter(t, serveCore, &conformance.AdapterOptions{
+		NewStore: func(t *testing.T) session.Store {
+			s, _ := newStore(t)
+			return s
+		},
+	})
+}
+
+// serveCore serves the suite's app with core's net/http middleware.
+func serveCore(t *testing.T, ln net.Listener, app *conformance.App) {
+	mux := http.NewServeMux()
+	for _, mt := range app.Mounts {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			app.Handler(session.FromRequest(r), conformance.HTTPRequest(r), w)
+		})
+		mux.Handle(mt.Prefix+"/", mt.Manager.Middleware(mt.Options.Core()...)(h))
+	}
+	conformance.ServeHTTP(t, ln, mux)
 }

@@ -49,14 +49,19 @@ func connect(t testing.TB) *memcache.Client {
 	return c
 }
 
-// newStore returns a store with a prefix of its own. memcached cannot list
-// keys, so the test's keys simply expire.
+// testPrefix returns a key prefix of its own for one test. memcached
+// cannot list keys, so the test's keys simply expire.
+func testPrefix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "sessiongo-test-" + hex.EncodeToString(b[:])
+}
+
+// newStore returns a store with a prefix of its own.
 func newStore(t testing.TB, opts ...memcachedstore.Option) (*memcachedstore.Store, *memcache.Client) {
 	t.Helper()
 	c := connect(t)
-	var b [6]byte
-	rand.Read(b[:])
-	opts = append([]memcachedstore.Option{memcachedstore.WithPrefix("sessiongo-test-" + hex.EncodeToString(b[:]))}, opts...)
+	opts = append([]memcachedstore.Option{memcachedstore.WithPrefix(testPrefix())}, opts...)
 	return memcachedstore.New(c, opts...), c
 }
 

@@ -35,6 +35,25 @@ func report(b *testing.B, rt *roundTrips) {
 	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "rt/op")
 }
 
+// benchLogin returns an app on s and the cookie of a saved session.
+func benchLogin(b *testing.B, s session.Store) (*app, context.Context, *http.Cookie) {
+	a, ctx := newApp(b, s), context.Background()
+	cookie, err := a.login(ctx, "alice")
+	if err != nil {
+		b.Fatalf("login: %v", err)
+	}
+	return a, ctx, cookie
+}
+
+// benchKeys returns storage keys for a benchmark's saves to rotate through.
+func benchKeys(b *testing.B) []string {
+	keys := make([]string, 64)
+	for i := range keys {
+		keys[i] = key(b)
+	}
+	return keys
+}
+
 var benchMD = &session.Metadata{Audiences: []string{"ZGVmYXVsdA"}, Subjects: []string{"YWxpY2U"}}
 
 func BenchmarkBaseline(b *testing.B) {
@@ -94,10 +113,7 @@ func BenchmarkStoreSet(b *testing.B) {
 	benchModes(b, func(b *testing.B, m mode, c redis.UniversalClient, s *redisstore.Store, rt *roundTrips) {
 		ctx := context.Background()
 		value := make([]byte, 200)
-		keys := make([]string, 64)
-		for i := range keys {
-			keys[i] = key(b)
-		}
+		keys := benchKeys(b)
 		now := time.Now()
 		rt.n.Store(0)
 		b.ResetTimer()
@@ -127,10 +143,7 @@ func BenchmarkReferenceSave(b *testing.B) {
 		}
 		ctx := context.Background()
 		value := make([]byte, 200)
-		keys := make([]string, 64)
-		for i := range keys {
-			keys[i] = key(b)
-		}
+		keys := benchKeys(b)
 		meta := s.IndexKey("session", benchMD.Audiences[0], benchMD.Subjects[0])
 		rt.n.Store(0)
 		b.ResetTimer()
@@ -164,14 +177,12 @@ func BenchmarkReferenceSave(b *testing.B) {
 // it: one GET.
 func BenchmarkOpenRead(b *testing.B) {
 	benchModes(b, func(b *testing.B, m mode, c redis.UniversalClient, s *redisstore.Store, rt *roundTrips) {
-		a := newApp(b, s)
-		ctx := context.Background()
-		_, _, cookie := a.do(b, ctx, "/login?user=alice", nil)
+		a, ctx, cookie := benchLogin(b, s)
 		rt.n.Store(0)
 		b.ResetTimer()
 		for b.Loop() {
-			if code, body, _ := a.do(b, ctx, "/read", cookie); code != http.StatusOK {
-				b.Fatalf("read: %d %q", code, body)
+			if _, err := a.read(ctx, cookie); err != nil {
+				b.Fatalf("read: %v", err)
 			}
 		}
 		report(b, rt)
@@ -182,16 +193,13 @@ func BenchmarkOpenRead(b *testing.B) {
 // GET and one save (new record, old record stale, subject index).
 func BenchmarkOpenModifySave(b *testing.B) {
 	benchModes(b, func(b *testing.B, m mode, c redis.UniversalClient, s *redisstore.Store, rt *roundTrips) {
-		a := newApp(b, s)
-		ctx := context.Background()
-		_, _, cookie := a.do(b, ctx, "/login?user=alice", nil)
+		a, ctx, cookie := benchLogin(b, s)
 		rt.n.Store(0)
 		b.ResetTimer()
 		for b.Loop() {
-			var code int
-			var body string
-			if code, body, cookie = a.do(b, ctx, "/modify", cookie); code != http.StatusOK {
-				b.Fatalf("modify: %d %q", code, body)
+			var err error
+			if cookie, err = a.modify(ctx, cookie); err != nil {
+				b.Fatalf("modify: %v", err)
 			}
 		}
 		report(b, rt)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
 	redisstore "github.com/sessiongo/session/stores/redis"
 )
@@ -80,8 +81,9 @@ func waitStopped(p *os.Process) {
 }
 
 // TestServerFailure stops or freezes the server under a working
-// application: opening and saving must then fail with ErrStore within the
-// request's deadline, and never panic.
+// application: the conformance outage rule (opening and saving fail with
+// ErrStore within the request's deadline, never a panic), and the store's
+// own errors match ErrStore too.
 func TestServerFailure(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -97,32 +99,11 @@ func TestServerFailure(t *testing.T) {
 			addr, proc := throwawayRedis(t)
 			c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
 			defer c.Close()
-			a := newApp(t, redisstore.New(c))
-			code, _, cookie := a.do(t, context.Background(), "/login?user=alice", nil)
-			if code != 200 {
-				t.Fatalf("login with the server up: %d", code)
-			}
-			tt.breakIt(proc)
-			const deadline = 300 * time.Millisecond
-			for _, path := range []string{"/read", "/modify", "/login?user=bob"} {
-				ctx, cancel := context.WithTimeout(context.Background(), deadline)
-				start := time.Now()
-				code, body, _ := a.do(t, ctx, path, cookie)
-				took := time.Since(start)
-				cancel()
-				if code != http.StatusServiceUnavailable {
-					t.Errorf("GET %s with the server %s: %d %q, want 503 (an error matching ErrStore)", path, tt.name, code, body)
-				}
-				if took > deadline+200*time.Millisecond {
-					t.Errorf("GET %s with the server %s took %v, past the %v deadline", path, tt.name, took, deadline)
-				}
-			}
-			// The store itself, without core: the error matches ErrStore.
 			s := redisstore.New(c)
-			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			conformance.TestStoreOutage(t, s, func() { tt.breakIt(proc) })
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
-			_, err := s.Get(ctx, "session", "key", session.GetOptions{})
-			if !errors.Is(err, session.ErrStore) || errors.Is(err, session.ErrNotFound) {
+			if _, err := s.Get(ctx, "session", "key", session.GetOptions{}); !errors.Is(err, session.ErrStore) {
 				t.Errorf("Get with the server %s: %v, want ErrStore", tt.name, err)
 			}
 		})
@@ -177,9 +158,9 @@ func TestSentinelFailover(t *testing.T) {
 	a := newApp(t, store)
 	cookies := make([]*http.Cookie, 5)
 	for i := range cookies {
-		code, body, c := a.do(t, ctx, fmt.Sprintf("/login?user=user%d", i), nil)
-		if code != 200 {
-			t.Fatalf("login before the failover: %d %q", code, body)
+		c, err := a.login(ctx, fmt.Sprintf("user%d", i))
+		if err != nil {
+			t.Fatalf("login before the failover: %v", err)
 		}
 		cookies[i] = c
 	}
@@ -194,29 +175,29 @@ func TestSentinelFailover(t *testing.T) {
 	})
 
 	for i, c := range cookies {
-		var code int
 		var body string
+		var err error
 		waitFor(t, 15*time.Second, "the failover client to reach the new master", func() bool {
 			rctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
-			code, body, _ = a.do(t, rctx, "/read", c)
-			return code != http.StatusServiceUnavailable
+			body, err = a.read(rctx, c)
+			return !errors.Is(err, session.ErrStore)
 		})
-		if want := fmt.Sprintf("user%d <nil>", i); code != 200 || body != want {
-			t.Fatalf("session %d after the failover: %d %q, want 200 %q", i, code, body, want)
+		if want := fmt.Sprintf("user%d <nil>", i); err != nil || body != want {
+			t.Fatalf("session %d after the failover: %q, %v; want %q", i, body, err, want)
 		}
 	}
 	// The new master has no replica until the old one wakes up: saves
 	// work, but only without waiting for a replica.
 	unacked := newApp(t, redisstore.New(client, redisstore.WithPrefix(prefix)))
-	if code, body, _ := unacked.do(t, ctx, "/modify", cookies[0]); code != 200 {
-		t.Fatalf("save after the failover: %d %q", code, body)
+	if _, err := unacked.modify(ctx, cookies[0]); err != nil {
+		t.Fatalf("save after the failover: %v", err)
 	}
 	// The old master rejoins as a replica (which also leaves the group
 	// healthy for the next run); acknowledged saves work again.
 	waitFor(t, 30*time.Second, "the old master to rejoin as a replica", healthy)
-	if code, body, _ := a.do(t, ctx, "/modify", cookies[1]); code != 200 {
-		t.Fatalf("acknowledged save after the old master rejoined: %d %q", code, body)
+	if _, err := a.modify(ctx, cookies[1]); err != nil {
+		t.Fatalf("acknowledged save after the old master rejoined: %v", err)
 	}
 }
 
