@@ -44,28 +44,12 @@ func New(client *memcache.Client, opts ...Option) *Store {
 
 // Key returns the memcached key that holds the record of the session cookie
 // name and storage key: "[prefix:]name:key[:suffix]".
-func (s *Store) Key(name, key string) string { return s.join(name, key, "") }
+func (s *Store) Key(name, key string) string { return session.StoreKey(s.prefix, s.suffix, name, key) }
 
 // IndexKey returns the memcached key of the subject index list of an encoded
 // audience and subject: "[prefix:]name:audience:subject[:suffix]".
 func (s *Store) IndexKey(name, audience, subject string) string {
-	return s.join(name, audience, subject)
-}
-
-func (s *Store) join(a, b, c string) string {
-	n := len(a) + 1 + len(b) + len(c) + len(s.prefix) + len(s.suffix) + 3
-	buf := make([]byte, 0, n)
-	if s.prefix != "" {
-		buf = append(append(buf, s.prefix...), ':')
-	}
-	buf = append(append(append(buf, a...), ':'), b...)
-	if c != "" {
-		buf = append(append(buf, ':'), c...)
-	}
-	if s.suffix != "" {
-		buf = append(append(buf, ':'), s.suffix...)
-	}
-	return string(buf)
+	return session.StoreKey(s.prefix, s.suffix, name, audience, subject)
 }
 
 // Get returns the record stored under name and key. A missing or expired

@@ -45,37 +45,12 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 
 // Key returns the name of the Redis key that holds the record of the
 // session cookie name and storage key: "[prefix:]name:key[:suffix]".
-func (s *Store) Key(name, key string) string { return s.join(name, key, "") }
+func (s *Store) Key(name, key string) string { return session.StoreKey(s.prefix, s.suffix, name, key) }
 
 // IndexKey returns the name of the sorted set that indexes the sessions of
 // an encoded audience and subject: "[prefix:]name:audience:subject[:suffix]".
 func (s *Store) IndexKey(name, audience, subject string) string {
-	return s.join(name, audience, subject)
-}
-
-func (s *Store) join(a, b, c string) string {
-	n := len(a) + 1 + len(b)
-	if s.prefix != "" {
-		n += len(s.prefix) + 1
-	}
-	if c != "" {
-		n += len(c) + 1
-	}
-	if s.suffix != "" {
-		n += len(s.suffix) + 1
-	}
-	buf := make([]byte, 0, n)
-	if s.prefix != "" {
-		buf = append(append(buf, s.prefix...), ':')
-	}
-	buf = append(append(append(buf, a...), ':'), b...)
-	if c != "" {
-		buf = append(append(buf, ':'), c...)
-	}
-	if s.suffix != "" {
-		buf = append(append(buf, ':'), s.suffix...)
-	}
-	return string(buf)
+	return session.StoreKey(s.prefix, s.suffix, name, audience, subject)
 }
 
 // Get returns the record stored under name and key. A missing or expired
