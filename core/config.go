@@ -15,7 +15,8 @@ const Disabled time.Duration = -1
 // Config mirrors the reference library's configuration table. Every zero
 // value means the reference's default, so Config{Secret: "..."} is a complete
 // configuration. Durations are rounded down to whole seconds, as the wire
-// format counts seconds; a negative duration (Disabled) turns a timeout off.
+// format counts seconds, but never below one second; a negative duration
+// (Disabled) turns a timeout off.
 // Print DefaultConfig to see the effective defaults.
 type Config struct {
 	// Secret is hashed with SHA-256 into the 32-byte initial keying material.
@@ -173,7 +174,8 @@ func DefaultConfig() Config {
 }
 
 // seconds converts a configured duration to the seconds the wire format
-// counts: 0 means def, negative means disabled (0).
+// counts: 0 means def, negative means disabled (0). A positive duration
+// shorter than a second counts as one second, never as 0 (disabled).
 func seconds(d, def time.Duration) int64 {
 	switch {
 	case d == 0:
@@ -181,7 +183,7 @@ func seconds(d, def time.Duration) int64 {
 	case d < 0:
 		return 0
 	}
-	return int64(d / time.Second)
+	return max(int64(d/time.Second), 1)
 }
 
 func orDefault(s, def string) string {
