@@ -246,3 +246,13 @@ func validAttrValue(s string) bool {
 	}
 	return true
 }
+
+// cookieNamesCollide reports whether a request cookie called b could be read
+// as cookie a or one of its chunks a2 .. a9: request cookie names compare
+// case-insensitively (see cookieValue).
+func cookieNamesCollide(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	return len(b) == len(a)+1 && strings.EqualFold(b[:len(a)], a) && b[len(a)] >= '2' && b[len(a)] <= '9'
+}

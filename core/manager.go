@@ -201,8 +201,8 @@ func (m *Manager) setCookies(cfg *Config) error {
 	if !validCookieName(name) || !validCookieName(remember) {
 		return configError("invalid cookie name %q or %q", name, remember)
 	}
-	if name == remember {
-		return configError("cookie_name and remember_cookie_name are both %q", name)
+	if cookieNamesCollide(name, remember) || cookieNamesCollide(remember, name) {
+		return configError("cookie_name %q and remember_cookie_name %q collide (names compare case-insensitively, chunks add a digit 2 to 9)", name, remember)
 	}
 	if !validAttrValue(path) || !validAttrValue(domain) {
 		return configError("invalid cookie_path %q or cookie_domain %q", path, domain)
