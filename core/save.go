@@ -75,8 +75,11 @@ func (s *Session) save(next state, remember bool) error {
 		return newError(ErrInvalid, "session maximum creation time exceeded")
 	}
 
-	// Logout saves the remaining entries as they were (next == stateClosed).
-	if m.enforceSameSubject && len(s.entries) > 1 && !remember && next != stateClosed {
+	// Logout saves the remaining entries as they were (next == stateClosed
+	// for the session cookie, and the session is closed when its remember
+	// cookie follows). Other remember saves filter too: a restore from the
+	// remember cookie saves it before the session cookie.
+	if m.enforceSameSubject && len(s.entries) > 1 && next != stateClosed && s.state != stateClosed {
 		s.dropOtherSubjects()
 	}
 
