@@ -2,19 +2,20 @@ package memcachedstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
 	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
 // Whole session life cycles through core run in TestConformance (the store
 // suite's life-cycle rule, and the adapter suite over core's net/http
-// middleware); what is left here is what only a shared server shows.
+// middleware) and TestSharedServer; the app below serves the benchmarks and
+// the failure tests.
 
 // app is the smallest application on core that the tests and benchmarks
 // need: log in, read and modify a session kept in store.
@@ -81,37 +82,13 @@ func (a *app) modify(ctx context.Context, cookie *http.Cookie) (*http.Cookie, er
 	})
 }
 
-// TestSharedServer runs two instances of an application, each with its
-// own client of the same server and the same prefix, as behind a load
-// balancer: a session saved by one opens, changes and is revoked on the
-// other.
+// TestSharedServer runs two stores, each with its own client of the same
+// server and the same prefix, as two instances of an application behind a
+// load balancer (conformance.TestSharedStore).
 func TestSharedServer(t *testing.T) {
 	t.Parallel()
 	prefix := testPrefix()
-	a := newApp(t, memcachedstore.New(connect(t), memcachedstore.WithPrefix(prefix)))
-	b := newApp(t, memcachedstore.New(connect(t), memcachedstore.WithPrefix(prefix)))
-	testSharedServer(t, context.Background(), a, b)
-}
-
-func testSharedServer(t *testing.T, ctx context.Context, a, b *app) {
-	c1, err := a.login(ctx, "alice")
-	if err != nil {
-		t.Fatalf("login on a: %v", err)
-	}
-	if got, err := b.read(ctx, c1); err != nil || got != "alice <nil>" {
-		t.Fatalf("read on b of a's session: %q, %v; want alice <nil>", got, err)
-	}
-	c2, err := b.modify(ctx, c1)
-	if err != nil || c2.Value == c1.Value {
-		t.Fatalf("modify on b: %v, %v; want a new cookie", c2, err)
-	}
-	if got, err := a.read(ctx, c2); err != nil || got != "alice 1" {
-		t.Fatalf("read on a of b's change: %q, %v; want alice 1", got, err)
-	}
-	if n, err := b.m.RevokeSessions(ctx, session.DefaultAudience, "alice"); err != nil || n != 1 {
-		t.Fatalf("RevokeSessions on b: %d, %v; want 1", n, err)
-	}
-	if _, err := a.read(ctx, c2); !errors.Is(err, session.ErrNotFound) {
-		t.Fatalf("read on a of a session revoked on b: %v, want ErrNotFound", err)
-	}
+	conformance.TestSharedStore(t,
+		memcachedstore.New(connect(t), memcachedstore.WithPrefix(prefix)),
+		memcachedstore.New(connect(t), memcachedstore.WithPrefix(prefix)))
 }
