@@ -304,3 +304,27 @@ func TestREADMESchema(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedDatabase runs two stores, each with its own *sql.DB of the same
+// database server and the same tables, as two instances of an application
+// behind a load balancer (conformance.TestSharedStore).
+func TestSharedDatabase(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		open    func(testing.TB) *sql.DB
+		dialect sqlstore.Dialect
+	}{
+		{"postgres", openPostgres, sqlstore.Postgres},
+		{"mysql", openMySQL, sqlstore.MySQL},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, table := newStore(t, tt.open(t), tt.dialect)
+			b, err := sqlstore.New(tt.open(t), tt.dialect, sqlstore.WithTable(table))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(b.Stop)
+			conformance.TestSharedStore(t, a, b)
+		})
+	}
+}
