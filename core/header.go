@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/base64"
+	"errors"
 	"encoding/binary"
 )
 
@@ -78,6 +79,29 @@ func (h *header) unmarshal(b []byte) {
 	copy(h.tag[:], b[47:63])
 	h.idlingOffset = int64(get24(b[63:66]))
 	copy(h.mac[:], b[66:82])
+}
+
+// decodeHeader decodes and unmarshals the header at the start of a cookie
+// value, checking its length, its base64url and its type (SPEC §4, in that
+// order) but not its MAC.
+func decodeHeader(value string, raw *[headerSize]byte, h *header) error {
+	if len(value) < headerEncodedSize {
+		return errInvalidHeader
+	}
+	var encoded [headerEncodedSize]byte
+	copy(encoded[:], value)
+	n, err := b64.Decode(raw[:], encoded[:])
+	if err != nil || n != headerSize {
+		if err == nil {
+			err = errors.New("short header")
+		}
+		return wrapError(ErrInvalid, "unable to base64url decode session header", err)
+	}
+	if raw[0] != cookieType {
+		return errInvalidType
+	}
+	h.unmarshal(raw[:])
+	return nil
 }
 
 // chunkCount returns how many cookies a value of dataSize base64 characters

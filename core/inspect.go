@@ -90,24 +90,11 @@ func (h Header) Chunks(name string) (int, error) { return chunkCount(len(name), 
 // that is too short, not base64url or not of the known cookie type is an
 // error matching ErrInvalid, with the reference library's message.
 func ParseHeader(value string) (Header, error) {
-	if len(value) < headerEncodedSize {
-		return Header{}, errInvalidHeader
-	}
 	var raw [headerSize]byte
-	var encoded [headerEncodedSize]byte
-	copy(encoded[:], value)
-	n, err := b64.Decode(raw[:], encoded[:])
-	if err != nil || n != headerSize {
-		if err == nil {
-			err = errors.New("short header")
-		}
-		return Header{}, wrapError(ErrInvalid, "unable to base64url decode session header", err)
-	}
-	if raw[0] != cookieType {
-		return Header{}, errInvalidType
-	}
 	var h header
-	h.unmarshal(raw[:])
+	if err := decodeHeader(value, &raw, &h); err != nil {
+		return Header{}, err
+	}
 	return exportHeader(&h, -1), nil
 }
 

@@ -50,23 +50,10 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	if !ok {
 		return errMissingCookie, false
 	}
-	if len(cookie) < headerEncodedSize {
-		return errInvalidHeader, false
-	}
 	var md meta
-	var encoded [headerEncodedSize]byte
-	copy(encoded[:], cookie)
-	n, err := b64.Decode(md.raw[:], encoded[:])
-	if err != nil || n != headerSize {
-		if err == nil {
-			err = errors.New("short header")
-		}
-		return wrapError(ErrInvalid, "unable to base64url decode session header", err), false
+	if err := decodeHeader(cookie, &md.raw, &md.header); err != nil {
+		return err, false
 	}
-	if md.raw[0] != cookieType {
-		return errInvalidType, false
-	}
-	md.unmarshal(md.raw[:])
 	if (md.flags&flagStorage != 0) != (m.store != nil) {
 		return errInvalidFlags, false
 	}
