@@ -2,8 +2,8 @@ package session
 
 import (
 	"encoding/base64"
-	"errors"
 	"encoding/binary"
+	"errors"
 )
 
 // The 82-byte header, all integers little endian (SPEC §2):
