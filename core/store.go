@@ -21,18 +21,41 @@ type Store interface {
 	// against it.
 	Get(ctx context.Context, name, key string, opts GetOptions) ([]byte, error)
 
-	// Set stores value under name and key for opts.TTL. When opts.OldKey is
-	// set, the record under it must stay readable for at most opts.StaleTTL
-	// (its expiry is only ever shortened) so that concurrent requests that
-	// still carry the previous cookie keep working. When opts.Metadata is
-	// set and the store keeps a subject index, key is added to the index of
-	// each audience and subject pair with its expiry, and expired index
-	// entries are pruned.
+	// Set stores value under name and key for opts.TTL.
+	//
+	// When opts.OldKey is set, the record is a rotation of the record under
+	// OldKey (a session's id changes on every save). If no record is
+	// readable under OldKey, Set stores nothing and returns an error that
+	// matches ErrNotFound: the session was destroyed, revoked or has expired
+	// meanwhile, and must not come back. Otherwise the record under OldKey
+	// must stay readable for at most opts.StaleTTL (its expiry is only ever
+	// shortened; a StaleTTL of zero deletes it at once) so that concurrent
+	// requests that still carry the previous cookie keep working.
+	//
+	// Records form groups, one per browser session: a record set with
+	// OldKey joins the group of the OldKey record, a record set with
+	// opts.Partner joins the group of the partner record (Partner wins when
+	// both are set), and any other record starts a group of its own. If no
+	// record is readable under Partner, Set stores nothing and returns an
+	// error that matches ErrNotFound. Delete ends whole groups.
+	//
+	// When opts.Metadata is set and the store keeps a subject index, key is
+	// added to the index of each audience and subject pair with its expiry,
+	// and expired index entries are pruned.
+	//
+	// When opts.Replace is set, Set only replaces the value of an existing
+	// record, keeping its expiry, its group and its index entries; TTL,
+	// OldKey, Partner and Metadata are ignored. If no record is readable
+	// under key, Set stores nothing and returns an error that matches
+	// ErrNotFound.
 	Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error
 
-	// Delete removes the record under name and key, and the key from the
-	// subject index of opts.Metadata when given. Deleting a missing record
-	// is not an error.
+	// Delete removes the record under name and key together with every
+	// other record of its group (the stale records it replaced, the records
+	// that replaced it, and its partner records under the other cookie
+	// name), so that no cookie of that browser session opens again; it
+	// removes the key from the subject index of opts.Metadata when given.
+	// Deleting a missing record is not an error.
 	Delete(ctx context.Context, name, key string, opts DeleteOptions) error
 }
 
@@ -49,7 +72,18 @@ type SetOptions struct {
 	OldKey   string        // key of the record this one replaces, if any
 	StaleTTL time.Duration // how long the OldKey record may still be read
 	Metadata *Metadata     // subject index entries, with Config.StoreMetadata
+	Partner  RecordKey     // a record of the same browser session under another cookie name
+	Replace  bool          // update an existing record only, keeping its expiry
 }
+
+// RecordKey names one store record: the cookie name and the storage key.
+// The zero RecordKey names no record.
+type RecordKey struct {
+	Name, Key string
+}
+
+// IsZero reports whether r names no record.
+func (r RecordKey) IsZero() bool { return r.Key == "" }
 
 // DeleteOptions carries the extra arguments of Store.Delete.
 type DeleteOptions struct {
@@ -69,6 +103,11 @@ type Metadata struct {
 type IndexEntry struct {
 	Key     string    // the storage key of the session
 	Expires time.Time // when the record expires
+	// Remember is set, in Manager.Sessions, on the record of a remember
+	// cookie; the session cookie's record of the same browser session is
+	// listed beside it, and revoking either ends both. Stores leave it
+	// unset.
+	Remember bool
 }
 
 // SubjectIndex is implemented by stores that keep the subject index
