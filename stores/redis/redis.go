@@ -70,15 +70,30 @@ func (s *Store) Get(ctx context.Context, name, key string, _ session.GetOptions)
 	return b, nil
 }
 
-// Set stores value under name and key for opts.TTL and, in the same round
-// trip, shortens the expiry of the opts.OldKey record to opts.StaleTTL
-// (never lengthening it) and adds key to the subject index of each
-// audience and subject of opts.Metadata, removing opts.OldKey from it and
-// pruning entries that expired by opts.Now. See the package documentation
-// for atomicity in a Redis Cluster.
+// Set stores value under name and key for opts.TTL, following the
+// session.Store contract:
+//
+//   - with opts.OldKey, it stores nothing and returns an error matching
+//     session.ErrNotFound when the OldKey record is missing; otherwise the
+//     new record joins the OldKey record's group, and the OldKey record
+//     lives at most opts.StaleTTL longer (never longer than it would);
+//   - with opts.Partner, it stores nothing and returns an error matching
+//     session.ErrNotFound when the partner record is missing; otherwise the
+//     new record joins the partner's group;
+//   - with opts.Metadata, key joins the subject index of each audience and
+//     subject (replacing opts.OldKey there), and entries that expired by
+//     opts.Now are pruned;
+//   - with opts.Replace, only the value of an existing record changes.
+//
+// On a single server or a Sentinel master all of it is one script call:
+// atomic, one round trip. See the package documentation for a Redis
+// Cluster.
 func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
 	if err := ctx.Err(); err != nil {
 		return storeError("set", err)
+	}
+	if opts.Replace {
+		return s.replace(ctx, name, key, value)
 	}
 	if opts.TTL <= 0 {
 		return fmt.Errorf("redisstore: set: invalid ttl %v: %w", opts.TTL, session.ErrStore)
@@ -88,71 +103,136 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts se
 		return fmt.Errorf("redisstore: set: metadata has %d audiences and %d subjects: %w",
 			len(md.Audiences), len(md.Subjects), session.ErrStore)
 	}
-	oldKey := opts.OldKey
-	if oldKey == key {
-		oldKey = ""
+	sv := s.newSave(name, key, value, opts)
+	if s.perKey {
+		return s.saveSlots(ctx, sv)
 	}
-	k := s.Key(name, key)
-	if oldKey == "" && (md == nil || len(md.Audiences) == 0) && !s.waits() {
-		if err := s.client.Set(ctx, k, value, opts.TTL).Err(); err != nil {
-			return storeError("set", err)
-		}
-		return nil
-	}
-
-	n := 2
-	if md != nil {
-		n += len(md.Audiences)
-	}
-	keys := make([]string, 0, n)
-	roles := make([]byte, 0, n)
-	keys, roles = append(keys, k), append(roles, roleSet)
-	if oldKey != "" {
-		keys, roles = append(keys, s.Key(name, oldKey)), append(roles, roleStale)
-	}
-	if md != nil {
-		for i := range md.Audiences {
-			keys, roles = append(keys, s.IndexKey(name, md.Audiences[i], md.Subjects[i])), append(roles, roleIndexAdd)
-		}
-	}
-	now := unix(opts.Now)
-	ttl := opts.TTL.Milliseconds()
-	expires := now + int64((opts.TTL+time.Second-1)/time.Second)
-	return s.run(ctx, "set", keys, roles, value, ttl, opts.StaleTTL.Milliseconds(), key, oldKey, now, expires)
+	return s.saveAtomic(ctx, sv)
 }
 
-// Delete removes the record under name and key, and key from the subject
-// index of each audience and subject of opts.Metadata (pruning entries that
-// expired by opts.Now), in one round trip. Deleting a missing record is not
-// an error.
+// A save is a Set with its keys and script arguments worked out.
+type save struct {
+	rec          record
+	old, partner *record // nil when not given
+	value        []byte
+	key          string // the index member
+	oldKey       string // the index member it replaces, or ""
+	ttl, stale   int64  // milliseconds
+	index        []string
+	now, expires int64 // unix seconds, for the index
+}
+
+func (s *Store) newSave(name, key string, value []byte, opts session.SetOptions) *save {
+	sv := &save{
+		rec:   s.record(name, key),
+		value: value,
+		key:   key,
+		ttl:   opts.TTL.Milliseconds(),
+		stale: max(opts.StaleTTL.Milliseconds(), 0),
+		now:   unix(opts.Now),
+	}
+	sv.expires = sv.now + int64((opts.TTL+time.Second-1)/time.Second)
+	if opts.OldKey != "" {
+		old := s.record(name, opts.OldKey)
+		sv.old = &old
+		if opts.OldKey != key {
+			sv.oldKey = opts.OldKey
+		}
+	}
+	if !opts.Partner.IsZero() {
+		partner := s.record(opts.Partner.Name, opts.Partner.Key)
+		sv.partner = &partner
+	}
+	if md := opts.Metadata; md != nil {
+		sv.index = make([]string, len(md.Audiences))
+		for i := range md.Audiences {
+			sv.index[i] = s.IndexKey(name, md.Audiences[i], md.Subjects[i])
+		}
+	}
+	return sv
+}
+
+// saveAtomic is a save on a single server: one script call.
+func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
+	keys := make([]string, 0, 8+len(sv.index))
+	keys = append(keys, sv.rec.key, sv.rec.link)
+	has := ""
+	if sv.old != nil {
+		has += "o"
+		keys = append(keys, sv.old.key, sv.old.link, newGroupKey(sv.old.key))
+	}
+	if sv.partner != nil {
+		has += "p"
+		keys = append(keys, sv.partner.key, sv.partner.link, newGroupKey(sv.partner.key))
+	}
+	keys = append(keys, sv.index...)
+	c := newCall(keys, "save", has, sv.value, sv.ttl, sv.stale, sv.key, sv.oldKey, sv.now, sv.expires)
+	if err := s.exec(ctx, "set", c); err != nil {
+		return err
+	}
+	switch r, _ := c.cmd.Text(); r {
+	case "old":
+		return errNoOld
+	case "partner":
+		return errNoPartner
+	}
+	return nil
+}
+
+var (
+	errNoOld     = fmt.Errorf("redisstore: set: no record under the old key: %w", session.ErrNotFound)
+	errNoPartner = fmt.Errorf("redisstore: set: no partner record: %w", session.ErrNotFound)
+	errNoRecord  = fmt.Errorf("redisstore: set: no record to replace: %w", session.ErrNotFound)
+)
+
+// replace sets the value of an existing record, keeping its expiry, its
+// group and its index entries.
+func (s *Store) replace(ctx context.Context, name, key string, value []byte) error {
+	c := newCall([]string{s.Key(name, key)}, "replace", value)
+	if err := s.exec(ctx, "set", c); err != nil {
+		return err
+	}
+	if n, _ := c.cmd.Int64(); n == 0 {
+		return errNoRecord
+	}
+	return nil
+}
+
+// Delete removes the record under name and key with every other record of
+// its group (the records it replaced, those that replaced it, its partners
+// under the other cookie name), and key from the subject index of each
+// audience and subject of opts.Metadata (pruning entries that expired by
+// opts.Now). On a single server or a Sentinel master it is one script
+// call. Deleting a missing record is not an error.
 func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return storeError("delete", err)
 	}
-	md := opts.Metadata
-	k := s.Key(name, key)
-	if (md == nil || len(md.Audiences) == 0) && !s.waits() {
-		if err := s.client.Unlink(ctx, k).Err(); err != nil {
-			return storeError("delete", err)
+	rec := s.record(name, key)
+	var index []string
+	if md := opts.Metadata; md != nil {
+		index = make([]string, min(len(md.Audiences), len(md.Subjects)))
+		for i := range index {
+			index[i] = s.IndexKey(name, md.Audiences[i], md.Subjects[i])
 		}
-		return nil
 	}
-	n := 1
-	if md != nil {
-		n += min(len(md.Audiences), len(md.Subjects))
+	now := unix(opts.Now)
+	if s.perKey {
+		return s.deleteSlots(ctx, rec, key, index, now)
 	}
-	keys := make([]string, 0, n)
-	roles := make([]byte, 0, n)
-	keys, roles = append(keys, k), append(roles, roleDelete)
-	for i := 1; i < n; i++ {
-		keys, roles = append(keys, s.IndexKey(name, md.Audiences[i-1], md.Subjects[i-1])), append(roles, roleIndexRemove)
-	}
-	return s.run(ctx, "delete", keys, roles, "", 0, 0, key, "", unix(opts.Now), 0)
+	keys := append([]string{rec.key, rec.link}, index...)
+	return s.exec(ctx, "delete", newCall(keys, "delete", key, now))
 }
 
 // Sessions lists the live sessions of an encoded audience and subject under
 // the cookie name, soonest to expire first, and prunes the entries that
-// expired by now (one round trip). It implements session.SubjectIndex.
+// expired by now. It implements session.SubjectIndex.
+//
+// A Delete ends a whole group, and the index entries of the group's other
+// records stay behind (a remember cookie's record is indexed under its own
+// cookie name, which the Delete of a session record is not given): the
+// listing leaves out entries whose record is gone, and they go when they
+// expire. It takes two round trips: the index, then the records.
 func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, storeError("sessions", err)
@@ -168,8 +248,26 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 	if err != nil {
 		return nil, storeError("sessions", err)
 	}
-	out := make([]session.IndexEntry, 0, len(zs.Val()))
-	for _, z := range zs.Val() {
+	entries := zs.Val()
+	if len(entries) == 0 {
+		return []session.IndexEntry{}, nil
+	}
+	exists := make([]*redis.IntCmd, len(entries))
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range entries {
+			member, _ := z.Member.(string)
+			exists[i] = p.Exists(ctx, s.Key(name, member))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeError("sessions", err)
+	}
+	out := make([]session.IndexEntry, 0, len(entries))
+	for i, z := range entries {
+		if exists[i].Val() == 0 {
+			continue
+		}
 		member, _ := z.Member.(string)
 		out = append(out, session.IndexEntry{Key: member, Expires: time.Unix(int64(z.Score), 0)})
 	}
@@ -177,52 +275,6 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 }
 
 func (s *Store) waits() bool { return s.waitReplicas > 0 && !s.perKey }
-
-// run applies the store script to keys, each with its role: as one script
-// call on a single server, or one call per key, pipelined, in a cluster.
-// The arguments after roles are those of the script (see script.go).
-func (s *Store) run(ctx context.Context, op string, keys []string, roles []byte, args ...any) error {
-	if !s.perKey && !s.waits() {
-		all := append([]any{string(roles)}, args...)
-		if err := storeScript.Run(ctx, s.client, keys, all...).Err(); err != nil {
-			return storeError(op, err)
-		}
-		return nil
-	}
-	for _, sha := range [...]bool{true, false} {
-		var wait *redis.IntCmd
-		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			call := storeScript.Eval
-			if sha {
-				call = storeScript.EvalSha
-			}
-			if !s.perKey {
-				call(ctx, p, keys, append([]any{string(roles)}, args...)...)
-			} else {
-				for i, k := range keys {
-					call(ctx, p, []string{k}, append([]any{string(roles[i : i+1])}, args...)...)
-				}
-			}
-			if s.waits() {
-				wait = redis.NewIntCmd(ctx, "wait", s.waitReplicas, s.waitTimeout.Milliseconds())
-				_ = p.Process(ctx, wait)
-			}
-			return nil
-		})
-		if sha && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			continue // not cached on some server yet: send the source once
-		}
-		if err != nil {
-			return storeError(op, err)
-		}
-		if wait != nil && wait.Val() < int64(s.waitReplicas) {
-			return fmt.Errorf("redisstore: %s: %d of %d replicas acknowledged the write: %w",
-				op, wait.Val(), s.waitReplicas, session.ErrStore)
-		}
-		return nil
-	}
-	return nil
-}
 
 // unix returns t in unix seconds, or the current time when t is zero.
 func unix(t time.Time) int64 {

@@ -1,50 +1,332 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"fmt"
+	"strconv"
 
-// Roles of the keys given to storeScript, one letter per key in ARGV[1].
-const (
-	roleSet         = 'S' // SET the record with its TTL
-	roleStale       = 'O' // shorten the old record's expiry to the stale TTL
-	roleIndexAdd    = 'I' // prune the index, add the key, drop the old key, extend its expiry
-	roleDelete      = 'D' // delete the record
-	roleIndexRemove = 'X' // prune the index and drop the key
+	"github.com/redis/go-redis/v9"
+	session "github.com/sessiongo/session/core"
 )
 
-// storeScript does the writes of a save or a delete. Every key it touches is
-// in KEYS, so a cluster can route it; with one key per call it runs in any
-// slot. It uses only Redis 2.6 commands (no EXPIRE LT, no ZADD GT).
+// storeScript holds every write of the store, one operation per call, named
+// by ARGV[1]. Each operation touches only the keys it is given in KEYS,
+// except "save" and "delete", which run on a single server (or a Sentinel
+// master) and also reach the keys named by group bookkeeping keys.
 //
-//	ARGV[1] roles, one letter per key   ARGV[5] the session key (index member)
-//	ARGV[2] record value                ARGV[6] the old session key, or ""
-//	ARGV[3] record TTL, milliseconds    ARGV[7] now: prune scores <= it
-//	ARGV[4] stale TTL, milliseconds     ARGV[8] the new entry's score (expiry)
+// On a single server a save is one "save" and a delete one "delete": atomic,
+// one round trip. In a Redis Cluster (or a Ring) every other operation runs
+// on the keys of one hash slot, and cluster.go chains them.
+//
+//	save     KEYS record, link, [old, its link, its group], [partner, its link, its group], index...
+//	         ARGV "save", "o"/"p"/"op"/"", value, ttl ms, stale ms, key, old key or "",
+//	         now (unix s), expires (unix s)          → "ok", "old" or "partner" (missing)
+//	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s)
+//	replace  KEYS record                             ARGV "replace", value     → 1, or 0 when missing
+//	check    KEYS record, link, group                ARGV "check", found ("1": found a group
+//	         when the record has none)               → {1, its group or ""}, or {0} when missing
+//	write    KEYS record, link                       ARGV "write", value, ttl ms, group or ""
+//	         → the group the record leaves, or ""
+//	join     KEYS group                              ARGV "join", must ("1": fail when the group
+//	         has ended), then (member, ms, "add"/"cap"/"leave") triples → 1, or 0 when ended
+//	stale    KEYS record, link                       ARGV "stale", stale ms
+//	end      KEYS group                              ARGV "end"   → the members
+//	drop     KEYS record, link                       ARGV "drop"  → its group, or ""
+//	index    KEYS index                              ARGV "index", "add"/"remove", key, old key or "",
+//	         now (unix s), expires (unix s), ttl ms
+//
+// Group members are scored by their expiry in milliseconds of Redis's own
+// clock (TIME), the clock that expires the records. TIME before a write needs
+// effects replication: the default from Redis 5, turned on by
+// redis.replicate_commands on Redis 3.2 and 4.
 var storeScript = redis.NewScript(`
-local roles, ttl, stale = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
-for i, k in ipairs(KEYS) do
-  local r = string.sub(roles, i, i)
-  if r == 'S' then
-    redis.call('SET', k, ARGV[2], 'PX', ttl)
-  elseif r == 'O' then
-    local t = redis.call('PTTL', k)
-    if t == -1 or t > stale then
-      redis.call('PEXPIRE', k, stale)
-    end
-  elseif r == 'I' then
-    redis.call('ZREMRANGEBYSCORE', k, '-inf', ARGV[7])
-    redis.call('ZADD', k, ARGV[8], ARGV[5])
-    if ARGV[6] ~= '' then
-      redis.call('ZREM', k, ARGV[6])
-    end
-    if redis.call('PTTL', k) < ttl then
-      redis.call('PEXPIRE', k, ttl)
-    end
-  elseif r == 'D' then
-    redis.call('DEL', k)
-  elseif r == 'X' then
-    redis.call('ZREMRANGEBYSCORE', k, '-inf', ARGV[7])
-    redis.call('ZREM', k, ARGV[5])
-  end
+if redis.replicate_commands then redis.replicate_commands() end
+local GRACE, ENDED_TTL, ENDED = ` + strconv.FormatInt(groupGrace.Milliseconds(), 10) + `, ` +
+	strconv.FormatInt(endedTTL.Milliseconds(), 10) + `, '` + ended + `'
+
+-- clock is Redis's time in milliseconds.
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-return 1
+
+-- companion is the name of a bookkeeping key of record key k, in k's hash
+-- slot (companion in group.go).
+local function companion(k, marker)
+  local i = string.find(k, '{', 1, true)
+  if i then
+    local j = string.find(k, '}', i + 1, true)
+    if j and j > i + 1 then return k .. ':{' .. marker .. '}' end
+  end
+  return '{' .. k .. '}:' .. marker
+end
+
+local function kind(k) return redis.call('TYPE', k)['ok'] end
+
+-- life is what is left of k's life in ms: -1 for no expiry, nil when missing.
+local function life(k)
+  local t = redis.call('PTTL', k)
+  if t == -2 then return nil end
+  if t == 0 then return 1 end
+  return t
+end
+
+-- setpx stores v under k for t ms (-1: no expiry).
+local function setpx(k, v, t)
+  if t == -1 then redis.call('SET', k, v) else redis.call('SET', k, v, 'PX', t) end
+end
+
+-- shorten makes k live at most t ms (0 deletes it), never longer than it would.
+local function shorten(k, t)
+  local left = redis.call('PTTL', k)
+  if left == -1 or left > t then redis.call('PEXPIRE', k, t) end
+end
+
+-- member adds m, with t ms to live, to group g (or moves its expiry), drops
+-- the members that expired more than GRACE ago, and keeps g alive as long
+-- as its longest-lived member, plus GRACE.
+local function member(g, m, t, now)
+  redis.call('ZREMRANGEBYSCORE', g, '-inf', '(' .. (now - GRACE))
+  if t == -1 then
+    redis.call('ZADD', g, '+inf', m)
+    redis.call('PERSIST', g)
+    return
+  end
+  redis.call('ZADD', g, now + t, m)
+  local left = redis.call('PTTL', g)
+  if left ~= -1 and left < t + GRACE then redis.call('PEXPIRE', g, t + GRACE) end
+end
+
+-- cap makes m's expiry in group g at most t ms away (0: removes m).
+local function cap(g, m, t, now)
+  if kind(g) ~= 'zset' then return end
+  if t <= 0 then
+    redis.call('ZREM', g, m)
+    return
+  end
+  local score = tonumber(redis.call('ZSCORE', g, m))
+  if score and score > now + t then redis.call('ZADD', g, now + t, m) end
+end
+
+-- leave removes m from group g.
+local function leave(g, m)
+  if kind(g) == 'zset' then redis.call('ZREM', g, m) end
+end
+
+-- found returns the group of record k (link key l), founding the group g
+-- with k as its first member when k has none.
+local function found(k, l, g, now)
+  local cur = redis.call('GET', l)
+  if cur then return cur end
+  local t = life(k)
+  setpx(l, g, t)
+  member(g, k, t, now)
+  return g
+end
+
+-- write stores the record k (link key l) for ttl ms in group g (nil: a
+-- group of its own) and returns the group it leaves, if any.
+local function write(k, l, v, ttl, g)
+  local prev = redis.call('GET', l)
+  setpx(k, v, ttl)
+  if g then
+    setpx(l, g, ttl)
+  elseif prev then
+    redis.call('DEL', l)
+  end
+  if prev ~= g then return prev end
+  return nil
+end
+
+-- stale makes the replaced record o (link key lo) readable for at most
+-- stale ms, in its group too.
+local function stale(o, lo, t, now)
+  local g = redis.call('GET', lo)
+  shorten(o, t)
+  shorten(lo, t)
+  if g then cap(g, o, t, now) end
+end
+
+local function index_add(k, key, old, now, expires, ttl)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  redis.call('ZADD', k, expires, key)
+  if old ~= '' then redis.call('ZREM', k, old) end
+  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+end
+
+local function index_remove(k, key, now)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  redis.call('ZREM', k, key)
+end
+
+local ops = {}
+
+function ops.save()
+  local has, v, ttl, t = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+  local n, o, lo, og, p, lp, pg = 3
+  if string.find(has, 'o', 1, true) then o, lo, og, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
+  if string.find(has, 'p', 1, true) then p, lp, pg, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
+  if o and redis.call('EXISTS', o) == 0 then return 'old' end
+  if p and redis.call('EXISTS', p) == 0 then return 'partner' end
+  local now = clock()
+  local g
+  if p then g = found(p, lp, pg, now) elseif o then g = found(o, lo, og, now) end
+  local prev = write(KEYS[1], KEYS[2], v, ttl, g)
+  if prev then leave(prev, KEYS[1]) end
+  if g then member(g, KEYS[1], ttl, now) end
+  if o and o ~= KEYS[1] then stale(o, lo, t, now) end
+  for i = n, #KEYS do index_add(KEYS[i], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ttl) end
+  return 'ok'
+end
+
+function ops.delete()
+  local g = redis.call('GET', KEYS[2])
+  redis.call('UNLINK', KEYS[1], KEYS[2])
+  if g and kind(g) == 'zset' then
+    for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
+      redis.call('UNLINK', m, companion(m, 'group'))
+    end
+    redis.call('UNLINK', g)
+  end
+  for i = 3, #KEYS do index_remove(KEYS[i], ARGV[2], ARGV[3]) end
+  return 'ok'
+end
+
+function ops.replace()
+  local t = life(KEYS[1])
+  if not t then return 0 end
+  setpx(KEYS[1], ARGV[2], t)
+  return 1
+end
+
+function ops.check()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+  if ARGV[2] == '1' then return {1, found(KEYS[1], KEYS[2], KEYS[3], clock())} end
+  return {1, redis.call('GET', KEYS[2]) or ''}
+end
+
+function ops.write()
+  local g = ARGV[4]
+  if g == '' then g = nil end
+  return write(KEYS[1], KEYS[2], ARGV[2], tonumber(ARGV[3]), g) or ''
+end
+
+function ops.join()
+  local g = KEYS[1]
+  if kind(g) == 'string' then -- ended
+    if ARGV[2] == '1' then return 0 end
+    return 1
+  end
+  local now = clock()
+  for i = 3, #ARGV, 3 do
+    local m, t, how = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+    if how == 'add' then member(g, m, t, now)
+    elseif how == 'cap' then cap(g, m, t, now)
+    else leave(g, m) end
+  end
+  return 1
+end
+
+function ops.stale()
+  shorten(KEYS[1], tonumber(ARGV[2]))
+  shorten(KEYS[2], tonumber(ARGV[2]))
+  return 1
+end
+
+ops['end'] = function()
+  local members = {}
+  if kind(KEYS[1]) == 'zset' then members = redis.call('ZRANGE', KEYS[1], 0, -1) end
+  redis.call('SET', KEYS[1], ENDED, 'PX', ENDED_TTL)
+  return members
+end
+
+function ops.drop()
+  local g = redis.call('GET', KEYS[2])
+  redis.call('UNLINK', KEYS[1], KEYS[2])
+  return g or ''
+end
+
+function ops.index()
+  if ARGV[2] == 'add' then
+    index_add(KEYS[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]))
+  else
+    index_remove(KEYS[1], ARGV[3], ARGV[5])
+  end
+  return 1
+end
+
+return ops[ARGV[1]]()
 `)
+
+// A call is one run of storeScript: an operation on keys, with its reply
+// once sent.
+type call struct {
+	keys []string
+	args []any // args[0] names the operation
+	cmd  *redis.Cmd
+}
+
+func newCall(keys []string, args ...any) *call { return &call{keys: keys, args: args} }
+
+// exec sends calls in one round trip: a pipeline, which go-redis splits by
+// node in a cluster and sends to the nodes in parallel. A call that a server
+// refused with NOSCRIPT (not in its script cache yet: first use, restart,
+// failover) did not run, and is sent once more with the script's source; the
+// others ran and are not repeated. With WithWaitReplicas on a single server,
+// a WAIT follows the calls in the same pipeline. op names the store
+// operation in errors.
+func (s *Store) exec(ctx context.Context, op string, calls ...*call) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	wait := s.waits()
+	if len(calls) == 1 && !wait {
+		c := calls[0]
+		c.cmd = storeScript.EvalSha(ctx, s.client, c.keys, c.args...)
+		if noScript(c.cmd.Err()) {
+			c.cmd = storeScript.Eval(ctx, s.client, c.keys, c.args...)
+		}
+		if err := c.cmd.Err(); err != nil {
+			return storeError(op, err)
+		}
+		return nil
+	}
+	pending := calls
+	for source := false; len(pending) > 0; source = true {
+		var acked *redis.IntCmd
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range pending {
+				if source {
+					c.cmd = storeScript.Eval(ctx, p, c.keys, c.args...)
+				} else {
+					c.cmd = storeScript.EvalSha(ctx, p, c.keys, c.args...)
+				}
+			}
+			if wait {
+				acked = redis.NewIntCmd(ctx, "wait", s.waitReplicas, s.waitTimeout.Milliseconds())
+				_ = p.Process(ctx, acked)
+			}
+			return nil
+		})
+		var retry []*call
+		for _, c := range pending {
+			switch e := c.cmd.Err(); {
+			case !source && noScript(e):
+				retry = append(retry, c)
+			case e != nil:
+				return storeError(op, e)
+			}
+		}
+		if err != nil && len(retry) == 0 {
+			return storeError(op, err)
+		}
+		if acked != nil && acked.Err() == nil && acked.Val() < int64(s.waitReplicas) {
+			return fmt.Errorf("redisstore: %s: %d of %d replicas acknowledged the write: %w",
+				op, acked.Val(), s.waitReplicas, session.ErrStore)
+		}
+		pending = retry
+	}
+	return nil
+}
+
+func noScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }
