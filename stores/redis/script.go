@@ -92,9 +92,9 @@ local function member(g, m, t, now)
     redis.call('PERSIST', g)
     return
   end
+  local left = redis.call('PTTL', g) -- -2: a new group, -1: one with a member that never expires
   redis.call('ZADD', g, now + t, m)
-  local left = redis.call('PTTL', g)
-  if left ~= -1 and left < t + GRACE then redis.call('PEXPIRE', g, t + GRACE) end
+  if left == -2 or (left ~= -1 and left < t + GRACE) then redis.call('PEXPIRE', g, t + GRACE) end
 end
 
 -- cap makes m's expiry in group g at most t ms away (0: removes m).
