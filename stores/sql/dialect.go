@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -251,7 +252,8 @@ type queries struct {
 	deleteMeta      string // sid, name (SQLite: no reliance on PRAGMA foreign_keys)
 	deleteGroupMeta string // grp (SQLite)
 
-	prune     string // aud, sub, now
+	stale     string // aud, sub, now -> name, sid: index rows of records gone or expired
+	unindex   string // aud, sub, name, sid
 	list      string // aud, sub, name, now -> sid, exp
 	cleanup   string // now
 	cleanMeta string // now (SQLite)
@@ -272,9 +274,11 @@ func (d Dialect) queries(t names) queries {
 		retire:      "DELETE FROM " + t.table + record + " AND exp > " + p(3),
 		deleteRow:   "DELETE FROM " + t.table + record,
 		deleteGroup: "DELETE FROM " + t.table + " WHERE grp = " + p(1),
-		prune: "DELETE FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) +
+		stale: "SELECT name, sid FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) +
 			" AND NOT EXISTS (SELECT 1 FROM " + t.table + " " + s + " WHERE " + s + ".sid = " + t.metaBase + ".sid" +
 			" AND " + s + ".name = " + t.metaBase + ".name AND " + s + ".exp > " + p(3) + ")",
+		unindex: "DELETE FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) + " AND name = " + p(3) +
+			" AND sid = " + p(4),
 		list: "SELECT " + s + ".sid, " + s + ".exp FROM " + t.meta + " " + m + " JOIN " + t.table + " " + s +
 			" ON " + s + ".sid = " + m + ".sid AND " + s + ".name = " + m + ".name" +
 			" WHERE " + m + ".aud = " + p(1) + " AND " + m + ".sub = " + p(2) + " AND " + m + ".name = " + p(3) +
@@ -310,6 +314,20 @@ func (d Dialect) queries(t names) queries {
 			" WHERE exp <= ?)"
 	}
 	return q
+}
+
+// txOptions returns the options of the store's transactions. On MySQL
+// they run at READ COMMITTED, PostgreSQL's default: under InnoDB's
+// REPEATABLE READ, a statement locks the gaps between the index rows it
+// reads, where concurrent saves of the same subject insert theirs, and
+// InnoDB then breaks the deadlocks by failing saves. Nothing here relies
+// on gap locks: a save locks the record it joins, and Delete repeats its
+// passes (see groups.go).
+func (d Dialect) txOptions() *sql.TxOptions {
+	if d.kind == kindMySQL {
+		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return nil
 }
 
 // least returns the SQL of the smaller of two values.

@@ -24,12 +24,14 @@ import (
 // Concurrency. Set locks the record it joins (the OldKey or Partner record)
 // until it commits, and fails with ErrNotFound if that record is gone or
 // expired once the lock is granted. Delete deletes the record, then the
-// group's rows, repeating until a pass deletes nothing: on PostgreSQL
-// (READ COMMITTED) a pass that waited for a concurrent Set's lock does not
-// see the row that Set inserted, the next pass does. A Set that locks its
-// record after Delete has deleted it waits for Delete to commit and finds
-// nothing. So a Delete and a concurrent Set are always one after the other:
-// the Set fails, or its record dies with the group.
+// group's rows, repeating until a pass deletes nothing: at READ COMMITTED
+// (PostgreSQL's default, and Delete's level on MySQL) a pass that waited
+// for a concurrent Set's lock does not see the row that Set inserted; the
+// next pass does. A Set that asks for its lock after Delete took it waits
+// for Delete to commit and finds nothing. So a Delete and a concurrent Set
+// are always one after the other: the Set fails, or its record dies with
+// the group. SQLite runs one writer at a time, and every transaction here
+// starts with a write, so it never sees a stale snapshot.
 
 // newGroup returns a fresh group id: 128 random bits, 26 characters.
 func newGroup() string { return rand.Text() }

@@ -35,8 +35,7 @@ func Schema(dialect Dialect, opts ...Option) (string, error) {
 // that records the group of each record, is upgraded in place: Migrate
 // adds the column (NULL, "a group of its own", in the existing rows) and
 // its index, as the README's upgrade statements do. Existing sessions stay
-// valid. Servers that run Migrate at the same time are fine: one adds the
-// column, the others find it there.
+// valid.
 func Migrate(ctx context.Context, db *sql.DB, dialect Dialect, opts ...Option) error {
 	if db == nil {
 		return fmt.Errorf("sqlstore: nil *sql.DB: %w", session.ErrInvalidConfig)
@@ -63,21 +62,13 @@ func Migrate(ctx context.Context, db *sql.DB, dialect Dialect, opts ...Option) e
 // upgrade adds the grp column and its index to a sessions table that
 // lacks them.
 func upgrade(ctx context.Context, db *sql.DB, d Dialect, n names) error {
-	has := func() (bool, error) {
-		q, args := d.hasGroupColumn(n)
-		var count int
-		err := db.QueryRowContext(ctx, q, args...).Scan(&count)
-		return count > 0, err
-	}
-	ok, err := has()
-	if err != nil || ok {
+	q, args := d.hasGroupColumn(n)
+	var columns int
+	if err := db.QueryRowContext(ctx, q, args...).Scan(&columns); err != nil || columns > 0 {
 		return err
 	}
 	for _, stmt := range d.upgrade(n) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			if ok, _ := has(); ok && strings.HasPrefix(stmt, "ALTER TABLE") {
-				continue // another server added the column meanwhile
-			}
 			return fmt.Errorf("upgrade to record groups: %w", err)
 		}
 	}

@@ -153,7 +153,7 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts se
 		s.maybeCleanup(ctx, now)
 		return nil
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error {
 		stmt, old := s.q.insert, actNone
 		if opts.OldKey != "" {
 			old = actShorten
@@ -239,7 +239,8 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte, now
 // unless the connection turns them on), whatever opts.Metadata says.
 // Deleting a missing record is not an error.
 func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.deleteGroup(ctx, tx, name, key) }); err != nil {
+	err := s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error { return s.deleteGroup(ctx, tx, name, key) })
+	if err != nil {
 		return fmt.Errorf("sqlstore: delete: %w", err)
 	}
 	s.maybeCleanup(ctx, s.now(opts.Now))
@@ -305,7 +306,7 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 	if s.q.cleanMeta == "" {
 		err = clean(s.db)
 	} else {
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
+		err = s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, s.q.cleanMeta, arg); err != nil {
 				return err
 			}
@@ -359,9 +360,35 @@ func (s *Store) maybeCleanup(ctx context.Context, now time.Time) {
 	}
 }
 
+// prune removes the index entries of the pair whose records are gone or
+// expired at now. It finds them with a plain read, which locks nothing,
+// then deletes each in a statement of its own by its primary key, so that
+// it never holds one lock while waiting for another (a concurrent save
+// could be waiting for the first).
 func (s *Store) prune(ctx context.Context, audience, subject string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q.prune, audience, subject, s.d.timeArg(now))
-	return err
+	rows, err := s.db.QueryContext(ctx, s.q.stale, audience, subject, s.d.timeArg(now))
+	if err != nil {
+		return err
+	}
+	var stale [][2]string
+	for rows.Next() {
+		var name, sid string
+		if err := rows.Scan(&name, &sid); err != nil {
+			rows.Close()
+			return err
+		}
+		stale = append(stale, [2]string{name, sid})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, e := range stale {
+		if _, err := s.db.ExecContext(ctx, s.q.unindex, audience, subject, e[0], e[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) now(t time.Time) time.Time {
@@ -371,10 +398,10 @@ func (s *Store) now(t time.Time) time.Time {
 	return t
 }
 
-// inTx runs f in a transaction, committing when it returns nil and rolling
-// back otherwise.
-func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// inTx runs f in a transaction with opts, committing when it returns nil
+// and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
