@@ -38,13 +38,13 @@ var (
 	// MySQL is the dialect of MySQL 5.7+ and MariaDB 10.3+, with the driver
 	// github.com/go-sql-driver/mysql. Expiry is a DATETIME(6) in UTC (the
 	// driver's default loc): open the database with parseTime=true or
-	// without, both work.
+	// without, both work. The store's transactions run at READ COMMITTED.
 	MySQL = Dialect{name: "mysql", kind: kindMySQL}
 
 	// MariaDB is the same dialect as MySQL.
 	MariaDB = MySQL
 
-	// SQLite is the dialect of SQLite 3.24 and later, for example with the
+	// SQLite is the dialect of SQLite 3.35 and later, for example with the
 	// pure Go driver modernc.org/sqlite ("sqlite") or
 	// github.com/mattn/go-sqlite3. SQLite has no time type: expiry is an
 	// INTEGER of Unix microseconds.

@@ -65,10 +65,7 @@ func subject(sub string) *session.Metadata {
 // holds it: no grp column in the statement, so the group is NULL.
 func insertLegacy(t *testing.T, db *sql.DB, d sqlstore.Dialect, table, name, key, value string, exp time.Time) {
 	t.Helper()
-	q := "INSERT INTO " + table + " (sid, name, data, exp) VALUES (?, ?, ?, ?)"
-	if d == sqlstore.Postgres {
-		q = "INSERT INTO " + table + " (sid, name, data, exp) VALUES ($1, $2, $3, $4)"
-	}
+	q := "INSERT INTO " + table + " (sid, name, data, exp) VALUES (" + placeholders(d, 4) + ")"
 	if _, err := db.Exec(q, key, name, []byte(value), dialectTime(d, exp)); err != nil {
 		t.Fatalf("insert %s %s: %v", name, key, err)
 	}
