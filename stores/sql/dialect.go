@@ -252,8 +252,8 @@ type queries struct {
 	deleteMeta      string // sid, name (SQLite: no reliance on PRAGMA foreign_keys)
 	deleteGroupMeta string // grp (SQLite)
 
-	stale     string // aud, sub, now -> name, sid: index rows of records gone or expired
-	unindex   string // aud, sub, name, sid
+	pruneScan string // aud, sub, now -> name, sid: index rows of records gone or expired
+	pruneRow  string // aud, sub, name, sid
 	list      string // aud, sub, name, now -> sid, exp
 	cleanup   string // now
 	cleanMeta string // now (SQLite)
@@ -274,10 +274,10 @@ func (d Dialect) queries(t names) queries {
 		retire:      "DELETE FROM " + t.table + record + " AND exp > " + p(3),
 		deleteRow:   "DELETE FROM " + t.table + record,
 		deleteGroup: "DELETE FROM " + t.table + " WHERE grp = " + p(1),
-		stale: "SELECT name, sid FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) +
+		pruneScan: "SELECT name, sid FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) +
 			" AND NOT EXISTS (SELECT 1 FROM " + t.table + " " + s + " WHERE " + s + ".sid = " + t.metaBase + ".sid" +
 			" AND " + s + ".name = " + t.metaBase + ".name AND " + s + ".exp > " + p(3) + ")",
-		unindex: "DELETE FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) + " AND name = " + p(3) +
+		pruneRow: "DELETE FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) + " AND name = " + p(3) +
 			" AND sid = " + p(4),
 		list: "SELECT " + s + ".sid, " + s + ".exp FROM " + t.meta + " " + m + " JOIN " + t.table + " " + s +
 			" ON " + s + ".sid = " + m + ".sid AND " + s + ".name = " + m + ".name" +

@@ -25,7 +25,7 @@ import (
 // until it commits, and fails with ErrNotFound if that record is gone or
 // expired once the lock is granted. Delete deletes the record, then the
 // group's rows, repeating until a pass deletes nothing: at READ COMMITTED
-// (PostgreSQL's default, and Delete's level on MySQL) a pass that waited
+// (PostgreSQL's default, and the store's level on MySQL) a pass that waited
 // for a concurrent Set's lock does not see the row that Set inserted; the
 // next pass does. A Set that asks for its lock after Delete took it waits
 // for Delete to commit and finds nothing. So a Delete and a concurrent Set

@@ -366,7 +366,7 @@ func (s *Store) maybeCleanup(ctx context.Context, now time.Time) {
 // it never holds one lock while waiting for another (a concurrent save
 // could be waiting for the first).
 func (s *Store) prune(ctx context.Context, audience, subject string, now time.Time) error {
-	rows, err := s.db.QueryContext(ctx, s.q.stale, audience, subject, s.d.timeArg(now))
+	rows, err := s.db.QueryContext(ctx, s.q.pruneScan, audience, subject, s.d.timeArg(now))
 	if err != nil {
 		return err
 	}
@@ -384,7 +384,7 @@ func (s *Store) prune(ctx context.Context, audience, subject string, now time.Ti
 		return err
 	}
 	for _, e := range stale {
-		if _, err := s.db.ExecContext(ctx, s.q.unindex, audience, subject, e[0], e[1]); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.q.pruneRow, audience, subject, e[0], e[1]); err != nil {
 			return err
 		}
 	}
