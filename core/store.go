@@ -74,6 +74,11 @@ type SetOptions struct {
 	Metadata *Metadata     // subject index entries, with Config.StoreMetadata
 	Partner  RecordKey     // a record of the same browser session under another cookie name
 	Replace  bool          // update an existing record only, keeping its expiry
+	// Anonymous is set when no entry of the session has a subject (a
+	// visitor who has not signed in: a CSRF token, an OAuth state). Stores
+	// that evict records to stay within a bound evict these first, so that
+	// anonymous traffic cannot push signed-in users out.
+	Anonymous bool
 }
 
 // RecordKey names one store record: the cookie name and the storage key.
