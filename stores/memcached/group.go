@@ -108,11 +108,7 @@ func (s *Store) adopt(w *write, a *anchor) (string, error) {
 	// the value back.
 	err = s.client.Append(&memcache.Item{Key: a.rec})
 	if errors.Is(err, memcache.ErrNotStored) {
-		members, err := s.endGroup(id, w.now)
-		if err == nil {
-			err = s.deleteMembers(members, "")
-		}
-		if err != nil {
+		if _, err := s.endGroup(id, w.now); err != nil {
 			return "", err
 		}
 		return "", errGroupEnded
@@ -181,11 +177,17 @@ func (s *Store) addMember(w *write, a *anchor) error {
 	return fmt.Errorf("group %q keeps changing", gk)
 }
 
-// endGroup ends group id: it removes the member list with compare-and-swap
-// (memcached expires an item stored with a negative expiration at once), so
-// that no record joins the group afterwards, and returns the members it
-// held, expired or not, as "name/key". A list already gone is no error: the
-// group ended before, or expired after all its members.
+// endGroup ends group id and deletes its records: it reads the member
+// list, deletes the members' records, then removes the list with
+// compare-and-swap (memcached expires an item stored with a negative
+// expiration at once), so that no record joins the group afterwards, and
+// last deletes the members' group pointers. A record that joined between
+// the read and the swap makes the swap fail: endGroup reads the list again
+// and deletes that record too. Until the swap, a Delete that fails half
+// way (a lost connection) leaves the list, and the pointer it was reached
+// through, in place: calling it again finds every member. It returns the
+// members, as "name/key", expired or not; a list already gone is no error
+// (the group ended before, or expired after all its members).
 func (s *Store) endGroup(id string, now int64) ([]string, error) {
 	gk := s.groupKey(id)
 	for range casAttempts {
@@ -196,9 +198,17 @@ func (s *Store) endGroup(id string, now int64) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Every entry, also those past their expiry on the library's clock,
-		// which memcached may not have expired yet.
+		// Every entry, also those past their expiry on the library's
+		// clock, which memcached may not have expired yet.
 		all, _, perr := parseList(it.Value, 0)
+		members := make([]string, 0, len(all))
+		for m := range all {
+			members = append(members, m)
+		}
+		slices.Sort(members)
+		if err := s.deleteMembers(members, s.Key); err != nil {
+			return nil, err
+		}
 		it.Value, it.Expiration = nil, -1
 		err = s.client.CompareAndSwap(it)
 		switch {
@@ -207,33 +217,23 @@ func (s *Store) endGroup(id string, now int64) ([]string, error) {
 		case err != nil && !errors.Is(err, memcache.ErrCacheMiss) && !errors.Is(err, memcache.ErrNotStored):
 			return nil, err
 		case perr != nil:
+			// Ended, so that nothing joins it, but its members are unknown.
 			return nil, fmt.Errorf("group %q: %w", gk, perr)
 		}
-		members := make([]string, 0, len(all))
-		for m := range all {
-			members = append(members, m)
-		}
-		slices.Sort(members)
-		return members, nil
+		return members, s.deleteMembers(members, s.pointerKey)
 	}
 	return nil, fmt.Errorf("group %q keeps changing", gk)
 }
 
-// deleteMembers deletes the record and the group pointer of each member
-// ("name/key"), skipping the record skip (already deleted).
-func (s *Store) deleteMembers(members []string, skip string) error {
+// deleteMembers deletes the item itemKey(name, key) of each member
+// ("name/key"): its record (Store.Key) or its group pointer
+// (Store.pointerKey).
+func (s *Store) deleteMembers(members []string, itemKey func(name, key string) string) error {
 	for _, m := range members {
-		name, key, ok := splitMember(m)
-		if !ok {
-			continue
-		}
-		if m != skip {
-			if err := s.deleteItem(s.Key(name, key)); err != nil {
+		if name, key, ok := splitMember(m); ok {
+			if err := s.deleteItem(itemKey(name, key)); err != nil {
 				return err
 			}
-		}
-		if err := s.deleteItem(s.pointerKey(name, key)); err != nil {
-			return err
 		}
 	}
 	return nil

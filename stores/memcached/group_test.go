@@ -263,7 +263,18 @@ func TestGroupDelete(t *testing.T) {
 
 			del, gone := tt.build(g)
 			g.wantLive("before Delete", gone...)
+			var groups []string
+			for _, r := range append(gone, del) {
+				if it, err := g.c.Get(memcachedstore.PointerKey(g.s, r.name, r.key)); err == nil {
+					groups = append(groups, memcachedstore.GroupKey(g.s, string(it.Value)))
+				}
+			}
 			g.del(del)
+			for _, gk := range groups {
+				if _, err := g.c.Get(gk); !errors.Is(err, memcache.ErrCacheMiss) {
+					t.Errorf("group list %s left behind: %v", gk, err)
+				}
+			}
 			g.wantGone("the deleted record", del)
 			g.wantGone("the rest of its group", gone...)
 			g.wantLive("another group of the same subject", o1, o2, or)
@@ -279,6 +290,26 @@ func TestGroupDelete(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeleteAgain cuts a Delete short, as a lost connection would, after
+// it deleted the record and some members: a second Delete finds the rest.
+func TestDeleteAgain(t *testing.T) {
+	t.Parallel()
+	g := newGroupCase(t)
+	s1, s2, s3, r := sess(t), sess(t), sess(t), remb(t)
+	g.set(s1, session.SetOptions{})
+	g.rotate(s1, s2)
+	g.partner(r, s2)
+	g.rotate(s2, s3)
+	for _, x := range []rec{s3, s1} {
+		if err := g.c.Delete(g.s.Key(x.name, x.key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.wantLive("the members the first Delete did not reach", s2, r)
+	g.del(s3)
+	g.wantGone("after a second Delete", s1, s2, s3, r)
 }
 
 func TestPartner(t *testing.T) {

@@ -307,12 +307,12 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte, opt
 }
 
 // Delete removes the record under name and key and, when it belongs to a
-// group, ends the group and deletes every record of it (with their group
-// pointers). With opts.Metadata it appends tombstones of the deleted keys
-// to the subject index list of each audience and subject, under each
-// deleted record's cookie name, and compacts the lists. Deleting a missing
-// record is not an error; a missing record whose group pointer is still
-// there (a stale record) still ends its group.
+// group, ends the group and deletes every record of it with their group
+// pointers. With opts.Metadata it appends tombstones of the deleted keys to
+// the subject index list of each audience and subject, under each deleted
+// record's cookie name, and compacts the lists. Deleting a missing record is
+// not an error; a missing record whose group pointer is still there (a
+// stale record) still ends its group.
 func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
 	r, err := s.ref("record", name, key)
 	if err != nil {
@@ -343,13 +343,16 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 			if err != nil {
 				return err
 			}
+			if !slices.Contains(ended, self) {
+				// A list that expired or ended without it.
+				if err := s.deleteItem(r.ptr); err != nil {
+					return err
+				}
+			}
 			for _, m := range ended {
 				if m != self {
 					members = append(members, m)
 				}
-			}
-			if err := s.deleteMembers(members, self); err != nil {
-				return err
 			}
 		}
 		return s.unindex(members, opts.Metadata, now)
