@@ -108,7 +108,7 @@ func (s *Store) adopt(w *write, a *anchor) (string, error) {
 	// the value back.
 	err = s.client.Append(&memcache.Item{Key: a.rec})
 	if errors.Is(err, memcache.ErrNotStored) {
-		if _, err := s.endGroup(id, w.now); err != nil {
+		if _, err := s.endGroup(id, member(a.name, a.key)); err != nil {
 			return "", err
 		}
 		return "", errGroupEnded
@@ -187,8 +187,9 @@ func (s *Store) addMember(w *write, a *anchor) error {
 // way (a lost connection) leaves the list, and the pointer it was reached
 // through, in place: calling it again finds every member. It returns the
 // members, as "name/key", expired or not; a list already gone is no error
-// (the group ended before, or expired after all its members).
-func (s *Store) endGroup(id string, now int64) ([]string, error) {
+// (the group ended before, or expired after all its members). The record of
+// member gone is known deleted already.
+func (s *Store) endGroup(id, gone string) ([]string, error) {
 	gk := s.groupKey(id)
 	for range casAttempts {
 		it, err := s.client.Get(gk)
@@ -206,7 +207,8 @@ func (s *Store) endGroup(id string, now int64) ([]string, error) {
 			members = append(members, m)
 		}
 		slices.Sort(members)
-		if err := s.deleteMembers(members, s.Key); err != nil {
+		records := slices.DeleteFunc(slices.Clone(members), func(m string) bool { return m == gone })
+		if err := s.deleteMembers(records, s.Key); err != nil {
 			return nil, err
 		}
 		it.Value, it.Expiration = nil, -1

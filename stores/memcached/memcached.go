@@ -339,7 +339,7 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 		case !validPart(string(it.Value)):
 			return fmt.Errorf("corrupt group pointer %q: %q", r.ptr, it.Value)
 		default:
-			ended, err := s.endGroup(string(it.Value), now)
+			ended, err := s.endGroup(string(it.Value), self)
 			if err != nil {
 				return err
 			}
