@@ -23,12 +23,13 @@ import (
 // A record that nothing joined has neither (as the reference writes it):
 // it is a group of its own, and becomes a grouped record when a first
 // record joins it (adopt). A group has ended when its member list is gone:
-// ending a group removes the list with a compare-and-swap (an item expired
-// at once) and then deletes the members it held, and joining a group is a
-// compare-and-swap of that same list. Whichever comes first, the join or
-// the end, the other sees it: a join after the end fails (and the joining
-// Set removes its own record), an end after a join deletes the record that
-// joined, which is written before it joins.
+// ending a group deletes the records the list names, then removes the list
+// with a compare-and-swap (an item expired at once) that fails if the list
+// changed since it was read, and joining a group is a compare-and-swap of
+// that same list. Whichever comes first, the join or the end, the other
+// sees it: a join after the end fails (and the joining Set removes its own
+// record), an end after a join deletes the record that joined, which is
+// written before it joins.
 
 // errGroupEnded is returned when the group a record would join has ended:
 // its records were deleted, so the new one must not live.
