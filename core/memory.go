@@ -90,10 +90,20 @@ type memShard struct {
 }
 
 // memGroup is the set of records of one browser session (see Store.Set):
-// Delete of any member removes them all.
+// Delete of any member removes them all. A record that nobody joined yet
+// has no memGroup: it is a group of one.
 type memGroup struct {
 	members []memKey
 	deleted bool // Delete ended the group: nobody may join it
+	first   [4]memKey
+}
+
+// newMemGroup returns a group of the one record k.
+func newMemGroup(k memKey) *memGroup {
+	g := &memGroup{}
+	g.first[0] = k
+	g.members = g.first[:1]
+	return g
 }
 
 // memGroups guards the membership of every group. Lock order: a record
@@ -295,9 +305,6 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 			return errMemNotFound // destroyed, revoked or expired meanwhile
 		}
 	}
-	if g == nil {
-		g = &memGroup{}
-	}
 
 	expires := now + int64(opts.TTL)
 	sh := s.shard(k)
@@ -307,7 +314,7 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 		return err
 	}
 	sh.mu.Unlock()
-	if !s.groups.join(g, k) {
+	if g != nil && !s.groups.join(g, k) {
 		// The group was deleted while this record was being written.
 		sh.mu.Lock()
 		if it := sh.items[k]; it != nil && it.group == g {
@@ -339,16 +346,20 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 	return nil
 }
 
-// groupOf returns the group of the record under k, or nil when no record
-// is readable there.
+// groupOf returns the group of the record under k, making one when the
+// record is alone, or nil when no record is readable there.
 func (s *MemoryStore) groupOf(k memKey, now int64) *memGroup {
 	sh := s.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if it := sh.items[k]; it != nil && it.expires > now {
-		return it.group
+	it := sh.items[k]
+	if it == nil || it.expires <= now {
+		return nil
 	}
-	return nil
+	if it.group == nil {
+		it.group = newMemGroup(k)
+	}
+	return it.group
 }
 
 // Delete removes the record under name and key, every other record of its
@@ -529,7 +540,9 @@ var errMemFull = newError(ErrStore, "memory store: full of signed-in sessions")
 func (sh *memShard) put(k memKey, v []byte, expires, now int64, anonymous bool, g *memGroup) error {
 	if it := sh.items[k]; it != nil {
 		if it.group != g {
-			sh.groups.leave(it.group, k)
+			if it.group != nil {
+				sh.groups.leave(it.group, k)
+			}
 			it.group = g
 		}
 		it.value, it.expires = v, expires
