@@ -31,13 +31,16 @@
 // writes it: it is a group of its own until a save joins it.
 //
 // memcached has no transactions, so the store orders its operations so
-// that every race ends with the group deleted: a save writes its record,
-// then joins the group with a compare-and-swap of the member list; Delete
-// removes the member list with a compare-and-swap (an item that expires at
-// once) before it deletes the members it held. A join after that fails, and
-// the save takes its record back and reports session.ErrNotFound; a join
-// before it is deleted with the rest. See the README for the windows that
-// remain.
+// that every race ends with the group deleted: a save writes its record
+// (with its pointer and index entries), then joins the group with a
+// compare-and-swap of the member list; Delete deletes the members the list
+// names, then removes the list with a compare-and-swap (an item that
+// expires at once), which fails, and is done again, if a record joined
+// meanwhile. A join after that fails, and the save takes its record back
+// and reports session.ErrNotFound; a join before it is deleted with the
+// rest. A group keeps at most 64 records; a session saved more often within
+// its stale TTL has its stale records deleted early. See the README for the
+// windows that remain.
 //
 // # The subject index
 //

@@ -39,6 +39,14 @@ var errGroupEnded = errors.New("its session group has ended")
 // that others change at the same time.
 const casAttempts = 10
 
+// maxMembers bounds a group's member list, which every save of the browser
+// session reads and rewrites: a group keeps at most that many records (its
+// live ones, and the stale ones of the last stale TTL). A save beyond it
+// deletes the records that would expire soonest, the stale ones first,
+// which the stale TTL allows ("at most"). Without it, a session saved many
+// times a second would make each save cost more than the one before.
+const maxMembers = 64
+
 // anchor is the record a new record joins the group of, as read before the
 // write: its expiry (from its flags; 0 when it was written without one,
 // as by the reference) and its group id ("" when it has no group yet).
@@ -49,15 +57,20 @@ type anchor struct {
 	old   bool // it is the record the new one replaces (opts.OldKey)
 }
 
-// join adds the record of w to the group of a and returns the group id.
-// It returns errGroupEnded when the group ended before the record joined
-// it: the caller then removes its record.
-func (s *Store) join(w *write, a *anchor) (string, error) {
+// join adds the record of w to the group of a, and writes the record's
+// group pointer. It returns errGroupEnded when the group ended before the
+// record joined it: the caller then takes its record back.
+//
+// Everything a Delete must find of the record (the record, its pointer,
+// its index entries) is written before the record becomes reachable from
+// the group (the compare-and-swap of addMember, the pointer adopt adds), so
+// that a Delete that ends the group after that point deletes all of it.
+func (s *Store) join(w *write, a *anchor) error {
 	for range casAttempts {
 		if a.group == "" {
-			id, err := s.adopt(w, a)
-			if err != nil || id != "" {
-				return id, err
+			ok, err := s.adopt(w, a)
+			if err != nil || ok {
+				return err
 			}
 			// Another save gave the anchor a group at the same time:
 			// join that one.
@@ -66,43 +79,54 @@ func (s *Store) join(w *write, a *anchor) (string, error) {
 				continue // and its group ended already: adopt finds out
 			}
 			if err != nil {
-				return "", err
+				return err
 			}
 			a.group = string(it.Value)
 			if !validPart(a.group) {
-				return "", fmt.Errorf("corrupt group pointer %q: %q", a.ptr, it.Value)
+				return fmt.Errorf("corrupt group pointer %q: %q", a.ptr, it.Value)
 			}
 		}
-		return a.group, s.addMember(w, a)
+		if err := s.setPointer(w, a.group); err != nil {
+			return err
+		}
+		return s.addMember(w, a)
 	}
-	return "", fmt.Errorf("the group of %q keeps changing", a.rec)
+	return fmt.Errorf("the group of %q keeps changing", a.rec)
+}
+
+// setPointer writes the group pointer of the record of w.
+func (s *Store) setPointer(w *write, id string) error {
+	return s.client.Set(&memcache.Item{Key: w.ptr, Value: []byte(id), Expiration: expiration(w.ttl)})
 }
 
 // adopt makes a new group of the anchor, which has none yet, and the record
-// of w: it adds the member list, then the anchor's pointer (with add, so
-// that two saves that adopt the same anchor at once end up in one group:
-// the second gets "" and joins the first's group), then checks that the
-// anchor still exists. That check closes the race with a Delete of the
-// anchor, which deletes the record before it reads the pointer: either
-// Delete sees the pointer and ends the group, or the check sees the record
-// gone and adopt ends the group itself.
-func (s *Store) adopt(w *write, a *anchor) (string, error) {
+// of w: it writes the record's pointer and the member list, then adds the
+// anchor's pointer (with add, so that two saves that adopt the same anchor
+// at once end up in one group: the second gets false and joins the first's
+// group), then checks that the anchor still exists. That check closes the
+// race with a Delete of the anchor, which deletes the record before it
+// reads the pointer: either Delete sees the pointer and ends the group, or
+// the check sees the record gone and adopt ends the group itself.
+func (s *Store) adopt(w *write, a *anchor) (bool, error) {
 	id := newGroupID()
 	gk := s.groupKey(id)
 	aExp := a.memberExp(w)
 	list := appendEntry(appendEntry(make([]byte, 0, 128), member(a.name, a.key), aExp), member(w.name, w.key), w.expires)
 	maxExp := max(aExp, w.expires)
+	if err := s.setPointer(w, id); err != nil {
+		return false, err
+	}
 	err := s.client.Add(&memcache.Item{Key: gk, Value: list, Flags: uint32(maxExp), Expiration: expireAt(maxExp, w.now)})
 	if err != nil {
-		return "", err // ErrNotStored too: a fresh random id is never taken
+		return false, err // ErrNotStored too: a fresh random id is never taken
 	}
 	err = s.client.Add(&memcache.Item{Key: a.ptr, Value: []byte(id), Expiration: expireAt(aExp, w.now)})
 	if errors.Is(err, memcache.ErrNotStored) {
 		s.client.Delete(gk) // nobody points at it; it would expire anyway
-		return "", nil
+		return false, nil
 	}
 	if err != nil {
-		return "", err
+		return false, err
 	}
 	// memcached appends nothing to an existing item and answers
 	// NOT_STORED for a missing one: an existence check that does not send
@@ -110,14 +134,14 @@ func (s *Store) adopt(w *write, a *anchor) (string, error) {
 	err = s.client.Append(&memcache.Item{Key: a.rec})
 	if errors.Is(err, memcache.ErrNotStored) {
 		if _, err := s.endGroup(id, member(a.name, a.key)); err != nil {
-			return "", err
+			return false, err
 		}
-		return "", errGroupEnded
+		return false, errGroupEnded
 	}
 	if err != nil {
-		return "", err
+		return false, err
 	}
-	return id, nil
+	return true, nil
 }
 
 // memberExp is the expiry of the anchor in its group's member list: its
@@ -154,11 +178,15 @@ func (s *Store) addMember(w *write, a *anchor) error {
 		if err != nil {
 			return fmt.Errorf("group %q: %w", gk, err)
 		}
-		live[member(w.name, w.key)] = w.expires
+		self := member(w.name, w.key)
+		live[self] = w.expires
 		if w.old != nil {
 			if m := member(w.name, w.old.key); live[m] > w.staleExp {
 				live[m] = max(w.staleExp, w.now+1)
 			}
+		}
+		if err := s.evict(live, self); err != nil {
+			return err
 		}
 		list, maxExp := encodeList(live)
 		maxExp = max(maxExp, int64(it.Flags)) // a list never expires sooner than it did
@@ -176,6 +204,34 @@ func (s *Store) addMember(w *write, a *anchor) error {
 		}
 	}
 	return fmt.Errorf("group %q keeps changing", gk)
+}
+
+// evict deletes the records of live that expire soonest, never keep,
+// until maxMembers are left, with their pointers. They are deleted before
+// the list stops naming them, so that no readable record leaves the group.
+func (s *Store) evict(live map[string]int64, keep string) error {
+	if len(live) <= maxMembers {
+		return nil
+	}
+	var out []string
+	for _, e := range sortedEntries(live) {
+		if len(live)-len(out) == maxMembers {
+			break
+		}
+		if e.Key != keep {
+			out = append(out, e.Key)
+		}
+	}
+	if err := s.deleteMembers(out, s.Key); err != nil {
+		return err
+	}
+	if err := s.deleteMembers(out, s.pointerKey); err != nil {
+		return err
+	}
+	for _, m := range out {
+		delete(live, m)
+	}
+	return nil
 }
 
 // endGroup ends group id and deletes its records: it reads the member

@@ -312,6 +312,35 @@ func TestDeleteAgain(t *testing.T) {
 	g.wantGone("after a second Delete", s1, s2, s3, r)
 }
 
+// TestGroupBound saves a session many times within its stale TTL: the
+// group keeps MaxMembers records, deletes the others early (stale records
+// expiring in the same second go in no particular order), and still ends
+// whole.
+func TestGroupBound(t *testing.T) {
+	t.Parallel()
+	g := newGroupCase(t)
+	chain := []rec{sess(t)}
+	g.set(chain[0], session.SetOptions{})
+	for range memcachedstore.MaxMembers + 5 {
+		next := sess(t)
+		g.rotate(chain[len(chain)-1], next)
+		chain = append(chain, next)
+	}
+	newest := chain[len(chain)-1]
+	g.wantLive("the newest record of a long chain", newest)
+	readable := 0
+	for _, r := range chain {
+		if g.live(r) {
+			readable++
+		}
+	}
+	if readable != memcachedstore.MaxMembers {
+		t.Errorf("%d records of a chain of %d readable, want %d", readable, len(chain), memcachedstore.MaxMembers)
+	}
+	g.del(newest)
+	g.wantGone("a long chain after Delete of its newest record", chain...)
+}
+
 func TestPartner(t *testing.T) {
 	t.Parallel()
 	t.Run("missing", func(t *testing.T) {

@@ -147,16 +147,14 @@ func (s *Store) set(w *write, value []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := s.index(w); err != nil {
+		return err
+	}
 	if a != nil {
-		id, err := s.join(w, a)
-		if err == nil {
-			err = s.client.Set(&memcache.Item{Key: w.ptr, Value: []byte(id), Expiration: expiration(w.ttl)})
-		}
-		if err != nil {
+		if err := s.join(w, a); err != nil {
 			// Take the record back: it must not outlive its group, and
 			// the caller, told that the save failed, never learns its key.
-			s.deleteItem(w.rec)
-			s.deleteItem(w.ptr)
+			s.takeBack(w)
 			if errors.Is(err, errGroupEnded) {
 				return notFound("set", "group of the "+a.role(), err)
 			}
@@ -164,11 +162,23 @@ func (s *Store) set(w *write, value []byte) error {
 		}
 	}
 	if w.old != nil && w.old.key != w.key {
-		if err := s.shorten(w.old.rec, oldExp, w); err != nil {
-			return err
+		return s.shorten(w.old.rec, oldExp, w)
+	}
+	return nil
+}
+
+// takeBack removes what a failed save wrote: its record, its group pointer
+// and its subject index entries (best effort: the save reports its own
+// error).
+func (s *Store) takeBack(w *write) {
+	s.deleteItem(w.rec)
+	s.deleteItem(w.ptr)
+	tomb := appendTombstone(nil, w.key)
+	for _, ik := range w.index {
+		if s.client.Append(&memcache.Item{Key: ik, Value: tomb}) == nil {
+			s.compact(ik, w.now)
 		}
 	}
-	return s.index(w)
 }
 
 // resolve reads the old and partner records of w and their group pointers,

@@ -37,11 +37,17 @@ func unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf(format+" (start the servers with scripts/services.sh start)", args...)
 }
 
+// testTimeout bounds each call of the tests' clients: gomemcache's default
+// 500 ms is too short on a loaded shared machine, where a test would fail
+// with an i/o timeout that says nothing about the store.
+const testTimeout = 5 * time.Second
+
 // connect returns a client of the test memcached, checked with a ping.
 func connect(t testing.TB) *memcache.Client {
 	t.Helper()
 	c := memcache.New(memcachedAddrs...)
 	c.MaxIdleConns = 16
+	c.Timeout = testTimeout
 	t.Cleanup(func() { c.Close() })
 	if err := c.Ping(); err != nil {
 		unavailable(t, "memcached %v unreachable: %v", memcachedAddrs, err)
