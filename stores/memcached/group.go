@@ -39,6 +39,14 @@ var errGroupEnded = errors.New("its session group has ended")
 // that others change at the same time.
 const casAttempts = 10
 
+// memberGrace is how long past its expiry a member stays in its group's
+// list: memcached counts whole seconds, and the application servers'
+// clocks, which compute the expiries, may differ a little from each other,
+// so a record may still be readable a moment after the expiry its entry
+// says. Ending the group deletes it all the same. The list itself outlives
+// its longest-lived member by as much.
+const memberGrace = 5
+
 // maxMembers bounds a group's member list, which every save of the browser
 // session reads and rewrites: a group keeps at most that many records (its
 // live ones, and the stale ones of the last stale TTL). A save beyond it
@@ -116,7 +124,7 @@ func (s *Store) adopt(w *write, a *anchor) (bool, error) {
 	if err := s.setPointer(w, id); err != nil {
 		return false, err
 	}
-	err := s.client.Add(&memcache.Item{Key: gk, Value: list, Flags: uint32(maxExp), Expiration: expireAt(maxExp, w.now)})
+	err := s.client.Add(&memcache.Item{Key: gk, Value: list, Flags: uint32(maxExp), Expiration: expireAt(maxExp+memberGrace, w.now)})
 	if err != nil {
 		return false, err // ErrNotStored too: a fresh random id is never taken
 	}
@@ -161,7 +169,8 @@ func (a *anchor) memberExp(w *write) int64 {
 
 // addMember adds the record of w to the member list of the anchor's group
 // with compare-and-swap, lowers the entry of the record w replaces to its
-// stale expiry when it is listed, drops expired entries and keeps the
+// stale expiry when it is listed, drops entries expired for longer than
+// memberGrace, deletes the records beyond maxMembers, and keeps the
 // list's expiry at that of its longest-lived member. A missing list is a
 // group that ended: errGroupEnded.
 func (s *Store) addMember(w *write, a *anchor) error {
@@ -174,7 +183,7 @@ func (s *Store) addMember(w *write, a *anchor) error {
 		if err != nil {
 			return err
 		}
-		live, _, err := parseList(it.Value, w.now)
+		live, _, err := parseList(it.Value, w.now-memberGrace)
 		if err != nil {
 			return fmt.Errorf("group %q: %w", gk, err)
 		}
@@ -190,7 +199,7 @@ func (s *Store) addMember(w *write, a *anchor) error {
 		}
 		list, maxExp := encodeList(live)
 		maxExp = max(maxExp, int64(it.Flags)) // a list never expires sooner than it did
-		it.Value, it.Flags, it.Expiration = list, uint32(maxExp), expireAt(maxExp, w.now)
+		it.Value, it.Flags, it.Expiration = list, uint32(maxExp), expireAt(maxExp+memberGrace, w.now)
 		err = s.client.CompareAndSwap(it)
 		switch {
 		case err == nil:
