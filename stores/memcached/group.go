@@ -65,6 +65,14 @@ type anchor struct {
 	old   bool // it is the record the new one replaces (opts.OldKey)
 }
 
+// role names the anchor in errors.
+func (a *anchor) role() string {
+	if a.old {
+		return "old record"
+	}
+	return "partner record"
+}
+
 // join adds the record of w to the group of a, and writes the record's
 // group pointer. It returns errGroupEnded when the group ended before the
 // record joined it: the caller then takes its record back.

@@ -148,6 +148,7 @@ func (s *Store) set(w *write, value []byte) error {
 		return err
 	}
 	if err := s.index(w); err != nil {
+		s.takeBack(w)
 		return err
 	}
 	if a != nil {
@@ -225,14 +226,6 @@ func (s *Store) resolve(w *write) (*anchor, int64, error) {
 		}
 	}
 	return a, oldExp, nil
-}
-
-// role names the anchor in errors.
-func (a *anchor) role() string {
-	if a.old {
-		return "old record"
-	}
-	return "partner record"
 }
 
 // shorten makes the old record k, which expires at exp (0: unknown), expire
