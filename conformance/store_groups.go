@@ -14,7 +14,7 @@ const (
 	cGroups         = "Records form groups, one per browser session: a record set with OldKey joins the group of the OldKey record, a record set with opts.Partner joins the group of the partner record (Partner wins when both are set), and any other record starts a group of its own."
 	cPartnerMissing = "If no record is readable under Partner, Set stores nothing and returns an error that matches ErrNotFound."
 	cGroupDelete    = "Delete removes the record under name and key together with every other record of its group (the stale records it replaced, the records that replaced it, and its partner records under the other cookie name), so that no cookie of that browser session opens again."
-	cReplace        = "When opts.Replace is set, Set only replaces the value of an existing record, keeping its expiry, its group and its index entries; TTL, OldKey, Partner and Metadata are ignored."
+	cReplace        = "When opts.Replace is set, Set only replaces the value of an existing record, keeping its expiry, its group and its index entries; OldKey, Partner and Metadata are ignored."
 	cReplaceMissing = "If no record is readable under key, Set stores nothing and returns an error that matches ErrNotFound."
 )
 

@@ -105,8 +105,10 @@ func (s *Session) saveInfo(remember bool) error {
 	// Replace: an info save only updates a record that still exists,
 	// keeping its expiry, group and index entries, so that it can never
 	// bring back a record that was destroyed, revoked or has expired.
+	now := m.now()
 	err := m.store.Set(s.ex.Context(), name, m.storageKey(md.sid[:]), bytes.Clone(record.Bytes()), SetOptions{
-		Now:     time.Unix(m.now(), 0),
+		TTL:     time.Duration(m.storeTTL(remember, now, md.creationTime, md.rollingOffset)) * time.Second,
+		Now:     time.Unix(now, 0),
 		Replace: true,
 	})
 	if err != nil {

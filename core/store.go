@@ -44,10 +44,11 @@ type Store interface {
 	// and expired index entries are pruned.
 	//
 	// When opts.Replace is set, Set only replaces the value of an existing
-	// record, keeping its expiry, its group and its index entries; TTL,
-	// OldKey, Partner and Metadata are ignored. If no record is readable
-	// under key, Set stores nothing and returns an error that matches
-	// ErrNotFound.
+	// record, keeping its expiry, its group and its index entries; OldKey,
+	// Partner and Metadata are ignored, and TTL serves only a store that
+	// cannot read the expiry of a record another library wrote, as that
+	// record's expiry. If no record is readable under key, Set stores
+	// nothing and returns an error that matches ErrNotFound.
 	Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error
 
 	// Delete removes the record under name and key together with every
