@@ -20,14 +20,22 @@ const Disabled time.Duration = -1
 // Print DefaultConfig to see the effective defaults.
 type Config struct {
 	// Secret is hashed with SHA-256 into the 32-byte initial keying material.
+	// A secret shorter than 16 bytes is accepted, so that a service can share
+	// the secret of an existing OpenResty or Kong deployment, but New logs a
+	// warning: anyone holding a cookie can guess a short secret offline.
+	// Empty, with no IKM either, means a random key (see New).
 	Secret string
 	// SecretFallbacks are older secrets that still open cookies (key
-	// rotation). New cookies always use Secret.
+	// rotation). New cookies always use Secret, and Refresh moves a session
+	// opened with a fallback to the current key. An empty string is a
+	// configuration error (it would make SHA-256("") a valid key).
 	SecretFallbacks []string
 	// IKM is the initial keying material given directly instead of Secret;
-	// it must be exactly 32 bytes. IKM wins over Secret when both are set.
+	// it must be exactly 32 bytes, not all zero. IKM wins over Secret when
+	// both are set.
 	IKM []byte
-	// IKMFallbacks are older keys that still open cookies; 32 bytes each.
+	// IKMFallbacks are older keys that still open cookies; 32 bytes each,
+	// none all zero.
 	IKMFallbacks [][]byte
 
 	// CookiePrefix is "", "__Host-" or "__Secure-". It is prepended to both
