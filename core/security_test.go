@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Regression tests for the hardening items of the security review, one
@@ -84,6 +85,53 @@ func TestSecurityWeakSecretWarning(t *testing.T) {
 			got := strings.Contains(log.String(), "level=WARN") && strings.Contains(log.String(), "shorter than 16 bytes")
 			if got != tt.warn {
 				t.Errorf("warning = %v, want %v; log: %q", got, tt.warn, log.String())
+			}
+		})
+	}
+}
+
+// Refresh moves a session opened with a fallback key to the current key
+// (a full save), so a rotated-out secret stops working once the session is
+// used; a touch would re-sign it with the old key forever.
+func TestSecurityRefreshMovesToCurrentKey(t *testing.T) {
+	t.Parallel()
+	const oldSecret, newSecret = "the old secret, rotated out", "the new secret, current"
+	for _, tt := range []struct {
+		name string
+		idle time.Duration
+	}{
+		{"idle past the touch threshold", 5 * time.Minute},
+		{"fresh", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			old := mustNew(t, Config{Secret: oldSecret, Clock: clock.Now})
+			r := newRecorder("")
+			s := old.NewSession(r)
+			s.Set("user", "carol")
+			if err := s.Save(); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(tt.idle)
+
+			rotated := mustNew(t, Config{Secret: newSecret, SecretFallbacks: []string{oldSecret}, Clock: clock.Now})
+			r = newRecorder(joinCookies(r.setCookies))
+			s = rotated.NewSession(r)
+			if exists, _, err := s.Start(); !exists || err != nil {
+				t.Fatalf("Start with a fallback-key cookie = %v, %v", exists, err)
+			}
+			if len(r.setCookies) != 1 {
+				t.Fatalf("Refresh of a fallback-key session sent %d cookies, want 1: %q", len(r.setCookies), r.setCookies)
+			}
+
+			current := mustNew(t, Config{Secret: newSecret, Clock: clock.Now})
+			s = current.NewSession(newRecorder(joinCookies(r.setCookies)))
+			if err := s.Open(); err != nil {
+				t.Fatalf("the refreshed cookie does not open with the current key alone: %v", err)
+			}
+			if s.Get("user") != "carol" {
+				t.Fatalf("data after the move = %v", s.Data())
 			}
 		})
 	}
