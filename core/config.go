@@ -76,7 +76,8 @@ type Config struct {
 	RememberCookieName string
 
 	// Audience names the application that owns an entry of the session
-	// (default "default"). Several audiences can share one cookie.
+	// (default "default"). Several audiences can share one cookie. It must
+	// be valid UTF-8, as must Subject.
 	Audience string
 	// Subject is the default subject of new sessions (usually a user id).
 	Subject string

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 )
 
 // Manager holds a validated configuration and everything that can be
@@ -91,6 +92,11 @@ func New(cfg Config) (*Manager, error) {
 		m.compressionThreshold = cfg.CompressionThreshold
 	}
 
+	// Audiences and subjects travel as JSON strings: invalid UTF-8 would come
+	// back as U+FFFD, another audience or subject.
+	if !utf8.ValidString(cfg.Audience) || !utf8.ValidString(cfg.Subject) {
+		return nil, configError("audience %q or subject %q is not valid UTF-8", cfg.Audience, cfg.Subject)
+	}
 	if err := m.setKeys(&cfg); err != nil {
 		return nil, err
 	}

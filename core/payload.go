@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -29,7 +30,13 @@ func putBuf(b *bytes.Buffer) {
 	}
 }
 
-// encodeEntries appends the plaintext of entries to b.
+// encodeEntries appends the plaintext of entries to b. It fails, naming the
+// field, when an audience, a subject, a data key or a string value is not
+// valid UTF-8: it would come back changed (U+FFFD), and a subject changed on
+// the way would index the session under another user. Strings inside values
+// of other types (structs, typed slices and maps) are encoded by
+// encoding/json, which replaces invalid UTF-8 silently; such values come
+// back as encoding/json decodes them into an any anyway.
 func encodeEntries(b *bytes.Buffer, entries []entry) error {
 	out := b.AvailableBuffer()
 	out = append(out, '[')
@@ -48,10 +55,15 @@ func encodeEntries(b *bytes.Buffer, entries []entry) error {
 			}
 		}
 		out = append(out, ',')
-		out = appendJSONString(out, e.audience)
+		var ok bool
+		if out, ok = appendJSONString(out, e.audience); !ok {
+			return fmt.Errorf("audience %q is %w", e.audience, errInvalidUTF8)
+		}
 		if e.hasSubject {
 			out = append(out, ',')
-			out = appendJSONString(out, e.subject)
+			if out, ok = appendJSONString(out, e.subject); !ok {
+				return fmt.Errorf("subject %q of audience %q is %w", e.subject, e.audience, errInvalidUTF8)
+			}
 		}
 		out = append(out, ']')
 	}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -135,4 +136,84 @@ func TestSecurityRefreshMovesToCurrentKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setCounter is a Store that counts its Set calls.
+type setCounter struct {
+	Store
+	sets int
+}
+
+func (c *setCounter) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+	c.sets++
+	return c.Store.Set(ctx, name, key, value, opts)
+}
+
+// What goes in comes out: a subject, audience or data string that is not
+// valid UTF-8 would come back with U+FFFD in it (so the refreshed session
+// would be indexed under another subject, out of reach of RevokeSessions).
+// New and Save reject it, naming the field, before anything is written.
+func TestSecurityInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	t.Run("config", func(t *testing.T) {
+		t.Parallel()
+		for _, cfg := range []Config{
+			{Secret: "a long enough secret", Audience: "app\xff"},
+			{Secret: "a long enough secret", Subject: "\xc3("},
+		} {
+			if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("New(audience %q, subject %q) = %v, want ErrInvalidConfig", cfg.Audience, cfg.Subject, err)
+			}
+		}
+	})
+	tests := []struct {
+		name  string
+		set   func(s *Session)
+		field string
+	}{
+		{"subject", func(s *Session) { s.SetSubject("alice\xff") }, "subject"},
+		{"audience", func(s *Session) { s.SetAudience("\xfe") }, "audience"},
+		{"data key", func(s *Session) { s.Set("k\xff", 1) }, "data key"},
+		{"data value", func(s *Session) { s.Set("name", "bob\x80") }, `data key "name"`},
+		{"nested data value", func(s *Session) { s.Set("list", []any{map[string]any{"x": "\xed\xa0\x80"}}) }, `data key "list"`},
+	}
+	for _, storage := range []string{"cookie", "store"} {
+		for _, tt := range tests {
+			t.Run(storage+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				cfg := Config{Secret: "a long enough secret", Remember: true, RememberSafety: "None"}
+				var store *setCounter
+				if storage == "store" {
+					store = &setCounter{Store: NewMemoryStore(nil)}
+					cfg.Store = store
+				}
+				m := mustNew(t, cfg)
+				r := newRecorder("")
+				s := m.NewSession(r)
+				tt.set(s)
+				err := s.Save()
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.field) || !strings.Contains(err.Error(), "UTF-8") {
+					t.Fatalf("Save = %v, want ErrInvalid naming %s and UTF-8", err, tt.field)
+				}
+				if len(r.setCookies) != 0 {
+					t.Errorf("Save sent cookies: %q", r.setCookies)
+				}
+				if store != nil && store.sets != 0 {
+					t.Errorf("Save wrote %d store records", store.sets)
+				}
+			})
+		}
+	}
+	t.Run("valid U+FFFD round-trips", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Config{})
+		h.login(map[string]any{"k\uFFFD": "v\uFFFD"}, "sub\uFFFD")
+		s, err := h.open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Subject() != "sub\uFFFD" || s.Get("k\uFFFD") != "v\uFFFD" {
+			t.Fatalf("subject %q, data %v", s.Subject(), s.Data())
+		}
+	})
 }
