@@ -258,7 +258,7 @@ func validAttrValue(s string) bool {
 
 // cookieNamesCollide reports whether a request cookie called b could be read
 // as cookie a or one of its chunks a2 .. a9: request cookie names compare
-// case-insensitively (see cookieValue).
+// case-insensitively (see cookieChunk).
 func cookieNamesCollide(a, b string) bool {
 	if strings.EqualFold(a, b) {
 		return true

@@ -507,7 +507,7 @@ func (s *Session) ClearRequestCookie() error {
 		}
 		cookies = stripCookies(cookies, m.rememberName, chunks)
 	}
-	s.cookies = cookies
+	s.cookies, s.jarLoaded = cookies, false
 	if cookies == "" {
 		s.ex.DelRequestHeader("Cookie")
 	} else {

@@ -217,3 +217,81 @@ func TestSecurityInvalidUTF8(t *testing.T) {
 		}
 	})
 }
+
+// ClearRequestCookie removes exactly the cookies that Open reads: the same
+// separators (';' and ','), blanks and case-insensitive names. A cookie
+// that opened the session must never be forwarded upstream.
+func TestSecurityClearRequestCookieTokenizer(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, Config{Secret: "a long enough secret", Remember: true, RememberSafety: "None"})
+	r := newRecorder("")
+	s := m.NewSession(r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	_, session, _ := strings.Cut(strings.SplitN(r.setCookies[0], ";", 2)[0], "=")
+	_, remember, _ := strings.Cut(strings.SplitN(r.setCookies[1], ";", 2)[0], "=")
+	tests := []struct {
+		name, header, want string
+	}{
+		{"comma", "a=1, session=" + session + ", b=2", "a=1, b=2"},
+		{"upper case", "a=1; SESSION=" + session + "; b=2", "a=1; b=2"},
+		{"mixed case remember", "Session=" + session + "; REMEMBER=" + remember, ""},
+		{"blanks and comma", "a=1 ,  session = " + session + " ,remember=" + remember + "; b=2", "a=1, b=2"},
+		{"value-less tokens kept", "a=1; session=" + session + "; flag; b=2", "a=1; flag;b=2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := newRecorder(tt.header)
+			s := m.NewSession(ex)
+			if err := s.Open(); err != nil {
+				t.Fatalf("Open(%q) = %v", tt.header, err)
+			}
+			if err := s.ClearRequestCookie(); err != nil {
+				t.Fatal(err)
+			}
+			if ex.cookie != tt.want {
+				t.Errorf("Cookie after ClearRequestCookie = %q, want %q", ex.cookie, tt.want)
+			}
+			if strings.Contains(ex.cookie, session[:headerEncodedSize]) || strings.Contains(ex.cookie, remember[:headerEncodedSize]) {
+				t.Errorf("a session cookie is still forwarded: %q", ex.cookie)
+			}
+		})
+	}
+}
+
+// Open reads at most maxCookieHeader bytes of the Cookie header, in one
+// pass: enough for a session and a remember cookie of nine chunks each and
+// other cookies, while a hostile megabyte of separators is not scanned.
+func TestSecurityCookieHeaderBound(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, Config{Secret: "a long enough secret"})
+	r := newRecorder("")
+	s := m.NewSession(r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	session := joinCookies(r.setCookies)
+	pad := func(n int) string { return strings.Repeat("x=y;", n/4) }
+	tests := []struct {
+		name   string
+		header string
+		want   error
+	}{
+		{"within the bound", pad(maxCookieHeader-2*len(session)) + session, nil},
+		{"ends exactly at the bound", pad(maxCookieHeader-len(session)) + session, nil},
+		{"cut by the bound", pad(maxCookieHeader-len(session)/2) + session, ErrNotFound},
+		{"past the bound", pad(1<<20) + session, ErrNotFound},
+		{"a megabyte of separators", strings.Repeat(";", 1<<20) + session, ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := m.NewSession(newRecorder(tt.header)).Open()
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Open with the cookie at %d of %d bytes = %v, want %v", len(tt.header)-len(session), len(tt.header), err, tt.want)
+			}
+		})
+	}
+}

@@ -51,6 +51,8 @@ type Session struct {
 
 	cookies       string // the request's Cookie header
 	cookiesLoaded bool
+	jar           requestJar // the session's cookies in it
+	jarLoaded     bool
 }
 
 func (s *Session) requestCookies() string {
@@ -58,6 +60,20 @@ func (s *Session) requestCookies() string {
 		s.cookies, s.cookiesLoaded = s.ex.Cookies(), true
 	}
 	return s.cookies
+}
+
+// requestCookie returns chunk (1 to 9) of the request's session cookie, or
+// of its remember cookie. The Cookie header is read once per request.
+func (s *Session) requestCookie(remember bool, chunk int) (string, bool) {
+	if !s.jarLoaded {
+		s.jar = readCookies(s.requestCookies(), [2]string{s.m.cookieName, s.m.rememberName})
+		s.jarLoaded = true
+	}
+	k := 0
+	if remember {
+		k = 1
+	}
+	return s.jar.get(k, chunk)
 }
 
 func (s *Session) entry() *entry { return &s.entries[s.cur] }
