@@ -17,7 +17,8 @@ import (
 // names and the Set-Cookie attributes. It is immutable after New and safe
 // for concurrent use; create one per application and a Session per request.
 type Manager struct {
-	keys []*keyMaterial // primary first, then the fallbacks
+	keys         []*keyMaterial // primary first, then the fallbacks
+	rememberKeys *keyCache      // shared by keys
 
 	cookieName   string
 	rememberName string
@@ -174,6 +175,10 @@ func (m *Manager) setKeys(cfg *Config) error {
 		m.checkSecretStrength(s, fmt.Sprintf("secret_fallbacks[%d]", i))
 		sum := sha256.Sum256([]byte(s))
 		m.keys = append(m.keys, newKeyMaterial(sum[:]))
+	}
+	m.rememberKeys = newKeyCache(rememberKeyCacheSize)
+	for _, k := range m.keys {
+		k.remember = m.rememberKeys
 	}
 	return nil
 }

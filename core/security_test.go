@@ -295,3 +295,64 @@ func TestSecurityCookieHeaderBound(t *testing.T) {
 		})
 	}
 }
+
+// A remember cookie's key costs PBKDF2 (10000 iterations at the default
+// RememberSafety). Replaying one's own remember cookie must not cost it on
+// every request: the derived keys of verified cookies are cached. Each
+// restore still derives the key of the new remember cookie it issues.
+func TestSecurityRememberKeyCache(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, Config{Secret: "a long enough secret", Remember: true, RememberSafety: "Low"})
+	r := newRecorder("")
+	s := m.NewSession(r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	var remember string
+	for _, line := range r.setCookies {
+		if strings.HasPrefix(line, "remember=") {
+			remember, _, _ = strings.Cut(line, ";")
+		}
+	}
+	before := m.rememberKeys.derivations.Load()
+	const replays = 10
+	for range replays {
+		s := m.NewSession(newRecorder(remember))
+		if err := s.Open(); err != nil || s.Get("user") != "alice" {
+			t.Fatalf("restore from the remember cookie: %v, %v", err, s.Data())
+		}
+	}
+	// One derivation per replay: the new remember cookie's. The replayed
+	// cookie's key comes from the cache.
+	if got := m.rememberKeys.derivations.Load() - before; got != replays {
+		t.Fatalf("%d replays ran PBKDF2 %d times, want %d", replays, got, replays)
+	}
+}
+
+// The cache of remember keys is bounded and keeps recently used entries.
+func TestSecurityRememberKeyCacheBound(t *testing.T) {
+	t.Parallel()
+	c := newKeyCache(8)
+	k := newKeyMaterial(bytes.Repeat([]byte{1}, ikmSize))
+	key := func(i int) keyCacheKey {
+		return keyCacheKey{k: k, sid: [sidSize]byte{byte(i), byte(i >> 8)}, iterations: 1000}
+	}
+	c.put(key(0), [keyIVSize]byte{0})
+	for i := 1; i < 100; i++ {
+		c.get(key(0)) // in use: it must survive
+		c.put(key(i), [keyIVSize]byte{byte(i)})
+		if n := len(c.index); n > 8 {
+			t.Fatalf("cache holds %d entries, bound 8", n)
+		}
+	}
+	if v, ok := c.get(key(0)); !ok || v[0] != 0 {
+		t.Error("an entry in constant use was evicted")
+	}
+	if v, ok := c.get(key(99)); !ok || v[0] != 99 {
+		t.Error("the latest entry is missing")
+	}
+	if _, ok := c.get(key(1)); ok {
+		t.Error("an old unused entry survived 98 later ones in a cache of 8")
+	}
+}
