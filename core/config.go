@@ -115,7 +115,8 @@ type Config struct {
 	// Refresh re-sends the cookie with a new idling offset (default 1m).
 	TouchThreshold time.Duration
 	// CompressionThreshold is the plaintext size in bytes above which the
-	// data is deflated (default 1024); negative disables compression.
+	// data is deflated (default 1024); negative disables compression. Data
+	// larger than 1.7 MiB is never compressed (a bound on inflating).
 	CompressionThreshold int
 
 	// Bind ties the session to properties of the client: "ip", "scheme"

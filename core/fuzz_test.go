@@ -181,8 +181,8 @@ func FuzzDecodeEntries(f *testing.F) {
 func FuzzInflate(f *testing.F) {
 	f.Add([]byte{0x4b, 0x4c, 0x4a, 0x06, 0x00})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, err := inflate(data)
-		if err == nil && len(out) > maxInflatedSize {
+		out, err := inflate(data, maxCookieInflatedSize)
+		if err == nil && len(out) > maxCookieInflatedSize {
 			t.Fatal("inflate exceeded its bound")
 		}
 	})

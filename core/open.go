@@ -188,7 +188,11 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return wrapError(ErrInvalid, "unable to decrypt session data", err), false
 	}
 	if md.flags&flagDeflate != 0 {
-		if plaintext, err = inflate(plaintext); err != nil {
+		limit := maxCookieInflatedSize
+		if m.store != nil {
+			limit = maxStoreInflatedSize
+		}
+		if plaintext, err = inflate(plaintext, limit); err != nil {
 			return wrapError(ErrInvalid, "unable to inflate session data", err), false
 		}
 	}

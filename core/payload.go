@@ -119,9 +119,22 @@ func decodeEntries(plaintext []byte) ([]entry, error) {
 	return entries, nil
 }
 
-// maxInflatedSize bounds the output of inflate, so that a small cookie cannot
-// expand into an unbounded amount of memory.
-const maxInflatedSize = maxDataSize
+// Inflating is bounded at the scale of the storage, so that a small
+// payload cannot expand into an unbounded amount of memory and time:
+//
+//   - cookie storage: nine 4096-byte cookies carry at most 27 KiB of
+//     compressed data (base64url), and session JSON deflates far less than
+//     64 times, so a cookie inflates to at most 64 times that, 1.7 MiB;
+//   - a server-side store: the store's own bound on the data, 2^24-1 bytes.
+//
+// deflate refuses data above the cookie bound, so such data is saved
+// uncompressed: with cookie storage it then does not fit (ErrTooLarge at
+// the save, rather than a cookie that does not open), and with a store it
+// is stored as it is. What a save wrote always opens.
+const (
+	maxCookieInflatedSize = maxCookies * maxCookieSize * 3 / 4 * 64
+	maxStoreInflatedSize  = maxDataSize
+)
 
 var (
 	flateWriters = sync.Pool{New: func() any {
@@ -131,8 +144,14 @@ var (
 	flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
 )
 
-// deflate appends the raw DEFLATE compression of src to dst.
+var errDeflateTooLarge = errors.New("data too large to compress")
+
+// deflate appends the raw DEFLATE compression of src to dst. It refuses src
+// longer than maxCookieInflatedSize (see above).
 func deflate(dst *bytes.Buffer, src []byte) error {
+	if len(src) > maxCookieInflatedSize {
+		return errDeflateTooLarge
+	}
 	w := flateWriters.Get().(*flate.Writer)
 	defer flateWriters.Put(w)
 	w.Reset(dst)
@@ -144,18 +163,19 @@ func deflate(dst *bytes.Buffer, src []byte) error {
 
 var errInflateTooLarge = errors.New("inflated data too large")
 
-// inflate decompresses raw DEFLATE data.
-func inflate(src []byte) ([]byte, error) {
+// inflate decompresses raw DEFLATE data into at most limit bytes; more is
+// errInflateTooLarge.
+func inflate(src []byte, limit int) ([]byte, error) {
 	r := flateReaders.Get().(io.ReadCloser)
 	defer flateReaders.Put(r)
 	if err := r.(flate.Resetter).Reset(bytes.NewReader(src), nil); err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(r, maxInflatedSize+1))
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > maxInflatedSize {
+	if len(out) > limit {
 		return nil, errInflateTooLarge
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"io"
@@ -355,4 +356,67 @@ func TestSecurityRememberKeyCacheBound(t *testing.T) {
 	if _, ok := c.get(key(1)); ok {
 		t.Error("an old unused entry survived 98 later ones in a cache of 8")
 	}
+}
+
+// Inflating is bounded at the scale of the storage: a cookie carries at
+// most maxCookieInflatedSize bytes of plaintext once inflated, a store
+// record maxStoreInflatedSize. Saving keeps to the same bound (larger data
+// is not compressed, and so does not fit in cookies), so what a save wrote
+// always opens.
+func TestSecurityInflateBound(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("a", maxCookieInflatedSize) // deflates to a few KiB
+	t.Run("cookie storage save", func(t *testing.T) {
+		t.Parallel()
+		m := mustNew(t, Config{Secret: "a long enough secret"})
+		r := newRecorder("")
+		s := m.NewSession(r)
+		s.Set("blob", big)
+		if err := s.Save(); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("Save of %d bytes that deflate to a cookie = %v, want ErrTooLarge (it would not open)", len(big), err)
+		}
+		if len(r.setCookies) != 0 {
+			t.Errorf("Save sent cookies: %d lines", len(r.setCookies))
+		}
+	})
+	t.Run("store save and open", func(t *testing.T) {
+		t.Parallel()
+		m := mustNew(t, Config{Secret: "a long enough secret", Store: NewMemoryStore(nil)})
+		r := newRecorder("")
+		s := m.NewSession(r)
+		s.Set("blob", big)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+		s = m.NewSession(newRecorder(joinCookies(r.setCookies)))
+		if err := s.Open(); err != nil || s.Get("blob") != big {
+			t.Fatalf("Open of a large store session = %v", err)
+		}
+	})
+	t.Run("inflate", func(t *testing.T) {
+		t.Parallel()
+		var compressed bytes.Buffer
+		if err := deflateAll(&compressed, []byte(big+"a")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inflate(compressed.Bytes(), maxCookieInflatedSize); !errors.Is(err, errInflateTooLarge) {
+			t.Errorf("inflate past the cookie bound = %v, want errInflateTooLarge", err)
+		}
+		out, err := inflate(compressed.Bytes(), maxStoreInflatedSize)
+		if err != nil || len(out) != len(big)+1 {
+			t.Errorf("inflate within the store bound = %d bytes, %v", len(out), err)
+		}
+	})
+}
+
+// deflateAll compresses src without deflate's size bound.
+func deflateAll(dst *bytes.Buffer, src []byte) error {
+	w, err := flate.NewWriter(dst, flate.BestSpeed)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(src); err != nil {
+		return err
+	}
+	return w.Close()
 }
