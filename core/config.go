@@ -13,8 +13,9 @@ import (
 const Disabled time.Duration = -1
 
 // Config mirrors the reference library's configuration table. Every zero
-// value means the reference's default, so Config{Secret: "..."} is a complete
-// configuration. Durations are rounded down to whole seconds, as the wire
+// value means the reference's default, but for one deliberate difference:
+// cookies are Secure unless DisableSecure is set. Config{Secret: "..."} is a
+// complete configuration. Durations are rounded down to whole seconds, as the wire
 // format counts seconds, but never below one second; a negative duration
 // (Disabled) turns a timeout off.
 // Print DefaultConfig to see the effective defaults.
@@ -51,9 +52,15 @@ type Config struct {
 	CookieDomain string
 	// DisableHTTPOnly removes the HttpOnly attribute (on by default).
 	DisableHTTPOnly bool
-	// CookieSecure adds the Secure attribute. SameSite=None, SameParty and
-	// the cookie prefixes force it.
-	CookieSecure bool
+	// DisableSecure removes the Secure attribute, which is on by default:
+	// browsers then send the cookies over plain HTTP too, where anyone on
+	// the path can read them. It is an opt-out for development on a
+	// loopback address over plain HTTP, where a browser or a cookie jar
+	// would not send Secure cookies back. CookiePrefix, SameSite=None and
+	// SameParty force Secure even with DisableSecure. The reference's
+	// cookie_secure defaults to false: a configuration ported from it that
+	// relies on that default needs DisableSecure.
+	DisableSecure bool
 	// CookiePriority is "", "Low", "Medium" or "High".
 	CookiePriority string
 	// CookieSameSite is "Lax" (default), "Strict", "None" or "Default".

@@ -212,7 +212,7 @@ func (m *Manager) setCookies(cfg *Config) error {
 	path := orDefault(cfg.CookiePath, DefaultCookiePath)
 	domain := cfg.CookieDomain
 	sameSite := orDefault(cfg.CookieSameSite, DefaultCookieSameSite)
-	secure := cfg.CookieSecure
+	secure := !cfg.DisableSecure
 
 	switch sameSite {
 	case "Lax", "Strict", "None", "Default":

@@ -420,3 +420,42 @@ func deflateAll(dst *bytes.Buffer, src []byte) error {
 	}
 	return w.Close()
 }
+
+// Cookies are Secure unless explicitly disabled, unlike the reference's
+// default; the cookie prefixes, SameSite=None and SameParty force Secure
+// even then.
+func TestSecuritySecureByDefault(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"default", Config{}, "; Path=/; SameSite=Lax; Secure; HttpOnly"},
+		{"disabled", Config{DisableSecure: true}, "; Path=/; SameSite=Lax; HttpOnly"},
+		{"disabled but __Host-", Config{DisableSecure: true, CookiePrefix: "__Host-"}, "; Path=/; SameSite=Lax; Secure; HttpOnly"},
+		{"disabled but __Secure-", Config{DisableSecure: true, CookiePrefix: "__Secure-"}, "; Path=/; SameSite=Lax; Secure; HttpOnly"},
+		{"disabled but SameSite=None", Config{DisableSecure: true, CookieSameSite: "None"}, "; Path=/; SameSite=None; Secure; HttpOnly"},
+		{"disabled but SameParty", Config{DisableSecure: true, CookieSameParty: true}, "; Path=/; SameSite=Lax; SameParty; Secure; HttpOnly"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.cfg.Secret = "a long enough secret"
+			tt.cfg.Remember = true
+			tt.cfg.RememberSafety = "None"
+			m := mustNew(t, tt.cfg)
+			r := newRecorder("")
+			if err := m.NewSession(r).Save(); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range r.setCookies {
+				_, _, attrs := splitSetCookie(line)
+				attrs, _, _ = strings.Cut(";"+attrs, "; Expires=")
+				if attrs != tt.want {
+					t.Errorf("Set-Cookie %q: attributes %q, want %q", line, attrs, tt.want)
+				}
+			}
+		})
+	}
+}

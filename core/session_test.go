@@ -149,7 +149,7 @@ func TestZeroConfigMeansDefaults(t *testing.T) {
 		zero.staleTTL != 10 || zero.touchThreshold != 60 || zero.compressionThreshold != 1024 {
 		t.Fatalf("defaults are not the reference's: %+v", zero)
 	}
-	if zero.attrs != "; Path=/; SameSite=Lax; HttpOnly" {
+	if zero.attrs != "; Path=/; SameSite=Lax; Secure; HttpOnly" {
 		t.Fatalf("default attributes = %q", zero.attrs)
 	}
 }
