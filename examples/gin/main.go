@@ -26,7 +26,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	m, err := demo.NewManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
+	// An empty secret: a random key and a warning. On a loopback address
+	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
