@@ -348,6 +348,27 @@ func (c *client) do(path string, header http.Header, pairs ...string) (*state, *
 	return &st, resp
 }
 
+// raw requests path with the query pairs, like get, and returns the status
+// and body whatever they are.
+func (c *client) raw(path string, pairs ...string) (int, string) {
+	c.t.Helper()
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		q.Add(pairs[i], pairs[i+1])
+	}
+	u := c.url.ResolveReference(&url.URL{Path: path, RawQuery: q.Encode()})
+	resp, err := c.http.Get(u.String())
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("GET %s: reading the body: %v", path, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
 // cookie returns the value of the jar's cookie called name ("" if none).
 func (c *client) cookie(name string) string {
 	for _, ck := range c.jar.Cookies(c.url) {
