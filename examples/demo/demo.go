@@ -91,11 +91,17 @@ type View struct {
 }
 
 // NewView returns the view of s for the example named framework. err is the
-// error from opening s, if the caller has it; ErrNotFound is not shown.
+// error from opening s, if the caller has it; ErrNotFound is not shown, and
+// other failures than an expired or invalid cookie (a store's) are shown
+// without their text, which may name the store's hosts.
 func NewView(framework string, s *session.Session, err error) View {
 	v := View{Framework: framework, Exists: s.Exists()}
-	if err != nil && !errors.Is(err, session.ErrNotFound) {
+	switch {
+	case err == nil, errors.Is(err, session.ErrNotFound):
+	case session.Ordinary(err):
 		v.Reason = err.Error()
+	default:
+		v.Reason = "the session store is unavailable"
 	}
 	if v.Exists {
 		v.Subject, v.ID, v.Data, v.Remember = s.Subject(), s.ID(), s.Data(), s.Remember()

@@ -29,12 +29,13 @@ func TestNewView(t *testing.T) {
 		{"none", nil, ""},
 		{"not found", fmt.Errorf("open: %w", session.ErrNotFound), ""},
 		{"expired", fmt.Errorf("open: %w", session.ErrExpired), "expired"},
+		{"store", fmt.Errorf("open: %w: dial tcp: lookup db.internal.example", session.ErrStore), "unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newSession(t)
 			v := NewView("test", s, tt.err)
-			if v.Exists || !strings.Contains(v.Reason, tt.reason) || (tt.reason == "") != (v.Reason == "") {
+			if v.Exists || !strings.Contains(v.Reason, tt.reason) || (tt.reason == "") != (v.Reason == "") || strings.Contains(v.Reason, "internal.example") {
 				t.Fatalf("view = %+v, want no session and a reason containing %q", v, tt.reason)
 			}
 			var b strings.Builder

@@ -52,7 +52,8 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	e.POST("/login", func(c echo.Context) error {
 		if err := demo.Login(echosession.From(c), c.FormValue("user"), c.FormValue("remember") != ""); err != nil {
-			return c.String(http.StatusInternalServerError, err.Error())
+			log.Print("login: ", err) // for the log: a store error may name hosts
+			return c.String(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 		}
 		return c.Redirect(http.StatusSeeOther, "/")
 	})

@@ -51,7 +51,8 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	r.POST("/login", func(c *gin.Context) {
 		if err := demo.Login(ginsession.From(c), c.PostForm("user"), c.PostForm("remember") != ""); err != nil {
-			c.String(http.StatusInternalServerError, err.Error())
+			log.Print("login: ", err) // for the log: a store error may name hosts
+			c.String(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 			return
 		}
 		c.Redirect(http.StatusSeeOther, "/")

@@ -48,7 +48,8 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		if err := demo.Login(m.New(w, r), r.FormValue("user"), r.FormValue("remember") != ""); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			log.Print("login: ", err) // for the log: a store error may name hosts
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
