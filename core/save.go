@@ -367,8 +367,9 @@ func (s *Session) metadata() *Metadata {
 
 // Touch re-sends the session cookie with a new idling offset and MAC,
 // keeping its id, data and store record (the reference's instance:touch).
-// It uses the key that verified the cookie, which may be a fallback key.
-// Refresh calls it when needed.
+// It uses the key that verified the cookie, which may be a fallback key, as
+// the reference does; Refresh calls it when needed, but saves instead when
+// the key was a fallback.
 func (s *Session) Touch() error {
 	switch s.state {
 	case stateClosed:
@@ -392,6 +393,11 @@ func (s *Session) Touch() error {
 // timeout has passed since the last save, or else touches it when it has
 // been idle for more than the touch threshold; otherwise it does nothing
 // (the reference's instance:refresh).
+//
+// Unlike the reference, a session whose cookie was verified with a fallback
+// key (SecretFallbacks, IKMFallbacks) is always saved, and so moved to the
+// current key: a touch would re-sign it with the old key, and a rotated-out
+// secret would keep an active session alive forever.
 func (s *Session) Refresh() error {
 	switch s.state {
 	case stateClosed:
@@ -400,6 +406,9 @@ func (s *Session) Refresh() error {
 		return errNonexistent("refresh")
 	}
 	m, md := s.m, &s.meta
+	if md.key != nil && md.key != m.keys[0] {
+		return s.save(stateOpen, false)
+	}
 	if m.rolling == 0 && m.idling == 0 {
 		return nil
 	}
@@ -556,7 +565,7 @@ func (s *Session) ClearRequestCookie() error {
 		}
 		cookies = stripCookies(cookies, m.rememberName, chunks)
 	}
-	s.cookies = cookies
+	s.cookies, s.jarLoaded = cookies, false
 	if cookies == "" {
 		s.ex.DelRequestHeader("Cookie")
 	} else {

@@ -166,7 +166,7 @@ func vectorConfig(t testing.TB, in map[string]any) Config {
 		case "cookie_http_only":
 			c.DisableHTTPOnly = !v.(bool)
 		case "cookie_secure":
-			c.CookieSecure = v.(bool)
+			c.DisableSecure = !v.(bool)
 		case "cookie_priority":
 			c.CookiePriority = v.(string)
 		case "cookie_same_site":
@@ -186,6 +186,11 @@ func vectorConfig(t testing.TB, in map[string]any) Config {
 		default:
 			t.Fatalf("vector config option %q is not mapped", k)
 		}
+	}
+	// The reference's cookies are not Secure unless it is asked for; ours
+	// are, unless disabled.
+	if _, ok := in["cookie_secure"]; !ok {
+		c.DisableSecure = true
 	}
 	return c
 }

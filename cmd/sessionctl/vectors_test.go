@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,6 +123,10 @@ func TestVectors(t *testing.T) {
 }
 
 func openVector(t *testing.T, vector, name string, cfg map[string]any, step vectorStep) {
+	if _, ok := cfg["cookie_secure"]; !ok { // the reference's default; ours is Secure
+		cfg = maps.Clone(cfg)
+		cfg["cookie_secure"] = false
+	}
 	rq := step.Request
 	r := openReport(t, "Cookie: "+rq.CookieHeader,
 		"--config", writeJSON(t, cfg),
