@@ -144,7 +144,9 @@ type Config struct {
 	// Clock returns the current time; nil means time.Now. Tests inject one.
 	Clock func() time.Time
 	// Rand is the source of session ids; nil means crypto/rand. Tests
-	// inject one to reproduce cookies byte for byte.
+	// inject one to reproduce cookies byte for byte; never in production:
+	// session ids also select each cookie's key and nonce, so a predictable
+	// or repeating source makes ids guessable and reuses AES-GCM nonces.
 	Rand io.Reader
 	// Logger receives warnings (for example a missing secret); nil means
 	// slog.Default().
