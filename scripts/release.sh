@@ -200,13 +200,16 @@ fi
 
 # --- the real thing: this repository gets the commit and the tags -----------
 [ "$(git rev-parse HEAD)" = "$head" ] || die "HEAD moved during the release; start again"
-git fetch -q "$repo" "$release"
+git fetch -q "$repo" HEAD
+[ "$(git rev-parse FETCH_HEAD)" = "$release" ] || die "fetched $(git rev-parse FETCH_HEAD), want $release"
 git merge -q --ff-only "$release"
-for t in "${tags[@]}"; do
-  git fetch -q "$repo" "refs/tags/$t:refs/tags/$t"
-done
-printf '\n%s is now at the release commit and the tags exist here. Nothing was pushed.\n' "$branch"
-printf 'Publish with:\n  git push origin %s %s\n' "$branch" "$(printf 'refs/tags/%s ' "${tags[@]}")"
-printf 'then ask the public proxy for them (it fetches tags lazily):\n'
-printf '  GOPROXY=https://proxy.golang.org GOFLAGS=-mod=mod go list -m %s@%s\n' "$SESSIONGO_REPO_PATH/core" "$version"
+refspecs=()
+for t in "${tags[@]}"; do refspecs+=("refs/tags/$t:refs/tags/$t"); done
+git fetch -q "$repo" "${refspecs[@]}"
+printf '\n%s is now at the release commit %s and the tags exist here. Nothing was pushed.\n' "$branch" "$release"
+printf 'Publish (all or nothing):\n  git push --atomic origin %s%s\n' "$branch" "$(printf ' refs/tags/%s' "${tags[@]}")"
+printf 'Then have the public proxy fetch every module (it does so on first request):\n'
+printf '  cd "$(mktemp -d)" && GOPROXY=https://proxy.golang.org go list -m'
+printf ' %s' $(sed "s/\$/@$version/" "$out/modules.txt"); printf '\n'
+printf 'and check as a user would: scripts/release/check-user-module.sh %s -\n' "$version"
 printf '(%ds)\n' $((SECONDS - start))
