@@ -25,7 +25,10 @@
 #
 # Refuses a malformed VERSION, a dirty tree, and tags that already exist
 # (here, or on the remote "origin" when there is one). Exits non-zero on any
-# failure. See scripts/release/README.md.
+# failure.
+#
+# A real release also needs: HEAD on a branch, a CHANGELOG.md section
+# "## [X.Y.Z] - DATE" for VERSION, and git user.name and user.email.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/release/lib.sh"
