@@ -110,6 +110,8 @@ repo=$out/repo proxy=$out/proxy modcache=$out/modcache
 say "releasing ${#dirs[@]} modules at $version from $head${branch:+ ($branch)}; work in $out"
 
 git clone -q --no-checkout "$root" "$repo"
+git -C "$repo" fetch -q "$root" HEAD # HEAD as this work tree has it, detached or not
+[ "$(git -C "$repo" rev-parse FETCH_HEAD)" = "$head" ] || die "the clone's HEAD is not $head"
 git -C "$repo" checkout -q --detach "$head"
 # A dry run in CI may have no identity; a real release uses the releaser's.
 g() {
