@@ -124,8 +124,11 @@ type AdapterOptions struct {
 
 // TestAdapter runs the adapter suite against the adapter behind serve:
 // the same HTTP-level behaviours for every framework adapter, through a
-// real HTTP server on loopback and a real client with a cookie jar
-// (net/http/cookiejar). Each behaviour is a subtest with its own Managers
+// real HTTPS server on loopback and a real client with a cookie jar
+// (net/http/cookiejar). HTTPS, because session cookies are Secure by
+// default and a cookie jar, like a browser, sends them over https only: the
+// suite wraps the listener it hands to serve in TLS (a throwaway
+// self-signed certificate its client trusts). Each behaviour is a subtest with its own Managers
 // (on an injected clock, so that no test sleeps), its own server and its
 // own cookie jar; failures name the behaviour the adapter breaks. Every
 // response is also checked for two Set-Cookie lines for one cookie and for
@@ -157,6 +160,8 @@ type AdapterOptions struct {
 //     gin's c.Writer, echo's c.Response(), or a small shim over fiber's
 //     context), so that the framework's own response path is exercised;
 //  3. serve on ln until the test ends, stopping the server with t.Cleanup.
+//     ln already speaks TLS: serve it as a plain listener (Serve, not
+//     ServeTLS), and the framework sees https requests.
 //     The server must accept request headers of at least 48 KiB (nine
 //     4096-byte cookies: chunked sessions).
 //

@@ -1,16 +1,24 @@
 package conformance
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/rand/v2"
+	"math/big"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,7 +35,45 @@ const adapterSecret = "sessiongo conformance adapter suite"
 // cookieAttrs are the attributes core gives every session Set-Cookie line
 // with the suite's configuration; an adapter that formats cookies itself
 // shows up as a line without them.
-const cookieAttrs = "; Path=/; SameSite=Lax; HttpOnly"
+const cookieAttrs = "; Path=/; SameSite=Lax; Secure; HttpOnly"
+
+// suiteTLS returns the TLS configuration of the suite's servers and the
+// pool its clients trust, around a throwaway self-signed certificate for
+// 127.0.0.1 made once. The suite serves HTTPS because session cookies are
+// Secure by default, and a cookie jar sends Secure cookies over https only.
+var suiteTLS = sync.OnceValues(func() (*testTLS, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "sessiongo conformance suite"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	return &testTLS{
+		server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}},
+		client: &tls.Config{RootCAs: roots},
+	}, nil
+})
+
+// testTLS is the TLS configuration of the suite's servers and clients.
+type testTLS struct{ server, client *tls.Config }
 
 // clock is the Managers' injected clock.
 type clock struct{ now atomic.Int64 }
@@ -84,8 +130,13 @@ func (s *suite) start(specs ...mountSpec) *client {
 	if err != nil {
 		t.Fatalf("listen on loopback: %v", err)
 	}
+	certs, err := suiteTLS()
+	if err != nil {
+		t.Fatalf("making the suite's TLS certificate: %v", err)
+	}
+	ln = tls.NewListener(ln, certs.server)
 	s.serve(t, ln, app)
-	s.base = "http://" + ln.Addr().String()
+	s.base = "https://" + ln.Addr().String()
 	return s.newClient(s.base)
 }
 
@@ -100,7 +151,11 @@ func (s *suite) newClient(base string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 32}
+	certs, err := suiteTLS()
+	if err != nil {
+		t.Fatalf("making the suite's TLS certificate: %v", err)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 32, TLSClientConfig: certs.client}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &client{
 		t:   t,
@@ -228,7 +283,7 @@ func apply(s *session.Session, q url.Values) {
 // incompressible returns n characters that deflate cannot shrink much.
 func incompressible(n int) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	rnd := rand.New(rand.NewPCG(uint64(n), 42))
+	rnd := mathrand.New(mathrand.NewPCG(uint64(n), 42))
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = alphabet[rnd.IntN(len(alphabet))]
@@ -291,6 +346,27 @@ func (c *client) do(path string, header http.Header, pairs ...string) (*state, *
 		c.t.Fatalf("GET %s: the operation failed: %s", path, st.Error)
 	}
 	return &st, resp
+}
+
+// raw requests path with the query pairs, like get, and returns the status
+// and body whatever they are.
+func (c *client) raw(path string, pairs ...string) (int, string) {
+	c.t.Helper()
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		q.Add(pairs[i], pairs[i+1])
+	}
+	u := c.url.ResolveReference(&url.URL{Path: path, RawQuery: q.Encode()})
+	resp, err := c.http.Get(u.String())
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("GET %s: reading the body: %v", path, err)
+	}
+	return resp.StatusCode, string(body)
 }
 
 // cookie returns the value of the jar's cookie called name ("" if none).

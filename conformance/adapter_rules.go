@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +39,7 @@ var adapterBehaviours = []behaviour{
 	{"Headers", testHeaders},
 	{"TamperedCookie", testTamperedCookie},
 	{"ConcurrentRequests", testConcurrent},
+	{"StoreErrorHidden", testStoreErrorHidden},
 }
 
 // A request without cookies gets a new, empty session from the accessor,
@@ -372,6 +374,40 @@ func testTamperedCookie(s *suite) {
 		if st, _ := c.get("/a/state"); st.Exists || len(st.Data) != 0 {
 			s.t.Errorf("%s cookie: exists=%v data=%v, want a new session", tc.name, st.Exists, st.Data)
 		}
+	}
+}
+
+// storeFailure is the text of the store error in testStoreErrorHidden, as a
+// real store's would name its host.
+const storeFailure = "dial tcp: lookup sessions-db.internal.example: no such host"
+
+// A store failure reaches the adapter's default error handler: the client
+// gets an error status with a generic body, never the store's error text
+// (host names, addresses), which only the server's log gets. The adapter's
+// test should serve with its framework's debug mode on, where one exists.
+func testStoreErrorHidden(s *suite) {
+	faulty := NewFaultyStore(session.NewMemoryStore(nil))
+	s.store = faulty
+	c := s.start(
+		mountSpec{prefix: "/a"},
+		mountSpec{prefix: "/auto", opts: MiddlewareOptions{AutoSave: true}},
+	)
+	c.get("/a/save", "user", "alice")
+	faulty.FailAll(errors.New(storeFailure))
+
+	// Opening the session fails: the handler does not run.
+	status, body := c.raw("/a/state")
+	if status < 500 {
+		s.t.Errorf("store down while opening: status %d, want an error status (5xx)", status)
+	}
+	if strings.Contains(body, "internal.example") || strings.Contains(body, "dial tcp") {
+		s.t.Errorf("store down while opening: the response body shows the store's error: %q", body)
+	}
+	// The auto-save fails after the handler (a new client: nothing to open).
+	fresh := s.newClient(s.base)
+	_, body = fresh.raw("/auto/change", "x", "1")
+	if strings.Contains(body, "internal.example") || strings.Contains(body, "dial tcp") {
+		s.t.Errorf("auto-save failed: the response body shows the store's error: %q", body)
 	}
 }
 

@@ -71,10 +71,10 @@ func (j storeJar) serve(c *storeCase, h func(w http.ResponseWriter, r *http.Requ
 }
 
 // manager returns a session library Manager that keeps its data in store,
-// on the case's clock.
-func (c *storeCase) manager(store session.Store, index bool) *session.Manager {
+// on the case's clock; mutate, when given, changes the configuration.
+func (c *storeCase) manager(store session.Store, index bool, mutate ...func(*session.Config)) *session.Manager {
 	c.t.Helper()
-	m, err := session.New(session.Config{
+	cfg := session.Config{
 		Secret:         storeSecret,
 		Store:          store,
 		Clock:          c.libraryClock,
@@ -83,7 +83,11 @@ func (c *storeCase) manager(store session.Store, index bool) *session.Manager {
 		StaleTTL:       shortTTL,
 		IdlingTimeout:  session.Disabled,
 		StoreMetadata:  index,
-	})
+	}
+	for _, f := range mutate {
+		f(&cfg)
+	}
+	m, err := session.New(cfg)
 	if err != nil {
 		c.t.Fatalf("session.New: %v", err)
 	}

@@ -13,21 +13,30 @@ import (
 const Disabled time.Duration = -1
 
 // Config mirrors the reference library's configuration table. Every zero
-// value means the reference's default, so Config{Secret: "..."} is a complete
-// configuration. Durations are rounded down to whole seconds, as the wire
+// value means the reference's default, but for one deliberate difference:
+// cookies are Secure unless DisableSecure is set. Config{Secret: "..."} is a
+// complete configuration. Durations are rounded down to whole seconds, as the wire
 // format counts seconds, but never below one second; a negative duration
 // (Disabled) turns a timeout off.
 // Print DefaultConfig to see the effective defaults.
 type Config struct {
 	// Secret is hashed with SHA-256 into the 32-byte initial keying material.
+	// A secret shorter than 16 bytes is accepted, so that a service can share
+	// the secret of an existing OpenResty or Kong deployment, but New logs a
+	// warning: anyone holding a cookie can guess a short secret offline.
+	// Empty, with no IKM either, means a random key (see New).
 	Secret string
 	// SecretFallbacks are older secrets that still open cookies (key
-	// rotation). New cookies always use Secret.
+	// rotation). New cookies always use Secret, and Refresh moves a session
+	// opened with a fallback to the current key. An empty string is a
+	// configuration error (it would make SHA-256("") a valid key).
 	SecretFallbacks []string
 	// IKM is the initial keying material given directly instead of Secret;
-	// it must be exactly 32 bytes. IKM wins over Secret when both are set.
+	// it must be exactly 32 bytes, not all zero. IKM wins over Secret when
+	// both are set.
 	IKM []byte
-	// IKMFallbacks are older keys that still open cookies; 32 bytes each.
+	// IKMFallbacks are older keys that still open cookies; 32 bytes each,
+	// none all zero.
 	IKMFallbacks [][]byte
 
 	// CookiePrefix is "", "__Host-" or "__Secure-". It is prepended to both
@@ -43,9 +52,15 @@ type Config struct {
 	CookieDomain string
 	// DisableHTTPOnly removes the HttpOnly attribute (on by default).
 	DisableHTTPOnly bool
-	// CookieSecure adds the Secure attribute. SameSite=None, SameParty and
-	// the cookie prefixes force it.
-	CookieSecure bool
+	// DisableSecure removes the Secure attribute, which is on by default:
+	// browsers then send the cookies over plain HTTP too, where anyone on
+	// the path can read them. It is an opt-out for development on a
+	// loopback address over plain HTTP, where a browser or a cookie jar
+	// would not send Secure cookies back. CookiePrefix, SameSite=None and
+	// SameParty force Secure even with DisableSecure. The reference's
+	// cookie_secure defaults to false: a configuration ported from it that
+	// relies on that default needs DisableSecure.
+	DisableSecure bool
 	// CookiePriority is "", "Low", "Medium" or "High".
 	CookiePriority string
 	// CookieSameSite is "Lax" (default), "Strict", "None" or "Default".
@@ -68,7 +83,8 @@ type Config struct {
 	RememberCookieName string
 
 	// Audience names the application that owns an entry of the session
-	// (default "default"). Several audiences can share one cookie.
+	// (default "default"). Several audiences can share one cookie. It must
+	// be valid UTF-8, as must Subject.
 	Audience string
 	// Subject is the default subject of new sessions (usually a user id).
 	Subject string
@@ -106,7 +122,8 @@ type Config struct {
 	// Refresh re-sends the cookie with a new idling offset (default 1m).
 	TouchThreshold time.Duration
 	// CompressionThreshold is the plaintext size in bytes above which the
-	// data is deflated (default 1024); negative disables compression.
+	// data is deflated (default 1024); negative disables compression. Data
+	// larger than 1.7 MiB is never compressed (a bound on inflating).
 	CompressionThreshold int
 
 	// Bind ties the session to properties of the client: "ip", "scheme"
@@ -127,7 +144,9 @@ type Config struct {
 	// Clock returns the current time; nil means time.Now. Tests inject one.
 	Clock func() time.Time
 	// Rand is the source of session ids; nil means crypto/rand. Tests
-	// inject one to reproduce cookies byte for byte.
+	// inject one to reproduce cookies byte for byte; never in production:
+	// session ids also select each cookie's key and nonce, so a predictable
+	// or repeating source makes ids guessable and reuses AES-GCM nonces.
 	Rand io.Reader
 	// Logger receives warnings (for example a missing secret); nil means
 	// slog.Default().
@@ -249,7 +268,7 @@ func validAttrValue(s string) bool {
 
 // cookieNamesCollide reports whether a request cookie called b could be read
 // as cookie a or one of its chunks a2 .. a9: request cookie names compare
-// case-insensitively (see cookieValue).
+// case-insensitively (see cookieChunk).
 func cookieNamesCollide(a, b string) bool {
 	if strings.EqualFold(a, b) {
 		return true

@@ -8,29 +8,112 @@ import (
 
 // Request cookies are read the way nginx's $cookie_NAME reads them, since the
 // reference runs behind it: pairs are separated by ';' or ',', blanks around
-// names and values are ignored, names compare case-insensitively and the
-// first match wins.
+// names and values are ignored, names compare case-insensitively (ASCII) and
+// the first match wins. Open (readCookies) and ClearRequestCookie
+// (stripCookies) share this one tokenizer (nextCookie) and this one name rule
+// (cookieChunk), so a proxy removes exactly the cookies that opened the
+// session.
 
-// cookieValue returns the value of the first cookie called name in a Cookie
-// header.
-func cookieValue(header, name string) (string, bool) {
-	for len(header) > 0 {
-		end := strings.IndexAny(header, ";,")
-		var pair string
-		if end < 0 {
-			pair, header = header, ""
-		} else {
-			pair, header = header[:end], header[end+1:]
+// maxCookieHeader bounds the bytes of a Cookie header that Open reads, so
+// that a hostile header costs no more than a large genuine one: a session and
+// a remember cookie of nine 4096-byte chunks each (73728 bytes) and 56 KiB of
+// other cookies. Cookies past the bound are not seen (a pair cut by it is
+// dropped whole); browsers send far less (about 4 KiB per cookie, a few
+// dozen cookies per site).
+const maxCookieHeader = 128 << 10
+
+// nextCookie splits the first pair off a Cookie header, in one pass over its
+// bytes. name and value are trimmed of blanks; a token without '=' (not a
+// cookie) has hasValue false and its trimmed text as name. sep is the ';' or
+// ',' that ended the pair (0 at the end of header) and rest what follows it.
+func nextCookie(header string) (name, value string, hasValue bool, sep byte, rest string) {
+	eq := -1
+	i := 0
+	for ; i < len(header); i++ {
+		c := header[i]
+		if c == ';' || c == ',' {
+			sep, rest = c, header[i+1:]
+			break
 		}
-		eq := strings.IndexByte(pair, '=')
-		if eq < 0 {
-			continue
-		}
-		if strings.EqualFold(trimBlank(pair[:eq]), name) {
-			return trimBlank(pair[eq+1:]), true
+		if c == '=' && eq < 0 {
+			eq = i
 		}
 	}
-	return "", false
+	pair := header[:i]
+	if eq < 0 {
+		return trimBlank(pair), "", false, sep, rest
+	}
+	return trimBlank(pair[:eq]), trimBlank(pair[eq+1:]), true, sep, rest
+}
+
+// cookieChunk reports which chunk of the cookie called name a request cookie
+// called c is: 1 for name itself, 2 to 9 for name2 .. name9, 0 for another
+// cookie. Names compare case-insensitively in ASCII, as nginx's do.
+func cookieChunk(c, name string) int {
+	switch {
+	case len(c) == len(name) && equalFoldASCII(c, name):
+		return 1
+	case len(c) == len(name)+1 && c[len(name)] >= '2' && c[len(name)] <= '9' && equalFoldASCII(c[:len(name)], name):
+		return int(c[len(name)] - '0')
+	}
+	return 0
+}
+
+// equalFoldASCII reports whether a and b, of equal length, are equal under
+// ASCII case folding.
+func equalFoldASCII(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// requestJar holds the session and remember cookies (and their chunks) of a
+// request, read from its Cookie header in one pass.
+type requestJar struct {
+	values [2][maxCookies]string // [0] the session cookie, [1] the remember cookie; [i] is chunk i+1
+	found  [2]uint16             // bit i: chunk i+1 was found
+}
+
+// readCookies reads the cookies called names[0] and names[1], and their
+// chunks, from the first maxCookieHeader bytes of a Cookie header.
+func readCookies(header string, names [2]string) requestJar {
+	if len(header) > maxCookieHeader {
+		// Drop the pair the bound cuts: a truncated value is not the value.
+		header = header[:maxCookieHeader]
+		if i := strings.LastIndexAny(header, ";,"); i >= 0 {
+			header = header[:i]
+		} else {
+			header = ""
+		}
+	}
+	var j requestJar
+	for rest := header; rest != ""; {
+		name, value, hasValue, _, next := nextCookie(rest)
+		rest = next
+		if !hasValue {
+			continue
+		}
+		for k := range names {
+			if c := cookieChunk(name, names[k]); c > 0 && j.found[k]&(1<<(c-1)) == 0 {
+				j.values[k][c-1] = value
+				j.found[k] |= 1 << (c - 1)
+			}
+		}
+	}
+	return j
+}
+
+// get returns chunk (1 to 9) of the session (k = 0) or remember (k = 1)
+// cookie.
+func (j *requestJar) get(k, chunk int) (string, bool) {
+	return j.values[k][chunk-1], j.found[k]&(1<<(chunk-1)) != 0
 }
 
 func isBlank(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
@@ -115,80 +198,36 @@ func cookieLine(name string, attrs, extra string, value ...string) string {
 }
 
 // stripCookies removes the cookie called name, and its chunks name2 ..
-// name<chunks>, from a Cookie header. It keeps the reference's output byte
-// for byte, including its quirk of writing no blank after a value-less
-// cookie ("a=1; flag;b=2"). An empty result means no cookie is left.
-func stripCookies(cookies, name string, chunks int) string {
+// name<chunks>, from a Cookie header: every pair that Open could read as one
+// of them (nextCookie, cookieChunk), wherever it is in the header. The other
+// pairs are written back the way the reference writes them: trimmed, each
+// followed by its separator and a blank, but a value-less token by its
+// separator alone ("a=1; flag;b=2"), and nothing after the input's last
+// pair. An empty result means no cookie is left.
+func stripCookies(header, name string, chunks int) string {
 	var b strings.Builder
-	b.Grow(len(cookies))
-	size := len(cookies)
-	var current string
-	named := false
-	skip := false
-	start := 0
-	for i := 0; i < size; i++ {
-		c := cookies[i]
-		last := i == size-1
-		if named {
-			if c == ';' || last {
-				if !skip {
-					var value string
-					if c == ';' {
-						value = trimBlank(cookies[start:i])
-					} else {
-						value = trimBlank(cookies[start:])
-					}
-					b.WriteString(value)
-					if !last {
-						b.WriteString("; ")
-					}
-				}
-				if last {
-					break
-				}
-				named, start, skip = false, i+1, false
-			}
-			continue
-		}
+	b.Grow(len(header))
+	for rest := header; rest != ""; {
+		cname, value, hasValue, sep, next := nextCookie(rest)
+		rest = next
 		switch {
-		case c == '=' || c == ';':
-			current, named = cookies[start:i], true
-		case last:
-			current, named = cookies[start:], true
-		}
-		if !named {
-			continue
-		}
-		current = trimBlank(current)
-		if c == ';' || last {
-			if current != "" {
-				b.WriteString(current)
-				if !last {
-					b.WriteByte(';')
-				}
-			} else if last {
-				break
+		case hasValue:
+			if c := cookieChunk(cname, name); c >= 1 && c <= chunks {
+				continue
 			}
-			named = false
-		} else {
-			skip = isSessionCookie(current, name, chunks)
-			if !skip {
-				b.WriteString(current)
-				b.WriteByte('=')
+			b.WriteString(cname)
+			b.WriteByte('=')
+			b.WriteString(value)
+			if rest != "" {
+				b.WriteByte(sep)
+				b.WriteByte(' ')
+			}
+		case cname != "":
+			b.WriteString(cname)
+			if rest != "" {
+				b.WriteByte(sep)
 			}
 		}
-		start = i + 1
 	}
 	return b.String()
-}
-
-func isSessionCookie(cookie, name string, chunks int) bool {
-	if cookie == name {
-		return true
-	}
-	if chunks > 1 && len(cookie) == len(name)+1 && cookie[:len(name)] == name {
-		d := int(cookie[len(name)] - '0')
-		return d > 1 && d <= chunks
-	}
-	return false
 }

@@ -41,6 +41,7 @@ type keyMaterial struct {
 	innerState []byte // marshaled SHA-256 state after prk XOR ipad
 	outerState []byte // marshaled SHA-256 state after prk XOR opad
 	pool       sync.Pool
+	remember   *keyCache // PBKDF2 keys of remember cookies, shared by a Manager's keys
 }
 
 // prkHMAC is a pair of SHA-256 digests restored to the keyed states.
@@ -140,12 +141,22 @@ func (k *keyMaterial) expand(dst []byte, info, sid []byte) {
 }
 
 // encryptionKey derives the AES-256 key and GCM nonce of sid. iterations 0
-// means HKDF; otherwise PBKDF2-HMAC-SHA256 with that many iterations.
+// means HKDF; otherwise PBKDF2-HMAC-SHA256 with that many iterations, whose
+// result is kept in the remember key cache (callers pass only the id of a
+// verified cookie or a new one).
 func (k *keyMaterial) encryptionKey(sid []byte, iterations int) ([keyIVSize]byte, error) {
 	var out [keyIVSize]byte
 	if iterations == 0 {
 		k.expand(out[:], infoEncryption, sid)
 		return out, nil
+	}
+	ck := keyCacheKey{k: k, iterations: iterations}
+	copy(ck.sid[:], sid)
+	if k.remember != nil {
+		if out, ok := k.remember.get(ck); ok {
+			return out, nil
+		}
+		k.remember.derivations.Add(1)
 	}
 	salt := make([]byte, 0, len(infoEncryption)+len(sid))
 	salt = append(append(salt, infoEncryption...), sid...)
@@ -154,6 +165,9 @@ func (k *keyMaterial) encryptionKey(sid []byte, iterations int) ([keyIVSize]byte
 		return out, err
 	}
 	copy(out[:], b)
+	if k.remember != nil {
+		k.remember.put(ck, out)
+	}
 	return out, nil
 }
 

@@ -41,7 +41,16 @@
 // cannot do is revoke a session before it expires: a stolen cookie stays
 // valid until its timeouts, so use a Store (and the subject index) when you
 // need server-side logout. Keys are never logged; without a configured
-// secret a random key is used and a warning is logged.
+// secret a random key is used and a warning is logged. New rejects keys
+// anyone could use (an empty fallback secret, an all-zero IKM) and warns
+// about secrets shorter than 16 bytes. Cookies are Secure by default.
+// Refresh moves a session opened with a fallback key to the current key, so
+// a rotated-out secret stops working once its sessions are used.
+//
+// Work done before a request is authenticated is bounded: the Cookie header
+// is read once, at most 128 KiB of it; a replayed remember cookie costs its
+// PBKDF2 derivation once (a bounded cache); inflating is capped at cookie
+// scale with cookie storage.
 //
 // # Compatibility
 //
@@ -49,5 +58,10 @@
 // library: every reference cookie opens with the same result, and Set-Cookie
 // lines are reproduced byte for byte where the plaintext bytes coincide.
 // Errors keep the reference's messages and match one of the sentinel errors
-// (ErrNotFound, ErrExpired, ErrInvalid, ...) with errors.Is.
+// (ErrNotFound, ErrExpired, ErrInvalid, ...) with errors.Is. Deliberate
+// differences, all on the side of safety: Secure by default (the
+// reference's cookie_secure defaults to false; see Config.DisableSecure),
+// the key checks and the fallback-key refresh above, invalid UTF-8 rejected
+// on save rather than changed, and ClearRequestCookie removing every cookie
+// that Open could read.
 package session

@@ -31,8 +31,10 @@ var (
 	ErrTooLarge = errors.New("session too large")
 
 	// ErrInvalidConfig is returned by New for a configuration that cannot
-	// work (an ikm that is not 32 bytes, an unknown bind or header name,
-	// SameParty with SameSite=Strict, ...). Fix the configuration.
+	// work or that anyone could forge sessions with (an ikm that is not 32
+	// bytes or is all zeros, an empty fallback secret, an unknown bind or
+	// header name, SameParty with SameSite=Strict, ...). Fix the
+	// configuration.
 	ErrInvalidConfig = errors.New("invalid session configuration")
 
 	// ErrClosed is returned by every operation on a session after Close,

@@ -72,7 +72,7 @@ func ExampleSession_Save() {
 		log.Fatal(err)
 	}
 	fmt.Println(w.Header().Get("Set-Cookie"))
-	// Output: session=AQAABwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcA8VNlAAAAAAAqAABFYsT8WVUUsqZPA7db4TMQAAAAiPSUc1_mIT_UY2Y3mfl6xAPMmZOO4lYLSRR4CMFWAceHnTEwtwc7dXyqwlzTrCog; Path=/; SameSite=Lax; HttpOnly
+	// Output: session=AQAABwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcA8VNlAAAAAAAqAABFYsT8WVUUsqZPA7db4TMQAAAAiPSUc1_mIT_UY2Y3mfl6xAPMmZOO4lYLSRR4CMFWAceHnTEwtwc7dXyqwlzTrCog; Path=/; SameSite=Lax; Secure; HttpOnly
 }
 
 func ExampleSession_SetRemember() {
@@ -118,7 +118,7 @@ func ExampleSession_Logout() {
 	fmt.Println(w.Header().Get("Set-Cookie"))
 	// Output:
 	// true true <nil>
-	// session=; Path=/; SameSite=Lax; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0
+	// session=; Path=/; SameSite=Lax; Secure; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0
 }
 
 func ExampleDefaultConfig() {

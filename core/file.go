@@ -41,11 +41,16 @@ type FileStoreOptions struct {
 // directory: every write goes to a temporary file that is renamed into
 // place, so readers see a whole record or none.
 //
-// Layout: dir/<hex(name)>/r<hex(key)> holds a record, and
+// Layout: dir/<hex(name)>/r<hex(key)> holds a record,
 // dir/<hex(name)>/i<hex(SHA-256(audience, subject))> the index of one
-// audience and subject. A record file starts with the line
-// "sessiongo-record <expiry in unix nanoseconds>", then the value; an index
-// file has one "<key> <expiry>" line per session. Expiry is judged against
+// audience and subject, and dir/groups/<group> the members of one group of
+// records (one browser session, see Store.Set). A record file starts with
+// the line "sessiongo-record <expiry in unix nanoseconds> <group>", then the
+// value; an index file has one "<key> <expiry>" line per session, a group
+// file one "<hex(name)> <key>" line per record. Groups are kept consistent
+// under locks of this process: processes that share a directory may, in a
+// race between a save in one and a delete in another, leave a record of a
+// deleted group behind. Expiry is judged against
 // the Now of each call, not the file's modification time. Names and keys
 // are hex-encoded, so no name or key can reach outside the directory, and
 // they are also validated: 1 to 127 bytes of printable ASCII without
@@ -59,8 +64,9 @@ type FileStore struct {
 	clock func() time.Time
 	sync  bool
 
-	locks [64]sync.Mutex // striped by record or index file path
-	dirs  sync.Map       // name directories known to exist
+	locks  [64]sync.Mutex // striped by record or index file path
+	glocks [64]sync.Mutex // striped by group; taken before locks
+	dirs   sync.Map       // name directories known to exist
 
 	cleaner
 }
@@ -170,7 +176,7 @@ func (s *FileStore) Get(ctx context.Context, name, key string, opts GetOptions) 
 		}
 		return nil, fileError("unable to read record", err)
 	}
-	expires, value, err := parseRecord(data)
+	expires, _, value, err := parseRecord(data)
 	if err != nil {
 		return nil, err
 	}
@@ -181,35 +187,49 @@ func (s *FileStore) Get(ctx context.Context, name, key string, opts GetOptions) 
 	return value, nil
 }
 
-// parseRecord splits a record file into its expiry and value.
-func parseRecord(data []byte) (int64, []byte, error) {
+// parseRecord splits a record file into its expiry, group and value. The
+// group is empty in records written before groups existed.
+func parseRecord(data []byte) (expires int64, group string, value []byte, err error) {
 	i := bytes.IndexByte(data, '\n')
 	if i < 0 || !bytes.HasPrefix(data, []byte(fileMagic)) {
-		return 0, nil, fileError("corrupt record file", nil)
+		return 0, "", nil, fileError("corrupt record file", nil)
 	}
-	expires, err := strconv.ParseInt(string(data[len(fileMagic):i]), 10, 64)
+	head, group, _ := strings.Cut(string(data[len(fileMagic):i]), " ")
+	expires, err = strconv.ParseInt(head, 10, 64)
 	if err != nil {
-		return 0, nil, fileError("corrupt record file", err)
+		return 0, "", nil, fileError("corrupt record file", err)
 	}
-	return expires, data[i+1:], nil
+	return expires, group, data[i+1:], nil
+}
+
+// recordHeader is the first line of a record file.
+func recordHeader(expires int64, group string) []byte {
+	return []byte(fileMagic + strconv.FormatInt(expires, 10) + " " + group + "\n")
+}
+
+// readHead reads the expiry and group of a record file; ok is false when
+// the file is missing or corrupt.
+func readHead(path string) (expires int64, group string, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", false
+	}
+	defer f.Close()
+	var buf [128]byte
+	n, _ := io.ReadFull(f, buf[:])
+	i := bytes.IndexByte(buf[:n], '\n')
+	if i < 0 {
+		return 0, "", false
+	}
+	expires, group, _, err = parseRecord(buf[:i+1])
+	return expires, group, err == nil
 }
 
 // readExpiry reads the expiry of a record file; ok is false when the file
 // is missing or corrupt.
 func readExpiry(path string) (expires int64, ok bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	var buf [64]byte
-	n, _ := io.ReadFull(f, buf[:])
-	i := bytes.IndexByte(buf[:n], '\n')
-	if i < 0 {
-		return 0, false
-	}
-	expires, _, err = parseRecord(buf[:i+1])
-	return expires, err == nil
+	expires, _, ok = readHead(path)
+	return expires, ok
 }
 
 // removeExpired removes a record file if it is still expired at now, under
@@ -227,7 +247,10 @@ func (s *FileStore) removeExpired(path string, now int64) bool {
 // Set writes value under name and key for opts.TTL from opts.Now,
 // shortens the life of the opts.OldKey record to opts.StaleTTL (removing it
 // when StaleTTL is not positive), and updates the subject index of
-// opts.Metadata.
+// opts.Metadata. The record joins the group of opts.Partner or
+// opts.OldKey; when that record is not readable, nothing is written and the
+// error matches ErrNotFound. With opts.Replace only the value of an
+// existing record changes.
 func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -238,8 +261,15 @@ func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opt
 	if !validPart(key) {
 		return invalidPart("key", key)
 	}
+	now := s.now(opts.Now)
+	if opts.Replace {
+		return s.replace(name, key, value, now)
+	}
 	if opts.OldKey != "" && !validPart(opts.OldKey) {
 		return invalidPart("old key", opts.OldKey)
+	}
+	if !opts.Partner.IsZero() && (!validPart(opts.Partner.Name) || !validPart(opts.Partner.Key)) {
+		return invalidPart("partner", opts.Partner.Name+" "+opts.Partner.Key)
 	}
 	if opts.TTL <= 0 {
 		return fileError("invalid ttl", nil)
@@ -247,10 +277,12 @@ func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opt
 	if md := opts.Metadata; md != nil && len(md.Audiences) != len(md.Subjects) {
 		return fileError("metadata audiences and subjects differ in number", nil)
 	}
-	now := s.now(opts.Now)
 	expires := now + int64(opts.TTL)
-	header := fileMagic + strconv.FormatInt(expires, 10) + "\n"
-	if err := s.writeFile(name, s.recordPath(name, key), []byte(header), value); err != nil {
+	src := opts.Partner
+	if src.IsZero() && opts.OldKey != "" && opts.OldKey != key {
+		src = RecordKey{name, opts.OldKey}
+	}
+	if err := s.writeInGroup(RecordKey{name, key}, src, expires, value, now); err != nil {
 		return err
 	}
 	if opts.OldKey != "" && opts.OldKey != key {
@@ -267,6 +299,19 @@ func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opt
 		}
 	}
 	return nil
+}
+
+// replace rewrites the value of a live record, keeping its expiry and group.
+func (s *FileStore) replace(name, key string, value []byte, now int64) error {
+	path := s.recordPath(name, key)
+	mu := s.lock(path)
+	mu.Lock()
+	defer mu.Unlock()
+	expires, group, ok := readHead(path)
+	if !ok || expires <= now {
+		return errFileNotFound
+	}
+	return s.writeLocked(name, path, recordHeader(expires, group), value)
 }
 
 // shorten makes the record at path expire at most staleTTL after now.
@@ -288,12 +333,11 @@ func (s *FileStore) shorten(name, path string, now int64, staleTTL time.Duration
 		}
 		return fileError("unable to read old record", err)
 	}
-	expires, value, err := parseRecord(data)
+	expires, group, value, err := parseRecord(data)
 	if err != nil || expires <= stale {
 		return nil // a corrupt old record is left for the cleaner
 	}
-	header := fileMagic + strconv.FormatInt(stale, 10) + "\n"
-	return s.writeLocked(name, path, []byte(header), value)
+	return s.writeLocked(name, path, recordHeader(stale, group), value)
 }
 
 // writeFile writes header and value to path atomically, under path's lock.
@@ -329,7 +373,12 @@ func (s *FileStore) writeLocked(name, path string, header, value []byte) error {
 // writeTemp writes header and value to a new temporary file in name's
 // directory and returns its path.
 func (s *FileStore) writeTemp(name string, header, value []byte) (string, error) {
-	dir := s.nameDir(name)
+	return s.writeTempIn(s.nameDir(name), header, value)
+}
+
+// writeTempIn writes header and value to a new temporary file in dir and
+// returns its path.
+func (s *FileStore) writeTempIn(dir string, header, value []byte) (string, error) {
 	if _, ok := s.dirs.Load(dir); !ok {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return "", fileError("unable to create directory", err)
@@ -362,8 +411,9 @@ func (s *FileStore) writeTemp(name string, header, value []byte) (string, error)
 	return f.Name(), nil
 }
 
-// Delete removes the record under name and key and its subject index
-// entries of opts.Metadata. Deleting a missing record is not an error.
+// Delete removes the record under name and key, every other record of its
+// group, and its subject index entries of opts.Metadata. Deleting a missing
+// record is not an error.
 func (s *FileStore) Delete(ctx context.Context, name, key string, opts DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -374,13 +424,8 @@ func (s *FileStore) Delete(ctx context.Context, name, key string, opts DeleteOpt
 	if !validPart(key) {
 		return invalidPart("key", key)
 	}
-	path := s.recordPath(name, key)
-	mu := s.lock(path)
-	mu.Lock()
-	err := os.Remove(path)
-	mu.Unlock()
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fileError("unable to delete record", err)
+	if err := s.deleteGroup(RecordKey{name, key}); err != nil {
+		return err
 	}
 	if md := opts.Metadata; md != nil {
 		now := s.now(opts.Now)
@@ -389,6 +434,18 @@ func (s *FileStore) Delete(ctx context.Context, name, key string, opts DeleteOpt
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// removeRecord removes a record file under its lock.
+func (s *FileStore) removeRecord(path string) error {
+	mu := s.lock(path)
+	mu.Lock()
+	err := os.Remove(path)
+	mu.Unlock()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fileError("unable to delete record", err)
 	}
 	return nil
 }
@@ -514,7 +571,7 @@ func (s *FileStore) Cleanup(now time.Time) (int, error) {
 			}
 		}
 	}
-	return removed, nil
+	return removed, s.cleanupGroups()
 }
 
 // Stop ends the cleaner goroutine, if any, and waits for it. The store

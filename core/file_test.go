@@ -72,10 +72,19 @@ func TestFileStoreFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fileMagic + "1700000010000000000\nvalue"
+	want := fileMagic + "1700000010000000000 " + fileGroupID(RecordKey{"session", "k"}) + "\nvalue"
 	if string(data) != want {
 		t.Fatalf("record file = %q, want %q", data, want)
 	}
+	// A record written before groups existed (no group on its first line)
+	// is its own group: it opens, rotates and is deleted with its rotation.
+	os.WriteFile(st.recordPath("session", "old"), []byte(fileMagic+"1700000010000000000\nold value"), 0o600)
+	stGet(t, st, "session", "old", stAt(0), "old value")
+	stSet(t, st, "session", "next", "v", SetOptions{TTL: time.Minute, Now: stAt(0), OldKey: "old", StaleTTL: time.Minute})
+	if err := st.Delete(ctx, "session", "old", DeleteOptions{Now: stAt(0)}); err != nil {
+		t.Fatal(err)
+	}
+	stMiss(t, st, "session", "next", stAt(0))
 	// A corrupt record is a store failure, not a missing one.
 	os.WriteFile(st.recordPath("session", "bad"), []byte("garbage"), 0o600)
 	if _, err := st.Get(ctx, "session", "bad", GetOptions{Now: stAt(0)}); !errors.Is(err, ErrStore) || errors.Is(err, ErrNotFound) {

@@ -49,7 +49,9 @@ func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([
 
 // Sessions lists the live sessions of a subject (usually a user id) in an
 // audience, from the store's subject index: one entry per store record of
-// the session cookie and of the remember cookie, soonest to expire first.
+// the session cookie and of the remember cookie (IndexEntry.Remember), soonest
+// to expire first. The session and remember records of one browser are
+// linked in the store: revoking either ends both.
 // audience and subject are given in clear; they are encoded (and the
 // subject hashed, with Config.HashSubject) as on save.
 //
@@ -65,6 +67,7 @@ func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]Ind
 	out := make([]IndexEntry, len(named))
 	for i, e := range named {
 		out[i] = e.IndexEntry
+		out[i].Remember = e.name == m.rememberName
 	}
 	sortEntries(out)
 	return out, nil
@@ -96,8 +99,10 @@ func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) 
 
 // RevokeSession deletes one session of a subject in an audience by its
 // storage key (an IndexEntry.Key from Sessions), whichever cookie it belongs
-// to, and removes it from the index: use it to cap the number of sessions of
-// a user. Deleting a key that is already gone is not an error. Errors are
+// to, and removes it from the index, together with the other records of
+// the same browser session (its remember record, or its session record):
+// use it to sign out one device, or to cap the number of sessions of a
+// user. Deleting a key that is already gone is not an error. Errors are
 // those of Sessions.
 func (m *Manager) RevokeSession(ctx context.Context, audience, subject, key string) error {
 	if _, err := m.subjectIndex(); err != nil {

@@ -163,17 +163,25 @@ func TestManagerSessions(t *testing.T) {
 				t.Fatalf("alice has %d entries in another audience, want 0", len(e))
 			}
 
-			// Cap: revoke alice's oldest session record.
+			// Cap: revoke alice's oldest session record; its remember
+			// record (same browser) goes with it.
+			if entries[0].Remember {
+				t.Fatalf("the oldest entry is a remember record: %v", entries)
+			}
 			if err := m.RevokeSession(ctx, "default", "alice", entries[0].Key); err != nil {
 				t.Fatal(err)
 			}
-			if e, _ := m.Sessions(ctx, "default", "alice"); len(e) != 3 {
-				t.Fatalf("after RevokeSession alice has %d entries, want 3", len(e))
+			left, _ := m.Sessions(ctx, "default", "alice")
+			if len(left) != 2 || left[0].Remember == left[1].Remember {
+				t.Fatalf("after RevokeSession alice has %v, want the session and remember records of her other browser", left)
+			}
+			if err := stOpenErr(t, m, alice1); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("the revoked browser's cookies open again (restored from its remember cookie?): %v", err)
 			}
 
 			n, err := m.RevokeSessions(ctx, "default", "alice")
-			if err != nil || n != 3 {
-				t.Fatalf("RevokeSessions = %d, %v; want 3, nil", n, err)
+			if err != nil || n != 2 {
+				t.Fatalf("RevokeSessions = %d, %v; want 2, nil", n, err)
 			}
 			if e, _ := m.Sessions(ctx, "default", "alice"); len(e) != 0 {
 				t.Fatalf("after RevokeSessions alice has %d entries", len(e))

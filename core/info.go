@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -57,7 +58,10 @@ func (i *Info) Set(key string, value any) {
 }
 
 // Save stores the information. With a server-side store only the record is
-// rewritten and no cookie is sent; with cookie storage it is a full Save.
+// rewritten and no cookie is sent: its expiry stays as it was, and a record
+// that no longer exists (the session was destroyed, revoked or has expired)
+// is not written again but reported as an error matching ErrNotFound. With
+// cookie storage it is a full Save.
 func (i *Info) Save() error {
 	s := i.s
 	switch s.state {
@@ -98,14 +102,17 @@ func (s *Session) saveInfo(remember bool) error {
 	if err := s.appendRecord(record, md.ciphertext); err != nil {
 		return err
 	}
+	// Replace: an info save only updates a record that still exists,
+	// keeping its expiry, group and index entries, so that it can never
+	// bring back a record that was destroyed, revoked or has expired.
 	now := m.now()
-	ttl := m.storeTTL(remember, now, md.creationTime, md.rollingOffset)
-	err := m.store.Set(s.ex.Context(), name, m.storageKey(md.sid[:]), append([]byte(nil), record.Bytes()...), SetOptions{
-		TTL: time.Duration(ttl) * time.Second,
-		Now: time.Unix(now, 0),
+	err := m.store.Set(s.ex.Context(), name, m.storageKey(md.sid[:]), bytes.Clone(record.Bytes()), SetOptions{
+		TTL:     time.Duration(m.storeTTL(remember, now, md.creationTime, md.rollingOffset)) * time.Second,
+		Now:     time.Unix(now, 0),
+		Replace: true,
 	})
 	if err != nil {
-		return wrapError(ErrStore, "unable to store session info", err)
+		return storeError("unable to store session info", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -24,7 +25,11 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendJSONString(b, v), nil
+		b, ok := appendJSONString(b, v)
+		if !ok {
+			return b, errInvalidUTF8
+		}
+		return b, nil
 	case bool:
 		return strconv.AppendBool(b, v), nil
 	case float64:
@@ -81,11 +86,14 @@ func appendObject(b []byte, m map[string]any) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		var ok bool
+		if b, ok = appendJSONString(b, k); !ok {
+			return b, fmt.Errorf("data key %q is %w", k, errInvalidUTF8)
+		}
 		b = append(b, ':')
 		var err error
 		if b, err = appendJSON(b, m[k]); err != nil {
-			return b, err
+			return b, fmt.Errorf("data key %q: %w", k, err)
 		}
 	}
 	return append(b, '}'), nil
@@ -117,8 +125,15 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString quotes s like encoding/json without HTML escaping.
-func appendJSONString(b []byte, s string) []byte {
+// errInvalidUTF8 reports a string that would not come back as it went in:
+// JSON carries Unicode text only, and invalid UTF-8 is written as U+FFFD.
+var errInvalidUTF8 = errors.New("not valid UTF-8")
+
+// appendJSONString quotes s like encoding/json without HTML escaping. ok is
+// false when s is not valid UTF-8: its invalid bytes were written as U+FFFD,
+// as encoding/json does, so s would not decode to itself.
+func appendJSONString(b []byte, s string) (_ []byte, ok bool) {
+	ok = true
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -151,6 +166,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			ok = false
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
 			i += size
@@ -167,7 +183,7 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, '"'), ok
 }
 
 // jsonParser decodes JSON into the values encoding/json produces for an

@@ -3,10 +3,13 @@ package session
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 )
 
 // Manager holds a validated configuration and everything that can be
@@ -14,7 +17,8 @@ import (
 // names and the Set-Cookie attributes. It is immutable after New and safe
 // for concurrent use; create one per application and a Session per request.
 type Manager struct {
-	keys []*keyMaterial // primary first, then the fallbacks
+	keys         []*keyMaterial // primary first, then the fallbacks
+	rememberKeys *keyCache      // shared by keys
 
 	cookieName   string
 	rememberName string
@@ -89,6 +93,11 @@ func New(cfg Config) (*Manager, error) {
 		m.compressionThreshold = cfg.CompressionThreshold
 	}
 
+	// Audiences and subjects travel as JSON strings: invalid UTF-8 would come
+	// back as U+FFFD, another audience or subject.
+	if !utf8.ValidString(cfg.Audience) || !utf8.ValidString(cfg.Subject) {
+		return nil, configError("audience %q or subject %q is not valid UTF-8", cfg.Audience, cfg.Subject)
+	}
 	if err := m.setKeys(&cfg); err != nil {
 		return nil, err
 	}
@@ -125,15 +134,21 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
+// minSecretSize is the length below which a secret is logged as weak: its
+// SHA-256 is the key, so a short secret can be guessed offline from any
+// cookie.
+const minSecretSize = 16
+
 func (m *Manager) setKeys(cfg *Config) error {
 	var primary []byte
 	switch {
 	case cfg.IKM != nil:
-		if len(cfg.IKM) != ikmSize {
-			return configError("invalid ikm size: %d bytes, want %d", len(cfg.IKM), ikmSize)
+		if err := checkIKM(cfg.IKM, "ikm"); err != nil {
+			return err
 		}
 		primary = cfg.IKM
 	case cfg.Secret != "":
+		m.checkSecretStrength(cfg.Secret, "secret")
 		sum := sha256.Sum256([]byte(cfg.Secret))
 		primary = sum[:]
 	default:
@@ -146,16 +161,49 @@ func (m *Manager) setKeys(cfg *Config) error {
 	}
 	m.keys = append(m.keys, newKeyMaterial(primary))
 	for i, ikm := range cfg.IKMFallbacks {
-		if len(ikm) != ikmSize {
-			return configError("invalid ikm size in ikm_fallbacks[%d]: %d bytes, want %d", i, len(ikm), ikmSize)
+		if err := checkIKM(ikm, fmt.Sprintf("ikm_fallbacks[%d]", i)); err != nil {
+			return err
 		}
 		m.keys = append(m.keys, newKeyMaterial(ikm))
 	}
-	for _, s := range cfg.SecretFallbacks {
+	for i, s := range cfg.SecretFallbacks {
+		// An empty fallback (typically an unset environment variable) would
+		// make SHA-256("") a valid key: anyone could mint sessions.
+		if s == "" {
+			return configError("empty secret in secret_fallbacks[%d]: anyone could forge sessions with it", i)
+		}
+		m.checkSecretStrength(s, fmt.Sprintf("secret_fallbacks[%d]", i))
 		sum := sha256.Sum256([]byte(s))
 		m.keys = append(m.keys, newKeyMaterial(sum[:]))
 	}
+	m.rememberKeys = newKeyCache(rememberKeyCacheSize)
+	for _, k := range m.keys {
+		k.remember = m.rememberKeys
+	}
 	return nil
+}
+
+// checkIKM rejects keying material that is not 32 bytes, or that is all
+// zeros (an unset key, which anyone can use).
+func checkIKM(ikm []byte, name string) error {
+	if len(ikm) != ikmSize {
+		return configError("invalid %s size: %d bytes, want %d", name, len(ikm), ikmSize)
+	}
+	var zero [ikmSize]byte
+	if subtle.ConstantTimeCompare(ikm, zero[:]) == 1 {
+		return configError("%s is all zeros: anyone could forge sessions with it", name)
+	}
+	return nil
+}
+
+// checkSecretStrength logs a warning for a secret shorter than
+// minSecretSize. It is not an error: a Go service must accept the secret
+// that an existing OpenResty or Kong deployment already uses.
+func (m *Manager) checkSecretStrength(secret, name string) {
+	if len(secret) < minSecretSize {
+		m.logger.Warn("session: weak "+name+": shorter than 16 bytes, so sessions can be forged by guessing it; use a long random secret (sessionctl keygen)",
+			"option", name, "bytes", len(secret))
+	}
 }
 
 func (m *Manager) setCookies(cfg *Config) error {
@@ -164,7 +212,7 @@ func (m *Manager) setCookies(cfg *Config) error {
 	path := orDefault(cfg.CookiePath, DefaultCookiePath)
 	domain := cfg.CookieDomain
 	sameSite := orDefault(cfg.CookieSameSite, DefaultCookieSameSite)
-	secure := cfg.CookieSecure
+	secure := !cfg.DisableSecure
 
 	switch sameSite {
 	case "Lax", "Strict", "None", "Default":

@@ -22,10 +22,16 @@ const DefaultMemoryStoreMaxEntries = 100_000
 type MemoryStoreOptions struct {
 	// MaxEntries bounds the number of records (default
 	// DefaultMemoryStoreMaxEntries). When the store is full, a write first
-	// drops expired records, then the least recently used one. The records
-	// are spread over up to 32 shards, each holding its share of
-	// MaxEntries, so eviction may start a little before MaxEntries records
-	// are stored in total.
+	// drops expired records, then the least recently used anonymous one (a
+	// session without a subject, see SetOptions.Anonymous). Only a
+	// signed-in session's write evicts the least recently used signed-in
+	// session; an anonymous write into a store full of signed-in sessions
+	// fails with an error matching ErrStore instead, so that anonymous
+	// traffic can never log users out. Size it for the signed-in sessions
+	// you expect (each record counts, a remember cookie's too) plus the
+	// anonymous ones. The records are spread over up to 32 shards, each
+	// holding its share of MaxEntries, so eviction may start a little
+	// before MaxEntries records are stored in total.
 	MaxEntries int
 	// CleanupInterval, when positive, starts a goroutine that removes
 	// expired records and index entries at that interval; Stop ends it.
@@ -52,6 +58,7 @@ type MemoryStoreOptions struct {
 type MemoryStore struct {
 	shards  []memShard
 	indexes []memIndexShard
+	groups  memGroups
 	clock   func() time.Time
 
 	cleaner
@@ -63,18 +70,75 @@ type memItem struct {
 	k          memKey
 	value      []byte
 	expires    int64 // unix nanoseconds; alive while now < expires
+	anonymous  bool  // no subject: evicted before signed-in sessions
+	group      *memGroup
 	heapIdx    int
 	prev, next *memItem
 }
 
-// memShard is one shard of records: a map, an LRU list (root.next is the
-// most recently used) and a min-heap on expiry.
+// memShard is one shard of records: a map, two LRU lists (root.next is the
+// most recently used; anonymous records apart from signed-in ones) and a
+// min-heap on expiry.
 type memShard struct {
 	mu       sync.Mutex
 	items    map[memKey]*memItem
 	heap     memHeap
-	root     memItem
+	root     memItem // signed-in records
+	anon     memItem // anonymous records
 	capacity int
+	groups   *memGroups
+}
+
+// memGroup is the set of records of one browser session (see Store.Set):
+// Delete of any member removes them all. A record that nobody joined yet
+// has no memGroup: it is a group of one.
+type memGroup struct {
+	members []memKey
+	deleted bool // Delete ended the group: nobody may join it
+	first   [4]memKey
+}
+
+// newMemGroup returns a group of the one record k.
+func newMemGroup(k memKey) *memGroup {
+	g := &memGroup{}
+	g.first[0] = k
+	g.members = g.first[:1]
+	return g
+}
+
+// memGroups guards the membership of every group. Lock order: a record
+// shard, then groups; Delete takes groups alone and then the shards one by
+// one.
+type memGroups struct{ mu sync.Mutex }
+
+// join adds k to g, unless g was deleted.
+func (gs *memGroups) join(g *memGroup, k memKey) bool {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	if g.deleted {
+		return false
+	}
+	g.members = append(g.members, k)
+	return true
+}
+
+// leave removes k from g.
+func (gs *memGroups) leave(g *memGroup, k memKey) {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	if i := slices.Index(g.members, k); i >= 0 {
+		g.members = slices.Delete(g.members, i, i+1)
+	}
+}
+
+// end marks g deleted and returns its members.
+func (gs *memGroups) end(g *memGroup) []memKey {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	g.deleted = true
+	members := g.members
+	g.members = nil
+	return members
 }
 
 type memIndexKey struct{ name, audience, subject string }
@@ -115,6 +179,8 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		sh := &s.shards[i]
 		sh.items = map[memKey]*memItem{}
 		sh.root.prev, sh.root.next = &sh.root, &sh.root
+		sh.anon.prev, sh.anon.next = &sh.anon, &sh.anon
+		sh.groups = &s.groups
 		sh.capacity = o.MaxEntries / n
 		if i < o.MaxEntries%n {
 			sh.capacity++
@@ -197,10 +263,28 @@ func (s *MemoryStore) Get(ctx context.Context, name, key string, opts GetOptions
 // Set stores a copy of value under name and key for opts.TTL from
 // opts.Now, shortens the life of the opts.OldKey record to opts.StaleTTL
 // (removing it when StaleTTL is not positive), and updates the subject
-// index of opts.Metadata.
+// index of opts.Metadata. The record joins the group of opts.Partner or
+// opts.OldKey; when that record is not readable, nothing is stored and the
+// error matches ErrNotFound. With opts.Replace only the value of an existing
+// record changes.
 func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	now := s.now(opts.Now)
+	k := memKey{name, key}
+	v := bytes.Clone(value)
+	if opts.Replace {
+		sh := s.shard(k)
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		it := sh.items[k]
+		if it == nil || it.expires <= now {
+			return errMemNotFound
+		}
+		it.value = v
+		sh.touch(it)
+		return nil
 	}
 	if opts.TTL <= 0 {
 		return wrapError(ErrStore, "memory store: invalid ttl", nil)
@@ -208,20 +292,42 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 	if md := opts.Metadata; md != nil && len(md.Audiences) != len(md.Subjects) {
 		return wrapError(ErrStore, "memory store: metadata audiences and subjects differ in number", nil)
 	}
-	now := s.now(opts.Now)
+	var old memKey
+	if opts.OldKey != "" && opts.OldKey != key {
+		old = memKey{name, opts.OldKey}
+	}
+	var g *memGroup
+	for _, from := range [...]memKey{{opts.Partner.Name, opts.Partner.Key}, old} {
+		if from.key == "" || g != nil {
+			continue
+		}
+		if g = s.groupOf(from, now); g == nil {
+			return errMemNotFound // destroyed, revoked or expired meanwhile
+		}
+	}
+
 	expires := now + int64(opts.TTL)
-	k := memKey{name, key}
-	v := bytes.Clone(value)
 	sh := s.shard(k)
 	sh.mu.Lock()
-	sh.put(k, v, expires, now)
+	if err := sh.put(k, v, expires, now, opts.Anonymous, g); err != nil {
+		sh.mu.Unlock()
+		return err
+	}
 	sh.mu.Unlock()
+	if g != nil && !s.groups.join(g, k) {
+		// The group was deleted while this record was being written.
+		sh.mu.Lock()
+		if it := sh.items[k]; it != nil && it.group == g {
+			sh.remove(it)
+		}
+		sh.mu.Unlock()
+		return errMemNotFound
+	}
 
-	if opts.OldKey != "" && opts.OldKey != key {
-		ok := memKey{name, opts.OldKey}
-		osh := s.shard(ok)
+	if old.key != "" {
+		osh := s.shard(old)
 		osh.mu.Lock()
-		if it := osh.items[ok]; it != nil {
+		if it := osh.items[old]; it != nil {
 			if opts.StaleTTL <= 0 {
 				osh.remove(it)
 			} else if stale := now + int64(opts.StaleTTL); it.expires > stale {
@@ -240,8 +346,25 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 	return nil
 }
 
-// Delete removes the record under name and key and its subject index
-// entries of opts.Metadata. Deleting a missing record is not an error.
+// groupOf returns the group of the record under k, making one when the
+// record is alone, or nil when no record is readable there.
+func (s *MemoryStore) groupOf(k memKey, now int64) *memGroup {
+	sh := s.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	it := sh.items[k]
+	if it == nil || it.expires <= now {
+		return nil
+	}
+	if it.group == nil {
+		it.group = newMemGroup(k)
+	}
+	return it.group
+}
+
+// Delete removes the record under name and key, every other record of its
+// group, and its subject index entries of opts.Metadata. Deleting a missing
+// record is not an error.
 func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -249,10 +372,22 @@ func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts DeleteO
 	k := memKey{name, key}
 	sh := s.shard(k)
 	sh.mu.Lock()
+	var g *memGroup
 	if it := sh.items[k]; it != nil {
+		g = it.group
 		sh.remove(it)
 	}
 	sh.mu.Unlock()
+	if g != nil {
+		for _, mk := range s.groups.end(g) {
+			msh := s.shard(mk)
+			msh.mu.Lock()
+			if it := msh.items[mk]; it != nil && it.group == g {
+				msh.remove(it)
+			}
+			msh.mu.Unlock()
+		}
+	}
 	if md := opts.Metadata; md != nil {
 		now := s.now(opts.Now)
 		for i := range min(len(md.Audiences), len(md.Subjects)) {
@@ -394,22 +529,57 @@ func (s *MemoryStore) Stop() {
 	s.stopCleaner()
 }
 
-// put stores a record, making room when the shard is full. sh.mu is held.
-func (sh *memShard) put(k memKey, v []byte, expires, now int64) {
+// errMemFull is returned when an anonymous record finds the shard full of
+// signed-in sessions, which it must not evict.
+var errMemFull = newError(ErrStore, "memory store: full of signed-in sessions")
+
+// put stores a record, making room when the shard is full: expired records
+// go first, then the least recently used anonymous one; a signed-in record
+// may also evict the least recently used signed-in one, an anonymous record
+// never. sh.mu is held.
+func (sh *memShard) put(k memKey, v []byte, expires, now int64, anonymous bool, g *memGroup) error {
 	if it := sh.items[k]; it != nil {
+		if it.group != g {
+			if it.group != nil {
+				sh.groups.leave(it.group, k)
+			}
+			it.group = g
+		}
 		it.value, it.expires = v, expires
 		heap.Fix(&sh.heap, it.heapIdx)
+		if it.anonymous != anonymous {
+			it.prev.next, it.next.prev = it.next, it.prev
+			it.anonymous = anonymous
+			sh.link(it)
+		}
 		sh.touch(it)
-		return
+		return nil
 	}
 	sh.dropExpired(now)
-	for len(sh.items) >= sh.capacity && sh.root.prev != &sh.root {
-		sh.remove(sh.root.prev) // least recently used
+	for len(sh.items) >= sh.capacity {
+		switch {
+		case sh.anon.prev != &sh.anon:
+			sh.remove(sh.anon.prev)
+		case !anonymous && sh.root.prev != &sh.root:
+			sh.remove(sh.root.prev)
+		default:
+			return errMemFull
+		}
 	}
-	it := &memItem{k: k, value: v, expires: expires}
+	it := &memItem{k: k, value: v, expires: expires, anonymous: anonymous, group: g}
 	sh.items[k] = it
 	heap.Push(&sh.heap, it)
-	it.prev, it.next = &sh.root, sh.root.next
+	sh.link(it)
+	return nil
+}
+
+// link puts it at the front of its LRU list; sh.mu is held.
+func (sh *memShard) link(it *memItem) {
+	root := &sh.root
+	if it.anonymous {
+		root = &sh.anon
+	}
+	it.prev, it.next = root, root.next
 	it.prev.next, it.next.prev = it, it
 }
 
@@ -423,22 +593,25 @@ func (sh *memShard) dropExpired(now int64) int {
 	return n
 }
 
-// touch moves it to the front of the LRU list; sh.mu is held.
+// touch moves it to the front of its LRU list; sh.mu is held.
 func (sh *memShard) touch(it *memItem) {
-	if sh.root.next == it {
+	if it.prev == &sh.root || it.prev == &sh.anon {
 		return
 	}
 	it.prev.next, it.next.prev = it.next, it.prev
-	it.prev, it.next = &sh.root, sh.root.next
-	it.prev.next, it.next.prev = it, it
+	sh.link(it)
 }
 
-// remove drops it from the map, the heap and the LRU list; sh.mu is held.
+// remove drops it from the map, the heap, its LRU list and its group;
+// sh.mu is held.
 func (sh *memShard) remove(it *memItem) {
 	delete(sh.items, it.k)
 	heap.Remove(&sh.heap, it.heapIdx)
 	it.prev.next, it.next.prev = it.next, it.prev
 	it.prev, it.next = nil, nil
+	if it.group != nil {
+		sh.groups.leave(it.group, it.k)
+	}
 }
 
 // memHeap is a min-heap of records on expiry.

@@ -45,8 +45,7 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	if remember {
 		name = m.rememberName
 	}
-	cookies := s.requestCookies()
-	cookie, ok := cookieValue(cookies, name)
+	cookie, ok := s.requestCookie(remember, 1)
 	if !ok {
 		return errMissingCookie, false
 	}
@@ -139,7 +138,7 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 			b.Grow(md.dataSize)
 			b.WriteString(md.initialChunk)
 			for i := 2; i <= chunks; i++ {
-				chunk, ok := cookieValue(cookies, chunkName(name, i))
+				chunk, ok := s.requestCookie(remember, i)
 				if !ok {
 					return errMissingChunk, false
 				}
@@ -189,7 +188,11 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return wrapError(ErrInvalid, "unable to decrypt session data", err), false
 	}
 	if md.flags&flagDeflate != 0 {
-		if plaintext, err = inflate(plaintext); err != nil {
+		limit := maxCookieInflatedSize
+		if m.store != nil {
+			limit = maxStoreInflatedSize
+		}
+		if plaintext, err = inflate(plaintext, limit); err != nil {
 			return wrapError(ErrInvalid, "unable to inflate session data", err), false
 		}
 	}

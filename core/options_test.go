@@ -102,8 +102,9 @@ func TestCookiePrefixAndAttributes(t *testing.T) {
 		{Config{CookiePrefix: "__Host-", CookieDomain: "example.com", CookiePath: "/x"}, "__Host-session=; Path=/; SameSite=Lax; Secure; HttpOnly"},
 		{Config{CookiePrefix: "__Secure-", CookiePath: "/x"}, "__Secure-session=; Path=/x; SameSite=Lax; Secure; HttpOnly"},
 		{Config{CookieSameSite: "None", DisableHTTPOnly: true}, "session=; Path=/; SameSite=None; Secure"},
-		{Config{CookieSameSite: "Strict", CookiePriority: "Low", CookiePartitioned: true}, "session=; Path=/; SameSite=Strict; Priority=Low; Partitioned; HttpOnly"},
-		{Config{CookieDomain: "localhost"}, "session=; Path=/; SameSite=Lax; HttpOnly"},
+		{Config{CookieSameSite: "Strict", CookiePriority: "Low", CookiePartitioned: true}, "session=; Path=/; SameSite=Strict; Priority=Low; Partitioned; Secure; HttpOnly"},
+		{Config{CookieDomain: "localhost"}, "session=; Path=/; SameSite=Lax; Secure; HttpOnly"},
+		{Config{DisableSecure: true}, "session=; Path=/; SameSite=Lax; HttpOnly"},
 		{Config{CookieSameParty: true}, "session=; Path=/; SameSite=Lax; SameParty; Secure; HttpOnly"},
 	}
 	for _, tt := range tests {

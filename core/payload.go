@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -29,7 +30,13 @@ func putBuf(b *bytes.Buffer) {
 	}
 }
 
-// encodeEntries appends the plaintext of entries to b.
+// encodeEntries appends the plaintext of entries to b. It fails, naming the
+// field, when an audience, a subject, a data key or a string value is not
+// valid UTF-8: it would come back changed (U+FFFD), and a subject changed on
+// the way would index the session under another user. Strings inside values
+// of other types (structs, typed slices and maps) are encoded by
+// encoding/json, which replaces invalid UTF-8 silently; such values come
+// back as encoding/json decodes them into an any anyway.
 func encodeEntries(b *bytes.Buffer, entries []entry) error {
 	out := b.AvailableBuffer()
 	out = append(out, '[')
@@ -48,10 +55,15 @@ func encodeEntries(b *bytes.Buffer, entries []entry) error {
 			}
 		}
 		out = append(out, ',')
-		out = appendJSONString(out, e.audience)
+		var ok bool
+		if out, ok = appendJSONString(out, e.audience); !ok {
+			return fmt.Errorf("audience %q is %w", e.audience, errInvalidUTF8)
+		}
 		if e.hasSubject {
 			out = append(out, ',')
-			out = appendJSONString(out, e.subject)
+			if out, ok = appendJSONString(out, e.subject); !ok {
+				return fmt.Errorf("subject %q of audience %q is %w", e.subject, e.audience, errInvalidUTF8)
+			}
 		}
 		out = append(out, ']')
 	}
@@ -107,9 +119,22 @@ func decodeEntries(plaintext []byte) ([]entry, error) {
 	return entries, nil
 }
 
-// maxInflatedSize bounds the output of inflate, so that a small cookie cannot
-// expand into an unbounded amount of memory.
-const maxInflatedSize = maxDataSize
+// Inflating is bounded at the scale of the storage, so that a small
+// payload cannot expand into an unbounded amount of memory and time:
+//
+//   - cookie storage: nine 4096-byte cookies carry at most 27 KiB of
+//     compressed data (base64url), and session JSON deflates far less than
+//     64 times, so a cookie inflates to at most 64 times that, 1.7 MiB;
+//   - a server-side store: the store's own bound on the data, 2^24-1 bytes.
+//
+// deflate refuses data above the cookie bound, so such data is saved
+// uncompressed: with cookie storage it then does not fit (ErrTooLarge at
+// the save, rather than a cookie that does not open), and with a store it
+// is stored as it is. What a save wrote always opens.
+const (
+	maxCookieInflatedSize = maxCookies * maxCookieSize * 3 / 4 * 64
+	maxStoreInflatedSize  = maxDataSize
+)
 
 var (
 	flateWriters = sync.Pool{New: func() any {
@@ -119,8 +144,14 @@ var (
 	flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
 )
 
-// deflate appends the raw DEFLATE compression of src to dst.
+var errDeflateTooLarge = errors.New("data too large to compress")
+
+// deflate appends the raw DEFLATE compression of src to dst. It refuses src
+// longer than maxCookieInflatedSize (see above).
 func deflate(dst *bytes.Buffer, src []byte) error {
+	if len(src) > maxCookieInflatedSize {
+		return errDeflateTooLarge
+	}
 	w := flateWriters.Get().(*flate.Writer)
 	defer flateWriters.Put(w)
 	w.Reset(dst)
@@ -132,18 +163,19 @@ func deflate(dst *bytes.Buffer, src []byte) error {
 
 var errInflateTooLarge = errors.New("inflated data too large")
 
-// inflate decompresses raw DEFLATE data.
-func inflate(src []byte) ([]byte, error) {
+// inflate decompresses raw DEFLATE data into at most limit bytes; more is
+// errInflateTooLarge.
+func inflate(src []byte, limit int) ([]byte, error) {
 	r := flateReaders.Get().(io.ReadCloser)
 	defer flateReaders.Put(r)
 	if err := r.(flate.Resetter).Reset(bytes.NewReader(src), nil); err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(r, maxInflatedSize+1))
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > maxInflatedSize {
+	if len(out) > limit {
 		return nil, errInflateTooLarge
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"time"
 )
@@ -150,7 +151,7 @@ func (s *Session) save(next state, remember bool) error {
 	var initialChunk, storedCiphertext string
 	if m.store != nil {
 		storedCiphertext = payload
-		if err := s.storeRecord(name, h, md, remember, payload, now); err != nil {
+		if err := s.storeRecord(name, h, md, remember, payload, now, next == stateClosed || s.state == stateClosed); err != nil {
 			return err
 		}
 		s.ex.SetCookie(name, cookieLine(name, m.attrs, extra, string(encodedHeader[:])))
@@ -211,7 +212,8 @@ func (s *Session) dropOtherSubjects() {
 }
 
 // storeRecord writes the server-side record of a save.
-func (s *Session) storeRecord(name string, h header, md *meta, remember bool, payload string, now int64) error {
+// logout is set for the saves of a logout of one audience.
+func (s *Session) storeRecord(name string, h header, md *meta, remember bool, payload string, now int64, logout bool) error {
 	m := s.m
 	record := getBuf()
 	defer putBuf(record)
@@ -219,19 +221,57 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 		return err
 	}
 	opts := SetOptions{
-		TTL:      time.Duration(m.storeTTL(remember, now, h.creationTime, h.rollingOffset)) * time.Second,
-		Now:      time.Unix(now, 0),
-		StaleTTL: time.Duration(m.staleTTL) * time.Second,
-		Metadata: s.metadata(),
+		TTL:       time.Duration(m.storeTTL(remember, now, h.creationTime, h.rollingOffset)) * time.Second,
+		Now:       time.Unix(now, 0),
+		StaleTTL:  time.Duration(m.staleTTL) * time.Second,
+		Metadata:  s.metadata(),
+		Anonymous: !s.hasSubject(),
+	}
+	if logout {
+		// A logout of one audience: the previous record still holds that
+		// audience, so it must not stay readable.
+		opts.StaleTTL = 0
 	}
 	if md.valid {
 		opts.OldKey = m.storageKey(md.sid[:])
 	}
+	// The session and remember records of one browser form one group in
+	// the store, so that deleting either ends both.
+	if other := s.otherMeta(remember); other.valid {
+		opts.Partner = RecordKey{Name: m.otherName(remember), Key: m.storageKey(other.sid[:])}
+	}
 	value := bytes.Clone(record.Bytes())
 	if err := m.store.Set(s.ex.Context(), name, m.storageKey(h.sid[:]), value, opts); err != nil {
-		return wrapError(ErrStore, "unable to store session data", err)
+		return storeError("unable to store session data", err)
 	}
 	return nil
+}
+
+// storeError wraps an error of the store: a missing record (the session was
+// destroyed, revoked or has expired since it was opened) matches
+// ErrNotFound, anything else ErrStore.
+func storeError(msg string, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return wrapError(ErrNotFound, msg, err)
+	}
+	return wrapError(ErrStore, msg, err)
+}
+
+// otherMeta returns the metadata of the other cookie: the remember cookie's
+// for the session cookie, and the other way round.
+func (s *Session) otherMeta(remember bool) *meta {
+	if remember {
+		return &s.meta
+	}
+	return &s.rmeta
+}
+
+// otherName returns the name of the other cookie.
+func (m *Manager) otherName(remember bool) string {
+	if remember {
+		return m.cookieName
+	}
+	return m.rememberName
 }
 
 // appendRecord appends the JSON record [ciphertext, info?] to b.
@@ -294,6 +334,16 @@ func (m *Manager) EncodeAudience(audience string) string {
 	return b64.EncodeToString([]byte(audience))
 }
 
+// hasSubject reports whether an entry of the session has a subject.
+func (s *Session) hasSubject() bool {
+	for i := range s.entries {
+		if s.entries[i].hasSubject {
+			return true
+		}
+	}
+	return false
+}
+
 // metadata returns the subject index entries of the session: one per entry
 // that has a subject, when StoreMetadata is on.
 func (s *Session) metadata() *Metadata {
@@ -317,8 +367,9 @@ func (s *Session) metadata() *Metadata {
 
 // Touch re-sends the session cookie with a new idling offset and MAC,
 // keeping its id, data and store record (the reference's instance:touch).
-// It uses the key that verified the cookie, which may be a fallback key.
-// Refresh calls it when needed.
+// It uses the key that verified the cookie, which may be a fallback key, as
+// the reference does; Refresh calls it when needed, but saves instead when
+// the key was a fallback.
 func (s *Session) Touch() error {
 	switch s.state {
 	case stateClosed:
@@ -342,6 +393,11 @@ func (s *Session) Touch() error {
 // timeout has passed since the last save, or else touches it when it has
 // been idle for more than the touch threshold; otherwise it does nothing
 // (the reference's instance:refresh).
+//
+// Unlike the reference, a session whose cookie was verified with a fallback
+// key (SecretFallbacks, IKMFallbacks) is always saved, and so moved to the
+// current key: a touch would re-sign it with the old key, and a rotated-out
+// secret would keep an active session alive forever.
 func (s *Session) Refresh() error {
 	switch s.state {
 	case stateClosed:
@@ -350,6 +406,9 @@ func (s *Session) Refresh() error {
 		return errNonexistent("refresh")
 	}
 	m, md := s.m, &s.meta
+	if md.key != nil && md.key != m.keys[0] {
+		return s.save(stateOpen, false)
+	}
 	if m.rolling == 0 && m.idling == 0 {
 		return nil
 	}
@@ -417,7 +476,7 @@ func (s *Session) Destroy() error {
 	}
 	if s.rememberOn() {
 		if !s.rmeta.valid {
-			if err, _ := s.open(true, true); err != nil {
+			if err, _ := s.open(true, true); err != nil && !s.staleRememberCookie(err) {
 				s.state = stateClosed
 				return nil
 			}
@@ -428,6 +487,14 @@ func (s *Session) Destroy() error {
 	}
 	s.state = stateClosed
 	return nil
+}
+
+// staleRememberCookie reports whether the remember cookie failed to open
+// only because its store record is gone: deleting the session deletes the
+// remember record of its group too, and the cookie is then expired all the
+// same.
+func (s *Session) staleRememberCookie(err error) bool {
+	return s.m.store != nil && err != errMissingCookie && errors.Is(err, ErrNotFound)
 }
 
 func (s *Session) destroy(remember bool) error {
@@ -498,7 +565,7 @@ func (s *Session) ClearRequestCookie() error {
 		}
 		cookies = stripCookies(cookies, m.rememberName, chunks)
 	}
-	s.cookies = cookies
+	s.cookies, s.jarLoaded = cookies, false
 	if cookies == "" {
 		s.ex.DelRequestHeader("Cookie")
 	} else {

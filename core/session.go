@@ -51,6 +51,8 @@ type Session struct {
 
 	cookies       string // the request's Cookie header
 	cookiesLoaded bool
+	jar           requestJar // the session's cookies in it
+	jarLoaded     bool
 }
 
 func (s *Session) requestCookies() string {
@@ -58,6 +60,20 @@ func (s *Session) requestCookies() string {
 		s.cookies, s.cookiesLoaded = s.ex.Cookies(), true
 	}
 	return s.cookies
+}
+
+// requestCookie returns chunk (1 to 9) of the request's session cookie, or
+// of its remember cookie. The Cookie header is read once per request.
+func (s *Session) requestCookie(remember bool, chunk int) (string, bool) {
+	if !s.jarLoaded {
+		s.jar = readCookies(s.requestCookies(), [2]string{s.m.cookieName, s.m.rememberName})
+		s.jarLoaded = true
+	}
+	k := 0
+	if remember {
+		k = 1
+	}
+	return s.jar.get(k, chunk)
 }
 
 func (s *Session) entry() *entry { return &s.entries[s.cur] }
@@ -110,7 +126,8 @@ func (s *Session) Get(key string) any {
 }
 
 // Set sets key to value in the data of the current audience; value must
-// be encodable as JSON. A nil value deletes the key.
+// be encodable as JSON, and key and the strings in value valid UTF-8 (else
+// Save fails with ErrInvalid). A nil value deletes the key.
 func (s *Session) Set(key string, value any) {
 	if s.state == stateClosed {
 		return
@@ -131,7 +148,8 @@ func (s *Session) Audience() string {
 }
 
 // SetAudience renames the current entry's audience. An existing entry of
-// that audience is replaced by the current one.
+// that audience is replaced by the current one. An audience that is not
+// valid UTF-8 makes Save fail with ErrInvalid.
 func (s *Session) SetAudience(audience string) {
 	if s.state == stateClosed {
 		return
@@ -174,7 +192,9 @@ func (s *Session) Subject() string {
 }
 
 // SetSubject sets the subject of the current audience, usually the user's
-// id after a sign-in.
+// id after a sign-in. A subject that is not valid UTF-8 makes Save fail
+// with ErrInvalid: it would come back changed, and the session would be
+// indexed under another subject.
 func (s *Session) SetSubject(subject string) {
 	if s.state == stateClosed {
 		return

@@ -149,7 +149,7 @@ func TestZeroConfigMeansDefaults(t *testing.T) {
 		zero.staleTTL != 10 || zero.touchThreshold != 60 || zero.compressionThreshold != 1024 {
 		t.Fatalf("defaults are not the reference's: %+v", zero)
 	}
-	if zero.attrs != "; Path=/; SameSite=Lax; HttpOnly" {
+	if zero.attrs != "; Path=/; SameSite=Lax; Secure; HttpOnly" {
 		t.Fatalf("default attributes = %q", zero.attrs)
 	}
 }
@@ -559,9 +559,10 @@ func TestCookieValue(t *testing.T) {
 		{"session=", "session", "", true},
 	}
 	for _, tt := range tests {
-		got, ok := cookieValue(tt.header, tt.name)
+		jar := readCookies(tt.header, [2]string{tt.name, "other"})
+		got, ok := jar.get(0, 1)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("cookieValue(%q, %q) = %q, %v; want %q, %v", tt.header, tt.name, got, ok, tt.want, tt.ok)
+			t.Errorf("readCookies(%q, %q) = %q, %v; want %q, %v", tt.header, tt.name, got, ok, tt.want, tt.ok)
 		}
 	}
 }

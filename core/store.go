@@ -44,10 +44,11 @@ type Store interface {
 	// and expired index entries are pruned.
 	//
 	// When opts.Replace is set, Set only replaces the value of an existing
-	// record, keeping its expiry, its group and its index entries; TTL,
-	// OldKey, Partner and Metadata are ignored. If no record is readable
-	// under key, Set stores nothing and returns an error that matches
-	// ErrNotFound.
+	// record, keeping its expiry, its group and its index entries; OldKey,
+	// Partner and Metadata are ignored, and TTL serves only a store that
+	// cannot read the expiry of a record another library wrote, as that
+	// record's expiry. If no record is readable under key, Set stores
+	// nothing and returns an error that matches ErrNotFound.
 	Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error
 
 	// Delete removes the record under name and key together with every
@@ -74,6 +75,11 @@ type SetOptions struct {
 	Metadata *Metadata     // subject index entries, with Config.StoreMetadata
 	Partner  RecordKey     // a record of the same browser session under another cookie name
 	Replace  bool          // update an existing record only, keeping its expiry
+	// Anonymous is set when no entry of the session has a subject (a
+	// visitor who has not signed in: a CSRF token, an OAuth state). Stores
+	// that evict records to stay within a bound evict these first, so that
+	// anonymous traffic cannot push signed-in users out.
+	Anonymous bool
 }
 
 // RecordKey names one store record: the cookie name and the storage key.

@@ -101,8 +101,21 @@ func (w *writer) FlushError() error {
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// defaultErrorHandler logs err and hands echo a generic 500: echo's
+// HTTPErrorHandler, in Debug mode, writes the error's text into the
+// response, and a store's error (a host name, an address) must not reach
+// the client.
 func defaultErrorHandler(m *session.Manager, c echo.Context, err error) error {
 	r := c.Request()
 	m.Logger().Error("session: middleware", "err", err, "method", r.Method, "path", r.URL.Path)
-	return err // echo's HTTPErrorHandler replies 500 unless the response was committed
+	return &internalError{err: err} // echo replies 500 unless the response was committed
 }
+
+// internalError is the default error handler's error: its text is generic,
+// for echo's HTTPErrorHandler, and it wraps echo.ErrInternalServerError and
+// the session's error, for errors.Is in a custom one.
+type internalError struct{ err error }
+
+func (e *internalError) Error() string { return http.StatusText(http.StatusInternalServerError) }
+
+func (e *internalError) Unwrap() []error { return []error{echo.ErrInternalServerError, e.err} }

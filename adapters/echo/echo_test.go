@@ -37,6 +37,7 @@ func options(o conformance.MiddlewareOptions) []echosession.Option {
 
 func serve(t *testing.T, ln net.Listener, app *conformance.App) {
 	e := echo.New()
+	e.Debug = true // its error pages show error text: the suite checks that none leaks
 	for _, mt := range app.Mounts {
 		g := e.Group(mt.Prefix, echosession.Middleware(mt.Manager, options(mt.Options)...))
 		g.Any("/*", func(c echo.Context) error {

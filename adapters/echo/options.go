@@ -45,8 +45,11 @@ func WithAutoSave() Option { return coreOption(session.WithAutoSave()) }
 // or a cookie set after the headers went out (session.ErrHeadersSent), when
 // c.Response().Committed tells whether the response has started (an error
 // the handlers returned themselves takes precedence over fn's). The default
-// logs the error with the Manager's logger and returns it, so that echo
-// replies 500 Internal Server Error when nothing was written yet.
+// logs the error with the Manager's logger and returns a generic 500 error
+// wrapping it (errors.Is matches echo.ErrInternalServerError and the
+// session error), so that echo replies 500 Internal Server Error when
+// nothing was written yet, without the store's error text even in Debug
+// mode.
 func WithErrorHandler(fn func(c echo.Context, err error) error) Option {
 	return func(c *config) { c.errorHandler = fn }
 }

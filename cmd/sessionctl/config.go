@@ -181,8 +181,11 @@ var options = []option{
 		st.cfg.DisableHTTPOnly = !v.(bool)
 		return nil
 	}},
-	{"cookie_secure", "cookie-secure", kindBool, "Secure cookies", func(st *settings, v value) error {
-		st.cfg.CookieSecure = v.(bool)
+	// Unlike the reference, whose cookie_secure defaults to false, cookies
+	// are Secure unless cookie_secure is explicitly false (core's
+	// DisableSecure): an absent option keeps core's default.
+	{"cookie_secure", "cookie-secure", kindBool, "Secure cookies (default true, unlike the reference: give false for plain HTTP)", func(st *settings, v value) error {
+		st.cfg.DisableSecure = !v.(bool)
 		return nil
 	}},
 	{"cookie_priority", "cookie-priority", kindString, "cookie Priority: Low, Medium or High", func(st *settings, v value) error {

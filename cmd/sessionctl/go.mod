@@ -33,11 +33,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace (
-	github.com/sessiongo/session/conformance => ../../conformance
-	github.com/sessiongo/session/core => ../../core
-	github.com/sessiongo/session/stores/memcached => ../../stores/memcached
-	github.com/sessiongo/session/stores/redis => ../../stores/redis
-	github.com/sessiongo/session/stores/sql => ../../stores/sql
-)

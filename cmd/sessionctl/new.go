@@ -85,6 +85,10 @@ func runNew(e *env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if logs.Len() > 0 { // a weak secret: a warning, not a failure
+		fmt.Fprintf(e.stderr, "sessionctl: warning: %s\n", strings.TrimSpace(logs.String()))
+		logs.Reset()
+	}
 	ex := &exchange{ctx: ctx, remoteAddr: rq.remoteAddr, scheme: rq.scheme, userAgent: rq.userAgent}
 	s := m.NewSession(ex)
 	s.SetData(values)

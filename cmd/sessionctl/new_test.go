@@ -138,7 +138,7 @@ func TestNewOutput(t *testing.T) {
 	t.Parallel()
 	out := mustRun(t, "", "new", "--secret", "s", "--data", `{"x":1}`, "--idling-timeout", "60", "--cookie-same-site", "Strict", "--now", "1700000000")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "Set-Cookie: session=") || !strings.HasSuffix(lines[0], "; Path=/; SameSite=Strict; HttpOnly") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "Set-Cookie: session=") || !strings.HasSuffix(lines[0], "; Path=/; SameSite=Strict; Secure; HttpOnly") {
 		t.Fatalf("new printed %q", out)
 	}
 	// Piped into open, with the same timeout: open at +59s, expired at +61s.
@@ -164,4 +164,31 @@ func mustAtoi(t testing.TB, s string) int64 {
 		n = n*10 + int64(c-'0')
 	}
 	return n
+}
+
+// TestNewSecure checks the Secure attribute: on by default (unlike the
+// reference), off only when cookie_secure is explicitly false.
+func TestNewSecure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		secure bool
+	}{
+		{"default", nil, true},
+		{"flag true", []string{"--cookie-secure=true"}, true},
+		{"flag false", []string{"--cookie-secure=false"}, false},
+		{"file without cookie_secure", []string{"--config", writeJSON(t, map[string]any{"cookie_name": "sid"})}, true},
+		{"file with cookie_secure false", []string{"--config", writeJSON(t, map[string]any{"cookie_secure": false})}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"new", "--secret", "a long enough secret", "--now", "1700000000"}, tt.args...)
+			out := mustRun(t, "", args...)
+			if got := strings.Contains(out, "; Secure"); got != tt.secure {
+				t.Errorf("new %q printed %q: Secure = %v, want %v", tt.args, out, got, tt.secure)
+			}
+		})
+	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestDemo(t *testing.T) {
-	m, err := demo.NewManager(demo.TestSecret)
+	m, err := demo.NewManager(demo.TestSecret, "127.0.0.1:0") // served over plain HTTP on loopback
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"io"
+	"net"
 	"time"
 
 	session "github.com/sessiongo/session/core"
@@ -14,8 +15,28 @@ import (
 // do not survive a restart; the examples pass $SESSION_SECRET. Remember-me is
 // on; Login without the box calls SetRemember(false), which marks that
 // session so that no remember cookie is issued for it.
-func NewManager(secret string) (*session.Manager, error) {
-	return session.New(session.Config{Secret: secret, Remember: true})
+//
+// addr is the address the demo listens on, over plain HTTP. Cookies are
+// Secure (core's default) unless addr is a loopback address: there, and
+// only there, the demo turns Secure off (Config.DisableSecure), because a
+// cookie jar, and a browser outside localhost, does not send Secure cookies
+// back over plain HTTP. On any other address the cookies stay Secure: serve
+// the demo behind TLS.
+func NewManager(secret, addr string) (*session.Manager, error) {
+	return session.New(session.Config{Secret: secret, Remember: true, DisableSecure: loopback(addr)})
+}
+
+// loopback reports whether addr ("host:port") is a loopback address.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Login signs user in on s: it empties the data, sets the subject, a visit
@@ -70,11 +91,17 @@ type View struct {
 }
 
 // NewView returns the view of s for the example named framework. err is the
-// error from opening s, if the caller has it; ErrNotFound is not shown.
+// error from opening s, if the caller has it; ErrNotFound is not shown, and
+// other failures than an expired or invalid cookie (a store's) are shown
+// without their text, which may name the store's hosts.
 func NewView(framework string, s *session.Session, err error) View {
 	v := View{Framework: framework, Exists: s.Exists()}
-	if err != nil && !errors.Is(err, session.ErrNotFound) {
+	switch {
+	case err == nil, errors.Is(err, session.ErrNotFound):
+	case session.Ordinary(err):
 		v.Reason = err.Error()
+	default:
+		v.Reason = "the session store is unavailable"
 	}
 	if v.Exists {
 		v.Subject, v.ID, v.Data, v.Remember = s.Subject(), s.ID(), s.Data(), s.Remember()

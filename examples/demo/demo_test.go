@@ -12,7 +12,7 @@ import (
 
 func newSession(t *testing.T) (*session.Session, *httptest.ResponseRecorder) {
 	t.Helper()
-	m, err := NewManager(TestSecret)
+	m, err := NewManager(TestSecret, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,12 +29,13 @@ func TestNewView(t *testing.T) {
 		{"none", nil, ""},
 		{"not found", fmt.Errorf("open: %w", session.ErrNotFound), ""},
 		{"expired", fmt.Errorf("open: %w", session.ErrExpired), "expired"},
+		{"store", fmt.Errorf("open: %w: dial tcp: lookup db.internal.example", session.ErrStore), "unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newSession(t)
 			v := NewView("test", s, tt.err)
-			if v.Exists || !strings.Contains(v.Reason, tt.reason) || (tt.reason == "") != (v.Reason == "") {
+			if v.Exists || !strings.Contains(v.Reason, tt.reason) || (tt.reason == "") != (v.Reason == "") || strings.Contains(v.Reason, "internal.example") {
 				t.Fatalf("view = %+v, want no session and a reason containing %q", v, tt.reason)
 			}
 			var b strings.Builder
@@ -83,5 +84,37 @@ func TestSteps(t *testing.T) {
 	}
 	if err := Logout(s); err != nil && !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("second Logout = %v, want a no-op", err)
+	}
+}
+
+// TestNewManagerSecure checks that cookies are Secure but on a loopback
+// address, where the demo serves plain HTTP.
+func TestNewManagerSecure(t *testing.T) {
+	for _, tt := range []struct {
+		addr   string
+		secure bool
+	}{
+		{"127.0.0.1:8080", false},
+		{"[::1]:8080", false},
+		{"localhost:8080", false},
+		{":8080", true},
+		{"0.0.0.0:8080", true},
+		{"192.0.2.1:8080", true},
+		{"example.com:443", true},
+		{"no port", true},
+	} {
+		m, err := NewManager(TestSecret, tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		if err := Login(m.New(w, httptest.NewRequest("POST", "/login", nil)), "ann", false); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range w.Result().Cookies() {
+			if c.Secure != tt.secure {
+				t.Errorf("listening on %q: cookie %s Secure = %v, want %v", tt.addr, c.Name, c.Secure, tt.secure)
+			}
+		}
 	}
 }

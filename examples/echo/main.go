@@ -27,7 +27,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	m, err := demo.NewManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
+	// An empty secret: a random key and a warning. On a loopback address
+	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -50,7 +52,8 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	e.POST("/login", func(c echo.Context) error {
 		if err := demo.Login(echosession.From(c), c.FormValue("user"), c.FormValue("remember") != ""); err != nil {
-			return c.String(http.StatusInternalServerError, err.Error())
+			log.Print("login: ", err) // for the log: a store error may name hosts
+			return c.String(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 		}
 		return c.Redirect(http.StatusSeeOther, "/")
 	})

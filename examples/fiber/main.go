@@ -27,7 +27,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	m, err := demo.NewManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
+	// An empty secret: a random key and a warning. On a loopback address
+	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,7 +54,8 @@ func newApp(m *session.Manager) *fiber.App {
 	})
 	app.Post("/login", func(c *fiber.Ctx) error {
 		if err := demo.Login(fibersession.From(c), c.FormValue("user"), c.FormValue("remember") != ""); err != nil {
-			return c.Status(http.StatusInternalServerError).SendString(err.Error())
+			log.Print("login: ", err) // for the log: a store error may name hosts
+			return c.Status(http.StatusInternalServerError).SendString(http.StatusText(http.StatusInternalServerError))
 		}
 		return c.Redirect("/", http.StatusSeeOther)
 	})

@@ -10,7 +10,7 @@ import (
 // TestDemo serves the app on a loopback listener (fiber runs on fasthttp,
 // not net/http, so httptest cannot host it) and drives it like the others.
 func TestDemo(t *testing.T) {
-	m, err := demo.NewManager(demo.TestSecret)
+	m, err := demo.NewManager(demo.TestSecret, "127.0.0.1:0") // served over plain HTTP on loopback
 	if err != nil {
 		t.Fatal(err)
 	}

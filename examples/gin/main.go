@@ -26,7 +26,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	m, err := demo.NewManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
+	// An empty secret: a random key and a warning. On a loopback address
+	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -49,7 +51,8 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	r.POST("/login", func(c *gin.Context) {
 		if err := demo.Login(ginsession.From(c), c.PostForm("user"), c.PostForm("remember") != ""); err != nil {
-			c.String(http.StatusInternalServerError, err.Error())
+			log.Print("login: ", err) // for the log: a store error may name hosts
+			c.String(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 			return
 		}
 		c.Redirect(http.StatusSeeOther, "/")

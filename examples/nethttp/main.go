@@ -25,7 +25,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	m, err := demo.NewManager(os.Getenv("SESSION_SECRET")) // empty: a random key and a warning
+	// An empty secret: a random key and a warning. On a loopback address
+	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +48,8 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		if err := demo.Login(m.New(w, r), r.FormValue("user"), r.FormValue("remember") != ""); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			log.Print("login: ", err) // for the log: a store error may name hosts
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)

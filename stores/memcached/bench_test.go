@@ -53,6 +53,7 @@ func benchStore(b *testing.B) (*memcachedstore.Store, *memcache.Client, *roundTr
 	connect(b) // skips when the server is down
 	rt := &roundTrips{}
 	c := memcache.New(memcachedAddrs...)
+	c.Timeout = testTimeout
 	c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		nc, err := d.DialContext(ctx, network, addr)

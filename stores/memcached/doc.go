@@ -10,7 +10,37 @@
 // with Config.StoreMetadata, every (audience, subject) pair has a list under
 // "[prefix:]name:audience:subject[:suffix]" of entries "key:exp;" (exp is the
 // expiry in unix seconds, five bytes little endian, base64url) and
-// tombstones "key;" that remove an earlier entry of the same key.
+// tombstones "key;" that remove an earlier entry of the same key. When that
+// list key would be longer than memcached's 250 bytes (subjects of more than
+// about 170 bytes), the subject part is "@" and the base64url SHA-256 of the
+// encoded subject (see Store.IndexKey). Every key a call writes is checked
+// before its first write, so that no call stops half way on a key memcached
+// refuses.
+//
+// # Groups
+//
+// The records of one browser session (each save's rotation of the session
+// record, and the remember record beside it) form a group, and Delete ends
+// the whole group, so that a revoked or destroyed session has no cookie left
+// that opens, not even one replaced a moment before (still readable for the
+// stale TTL) or the remember cookie. A record that joins a group has a group
+// pointer, "[prefix:]name:key:@group[:suffix]", holding the group id; a
+// group has a member list, "[prefix:]@group:id[:suffix]", in the format of
+// the subject index with "name/key" for the key. Both expire with the
+// records they serve. A record nothing joined has neither, as the reference
+// writes it: it is a group of its own until a save joins it.
+//
+// memcached has no transactions, so the store orders its operations so
+// that every race ends with the group deleted: a save writes its record
+// (with its pointer and index entries), then joins the group with a
+// compare-and-swap of the member list; Delete deletes the members the list
+// names, then removes the list with a compare-and-swap (an item that
+// expires at once), which fails, and is done again, if a record joined
+// meanwhile. A join after that fails, and the save takes its record back
+// and reports session.ErrNotFound; a join before it is deleted with the
+// rest. A group keeps at most 64 records; a session saved more often within
+// its stale TTL has its stale records deleted early. See the README for the
+// windows that remain.
 //
 // # The subject index
 //
@@ -22,30 +52,29 @@
 // cas, which fails if anyone appended in between (the store then reads and
 // tries again, a few times). Compaction also sets the list's expiry to that
 // of its longest-lived entry, so a list never expires before a session it
-// lists. An emptied list is kept, empty, for a second rather than deleted,
-// since memcached's delete cannot be made conditional.
+// lists. An emptied list is kept, empty, for a second rather than deleted.
 //
 // # Expiry
 //
 // memcached reads an expiration above 30 days as a unix time, so longer TTLs
 // (remember-me sessions) are sent as the server's wall-clock time plus the
-// TTL. The stale TTL of a replaced record must only ever shorten its life,
-// and memcached cannot report an item's remaining TTL through gomemcache, so
-// the store writes each record's expiry into the item's flags and reads the
-// old record before touching it: a record that expires sooner than the stale
-// TTL is left alone. A record without that expiry (written by another
-// client, such as the reference library, whose flags are 0) is touched
-// unconditionally, as the reference does.
+// TTL. memcached cannot report an item's remaining TTL through gomemcache,
+// so the store writes each record's expiry into the item's flags: the stale
+// TTL of a replaced record only ever shortens its life (a record that
+// expires sooner is left alone), and a Set with Replace keeps the expiry. A
+// record without that expiry (written by another client, such as the
+// reference library, whose flags are 0) is shortened unconditionally, as
+// the reference does, and replaced with opts.TTL.
 //
 // # Failures and deadlines
 //
 // Errors of the server or the connection match session.ErrStore; a missing
-// record matches session.ErrNotFound (and memcache.ErrCacheMiss).
+// record matches session.ErrNotFound (and memcache.ErrCacheMiss), as does a
+// Set whose old, partner or replaced record is missing or whose group ended.
 // gomemcache takes no context: the client's Timeout (500 ms by default)
 // bounds each network operation. When the context can end, the store runs
 // the operation on its own goroutine and returns the context's error as
 // soon as it ends; the abandoned operation still finishes (or times out) in
-// the background. Saves take several round trips (gomemcache does not
-// pipeline): one to write the record, two more to shorten the old record's
-// expiry, and three per subject index list (append, gets, cas).
+// the background. Saves take several round trips, as gomemcache does not
+// pipeline; the README counts them.
 package memcachedstore

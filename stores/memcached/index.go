@@ -2,11 +2,13 @@ package memcachedstore
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	session "github.com/sessiongo/session/core"
 )
 
@@ -14,6 +16,11 @@ import (
 // as the reference's memcached storage writes it: exp is the expiry in unix
 // seconds, five bytes little endian, base64url without padding (seven
 // characters). A later entry or tombstone of a key replaces an earlier one.
+// Group member lists (group.go) use the same format, with "name/key" as
+// the key.
+
+// compactAttempts bounds the gets/cas rounds of one list compaction.
+const compactAttempts = 5
 
 // appendEntry appends the entry of key, expiring at exp, to b.
 func appendEntry(b []byte, key string, exp int64) []byte {
@@ -30,13 +37,6 @@ func appendEntry(b []byte, key string, exp int64) []byte {
 // appendTombstone appends the tombstone of key to b.
 func appendTombstone(b []byte, key string) []byte {
 	return append(append(b, key...), ';')
-}
-
-// validIndexKey reports whether key can be written into a list: the
-// separators ':' and ';' would corrupt it. Storage keys made by the session
-// library (base64url) never contain them.
-func validIndexKey(key string) bool {
-	return key != "" && !strings.ContainsAny(key, ":;")
 }
 
 // parseList returns the live entries of list at now (expiry after now) and
@@ -103,4 +103,59 @@ func sortedEntries(live map[string]int64) []session.IndexEntry {
 		return strings.Compare(a.Key, b.Key)
 	})
 	return out
+}
+
+// addToList appends entry to the list ik, or creates the list with it.
+// Appending first saves a round trip in the usual case, a session whose
+// list exists.
+func (s *Store) addToList(ik string, entry []byte, expires, ttl int64) error {
+	for range 3 {
+		err := s.client.Append(&memcache.Item{Key: ik, Value: entry})
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return err
+		}
+		// No list: create it, unless someone else just did.
+		err = s.client.Add(&memcache.Item{Key: ik, Value: entry, Flags: uint32(expires), Expiration: expiration(ttl)})
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return err
+		}
+	}
+	return fmt.Errorf("memcachedstore: subject index %q keeps appearing and vanishing", ik)
+}
+
+// compact reads the list ik, drops its expired and replaced entries and
+// writes it back with compare-and-swap, with the expiry of its longest-lived
+// entry. It returns the live entries. A list changed by someone else between
+// the read and the write is read again; after compactAttempts tries the list
+// is left as it is (still correct, only longer).
+func (s *Store) compact(ik string, now int64) (map[string]int64, error) {
+	var live map[string]int64
+	for attempt := 0; attempt < compactAttempts; attempt++ {
+		it, err := s.client.Get(ik)
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var garbage bool
+		live, garbage, err = parseList(it.Value, now)
+		if err != nil {
+			return nil, err
+		}
+		list, maxExp := encodeList(live)
+		if !garbage && int64(it.Flags) >= maxExp {
+			return live, nil // nothing to drop, and the list outlives its entries
+		}
+		it.Value, it.Flags = list, uint32(maxExp)
+		it.Expiration = expireAt(maxExp, now)
+		err = s.client.CompareAndSwap(it)
+		if err == nil || errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored) {
+			return live, nil
+		}
+		if !errors.Is(err, memcache.ErrCASConflict) {
+			return nil, err
+		}
+	}
+	return live, nil
 }

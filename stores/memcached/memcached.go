@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -13,9 +14,6 @@ import (
 // maxRelative is the longest expiration memcached reads as relative
 // seconds; longer ones must be unix times.
 const maxRelative = 30 * 24 * 60 * 60
-
-// compactAttempts bounds the gets/cas rounds of one list compaction.
-const compactAttempts = 5
 
 // Store is a session.Store and session.SubjectIndex on memcached. It is
 // safe for concurrent use; make one with New.
@@ -42,16 +40,6 @@ func New(client *memcache.Client, opts ...Option) *Store {
 	return s
 }
 
-// Key returns the memcached key that holds the record of the session cookie
-// name and storage key: "[prefix:]name:key[:suffix]".
-func (s *Store) Key(name, key string) string { return session.StoreKey(s.prefix, s.suffix, name, key) }
-
-// IndexKey returns the memcached key of the subject index list of an encoded
-// audience and subject: "[prefix:]name:audience:subject[:suffix]".
-func (s *Store) IndexKey(name, audience, subject string) string {
-	return session.StoreKey(s.prefix, s.suffix, name, audience, subject)
-}
-
 // Get returns the record stored under name and key. A missing or expired
 // record is an error matching session.ErrNotFound; memcached expires records
 // on its own clock, so opts.Now is not used.
@@ -59,186 +47,345 @@ func (s *Store) Get(ctx context.Context, name, key string, _ session.GetOptions)
 	var value []byte
 	err := run(ctx, "get", func() error {
 		it, err := s.client.Get(s.Key(name, key))
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return notFound("get", "record", err)
+		}
 		if err != nil {
 			return err
 		}
 		value = it.Value
 		return nil
 	})
-	if errors.Is(err, memcache.ErrCacheMiss) {
-		return nil, fmt.Errorf("memcachedstore: get: %w (%w)", session.ErrNotFound, err)
-	}
 	if err != nil {
 		return nil, err // value may still be written by an abandoned call
 	}
 	return value, nil
 }
 
-// Set stores value under name and key for opts.TTL, shortens the expiry of
-// the opts.OldKey record to opts.StaleTTL (never lengthening it), and adds
-// key to the subject index list of each audience and subject of
-// opts.Metadata, with a tombstone for opts.OldKey, then compacts the list.
-func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
-	if opts.TTL <= 0 {
-		return fmt.Errorf("memcachedstore: set: invalid ttl %v: %w", opts.TTL, session.ErrStore)
-	}
-	md := opts.Metadata
-	if md != nil {
-		if len(md.Audiences) != len(md.Subjects) {
-			return fmt.Errorf("memcachedstore: set: metadata has %d audiences and %d subjects: %w",
-				len(md.Audiences), len(md.Subjects), session.ErrStore)
-		}
-		if len(md.Audiences) > 0 && (!validIndexKey(key) || (opts.OldKey != "" && !validIndexKey(opts.OldKey))) {
-			return fmt.Errorf("memcachedstore: set: key %q cannot be indexed (it contains ':' or ';'): %w", key, session.ErrStore)
-		}
-	}
-	oldKey := opts.OldKey
-	if oldKey == key {
-		oldKey = ""
-	}
-	now := unix(opts.Now)
-	ttl := seconds(opts.TTL)
-	expires := now + ttl
-	return run(ctx, "set", func() error {
-		err := s.client.Set(&memcache.Item{
-			Key: s.Key(name, key), Value: value, Flags: uint32(expires), Expiration: expiration(ttl),
-		})
-		if err != nil {
-			return err
-		}
-		if oldKey != "" {
-			if err := s.shorten(ctx, s.Key(name, oldKey), now, opts.StaleTTL); err != nil {
-				return err
-			}
-		}
-		if md == nil {
-			return nil
-		}
-		entry := appendEntry(make([]byte, 0, 96), key, expires)
-		if oldKey != "" {
-			entry = appendTombstone(entry, oldKey)
-		}
-		for i := range md.Audiences {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			ik := s.IndexKey(name, md.Audiences[i], md.Subjects[i])
-			if err := s.addToList(ik, entry, expires, ttl); err != nil {
-				return err
-			}
-			if _, err := s.compact(ik, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+// write is a Set, checked: the keys it reads and writes, and its times in
+// unix seconds.
+type write struct {
+	recordRef
+	now, expires int64
+	ttl          int64
+	old          *recordRef // opts.OldKey, under the same cookie name
+	partner      *recordRef // opts.Partner
+	staleExp     int64      // now + opts.StaleTTL: the latest the old record may live
+	stale        int64      // opts.StaleTTL in seconds, rounded up
+	index        []string   // the subject index lists of opts.Metadata
 }
 
-// shorten makes the record under k expire within stale, unless it expires
-// sooner (read from the flags) or is gone.
-func (s *Store) shorten(ctx context.Context, k string, now int64, stale time.Duration) error {
-	if stale <= 0 {
-		if err := s.client.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+// newWrite checks the arguments of a Set and every key it may write.
+func (s *Store) newWrite(name, key string, opts session.SetOptions) (*write, error) {
+	if opts.TTL <= 0 {
+		return nil, fmt.Errorf("invalid ttl %v: %w", opts.TTL, session.ErrStore)
+	}
+	r, err := s.ref("record", name, key)
+	if err != nil {
+		return nil, err
+	}
+	w := &write{recordRef: r, now: unix(opts.Now), ttl: seconds(opts.TTL)}
+	w.expires = w.now + w.ttl
+	w.stale = seconds(max(opts.StaleTTL, 0))
+	w.staleExp = w.now + w.stale
+	if opts.OldKey != "" {
+		old, err := s.ref("old record", name, opts.OldKey)
+		if err != nil {
+			return nil, err
+		}
+		w.old = &old
+	}
+	if !opts.Partner.IsZero() {
+		p, err := s.ref("partner record", opts.Partner.Name, opts.Partner.Key)
+		if err != nil {
+			return nil, err
+		}
+		w.partner = &p
+	}
+	if w.index, err = s.indexKeys(name, opts.Metadata); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Set stores value under name and key for opts.TTL, with the record's
+// expiry in the item's flags.
+//
+// With opts.OldKey or opts.Partner, the record joins the group of that
+// record (Partner first), which must exist: otherwise Set writes nothing
+// and returns an error matching session.ErrNotFound, as it does when the
+// group ends while the record joins it. The old record's expiry is then
+// shortened to opts.StaleTTL (never lengthened). With opts.Metadata, key is
+// added to the subject index list of each audience and subject, with a
+// tombstone for opts.OldKey, and the list compacted.
+//
+// With opts.Replace, Set only replaces the value of an existing record (with
+// compare-and-swap), keeping its expiry, group and index entries.
+func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+	if opts.Replace {
+		return s.replace(ctx, name, key, value, opts)
+	}
+	w, err := s.newWrite(name, key, opts)
+	if err != nil {
+		return fmt.Errorf("memcachedstore: set: %w", err)
+	}
+	return run(ctx, "set", func() error { return s.set(w, value) })
+}
+
+func (s *Store) set(w *write, value []byte) error {
+	var (
+		a      *anchor
+		oldExp int64 // the old record's expiry, from its flags
+	)
+	if w.old != nil || w.partner != nil {
+		var err error
+		if a, oldExp, err = s.resolve(w); err != nil {
 			return err
 		}
-		return nil
 	}
-	it, err := s.client.Get(k)
-	if errors.Is(err, memcache.ErrCacheMiss) {
-		return nil
-	}
+	err := s.client.Set(&memcache.Item{Key: w.rec, Value: value, Flags: uint32(w.expires), Expiration: expiration(w.ttl)})
 	if err != nil {
 		return err
 	}
-	st := seconds(stale)
-	if it.Flags != 0 && int64(it.Flags) <= now+st {
-		return nil // expires sooner than the stale ttl
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.index(w); err != nil {
+		s.takeBack(w)
 		return err
 	}
-	if err := s.client.Touch(k, expiration(st)); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+	if a != nil {
+		if err := s.join(w, a); err != nil {
+			// Take the record back: it must not outlive its group, and
+			// the caller, told that the save failed, never learns its key.
+			s.takeBack(w)
+			if errors.Is(err, errGroupEnded) {
+				return notFound("set", "group of the "+a.role(), err)
+			}
+			return err
+		}
+	}
+	if w.old != nil && w.old.key != w.key {
+		return s.shorten(w.old.rec, oldExp, w)
+	}
+	return nil
+}
+
+// takeBack removes what a failed save wrote: its record, its group pointer
+// and its subject index entries (best effort: the save reports its own
+// error).
+func (s *Store) takeBack(w *write) {
+	s.deleteItem(w.rec)
+	s.deleteItem(w.ptr)
+	tomb := appendTombstone(nil, w.key)
+	for _, ik := range w.index {
+		if s.client.Append(&memcache.Item{Key: ik, Value: tomb}) == nil {
+			s.compact(ik, w.now)
+		}
+	}
+}
+
+// resolve reads the old and partner records of w and their group pointers,
+// in one round trip per server, and returns the anchor the new record joins
+// (the partner, else the old record; nil when the old record is the record
+// itself) and the old record's expiry. A missing old or partner record is
+// an error matching session.ErrNotFound.
+func (s *Store) resolve(w *write) (*anchor, int64, error) {
+	var keys []string
+	for _, r := range []*recordRef{w.old, w.partner} {
+		if r != nil {
+			keys = append(keys, r.rec, r.ptr)
+		}
+	}
+	items, err := s.client.GetMulti(keys)
+	if err != nil {
+		return nil, 0, err
+	}
+	var oldExp int64
+	if w.old != nil {
+		it := items[w.old.rec]
+		if it == nil {
+			return nil, 0, notFound("set", "old record", memcache.ErrCacheMiss)
+		}
+		oldExp = int64(it.Flags)
+	}
+	if w.partner != nil && items[w.partner.rec] == nil {
+		return nil, 0, notFound("set", "partner record", memcache.ErrCacheMiss)
+	}
+	var a *anchor
+	switch {
+	case w.partner != nil:
+		a = &anchor{recordRef: *w.partner}
+	case w.old.key != w.key:
+		a = &anchor{recordRef: *w.old, old: true}
+	default:
+		return nil, oldExp, nil // a record that replaces itself keeps its group
+	}
+	a.exp = int64(items[a.rec].Flags)
+	if it := items[a.ptr]; it != nil {
+		a.group = string(it.Value)
+		if !validPart(a.group) {
+			return nil, 0, fmt.Errorf("corrupt group pointer %q: %q", a.ptr, it.Value)
+		}
+	}
+	return a, oldExp, nil
+}
+
+// shorten makes the old record k, which expires at exp (0: unknown), expire
+// within the stale TTL of w unless it expires sooner; a stale TTL of zero
+// deletes it. Its group pointer is left to expire with its first expiry,
+// so a Delete of its key still ends the group.
+func (s *Store) shorten(k string, exp int64, w *write) error {
+	if w.stale == 0 {
+		return s.deleteItem(k)
+	}
+	if exp != 0 && exp <= w.staleExp {
+		return nil // expires sooner than the stale TTL
+	}
+	if err := s.client.Touch(k, expiration(w.stale)); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 		return err
 	}
 	return nil
 }
 
-// addToList appends entry to the list ik, or creates the list with it.
-// Appending first saves a round trip in the usual case, a session whose
-// list exists.
-func (s *Store) addToList(ik string, entry []byte, expires, ttl int64) error {
-	for range 3 {
-		err := s.client.Append(&memcache.Item{Key: ik, Value: entry})
-		if !errors.Is(err, memcache.ErrNotStored) {
+// index adds the key of w, and a tombstone of the key it replaces, to the
+// subject index lists of w, and compacts them.
+func (s *Store) index(w *write) error {
+	if len(w.index) == 0 {
+		return nil
+	}
+	entry := appendEntry(make([]byte, 0, 96), w.key, w.expires)
+	if w.old != nil && w.old.key != w.key {
+		entry = appendTombstone(entry, w.old.key)
+	}
+	for _, ik := range w.index {
+		if err := s.addToList(ik, entry, w.expires, w.ttl); err != nil {
 			return err
 		}
-		// No list: create it, unless someone else just did.
-		err = s.client.Add(&memcache.Item{Key: ik, Value: entry, Flags: uint32(expires), Expiration: expiration(ttl)})
-		if !errors.Is(err, memcache.ErrNotStored) {
+		if _, err := s.compact(ik, w.now); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("memcachedstore: subject index %q keeps appearing and vanishing", ik)
+	return nil
 }
 
-// compact reads the list ik, drops its expired and replaced entries and
-// writes it back with compare-and-swap, with the expiry of its longest-lived
-// entry. It returns the live entries. A list changed by someone else between
-// the read and the write is read again; after compactAttempts tries the list
-// is left as it is (still correct, only longer).
-func (s *Store) compact(ik string, now int64) (map[string]int64, error) {
-	var live map[string]int64
-	for attempt := 0; attempt < compactAttempts; attempt++ {
-		it, err := s.client.Get(ik)
-		if errors.Is(err, memcache.ErrCacheMiss) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var garbage bool
-		live, garbage, err = parseList(it.Value, now)
-		if err != nil {
-			return nil, err
-		}
-		list, maxExp := encodeList(live)
-		if !garbage && int64(it.Flags) >= maxExp {
-			return live, nil // nothing to drop, and the list outlives its entries
-		}
-		it.Value, it.Flags = list, uint32(maxExp)
-		it.Expiration = expiration(max(maxExp-now, 1))
-		err = s.client.CompareAndSwap(it)
-		if err == nil || errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored) {
-			return live, nil
-		}
-		if !errors.Is(err, memcache.ErrCASConflict) {
-			return nil, err
-		}
+// replace is Set with opts.Replace: it replaces the value of the existing
+// record under name and key with compare-and-swap, so that a record deleted
+// meanwhile stays deleted, and keeps its expiry (from the flags; a record
+// written without it, by the reference, gets opts.TTL).
+func (s *Store) replace(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+	r, err := s.ref("record", name, key)
+	if err != nil {
+		return fmt.Errorf("memcachedstore: set: %w", err)
 	}
-	return live, nil
-}
-
-// Delete removes the record under name and key and appends a tombstone of
-// key to the subject index list of each audience and subject of
-// opts.Metadata, then compacts the list. Deleting a missing record is not an
-// error.
-func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
-	md := opts.Metadata
 	now := unix(opts.Now)
-	return run(ctx, "delete", func() error {
-		if err := s.client.Delete(s.Key(name, key)); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-			return err
-		}
-		if md == nil || !validIndexKey(key) {
-			return nil
-		}
-		tomb := appendTombstone(nil, key)
-		for i := range min(len(md.Audiences), len(md.Subjects)) {
-			if err := ctx.Err(); err != nil {
+	return run(ctx, "set", func() error {
+		for range casAttempts {
+			it, err := s.client.Get(r.rec)
+			if errors.Is(err, memcache.ErrCacheMiss) {
+				return notFound("set", "record to replace", err)
+			}
+			if err != nil {
 				return err
 			}
-			ik := s.IndexKey(name, md.Audiences[i], md.Subjects[i])
-			err := s.client.Append(&memcache.Item{Key: ik, Value: tomb})
+			exp := int64(it.Flags)
+			if exp == 0 {
+				if opts.TTL <= 0 {
+					return fmt.Errorf("record %q has no expiry in its flags (another client wrote it) and the replace gives no ttl", r.rec)
+				}
+				exp = now + seconds(opts.TTL)
+			}
+			it.Value, it.Flags, it.Expiration = value, uint32(exp), expireAt(exp, now)
+			err = s.client.CompareAndSwap(it)
+			switch {
+			case err == nil:
+				return nil
+			case errors.Is(err, memcache.ErrCASConflict):
+				continue
+			case errors.Is(err, memcache.ErrCacheMiss), errors.Is(err, memcache.ErrNotStored):
+				return notFound("set", "record to replace", err)
+			default:
+				return err
+			}
+		}
+		return fmt.Errorf("record %q keeps changing", r.rec)
+	})
+}
+
+// Delete removes the record under name and key and, when it belongs to a
+// group, ends the group and deletes every record of it with their group
+// pointers. With opts.Metadata it appends tombstones of the deleted keys to
+// the subject index list of each audience and subject, under each deleted
+// record's cookie name, and compacts the lists. Deleting a missing record is
+// not an error; a missing record whose group pointer is still there (a
+// stale record) still ends its group.
+func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
+	r, err := s.ref("record", name, key)
+	if err != nil {
+		return fmt.Errorf("memcachedstore: delete: %w", err)
+	}
+	if _, err := s.indexKeys(name, opts.Metadata); err != nil {
+		return fmt.Errorf("memcachedstore: delete: %w", err)
+	}
+	now := unix(opts.Now)
+	return run(ctx, "delete", func() error {
+		// The record first, then its pointer: a save that gives the
+		// record a group at the same time checks the record after writing
+		// the pointer (adopt), so one of the two sees the other.
+		if err := s.deleteItem(r.rec); err != nil {
+			return err
+		}
+		self := member(name, key)
+		members := []string{self}
+		it, err := s.client.Get(r.ptr)
+		switch {
+		case errors.Is(err, memcache.ErrCacheMiss):
+		case err != nil:
+			return err
+		case !validPart(string(it.Value)):
+			return fmt.Errorf("corrupt group pointer %q: %q", r.ptr, it.Value)
+		default:
+			ended, err := s.endGroup(string(it.Value), self)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(ended, self) {
+				// A list that expired or ended without it.
+				if err := s.deleteItem(r.ptr); err != nil {
+					return err
+				}
+			}
+			for _, m := range ended {
+				if m != self {
+					members = append(members, m)
+				}
+			}
+		}
+		return s.unindex(members, opts.Metadata, now)
+	})
+}
+
+// unindex appends tombstones of the deleted members ("name/key") to the
+// subject index lists of md under their cookie names, and compacts them.
+func (s *Store) unindex(members []string, md *session.Metadata, now int64) error {
+	if md == nil {
+		return nil
+	}
+	byName := map[string][]byte{}
+	for _, m := range members {
+		if name, key, ok := splitMember(m); ok {
+			byName[name] = appendTombstone(byName[name], key)
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for name := range byName {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		keys, err := s.indexKeys(name, md)
+		if err != nil {
+			return err
+		}
+		for _, ik := range keys {
+			err := s.client.Append(&memcache.Item{Key: ik, Value: byName[name]})
 			if errors.Is(err, memcache.ErrNotStored) {
 				continue // no list: nothing to remove
 			}
@@ -249,8 +396,8 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 				return err
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Sessions lists the live sessions of an encoded audience and subject under
@@ -274,8 +421,8 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 
 // run calls fn, returning early with the context's error when ctx ends
 // first (fn then finishes in the background, bounded by the client's
-// Timeout). Errors match session.ErrStore, except a cache miss, returned as
-// is for Get.
+// Timeout). Errors match session.ErrStore, except those that already match
+// session.ErrNotFound.
 func run(ctx context.Context, op string, fn func() error) error {
 	if err := ctx.Err(); err != nil {
 		return storeError(op, err)
@@ -292,10 +439,16 @@ func run(ctx context.Context, op string, fn func() error) error {
 			err = ctx.Err()
 		}
 	}
-	if err == nil || (op == "get" && errors.Is(err, memcache.ErrCacheMiss)) {
+	if err == nil || errors.Is(err, session.ErrNotFound) {
 		return err
 	}
 	return storeError(op, err)
+}
+
+// notFound returns the error of an operation that found no record: it
+// matches session.ErrNotFound and the cause.
+func notFound(op, what string, cause error) error {
+	return fmt.Errorf("memcachedstore: %s: no %s: %w (%w)", op, what, session.ErrNotFound, cause)
 }
 
 // expiration returns memcached's expiration for a TTL of ttl seconds: the
@@ -306,6 +459,10 @@ func expiration(ttl int64) int32 {
 	}
 	return int32(ttl)
 }
+
+// expireAt returns memcached's expiration for an item that expires at exp,
+// now being now: at least a second from now.
+func expireAt(exp, now int64) int32 { return expiration(max(exp-now, 1)) }
 
 // seconds rounds d up to whole seconds.
 func seconds(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }

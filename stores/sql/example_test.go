@@ -76,9 +76,11 @@ func ExampleSchema() {
 	//   name TEXT NOT NULL,
 	//   data BLOB NOT NULL,
 	//   exp  INTEGER NOT NULL, -- Unix microseconds
+	//   grp  TEXT, -- the browser session's group; NULL: a group of its own
 	//   PRIMARY KEY (sid, name)
 	// );
 	// CREATE INDEX IF NOT EXISTS web_sessions_exp_idx ON web_sessions (exp);
+	// CREATE INDEX IF NOT EXISTS web_sessions_grp_idx ON web_sessions (grp);
 	// CREATE TABLE IF NOT EXISTS web_sessions_meta (
 	//   aud  TEXT NOT NULL,
 	//   sub  TEXT NOT NULL,

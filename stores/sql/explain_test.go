@@ -12,7 +12,7 @@ import (
 
 // TestQueriesUseIndexes checks, on a table of 20,000 sessions, that every
 // statement of a store finds its rows through an index (the primary keys
-// of both tables and the exp indexes), never by scanning a table.
+// of both tables, the exp and grp indexes), never by scanning a table.
 func TestQueriesUseIndexes(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 		s, table := newStore(t, db, d)
@@ -24,10 +24,20 @@ func TestQueriesUseIndexes(t *testing.T) {
 			args  []any
 		}{
 			{"get", []any{"fill-42", "session", now}},
-			{"shorten", []any{now, "fill-42", "session", now}},
+			{"exists", []any{"fill-42", "session", now}},
+			{"replace", []any{[]byte("v"), "fill-42", "session", now}},
+			{"lock", []any{"fill-42", "session", now}},
+			{"lockAny", []any{"fill-42", "session"}},
+			{"claim", []any{"grp-x", "fill-42", "session", now}},
+			{"shorten", []any{now, "grp-x", "fill-42", "session", now}},
+			{"retire", []any{"fill-42", "session", now}},
 			{"dropMeta", []any{"fill-42", "session", "aud", "user-42"}},
 			{"delete", []any{"fill-42", "session"}},
-			{"prune", []any{"aud", "user-42", now}},
+			{"deleteMeta", []any{"fill-42", "session"}},
+			{"deleteGroup", []any{"grp-21"}},
+			{"deleteGroupMeta", []any{"grp-21"}},
+			{"pruneScan", []any{"aud", "user-42", now}},
+			{"pruneRow", []any{"aud", "user-42", "session", "fill-42"}},
 			{"list", []any{"aud", "user-42", "session", now}},
 			{"cleanup", []any{now}},
 			{"cleanMeta", []any{now}},
@@ -58,6 +68,9 @@ func TestQueriesUseIndexes(t *testing.T) {
 				}
 				if tt.query == "cleanup" && !strings.Contains(p, "_exp_idx") {
 					t.Errorf("cleanup does not use the exp index:\n%s", p)
+				}
+				if strings.HasPrefix(tt.query, "deleteGroup") && !strings.Contains(p, "_grp_idx") {
+					t.Errorf("%s does not use the grp index:\n%s", tt.query, p)
 				}
 			})
 		}

@@ -12,9 +12,9 @@ import (
 )
 
 // fill bulk-inserts n live sessions named "fill-<i>" of cookie "session",
-// expiring between base+1s and base+1d, with 200 bytes of data, each in the
-// subject index of audience "aud" and subject "user-<i>", then
-// refreshes the planner's statistics.
+// expiring between base+1s and base+1d, with 200 bytes of data, in groups
+// of two ("grp-<i/2>"), each in the subject index of audience "aud" and
+// subject "user-<i>", then refreshes the planner's statistics.
 func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, base time.Time) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -29,8 +29,8 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 	start := time.Now()
 	switch d {
 	case sqlstore.Postgres:
-		exec("INSERT INTO "+table+" (sid, name, data, exp) SELECT 'fill-' || g, 'session', decode(repeat('78', 200), 'hex'),"+
-			" $1::timestamptz + (1 + g % 86400) * interval '1 second' FROM generate_series(1, $2::int) g",
+		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) SELECT 'fill-' || g, 'session', decode(repeat('78', 200), 'hex'),"+
+			" $1::timestamptz + (1 + g % 86400) * interval '1 second', 'grp-' || g / 2 FROM generate_series(1, $2::int) g",
 			base, n)
 		exec("INSERT INTO "+meta+" (aud, sub, name, sid) SELECT 'aud', 'user-' || g, 'session', 'fill-' || g"+
 			" FROM generate_series(1, $1::int) g", n)
@@ -40,14 +40,14 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 		// MariaDB's SEQUENCE engine makes the rows; MySQL would need a
 		// recursive CTE instead.
 		seq := "seq_1_to_" + strconv.Itoa(n)
-		exec("INSERT INTO "+table+" (sid, name, data, exp) SELECT CONCAT('fill-', seq), 'session', REPEAT('x', 200),"+
-			" ? + INTERVAL (1 + seq % 86400) SECOND FROM "+seq, base.UTC())
+		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) SELECT CONCAT('fill-', seq), 'session', REPEAT('x', 200),"+
+			" ? + INTERVAL (1 + seq % 86400) SECOND, CONCAT('grp-', seq DIV 2) FROM "+seq, base.UTC())
 		exec("INSERT INTO " + meta + " (aud, sub, name, sid) SELECT 'aud', CONCAT('user-', seq), 'session', CONCAT('fill-', seq) FROM " + seq)
 		exec("ANALYZE TABLE " + table + ", " + meta)
 	case sqlstore.SQLite:
-		exec("INSERT INTO "+table+" (sid, name, data, exp) WITH RECURSIVE c(x) AS"+
+		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
-			" SELECT 'fill-' || x, 'session', zeroblob(200), ? + (1 + x % 86400) * 1000000 FROM c",
+			" SELECT 'fill-' || x, 'session', zeroblob(200), ? + (1 + x % 86400) * 1000000, 'grp-' || (x / 2) FROM c",
 			n, base.UnixMicro())
 		exec("INSERT INTO "+meta+" (aud, sub, name, sid) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -52,8 +54,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: nil *sql.DB: %w", session.ErrInvalidConfig)
 	}
 	if !dialect.valid() {
-		return nil, fmt.Errorf("sqlstore: invalid dialect (use sqlstore.Postgres, MySQL or SQLite): %w",
-			session.ErrInvalidConfig)
+		return nil, errInvalidDialect
 	}
 	c, n, err := newConfig(opts)
 	if err != nil {
@@ -83,7 +84,7 @@ func (s *Store) Get(ctx context.Context, name, key string, opts session.GetOptio
 	var data []byte
 	err := s.db.QueryRowContext(ctx, s.q.get, key, name, s.d.timeArg(s.now(opts.Now))).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlstore: %s %s: %w", name, key, session.ErrNotFound)
+		return nil, notFound(name, key)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: get: %w", err)
@@ -94,97 +95,151 @@ func (s *Store) Get(ctx context.Context, name, key string, opts session.GetOptio
 	return data, nil
 }
 
-// Set stores value under name and key until opts.Now + opts.TTL. In one
-// transaction it also shortens the expiry of the record under opts.OldKey
-// to opts.Now + opts.StaleTTL (never lengthening it), and moves the
-// subject index entries of each audience and subject pair of
-// opts.Metadata from opts.OldKey to key (the old record stays readable but
-// is no longer listed, as in lua-resty-session's Redis store). A
-// failure rolls the whole transaction back, so the previous record stays
+// Set stores value under name and key until opts.Now + opts.TTL, as one
+// transaction whenever it writes more than the record:
+//
+//   - With opts.OldKey, the live record under OldKey is locked; if there is
+//     none, Set stores nothing and returns an error that matches
+//     session.ErrNotFound. Its expiry is shortened to opts.Now +
+//     opts.StaleTTL (never lengthened; a StaleTTL of zero deletes it), it
+//     leaves the subject index of each audience and subject pair of
+//     opts.Metadata, and the new record joins its group.
+//   - With opts.Partner, the live partner record is locked in the same way
+//     and the new record joins its group instead.
+//   - Without either, a new record starts a group of its own; rewriting an
+//     existing key keeps its group.
+//   - With opts.Metadata, key joins the index of each pair.
+//
+// A failure rolls the whole transaction back, so the previous record stays
 // as it was. Afterwards, index entries of expired sessions of those pairs
 // are pruned and, with the cleanup probability, every expired row is
 // deleted; failures of this housekeeping are not reported, since the
 // record was stored.
+//
+// With opts.Replace, Set only replaces the value of the live record under
+// key, keeping its expiry, group and index entries, and returns an error
+// that matches session.ErrNotFound when there is none.
+//
+// Audiences and subjects longer than 255 bytes are indexed by their
+// SHA-256 digest (see Sessions), so none is ever cut short or refused.
 func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+	now := s.now(opts.Now)
+	if value == nil {
+		value = []byte{} // data is NOT NULL; database/sql binds a nil slice as NULL
+	}
+	if opts.Replace {
+		if err := s.replace(ctx, name, key, value, now); err != nil {
+			return fmt.Errorf("sqlstore: set: %w", err)
+		}
+		s.maybeCleanup(ctx, now)
+		return nil
+	}
 	if opts.TTL <= 0 {
 		return fmt.Errorf("sqlstore: ttl %v is not positive", opts.TTL)
 	}
-	var pairs int
+	var aud, sub []string
 	if md := opts.Metadata; md != nil {
 		if len(md.Audiences) != len(md.Subjects) {
 			return fmt.Errorf("sqlstore: metadata has %d audiences but %d subjects",
 				len(md.Audiences), len(md.Subjects))
 		}
-		pairs = len(md.Audiences)
+		aud, sub = indexValues(md.Audiences), indexValues(md.Subjects)
 	}
-	now := s.now(opts.Now)
-	upsertArgs := []any{key, name, value, s.d.timeArg(now.Add(opts.TTL))}
-	shorten := opts.OldKey != "" && opts.OldKey != key
-
-	if !shorten && pairs == 0 {
-		if _, err := s.db.ExecContext(ctx, s.q.upsert, upsertArgs...); err != nil {
+	exp, group := s.d.timeArg(now.Add(opts.TTL)), newGroup()
+	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 {
+		if _, err := s.db.ExecContext(ctx, s.q.insert, key, name, value, exp, group); err != nil {
 			return fmt.Errorf("sqlstore: set: %w", err)
 		}
-	} else {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, s.q.upsert, upsertArgs...); err != nil {
+		s.maybeCleanup(ctx, now)
+		return nil
+	}
+	err := s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error {
+		stmt, old := s.q.insert, actNone
+		if opts.OldKey != "" {
+			old = actShorten
+			switch {
+			case opts.OldKey == key:
+				old = actKeep // rewritten in place: nothing to shorten
+			case opts.StaleTTL <= 0:
+				old = actRetire
+			}
+			g, err := s.lockGroup(ctx, tx, old, name, opts.OldKey, now, now.Add(opts.StaleTTL), group)
+			if err != nil {
 				return err
 			}
-			if shorten {
-				stale := s.d.timeArg(now.Add(max(opts.StaleTTL, 0)))
-				if _, err := tx.ExecContext(ctx, s.q.shorten, stale, opts.OldKey, name, stale); err != nil {
-					return err
-				}
-			}
-			if shorten && pairs > 0 {
-				args := make([]any, 0, 2+2*pairs)
-				args = append(args, opts.OldKey, name)
-				for i := range pairs {
-					args = append(args, opts.Metadata.Audiences[i], opts.Metadata.Subjects[i])
-				}
-				if _, err := tx.ExecContext(ctx, s.d.dropMeta(s.t, pairs), args...); err != nil {
-					return err
-				}
-			}
-			if pairs > 0 {
-				args := make([]any, 0, 4*pairs)
-				for i := range pairs {
-					args = append(args, opts.Metadata.Audiences[i], opts.Metadata.Subjects[i], name, key)
-				}
-				if _, err := tx.ExecContext(ctx, s.d.insertMeta(s.t, pairs), args...); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("sqlstore: set: %w", err)
+			stmt, group = s.q.join, g
 		}
-		for i := range pairs {
-			_ = s.prune(ctx, opts.Metadata.Audiences[i], opts.Metadata.Subjects[i], now)
+		if p := opts.Partner; !p.IsZero() {
+			g, err := s.lockGroup(ctx, tx, actKeep, p.Name, p.Key, now, now, group)
+			if err != nil {
+				return err
+			}
+			stmt, group = s.q.join, g
 		}
+		if _, err := tx.ExecContext(ctx, stmt, key, name, value, exp, group); err != nil {
+			return err
+		}
+		if old == actShorten && len(aud) > 0 {
+			args := make([]any, 0, 2+2*len(aud))
+			args = append(args, opts.OldKey, name)
+			for i := range aud {
+				args = append(args, aud[i], sub[i])
+			}
+			if _, err := tx.ExecContext(ctx, s.d.dropMeta(s.t, len(aud)), args...); err != nil {
+				return err
+			}
+		}
+		if len(aud) > 0 {
+			args := make([]any, 0, 4*len(aud))
+			for i := range aud {
+				args = append(args, aud[i], sub[i], name, key)
+			}
+			if _, err := tx.ExecContext(ctx, s.d.insertMeta(s.t, len(aud)), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: set: %w", err)
+	}
+	for i := range aud {
+		_ = s.prune(ctx, aud[i], sub[i], now)
 	}
 	s.maybeCleanup(ctx, now)
 	return nil
 }
 
-// Delete removes the record under name and key; its subject index entries
-// go with it (ON DELETE CASCADE, and an explicit delete on SQLite, whose
-// foreign keys are off unless the connection turns them on). Deleting a
-// missing record is not an error.
-func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
-	var err error
-	if s.q.deleteMeta == "" {
-		_, err = s.db.ExecContext(ctx, s.q.deleteRow, key, name)
-	} else {
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, s.q.deleteMeta, key, name); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, s.q.deleteRow, key, name)
-			return err
-		})
+// replace updates the data of the live record under name and key.
+func (s *Store) replace(ctx context.Context, name, key string, value []byte, now time.Time) error {
+	live := s.d.timeArg(now)
+	res, err := s.db.ExecContext(ctx, s.q.replace, value, key, name, live)
+	if err != nil {
+		return err
 	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	// MySQL counts the rows it changed, not those it found: rewriting a
+	// record with its own value changes none.
+	var one int
+	err = s.db.QueryRowContext(ctx, s.q.exists, key, name, live).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(name, key)
+	}
+	return err
+}
+
+// Delete removes the record under name and key together with every other
+// record of its group: the stale records it replaced, the records that
+// replaced it (forks too) and its partner records under the other cookie
+// name, all in one transaction, so that no cookie of that browser session
+// opens again. Their subject index entries go with them (ON DELETE
+// CASCADE, and explicit deletes on SQLite, whose foreign keys are off
+// unless the connection turns them on), whatever opts.Metadata says.
+// Deleting a missing record is not an error.
+func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
+	err := s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error { return s.deleteGroup(ctx, tx, name, key) })
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete: %w", err)
 	}
@@ -194,10 +249,13 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 
 // Sessions lists the sessions of cookie name in the subject index of an
 // encoded audience and subject that are live at now (expire after it),
-// soonest expiry first. Index entries of expired or deleted sessions of the pair are
-// pruned first.
+// soonest expiry first. Index entries of expired or deleted sessions of the
+// pair are pruned first. An audience or subject of any length works: beyond
+// 255 bytes (the width of MySQL's columns) the index holds its SHA-256
+// instead, on every database.
 func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
 	now = s.now(now)
+	audience, subject = indexValue(audience), indexValue(subject)
 	if err := s.prune(ctx, audience, subject, now); err != nil {
 		return nil, fmt.Errorf("sqlstore: sessions: %w", err)
 	}
@@ -248,7 +306,7 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 	if s.q.cleanMeta == "" {
 		err = clean(s.db)
 	} else {
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
+		err = s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, s.q.cleanMeta, arg); err != nil {
 				return err
 			}
@@ -302,9 +360,35 @@ func (s *Store) maybeCleanup(ctx context.Context, now time.Time) {
 	}
 }
 
+// prune removes the index entries of the pair whose records are gone or
+// expired at now. It finds them with a plain read, which locks nothing,
+// then deletes each in a statement of its own by its primary key, so that
+// it never holds one lock while waiting for another (a concurrent save
+// could be waiting for the first).
 func (s *Store) prune(ctx context.Context, audience, subject string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q.prune, audience, subject, s.d.timeArg(now))
-	return err
+	rows, err := s.db.QueryContext(ctx, s.q.pruneScan, audience, subject, s.d.timeArg(now))
+	if err != nil {
+		return err
+	}
+	var stale [][2]string
+	for rows.Next() {
+		var name, sid string
+		if err := rows.Scan(&name, &sid); err != nil {
+			rows.Close()
+			return err
+		}
+		stale = append(stale, [2]string{name, sid})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, e := range stale {
+		if _, err := s.db.ExecContext(ctx, s.q.pruneRow, audience, subject, e[0], e[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) now(t time.Time) time.Time {
@@ -314,10 +398,10 @@ func (s *Store) now(t time.Time) time.Time {
 	return t
 }
 
-// inTx runs f in a transaction, committing when it returns nil and rolling
-// back otherwise.
-func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// inTx runs f in a transaction with opts, committing when it returns nil
+// and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -326,4 +410,31 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// maxIndexValue is the width of the aud and sub columns on MySQL.
+const maxIndexValue = 255
+
+// indexValue is what the subject index stores for an encoded audience or
+// subject: the value itself up to maxIndexValue bytes (so the index of
+// every shorter value is what earlier versions wrote), beyond that
+// "sha256:" and the base64url SHA-256 of the value. The colon never occurs
+// in a base64url value, so a digest cannot be mistaken for a short one.
+// All three databases store the same, which also keeps PostgreSQL's
+// B-tree entries small.
+func indexValue(v string) string {
+	if len(v) <= maxIndexValue {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return "sha256:" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// indexValues applies indexValue to each of vs, in a new slice.
+func indexValues(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = indexValue(v)
+	}
+	return out
 }

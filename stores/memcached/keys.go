@@ -1,0 +1,135 @@
+package memcachedstore
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	session "github.com/sessiongo/session/core"
+)
+
+// maxKeyLen is the longest key memcached accepts.
+const maxKeyLen = 250
+
+// Bookkeeping keys carry '@', which is neither in base64url (storage keys,
+// audiences, subjects) nor in an RFC 6265 token (cookie names), so they
+// cannot collide with a record or a subject index list of the same store.
+const (
+	groupSuffix  = "@group" // after a record's key: its group pointer
+	groupsPart   = "@group" // in place of a cookie name: a group's member list
+	hashedPrefix = "@"      // before the hash of a subject too long for a key
+)
+
+// Key returns the memcached key that holds the record of the session cookie
+// name and storage key: "[prefix:]name:key[:suffix]".
+func (s *Store) Key(name, key string) string { return session.StoreKey(s.prefix, s.suffix, name, key) }
+
+// IndexKey returns the memcached key of the subject index list of an encoded
+// audience and subject: "[prefix:]name:audience:subject[:suffix]", as the
+// reference names it. When that key would not be a valid memcached key
+// (longer than 250 bytes, as with subjects of more than about 170 bytes, or
+// with spaces or control characters), the subject part is "@" followed by
+// the base64url SHA-256 of the subject, unpadded, 44 characters in all:
+// "[prefix:]name:audience:@HASH[:suffix]".
+func (s *Store) IndexKey(name, audience, subject string) string {
+	k := session.StoreKey(s.prefix, s.suffix, name, audience, subject)
+	if legalKey(k) {
+		return k
+	}
+	sum := sha256.Sum256([]byte(subject))
+	return session.StoreKey(s.prefix, s.suffix, name, audience, hashedPrefix+base64.RawURLEncoding.EncodeToString(sum[:]))
+}
+
+// pointerKey returns the key of the group pointer of a record:
+// "[prefix:]name:key:@group[:suffix]".
+func (s *Store) pointerKey(name, key string) string {
+	return session.StoreKey(s.prefix, s.suffix, name, key, groupSuffix)
+}
+
+// groupKey returns the key of the member list of group id:
+// "[prefix:]@group:id[:suffix]".
+func (s *Store) groupKey(id string) string {
+	return session.StoreKey(s.prefix, s.suffix, groupsPart, id)
+}
+
+// newGroupID returns a fresh group id: 16 random bytes, base64url.
+func newGroupID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// member names a record in a group's member list: "name/key". Neither a
+// cookie name nor a storage key contains '/' (validPart).
+func member(name, key string) string { return name + "/" + key }
+
+// splitMember is the inverse of member.
+func splitMember(m string) (name, key string, ok bool) {
+	name, key, ok = strings.Cut(m, "/")
+	return name, key, ok && validPart(name) && validPart(key)
+}
+
+// validPart reports whether a cookie name, storage key or group id can be
+// part of the store's keys and lists: not empty, without the separators
+// ':' ';' '/' and '@', and without what memcached refuses in keys.
+func validPart(p string) bool {
+	return p != "" && !strings.ContainsAny(p, ":;/@") && legalKey(p)
+}
+
+// legalKey reports whether memcached accepts k as a key: at most 250 bytes,
+// without spaces or control characters.
+func legalKey(k string) bool {
+	if len(k) == 0 || len(k) > maxKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// recordRef is a record the store may touch: its cookie name and storage
+// key, and the memcached keys of the record and of its group pointer.
+type recordRef struct {
+	name, key string
+	rec, ptr  string
+}
+
+// ref checks name and key and returns the record's keys. Every key a call
+// writes is checked before the first write, so that no call stops half way
+// on a key memcached refuses.
+func (s *Store) ref(what, name, key string) (recordRef, error) {
+	if !validPart(name) {
+		return recordRef{}, fmt.Errorf("invalid cookie name %q for the %s: %w", name, what, session.ErrStore)
+	}
+	if !validPart(key) {
+		return recordRef{}, fmt.Errorf("invalid storage key %q for the %s: %w", key, what, session.ErrStore)
+	}
+	r := recordRef{name: name, key: key, rec: s.Key(name, key), ptr: s.pointerKey(name, key)}
+	if !legalKey(r.ptr) {
+		return recordRef{}, fmt.Errorf("key %q of the %s is too long for memcached (prefix and suffix too long?): %w", r.ptr, what, session.ErrStore)
+	}
+	return r, nil
+}
+
+// indexKeys returns the subject index list keys of md under name, checked.
+func (s *Store) indexKeys(name string, md *session.Metadata) ([]string, error) {
+	if md == nil {
+		return nil, nil
+	}
+	if len(md.Audiences) != len(md.Subjects) {
+		return nil, fmt.Errorf("metadata has %d audiences and %d subjects: %w", len(md.Audiences), len(md.Subjects), session.ErrStore)
+	}
+	keys := make([]string, len(md.Audiences))
+	for i := range md.Audiences {
+		keys[i] = s.IndexKey(name, md.Audiences[i], md.Subjects[i])
+		if !legalKey(keys[i]) {
+			return nil, fmt.Errorf("subject index key %q is too long for memcached even with the subject hashed (audience, prefix or suffix too long?): %w", keys[i], session.ErrStore)
+		}
+	}
+	return keys, nil
+}
