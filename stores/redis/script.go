@@ -63,10 +63,9 @@ end
 
 local function kind(k) return redis.call('TYPE', k)['ok'] end
 
--- life is what is left of k's life in ms: -1 for no expiry, nil when missing.
+-- life is what is left of k's life in ms: -1 for no expiry, -2 when missing.
 local function life(k)
   local t = redis.call('PTTL', k)
-  if t == -2 then return nil end
   if t == 0 then return 1 end
   return t
 end
@@ -76,10 +75,14 @@ local function setpx(k, v, t)
   if t == -1 then redis.call('SET', k, v) else redis.call('SET', k, v, 'PX', t) end
 end
 
--- shorten makes k live at most t ms (0 deletes it), never longer than it would.
-local function shorten(k, t)
-  local left = redis.call('PTTL', k)
-  if left == -1 or left > t then redis.call('PEXPIRE', k, t) end
+-- shorten makes the record k, with left ms to live, and its link l live at
+-- most t ms (0 deletes them), never longer than they would; it reports
+-- whether it did. A link always expires with its record.
+local function shorten(k, l, left, t)
+  if left ~= -1 and left <= t then return false end
+  redis.call('PEXPIRE', k, t)
+  redis.call('PEXPIRE', l, t)
+  return true
 end
 
 -- member adds m, with t ms to live, to group g (or moves its expiry), drops
@@ -97,7 +100,8 @@ local function member(g, m, t, now)
   if left == -2 or (left ~= -1 and left < t + GRACE) then redis.call('PEXPIRE', g, t + GRACE) end
 end
 
--- cap makes m's expiry in group g at most t ms away (0: removes m).
+-- cap makes m's expiry in group g at most t ms away (0: removes m), when g
+-- is a live group.
 local function cap(g, m, t, now)
   if kind(g) ~= 'zset' then return end
   if t <= 0 then
@@ -113,12 +117,9 @@ local function leave(g, m)
   if kind(g) == 'zset' then redis.call('ZREM', g, m) end
 end
 
--- found returns the group of record k (link key l), founding the group g
--- with k as its first member when k has none.
-local function found(k, l, g, now)
-  local cur = redis.call('GET', l)
-  if cur then return cur end
-  local t = life(k)
+-- found founds the group g of the record k (link key l, t ms to live), k
+-- its first member, and returns g.
+local function found(k, l, g, t, now)
   setpx(l, g, t)
   member(g, k, t, now)
   return g
@@ -138,15 +139,6 @@ local function write(k, l, v, ttl, g)
   return nil
 end
 
--- stale makes the replaced record o (link key lo) readable for at most
--- stale ms, in its group too.
-local function stale(o, lo, t, now)
-  local g = redis.call('GET', lo)
-  shorten(o, t)
-  shorten(lo, t)
-  if g then cap(g, o, t, now) end
-end
-
 local function index_add(k, key, old, now, expires, ttl)
   redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
   redis.call('ZADD', k, expires, key)
@@ -162,19 +154,36 @@ end
 local ops = {}
 
 function ops.save()
-  local has, v, ttl, t = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+  local k, lk, has, v, ttl, stale = KEYS[1], KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
   local n, o, lo, og, p, lp, pg = 3
   if string.find(has, 'o', 1, true) then o, lo, og, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
   if string.find(has, 'p', 1, true) then p, lp, pg, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
-  if o and redis.call('EXISTS', o) == 0 then return 'old' end
-  if p and redis.call('EXISTS', p) == 0 then return 'partner' end
+  local left -- of the old record
+  if o then
+    left = life(o)
+    if left == -2 then return 'old' end
+  end
+  local pleft = p and life(p)
+  if pleft == -2 then return 'partner' end
   local now = clock()
-  local g
-  if p then g = found(p, lp, pg, now) elseif o then g = found(o, lo, og, now) end
-  local prev = write(KEYS[1], KEYS[2], v, ttl, g)
-  if prev then leave(prev, KEYS[1]) end
-  if g then member(g, KEYS[1], ttl, now) end
-  if o and o ~= KEYS[1] then stale(o, lo, t, now) end
+  local g, oldg
+  if o then oldg = redis.call('GET', lo) end
+  if p then
+    g = redis.call('GET', lp) or found(p, lp, pg, pleft, now)
+  elseif o then
+    oldg = oldg or found(o, lo, og, left, now)
+    g = oldg
+  end
+  local prev = write(k, lk, v, ttl, g)
+  if prev then leave(prev, k) end
+  if g then member(g, k, ttl, now) end
+  if o and o ~= k and shorten(o, lo, left, stale) and oldg then
+    if stale <= 0 then
+      redis.call('ZREM', oldg, o)
+    else
+      redis.call('ZADD', oldg, 'XX', now + stale, o)
+    end
+  end
   for i = n, #KEYS do index_add(KEYS[i], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ttl) end
   return 'ok'
 end
@@ -194,15 +203,17 @@ end
 
 function ops.replace()
   local t = life(KEYS[1])
-  if not t then return 0 end
+  if t == -2 then return 0 end
   setpx(KEYS[1], ARGV[2], t)
   return 1
 end
 
 function ops.check()
-  if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
-  if ARGV[2] == '1' then return {1, found(KEYS[1], KEYS[2], KEYS[3], clock())} end
-  return {1, redis.call('GET', KEYS[2]) or ''}
+  local t = life(KEYS[1])
+  if t == -2 then return {0} end
+  local g = redis.call('GET', KEYS[2])
+  if not g and ARGV[2] == '1' then g = found(KEYS[1], KEYS[2], KEYS[3], t, clock()) end
+  return {1, g or ''}
 end
 
 function ops.write()
@@ -228,8 +239,7 @@ function ops.join()
 end
 
 function ops.stale()
-  shorten(KEYS[1], tonumber(ARGV[2]))
-  shorten(KEYS[2], tonumber(ARGV[2]))
+  shorten(KEYS[1], KEYS[2], redis.call('PTTL', KEYS[1]), tonumber(ARGV[2]))
   return 1
 end
 
