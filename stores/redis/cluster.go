@@ -155,23 +155,26 @@ func (s *Store) leave(ctx context.Context, sv *save, w *call) error {
 // when ctx is done, and its own failure is not reported.
 func (s *Store) undo(ctx context.Context, sv *save) {
 	ctx = context.WithoutCancel(ctx)
-	calls := []*call{newCall([]string{sv.rec.key, sv.rec.link}, "drop")}
+	calls := []*call{newCall([]string{sv.rec.key, sv.rec.link}, "drop", "all")}
 	_ = s.exec(ctx, "set", append(calls, sv.indexCalls("remove")...)...)
 }
 
-// deleteSlots is a delete in a cluster: the record (with its index entries),
-// then, when it has a group, the group (marked as ended, its members read),
-// then the other members, each round one pipeline.
+// deleteSlots is a delete in a cluster, in up to four rounds: the record
+// if it is in no group, else its group (and, either way, its index
+// entries); the group marked as ended (saves into it fail from then on) and
+// its members read; the other members deleted; then the record itself, last,
+// so that a Delete cut short (a node failing) can be done again, and the
+// group shrunk to its mark.
 func (s *Store) deleteSlots(ctx context.Context, rec record, key string, index []string, now int64) error {
-	drop := newCall([]string{rec.key, rec.link}, "drop")
-	calls := []*call{drop}
+	first := newCall([]string{rec.key, rec.link}, "drop", "lone")
+	calls := []*call{first}
 	for _, k := range index {
 		calls = append(calls, newCall([]string{k}, "index", "remove", key, "", now, 0, 0))
 	}
 	if err := s.exec(ctx, "delete", calls...); err != nil {
 		return err
 	}
-	g, _ := drop.cmd.Text()
+	g, _ := first.cmd.Text()
 	if g == "" {
 		return nil
 	}
@@ -183,8 +186,11 @@ func (s *Store) deleteSlots(ctx context.Context, rec record, key string, index [
 	drops := make([]*call, 0, len(members))
 	for _, m := range members {
 		if m != rec.key {
-			drops = append(drops, newCall([]string{m, linkKey(m)}, "drop"))
+			drops = append(drops, newCall([]string{m, linkKey(m)}, "drop", "all"))
 		}
 	}
-	return s.exec(ctx, "delete", drops...)
+	if err := s.exec(ctx, "delete", drops...); err != nil {
+		return err
+	}
+	return s.exec(ctx, "delete", newCall([]string{rec.key, rec.link}, "drop", "all"), newCall([]string{g}, "ended"))
 }

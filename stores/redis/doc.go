@@ -11,27 +11,48 @@
 // subject) pair has a sorted set "[prefix:]name:audience:subject[:suffix]"
 // of session keys scored by their expiry (unix seconds).
 //
+// # Groups: revocation that holds
+//
+// The records of one browser session form a group: a save with an old key
+// joins the old record's group, the remember cookie's record joins its
+// session record's group (SetOptions.Partner), and Delete of any record
+// deletes the whole group, stale records included, so that no cookie of
+// that browser session opens again. A save from a record that is gone
+// (destroyed, revoked, expired) stores nothing and fails with
+// session.ErrNotFound. Groups live in keys of their own beside the records,
+// whose names and values stay the reference's: see the README for the key
+// layout. A record the reference wrote is a group of its own until a Go
+// save joins it.
+//
 // # One round trip per save
 //
-// A save writes the new record, shortens the life of the record it replaces
-// to the stale TTL (only ever shortening it: a record that would expire
-// sooner keeps its expiry) and updates the subject index (add the new key,
-// drop the old one, prune expired entries, extend the index's own expiry).
-// On a single server or a Sentinel master all of this is one Lua script
-// (EVALSHA), so it is atomic and takes one round trip; the script only uses
-// commands of Redis 2.6.12 (no EXPIRE LT), and deletes without a subject
-// index use UNLINK (Redis 4), as the reference does.
+// A save checks that the record it replaces (and its partner) exists,
+// writes the new record into their group, shortens the life of the
+// replaced record to the stale TTL (only ever shortening it) and updates
+// the subject index (add the new key, drop the old one, prune expired
+// entries, extend the index's own expiry). On a single server or a Sentinel
+// master all of this is one Lua script (EVALSHA): atomic, so a revoke
+// racing with a save never leaves a live record, and one round trip. A
+// Delete of a group is one script too. The scripts need Redis 4.0 or later
+// (UNLINK, and TIME before writes, which group expiries use).
 //
 // In a Redis Cluster the keys of one save live in different hash slots,
 // which no script or MULTI may span, and the key names must stay those of
-// the reference (no hash tags). The store then runs the same script once per
-// key, all in one pipeline, which go-redis splits by node and sends to the
-// nodes in parallel: still one round trip of latency, and each key's update
-// is atomic, but the save as a whole is not. If a node fails mid-save the
-// new record may be written while an index update is lost (the session then
-// works but is missing from Sessions until its next save), or the reverse
-// (an index entry whose record is missing: Manager.RevokeSessions deletes
-// it harmlessly). A *redis.Ring is handled like a cluster.
+// the reference (no hash tags). The store then runs the script once per
+// slot, in rounds, each one pipeline that go-redis splits by node and sends
+// to the nodes in parallel. A save of a new session takes one round; a save
+// that joins a group takes three (check the records it depends on, write
+// the record, then join the group and update the index) and a Delete of a
+// group up to three (the record, the group, its other members). The rounds
+// are ordered so that a Delete racing with a save never leaves a live
+// record: a save either joins the group before the Delete reads it, and is
+// deleted with it, or fails. What is not atomic: between a Delete's first
+// and last round the group's other records can still be read (not saved);
+// a node failing mid-save can leave an index entry without its record
+// (Sessions leaves it out) or a record without its index entry (it works
+// but is missing from Sessions until its next save); a Delete whose last
+// round fails leaves members alive, and returns the error. A *redis.Ring is
+// handled like a cluster.
 //
 // # Failures and deadlines
 //

@@ -20,8 +20,9 @@ import (
 //     record keys, scored by their expiry (milliseconds of Redis's clock),
 //     living as long as its longest-lived member plus groupGrace. Members
 //     that expired more than groupGrace ago are dropped whenever a member is
-//     added. In a cluster, a group ended by Delete is replaced, for endedTTL,
-//     by the string "ended", which makes concurrent saves into it fail.
+//     added. In a cluster, Delete marks a group as ended with the member ""
+//     (scored +inf), which makes concurrent saves into it fail, and once
+//     every member is deleted the group keeps only the mark, for endedTTL.
 //
 // A record with no link (a record of a group of its own, or one written by
 // the reference, which knows nothing of groups) gets one when a record joins
@@ -38,10 +39,9 @@ const (
 	// its record expires on its own node's clock).
 	groupGrace = time.Minute
 	// endedTTL is how long a group ended by Delete in a cluster stays marked
-	// as ended. A cluster save that takes longer than half of it fails.
+	// as ended once its members are gone. A cluster save that takes longer
+	// than half of it fails.
 	endedTTL = time.Minute
-	// ended is the value of an ended group's key in a cluster.
-	ended = "ended"
 )
 
 // companion returns the name of a bookkeeping key of the record key k: a

@@ -151,6 +151,31 @@ func TestClusterRounds(t *testing.T) {
 		}
 	})
 
+	t.Run("a delete cut short can be done again", func(t *testing.T) {
+		g := newGroups(t, m, "")
+		keys := g.chain(3)
+		r := key(t)
+		g.set("remember", r, session.SetOptions{Partner: partner(keys[2])})
+		// The round that deletes the other members fails, as if their node
+		// were down.
+		h := &failStep{op: "drop", arg: "all", err: errors.New("injected: node down")}
+		h.armed.Store(true)
+		g.c.AddHook(h)
+		opts := session.DeleteOptions{Now: g.now, Metadata: g.md}
+		if err := g.s.Delete(g.ctx, "session", keys[2], opts); !errors.Is(err, session.ErrStore) {
+			t.Fatalf("Delete with its third round failing: %v, want ErrStore", err)
+		}
+		g.alive("session", keys[2], "the deleted record, after its Delete failed before its last round")
+		k := key(t)
+		wantNotFound(t, g.trySet("session", k, "value of "+k, session.SetOptions{OldKey: keys[0]}),
+			"a save from a member of a group whose Delete was cut short")
+		g.del("session", keys[2])
+		for _, k := range append(keys, k) {
+			g.gone("session", k, "after the Delete was done again")
+		}
+		g.gone("remember", r, "the partner after the Delete was done again")
+	})
+
 	t.Run("save after the delete ended the group", func(t *testing.T) {
 		g := newGroups(t, m, "")
 		keys := g.chain(2)
@@ -203,20 +228,70 @@ func (h *afterStep) after(cmds ...redis.Cmder) {
 	}
 }
 
-// scriptOp returns the operation of a call of the store script (its first
-// argument after the keys), or "".
+// failStep is a go-redis hook that fails, once, the first call or pipeline
+// with a call of the store script's operation op whose next argument is
+// arg, without sending it.
+type failStep struct {
+	op, arg string
+	err     error
+	armed   atomic.Bool
+}
+
+func (h *failStep) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *failStep) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.fails(cmd) {
+			return h.err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *failStep) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.fails(cmds...) {
+			return h.err
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// fails reports whether cmds are to fail, and sets their error if so.
+func (h *failStep) fails(cmds ...redis.Cmder) bool {
+	for _, cmd := range cmds {
+		if args := scriptArgs(cmd); len(args) > 1 && args[0] == h.op && args[1] == h.arg && h.armed.CompareAndSwap(true, false) {
+			for _, c := range cmds {
+				c.SetErr(h.err)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// scriptOp returns the operation of a call of the store script, or "".
 func scriptOp(cmd redis.Cmder) string {
+	if args := scriptArgs(cmd); len(args) > 0 {
+		op, _ := args[0].(string)
+		return op
+	}
+	return ""
+}
+
+// scriptArgs returns the arguments after the keys of a call of the store
+// script (the operation first), or nil.
+func scriptArgs(cmd redis.Cmder) []any {
 	args := cmd.Args()
 	if len(args) < 3 {
-		return ""
+		return nil
 	}
 	if name, _ := args[0].(string); !strings.EqualFold(name, "evalsha") && !strings.EqualFold(name, "eval") {
-		return ""
+		return nil
 	}
 	n, _ := args[2].(int)
 	if 3+n >= len(args) {
-		return ""
+		return nil
 	}
-	op, _ := args[3+n].(string)
-	return op
+	return args[3+n:]
 }

@@ -439,7 +439,7 @@ func testStoreRules(t *testing.T, m mode) {
 				if err := s.Delete(ctx, "session", next, session.DeleteOptions{Now: now, Metadata: md}); err != nil {
 					t.Fatal(err)
 				}
-			}, 1, 3},
+			}, 1, 4},
 		}
 		for _, tt := range tests {
 			rounds.n.Store(0)

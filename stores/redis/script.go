@@ -30,8 +30,10 @@ import (
 //	join     KEYS group                              ARGV "join", must ("1": fail when the group
 //	         has ended), then (member, ms, "add"/"cap"/"leave") triples → 1, or 0 when ended
 //	stale    KEYS record, link                       ARGV "stale", stale ms
-//	end      KEYS group                              ARGV "end"   → the members
-//	drop     KEYS record, link                       ARGV "drop"  → its group, or ""
+//	end      KEYS group                              ARGV "end"   → the members; marks the group ended
+//	ended    KEYS group                              ARGV "ended" (keeps only the mark, for endedTTL)
+//	drop     KEYS record, link                       ARGV "drop", "all" or "lone" (only a record of
+//	         no group)                               → its group, or ""
 //	index    KEYS index                              ARGV "index", "add"/"remove", key, old key or "",
 //	         now (unix s), expires (unix s), ttl ms
 //
@@ -41,8 +43,11 @@ import (
 // redis.replicate_commands on Redis 3.2 and 4.
 var storeScript = redis.NewScript(`
 if redis.replicate_commands then redis.replicate_commands() end
-local GRACE, ENDED_TTL, ENDED = ` + strconv.FormatInt(groupGrace.Milliseconds(), 10) + `, ` +
-	strconv.FormatInt(endedTTL.Milliseconds(), 10) + `, '` + ended + `'
+local GRACE, ENDED_TTL = ` + strconv.FormatInt(groupGrace.Milliseconds(), 10) + `, ` +
+	strconv.FormatInt(endedTTL.Milliseconds(), 10) + `
+-- ENDED is the member that marks a group as ended (no record key is empty);
+-- it scores +inf, so that no pruning drops it.
+local ENDED = ''
 
 -- clock is Redis's time in milliseconds.
 local function clock()
@@ -60,8 +65,6 @@ local function companion(k, marker)
   end
   return '{' .. k .. '}:' .. marker
 end
-
-local function kind(k) return redis.call('TYPE', k)['ok'] end
 
 -- life is what is left of k's life in ms: -1 for no expiry, -2 when missing.
 local function life(k)
@@ -100,10 +103,8 @@ local function member(g, m, t, now)
   if left == -2 or (left ~= -1 and left < t + GRACE) then redis.call('PEXPIRE', g, t + GRACE) end
 end
 
--- cap makes m's expiry in group g at most t ms away (0: removes m), when g
--- is a live group.
+-- cap makes m's expiry in group g at most t ms away (0: removes m).
 local function cap(g, m, t, now)
-  if kind(g) ~= 'zset' then return end
   if t <= 0 then
     redis.call('ZREM', g, m)
     return
@@ -113,9 +114,9 @@ local function cap(g, m, t, now)
 end
 
 -- leave removes m from group g.
-local function leave(g, m)
-  if kind(g) == 'zset' then redis.call('ZREM', g, m) end
-end
+local function leave(g, m) redis.call('ZREM', g, m) end
+
+local function ended(g) return redis.call('ZSCORE', g, ENDED) ~= false end
 
 -- found founds the group g of the record k (link key l, t ms to live), k
 -- its first member, and returns g.
@@ -191,7 +192,7 @@ end
 function ops.delete()
   local g = redis.call('GET', KEYS[2])
   redis.call('UNLINK', KEYS[1], KEYS[2])
-  if g and kind(g) == 'zset' then
+  if g then
     for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
       redis.call('UNLINK', m, companion(m, 'group'))
     end
@@ -224,7 +225,7 @@ end
 
 function ops.join()
   local g = KEYS[1]
-  if kind(g) == 'string' then -- ended
+  if ended(g) then
     if ARGV[2] == '1' then return 0 end
     return 1
   end
@@ -244,14 +245,27 @@ function ops.stale()
 end
 
 ops['end'] = function()
+  local g = KEYS[1]
+  local gone = redis.call('EXISTS', g) == 0
+  redis.call('ZADD', g, '+inf', ENDED)
+  if gone then redis.call('PEXPIRE', g, ENDED_TTL) end
   local members = {}
-  if kind(KEYS[1]) == 'zset' then members = redis.call('ZRANGE', KEYS[1], 0, -1) end
-  redis.call('SET', KEYS[1], ENDED, 'PX', ENDED_TTL)
+  for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
+    if m ~= ENDED then members[#members + 1] = m end
+  end
   return members
+end
+
+function ops.ended()
+  redis.call('DEL', KEYS[1])
+  redis.call('ZADD', KEYS[1], '+inf', ENDED)
+  redis.call('PEXPIRE', KEYS[1], ENDED_TTL)
+  return 1
 end
 
 function ops.drop()
   local g = redis.call('GET', KEYS[2])
+  if g and ARGV[2] == 'lone' then return g end
   redis.call('UNLINK', KEYS[1], KEYS[2])
   return g or ''
 end
