@@ -24,7 +24,7 @@
 // layout. A record the reference wrote is a group of its own until a Go
 // save joins it.
 //
-// # One round trip per save
+// # Round trips and atomicity
 //
 // A save checks that the record it replaces (and its partner) exists,
 // writes the new record into their group, shortens the life of the
@@ -43,21 +43,23 @@
 // to the nodes in parallel. A save of a new session takes one round; a save
 // that joins a group takes three (check the records it depends on, write
 // the record, then join the group and update the index) and a Delete of a
-// group up to three (the record, the group, its other members). The rounds
-// are ordered so that a Delete racing with a save never leaves a live
-// record: a save either joins the group before the Delete reads it, and is
-// deleted with it, or fails. What is not atomic: between a Delete's first
-// and last round the group's other records can still be read (not saved);
-// a node failing mid-save can leave an index entry without its record
+// group four (find the group, mark it as ended and read its members, delete
+// the other members, then the record itself). The rounds are ordered so
+// that a Delete racing with a save never leaves a live record: a save
+// either joins the group before the Delete reads it, and is deleted with
+// it, or fails. What is not atomic: until a Delete's last round the group's
+// other records can still be read (no longer saved); a Delete cut short by a
+// failing node returns the error and can be done again, as its record goes
+// last; a node failing mid-save can leave an index entry without its record
 // (Sessions leaves it out) or a record without its index entry (it works
-// but is missing from Sessions until its next save); a Delete whose last
-// round fails leaves members alive, and returns the error. A *redis.Ring is
+// but is missing from Sessions until its next save). A *redis.Ring is
 // handled like a cluster.
 //
 // # Failures and deadlines
 //
-// Errors of the server or the connection match session.ErrStore; a missing
-// record matches session.ErrNotFound (and redis.Nil). A cancelled context
+// Errors of the server or the connection match session.ErrStore; Get of a
+// missing record returns an error matching session.ErrNotFound (and
+// redis.Nil), and so does a save from a missing record. A cancelled context
 // fails a call before it starts. go-redis only bounds a call by the
 // context's deadline when the client is made with
 // Options.ContextTimeoutEnabled set; otherwise its ReadTimeout and
