@@ -20,8 +20,9 @@ import (
 //   - a save joins its group only if no Delete ended the group since the
 //     save found it, and fails otherwise (its record is removed, and its key
 //     was never given out);
-//   - a Delete marks the group as ended before it reads the members, and
-//     then deletes them.
+//   - a Delete marks the group as ended before it reads the members, then
+//     deletes them, and the record it was given last, so that a Delete cut
+//     short can be done again.
 
 // saveSlots is a save in a cluster. A record of a group of its own takes
 // one round (record and index entries, in parallel); one that joins a group

@@ -79,7 +79,8 @@ func (s *Store) Get(ctx context.Context, name, key string, _ session.GetOptions)
 //     lives at most opts.StaleTTL longer (never longer than it would);
 //   - with opts.Partner, it stores nothing and returns an error matching
 //     session.ErrNotFound when the partner record is missing; otherwise the
-//     new record joins the partner's group;
+//     new record joins the partner's group (rather than the OldKey
+//     record's);
 //   - with opts.Metadata, key joins the subject index of each audience and
 //     subject (replacing opts.OldKey there), and entries that expired by
 //     opts.Now are pruned;

@@ -18,12 +18,12 @@ import (
 // one round trip. In a Redis Cluster (or a Ring) every other operation runs
 // on the keys of one hash slot, and cluster.go chains them.
 //
-//	save     KEYS record, link, [old, its link, its group], [partner, its link, its group], index...
+//	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group], index...
 //	         ARGV "save", "o"/"p"/"op"/"", value, ttl ms, stale ms, key, old key or "",
 //	         now (unix s), expires (unix s)          → "ok", "old" or "partner" (missing)
 //	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s)
 //	replace  KEYS record                             ARGV "replace", value     → 1, or 0 when missing
-//	check    KEYS record, link, group                ARGV "check", found ("1": found a group
+//	check    KEYS record, link, a new group          ARGV "check", found ("1": found a group
 //	         when the record has none)               → {1, its group or ""}, or {0} when missing
 //	write    KEYS record, link                       ARGV "write", value, ttl ms, group or ""
 //	         → the group the record leaves, or ""
