@@ -12,7 +12,7 @@ import (
 	"sync"
 )
 
-// Key schedule (SPEC §1). Every session id gets its own AES-256-GCM key and
+// Key schedule. Every session id gets its own AES-256-GCM key and
 // nonce and its own HMAC key, all derived from the 32-byte initial keying
 // material (ikm):
 //

@@ -6,7 +6,7 @@ import (
 	"errors"
 )
 
-// The 82-byte header, all integers little endian (SPEC §2):
+// The 82-byte header, all integers little endian:
 //
 //	off size field
 //	  0    1 type (1)
@@ -82,7 +82,7 @@ func (h *header) unmarshal(b []byte) {
 }
 
 // decodeHeader decodes and unmarshals the header at the start of a cookie
-// value, checking its length, its base64url and its type (SPEC §4, in that
+// value, checking its length, its base64url and its type (in that
 // order) but not its MAC.
 func decodeHeader(value string, raw *[headerSize]byte, h *header) error {
 	if len(value) < headerEncodedSize {
@@ -105,7 +105,7 @@ func decodeHeader(value string, raw *[headerSize]byte, h *header) error {
 }
 
 // chunkCount returns how many cookies a value of dataSize base64 characters
-// needs under a cookie named name (SPEC §3).
+// needs under a cookie named name.
 func chunkCount(nameSize, dataSize int) (int, error) {
 	need := nameSize + 1 + headerEncodedSize + dataSize
 	if need > maxCookies*maxCookieSize {

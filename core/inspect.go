@@ -10,7 +10,7 @@ import (
 // that show operators what a cookie holds and why it is rejected (such as
 // cmd/sessionctl). Nothing here is needed to use sessions.
 
-// Header is the decoded header of a session or remember cookie (SPEC §2):
+// Header is the decoded header of a session or remember cookie:
 // the 82 bytes that open every cookie value, and that are the whole cookie
 // with a server-side store.
 type Header struct {

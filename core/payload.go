@@ -10,8 +10,8 @@ import (
 )
 
 // The plaintext of a session is a JSON array with one entry per audience:
-// [[data, audience, subject], ...], the subject left out when unset
-// (SPEC §2). Key order inside data is not significant.
+// [[data, audience, subject], ...], the subject left out when unset. Key
+// order inside data is not significant.
 
 type entry struct {
 	data       map[string]any

@@ -6,7 +6,7 @@ import (
 )
 
 // Properties of an open session (the reference's get_property), and the
-// headers that carry them (SPEC §7).
+// headers that carry them.
 
 // propertyHeaders maps property names to the headers SetHeaders sets.
 var propertyHeaders = map[string]string{

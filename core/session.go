@@ -247,7 +247,7 @@ func (s *Session) SetRemember(remember bool) {
 func (s *Session) Close() { s.state = stateClosed }
 
 // bindHash returns SHA-256 of the bind string selected by flags, or nil when
-// nothing is bound (SPEC §2).
+// nothing is bound.
 func (s *Session) bindHash(flags uint16) *[32]byte {
 	if flags&(flagBindIP|flagBindScheme|flagBindUserAgent) == 0 {
 		return nil

@@ -6,7 +6,7 @@ import (
 )
 
 // Store keeps the encrypted session data on the server side, while the
-// cookie carries only the 110-character header (SPEC §9). A Store must be
+// cookie carries only the 110-character header. A Store must be
 // safe for concurrent use. The conformance package tests every sentence of
 // this contract; run conformance.TestStore on your own implementation.
 //

@@ -1,7 +1,7 @@
 package session
 
 // StoreKey returns the name of a record in a key-value store as the
-// reference names it (SPEC §9): the parts joined with ':', with the prefix
+// reference names it: the parts joined with ':', with the prefix
 // before them and the suffix after them when they are not empty. Session
 // records are StoreKey(prefix, suffix, name, key) ("app:session:KEY"), subject
 // index entries StoreKey(prefix, suffix, name, audience, subject). Stores

@@ -250,7 +250,7 @@ func (r *recorder) SetResponseHeader(name, value string) { r.responseHeaders[nam
 var inexact = map[string]bool{"compressed": true, "chunked_deflated": true, "mixed_types": true}
 
 // strictBase64 lists the steps where this library deliberately differs from
-// the reference: it decodes base64url strictly (SPEC §2).
+// the reference: it decodes base64url strictly.
 var strictBase64 = map[string]bool{"tamper/5": true}
 
 func TestVectors(t *testing.T) {

@@ -79,7 +79,7 @@ func loadVectors(t *testing.T) vectorFile {
 var inexact = map[string]bool{"compressed": true, "chunked_deflated": true, "mixed_types": true}
 
 // strictBase64 are the steps where sessiongo deliberately rejects what the
-// reference accepts: it decodes base64url strictly (SPEC §2).
+// reference accepts: it decodes base64url strictly.
 var strictBase64 = map[string]bool{"tamper/5": true}
 
 // classOf is the error class open reports for a reference message.
