@@ -22,7 +22,13 @@ import (
 func TestLongSubjects(t *testing.T) {
 	forEachDatabase(t, testLongSubjects)
 	t.Run("mariadb-nonstrict", func(t *testing.T) {
-		db := openServer(t, "mysql", "SESSIONGO_MYSQL_DSN", defaultMySQLDSN+"&sql_mode=%27%27")
+		// The server's DSN (from the environment in CI) with sql_mode=''.
+		dsn := env("SESSIONGO_MYSQL_DSN", defaultMySQLDSN)
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		db := openServer(t, "mysql", "SESSIONGO_MYSQL_NONSTRICT_DSN", dsn+sep+"sql_mode=%27%27")
 		var mode string
 		if err := db.QueryRow("SELECT @@SESSION.sql_mode").Scan(&mode); err != nil || mode != "" {
 			t.Fatalf("sql_mode = %q, %v; want non-strict (empty)", mode, err)
