@@ -342,7 +342,7 @@ func (s *FileStore) shorten(name, path string, now int64, staleTTL time.Duration
 
 // writeFile writes header and value to path atomically, under path's lock.
 func (s *FileStore) writeFile(name, path string, header, value []byte) error {
-	tmp, err := s.writeTemp(name, header, value)
+	tmp, err := s.writeTempIn(s.nameDir(name), header, value)
 	if err != nil {
 		return err
 	}
@@ -359,22 +359,23 @@ func (s *FileStore) writeFile(name, path string, header, value []byte) error {
 
 // writeLocked is writeFile for a caller that holds path's lock.
 func (s *FileStore) writeLocked(name, path string, header, value []byte) error {
-	tmp, err := s.writeTemp(name, header, value)
+	return s.writeLockedIn(s.nameDir(name), path, header, value)
+}
+
+// writeLockedIn writes header and value to path, through a temporary file
+// in dir, for a caller that holds path's lock.
+func (s *FileStore) writeLockedIn(dir, path string, header, value []byte) error {
+	tmp, err := s.writeTempIn(dir, header, value)
 	if err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return fileError("unable to write record", err)
+		return fileError("unable to write "+filepath.Base(path), err)
 	}
 	return nil
 }
 
-// writeTemp writes header and value to a new temporary file in name's
-// directory and returns its path.
-func (s *FileStore) writeTemp(name string, header, value []byte) (string, error) {
-	return s.writeTempIn(s.nameDir(name), header, value)
-}
 
 // writeTempIn writes header and value to a new temporary file in dir and
 // returns its path.

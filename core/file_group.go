@@ -157,16 +157,7 @@ func (s *FileStore) writeGroup(group string, members []RecordKey) error {
 		b.WriteString(m.Key)
 		b.WriteByte('\n')
 	}
-	dir := filepath.Join(s.dir, fileGroupDir)
-	tmp, err := s.writeTempIn(dir, nil, b.Bytes())
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fileError("unable to write group", err)
-	}
-	return nil
+	return s.writeLockedIn(filepath.Join(s.dir, fileGroupDir), path, nil, b.Bytes())
 }
 
 // cleanupGroups drops the members whose record is gone from every group
