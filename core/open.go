@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 )
@@ -104,10 +103,7 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		key := m.storageKey(md.sid[:])
 		record, err := m.store.Get(s.ex.Context(), name, key, GetOptions{Now: time.Unix(now, 0)})
 		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return wrapError(ErrNotFound, "unable to load session", err), false
-			}
-			return wrapError(ErrStore, "unable to load session", err), false
+			return storeError("unable to load session", err), false
 		}
 		rec, err := decodeRecord(record)
 		if err != nil {
