@@ -376,7 +376,6 @@ func (s *FileStore) writeLockedIn(dir, path string, header, value []byte) error 
 	return nil
 }
 
-
 // writeTempIn writes header and value to a new temporary file in dir and
 // returns its path.
 func (s *FileStore) writeTempIn(dir string, header, value []byte) (string, error) {
