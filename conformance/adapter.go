@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/url"
@@ -91,11 +92,20 @@ type Request struct {
 	Query url.Values
 	// Header holds the request headers, including Cookie.
 	Header http.Header
+	// Context is the request's context.Context as the framework hands it
+	// to the handler, the one an application passes on to its service
+	// code: r.Context() on net/http and chi (HTTPRequest sets it),
+	// c.Request.Context() on gin, c.Request().Context() on echo,
+	// c.UserContext() on fiber. The suite checks that
+	// session.FromContext(Context) returns the request's session; nil is a
+	// failure the suite reports.
+	Context context.Context
 }
 
-// HTTPRequest describes a net/http request for the suite's Handler.
+// HTTPRequest describes a net/http request for the suite's Handler, with
+// r.Context() as its Context.
 func HTTPRequest(r *http.Request) *Request {
-	return &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header}
+	return &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header, Context: r.Context()}
 }
 
 // ServeHTTP serves h on ln with net/http until the test ends, for adapters
@@ -140,8 +150,9 @@ type AdapterOptions struct {
 // body (AutoSave) and a late save after it, logout of one of two audiences
 // sharing a cookie, destroy, remember-me restore after the session cookie
 // is gone, chunked cookies, ClearRequestCookie seen by the handler, request
-// and response headers, tampered cookies, and concurrent requests with one
-// cookie.
+// and response headers, tampered cookies, concurrent requests with one
+// cookie, a store failure hidden from the client, and the session reached
+// from service code through the request's context (session.FromContext).
 //
 // The contract between the suite and an adapter's test is small. For each
 // subtest the suite builds an App (its Managers, the middleware options of
@@ -158,15 +169,22 @@ type AdapterOptions struct {
 //     headers, after the middleware ran) and call App.Handler with an
 //     http.ResponseWriter that writes through the framework (for example
 //     gin's c.Writer, echo's c.Response(), or a small shim over fiber's
-//     context), so that the framework's own response path is exercised;
+//     context), so that the framework's own response path is exercised.
+//     Request.Context is the context.Context the framework gives handlers
+//     to pass on to service code (c.Request.Context() on gin,
+//     c.UserContext() on fiber): session.FromContext must find the
+//     request's session in it, so the middleware stores it there with
+//     session.NewContext;
 //  3. serve on ln until the test ends, stopping the server with t.Cleanup.
 //     ln already speaks TLS: serve it as a plain listener (Serve, not
 //     ServeTLS), and the framework sees https requests.
 //     The server must accept request headers of at least 48 KiB (nine
 //     4096-byte cookies: chunked sessions).
 //
-// Net/http-based adapters can use ServeHTTP and HTTPRequest. A full adapter
-// test for core's own middleware looks like this:
+// Net/http-based adapters can use ServeHTTP and HTTPRequest; call
+// HTTPRequest with the request the handler gets (gin's c.Request, echo's
+// c.Request()), whose context the middleware replaced. A full adapter test
+// for core's own middleware looks like this:
 //
 //	func TestAdapter(t *testing.T) {
 //		conformance.TestAdapter(t, func(t *testing.T, ln net.Listener, app *conformance.App) {

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -191,6 +192,12 @@ type state struct {
 	Cookie    string            `json:"cookie"`  // the request's Cookie header
 	Headers   map[string]string `json:"headers"` // the request's Session-* headers
 	Error     string            `json:"error"`   // of the operation
+
+	// The service operation's report: what session.FromContext returned
+	// for the request's context ("same" as the accessor's session, "none",
+	// or "other"), and what the service function read through it.
+	Context  string `json:"context,omitempty"`
+	Greeting string `json:"greeting,omitempty"`
 }
 
 // handle is the suite's Handler. The last path segment is the operation:
@@ -202,6 +209,8 @@ type state struct {
 //	big?n=N     set "big" to N characters of incompressible text, Save
 //	logout      Logout, report
 //	destroy     Destroy, report
+//	service     call service code with the request's context only, report
+//	            what it found there (see greeting)
 //
 // Query parameters: subject=S sets the subject, remember=1|0 sets
 // remember, del=K deletes key K, any other K=V sets data key K to V.
@@ -211,8 +220,23 @@ func handle(s *session.Session, r *Request, w http.ResponseWriter) {
 		return
 	}
 	var err error
+	var fromContext, greet string
 	switch op := lastSegment(r.Path); op {
 	case "state":
+	case "service":
+		if r.Context == nil {
+			http.Error(w, "conformance.Request.Context is nil: the adapter's test must set it to the context.Context its framework hands handlers for service code", http.StatusInternalServerError)
+			return
+		}
+		switch cs := session.FromContext(r.Context); cs {
+		case nil:
+			fromContext = "none"
+		case s:
+			fromContext = "same"
+		default:
+			fromContext = "other"
+		}
+		greet = greeting(r.Context)
 	case "save", "change", "late-save":
 		if op == "late-save" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -244,6 +268,8 @@ func handle(s *session.Session, r *Request, w http.ResponseWriter) {
 		Remember:  s.Remember(),
 		Cookie:    r.Header.Get("Cookie"),
 		Headers:   map[string]string{},
+		Context:   fromContext,
+		Greeting:  greet,
 	}
 	for name, v := range r.Header {
 		if strings.HasPrefix(name, "Session-") && len(v) > 0 {
@@ -262,6 +288,21 @@ func handle(s *session.Session, r *Request, w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 	}
 	w.Write(body) //nolint:errcheck // the client checks the body
+}
+
+// greeting stands for an application's service code: it takes only a
+// context.Context, and reads the request's session (a value set at login)
+// through session.FromContext. Without a session in ctx it returns "".
+func greeting(ctx context.Context) string {
+	s := session.FromContext(ctx)
+	if s == nil {
+		return ""
+	}
+	name := s.Subject()
+	if name == "" {
+		name = "stranger"
+	}
+	return "hello, " + name
 }
 
 func apply(s *session.Session, q url.Values) {

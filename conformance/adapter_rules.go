@@ -40,6 +40,7 @@ var adapterBehaviours = []behaviour{
 	{"TamperedCookie", testTamperedCookie},
 	{"ConcurrentRequests", testConcurrent},
 	{"StoreErrorHidden", testStoreErrorHidden},
+	{"ServiceContext", testServiceContext},
 }
 
 // A request without cookies gets a new, empty session from the accessor,
@@ -409,6 +410,31 @@ func testStoreErrorHidden(s *suite) {
 	if strings.Contains(body, "internal.example") || strings.Contains(body, "dial tcp") {
 		s.t.Errorf("auto-save failed: the response body shows the store's error: %q", body)
 	}
+}
+
+// Service code that takes only the request's context.Context (the one the
+// framework hands the handler: Request.Context) reaches the request's
+// session with session.FromContext: the very session the adapter's
+// accessor returns, new or opened, with what was set at login.
+func testServiceContext(s *suite) {
+	c := s.start()
+	check := func(when, wantGreeting string) {
+		s.t.Helper()
+		st, _ := c.get("/a/service")
+		switch st.Context {
+		case "same":
+		case "none":
+			s.t.Fatalf("%s: session.FromContext of the handler's context returned nil: the middleware must store the session in the request's context (session.NewContext), where service code finds it", when)
+		default:
+			s.t.Fatalf("%s: session.FromContext of the handler's context returned a session other than the accessor's: both must return the request's one session", when)
+		}
+		if st.Greeting != wantGreeting {
+			s.t.Errorf("%s: service code read %q through session.FromContext, want %q", when, st.Greeting, wantGreeting)
+		}
+	}
+	check("a new session", "hello, stranger")
+	c.get("/a/save", "subject", "alice")
+	check("after login", "hello, alice")
 }
 
 func flip(v string, i int) string {
