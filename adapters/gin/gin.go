@@ -11,7 +11,9 @@ import (
 type contextKey struct{}
 
 // Middleware returns a gin middleware that gives every request its session
-// from m; read it with From. See the options for what else it does.
+// from m; read it with From in handlers, and with session.FromContext of
+// c.Request.Context() in code that only has a context.Context. See the
+// options for what else it does.
 func Middleware(m *session.Manager, opts ...Option) gin.HandlerFunc {
 	var c config
 	for _, o := range opts {
@@ -32,7 +34,12 @@ func Middleware(m *session.Manager, opts ...Option) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		c.Set(contextKey{}, scope.Session())
+		s := scope.Session()
+		c.Set(contextKey{}, s)
+		// The request's context carries the session too, for service code
+		// that takes a context.Context (session.FromContext). The copy
+		// shares the header map that the session's exchange edits.
+		c.Request = c.Request.WithContext(session.NewContext(c.Request.Context(), s))
 		orig := c.Writer
 		st.w = writer{ResponseWriter: orig, scope: scope}
 		c.Writer = &st.w

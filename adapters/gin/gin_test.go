@@ -1,6 +1,7 @@
 package ginsession_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -154,6 +155,62 @@ func TestErrorHandler(t *testing.T) {
 			r.ServeHTTP(rec, req)
 			if rec.Code != tt.status || called != tt.handler {
 				t.Fatalf("status %d, handler called %v: want %d, %v", rec.Code, called, tt.status, tt.handler)
+			}
+		})
+	}
+}
+
+// greeting is service code: it takes only a context.Context, and reads the
+// request's session through session.FromContext.
+func greeting(ctx context.Context) string {
+	s := session.FromContext(ctx)
+	if s == nil {
+		return "no session"
+	}
+	return "hello, " + s.Subject()
+}
+
+// TestServiceContext checks that service code handed the request's context
+// finds the session From returns, with the subject set at login: through
+// c.Request.Context(), and through the gin context itself when the engine
+// has ContextWithFallback.
+func TestServiceContext(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "gin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.Use(ginsession.Middleware(m))
+	r.GET("/login", func(c *gin.Context) {
+		s := ginsession.From(c)
+		s.SetSubject("alice")
+		if err := s.Save(); err != nil {
+			t.Error(err)
+		}
+	})
+	r.GET("/request-context", func(c *gin.Context) {
+		if session.FromContext(c.Request.Context()) != ginsession.From(c) {
+			t.Error("session.FromContext(c.Request.Context()) is not the session From(c) returns")
+		}
+		c.String(http.StatusOK, greeting(c.Request.Context()))
+	})
+	r.GET("/gin-context", func(c *gin.Context) { c.String(http.StatusOK, greeting(c)) })
+
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("login set %d cookies, want 1", len(cookies))
+	}
+	for _, name := range []string{"request-context", "gin-context"} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/"+name, nil)
+			req.AddCookie(cookies[0])
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, req)
+			if got := rec.Body.String(); got != "hello, alice" {
+				t.Errorf("greeting(ctx) = %q, want %q", got, "hello, alice")
 			}
 		})
 	}
