@@ -27,4 +27,21 @@
 // c.Response().Writer that catches a Flush (or a direct write) before echo
 // wrote anything. The work itself is core's (session.Scope): cookies are
 // formatted by core only, so every adapter sends the same bytes.
+//
+// # Service code
+//
+// The request passed to the handlers after the middleware carries the
+// session in its context too (c.SetRequest), so code that takes only a
+// context.Context reads it with session.FromContext, as behind every
+// adapter:
+//
+//	func greeting(ctx context.Context) string {
+//		return "hello, " + session.FromContext(ctx).Subject()
+//	}
+//
+//	e.GET("/hello", func(c echo.Context) error {
+//		return c.String(http.StatusOK, greeting(c.Request().Context()))
+//	})
+//
+// session.FromContext(ctx) is nil without the middleware.
 package echosession

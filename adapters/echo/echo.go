@@ -11,7 +11,9 @@ import (
 const contextKey = "github.com/sessiongo/session/adapters/echo.session"
 
 // Middleware returns an echo middleware that gives every request its
-// session from m; read it with From. See the options for what else it does.
+// session from m; read it with From in handlers, and with
+// session.FromContext of c.Request().Context() in code that only has a
+// context.Context. See the options for what else it does.
 func Middleware(m *session.Manager, opts ...Option) echo.MiddlewareFunc {
 	var cfg config
 	for _, o := range opts {
@@ -32,7 +34,13 @@ func Middleware(m *session.Manager, opts ...Option) echo.MiddlewareFunc {
 			if err != nil {
 				return onError(c, err)
 			}
-			c.Set(contextKey, scope.Session())
+			s := scope.Session()
+			c.Set(contextKey, s)
+			// The request's context carries the session too, for service
+			// code that takes a context.Context (session.FromContext). The
+			// copy shares the header map that the session's exchange edits.
+			r := c.Request()
+			c.SetRequest(r.WithContext(session.NewContext(r.Context(), s)))
 			res.Before(scope.Commit)
 			orig := res.Writer
 			st.w = writer{ResponseWriter: orig, scope: scope}

@@ -1,6 +1,7 @@
 package echosession_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -170,6 +171,54 @@ func TestErrorHandler(t *testing.T) {
 				t.Fatalf("status %d, handler called %v: want %d, %v", rec.Code, called, tt.status, tt.handler)
 			}
 		})
+	}
+}
+
+// greeting is service code: it takes only a context.Context, and reads the
+// request's session through session.FromContext.
+func greeting(ctx context.Context) string {
+	s := session.FromContext(ctx)
+	if s == nil {
+		return "no session"
+	}
+	return "hello, " + s.Subject()
+}
+
+// TestServiceContext checks that service code handed the request's context
+// (c.Request().Context()) finds the session From returns, with the subject
+// set at login.
+func TestServiceContext(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.Use(echosession.Middleware(m))
+	e.GET("/login", func(c echo.Context) error {
+		s := echosession.From(c)
+		s.SetSubject("alice")
+		return s.Save()
+	})
+	e.GET("/hello", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		if session.FromContext(ctx) != echosession.From(c) {
+			t.Error("session.FromContext(c.Request().Context()) is not the session From(c) returns")
+		}
+		return c.String(http.StatusOK, greeting(ctx))
+	})
+
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("login set %d cookies, want 1", len(cookies))
+	}
+	req := httptest.NewRequest("GET", "/hello", nil)
+	req.AddCookie(cookies[0])
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if got := rec.Body.String(); got != "hello, alice" {
+		t.Errorf("greeting(ctx) = %q, want %q", got, "hello, alice")
 	}
 }
 
