@@ -33,4 +33,23 @@
 // fasthttp reuses its buffers once a request is done: the adapter copies
 // what the session keeps (the Cookie header). A session must not be used
 // after its request returned, as with every value of a *fiber.Ctx.
+//
+// # Service code
+//
+// The middleware also puts the session in fiber's user context
+// (c.SetUserContext), over whatever context was there, so code that takes
+// only a context.Context reads it with session.FromContext, as behind every
+// adapter:
+//
+//	func greeting(ctx context.Context) string {
+//		return "hello, " + session.FromContext(ctx).Subject()
+//	}
+//
+//	app.Get("/hello", func(c *fiber.Ctx) error {
+//		return c.SendString(greeting(c.UserContext()))
+//	})
+//
+// Pass c.UserContext(), not c.Context() (fasthttp's request context, which
+// does not carry it). session.FromContext(ctx) is nil without the
+// middleware.
 package fibersession

@@ -12,7 +12,9 @@ import (
 type contextKey struct{}
 
 // Middleware returns a fiber middleware that gives every request its
-// session from m; read it with From. See the options for what else it does.
+// session from m; read it with From in handlers, and with
+// session.FromContext of c.UserContext() in code that only has a
+// context.Context. See the options for what else it does.
 func Middleware(m *session.Manager, opts ...Option) fiber.Handler {
 	var cfg config
 	for _, o := range opts {
@@ -32,7 +34,11 @@ func Middleware(m *session.Manager, opts ...Option) fiber.Handler {
 			ex.Flush() // what core set before the failure, as on net/http
 			return onError(c, err)
 		}
-		c.Locals(contextKey{}, scope.Session())
+		s := scope.Session()
+		c.Locals(contextKey{}, s)
+		// fiber's user context carries the session too, for service code
+		// that takes a context.Context (session.FromContext).
+		c.SetUserContext(session.NewContext(c.UserContext(), s))
 		err = c.Next()
 		ferr := scope.Finish()
 		ex.Flush()
@@ -71,7 +77,8 @@ func NewExchange(c *fiber.Ctx) *Exchange {
 	return ex
 }
 
-// Context returns c.UserContext(): store calls run under it.
+// Context returns c.UserContext(): store calls run under it (from
+// Middleware, it carries the request's session once the session is open).
 func (e *Exchange) Context() context.Context { return e.c.UserContext() }
 
 // Cookies returns a copy of the request's Cookie header lines, joined with

@@ -2,6 +2,7 @@ package fibersession_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -75,12 +76,14 @@ func listen(t *testing.T, f *fiber.App, ln net.Listener) {
 }
 
 // request describes c's request for the suite, copying what fasthttp
-// would reuse.
+// would reuse; its Context is fiber's user context, the one handlers pass
+// to service code.
 func request(c *fiber.Ctx) *conformance.Request {
 	r := &conformance.Request{
-		Method: utils.CopyString(c.Method()),
-		Path:   utils.CopyString(c.Path()),
-		Header: http.Header{},
+		Method:  utils.CopyString(c.Method()),
+		Path:    utils.CopyString(c.Path()),
+		Header:  http.Header{},
+		Context: c.UserContext(),
 	}
 	r.Query, _ = url.ParseQuery(string(c.Request().URI().QueryString()))
 	c.Request().Header.VisitAll(func(k, v []byte) {
@@ -302,6 +305,60 @@ func TestErrorHandler(t *testing.T) {
 				t.Errorf("the app's ErrorHandler got %v, want a *fiber.Error wrapping the outage", handled)
 			}
 		})
+	}
+}
+
+// greeting is service code: it takes only a context.Context, and reads the
+// request's session through session.FromContext.
+func greeting(ctx context.Context) string {
+	s := session.FromContext(ctx)
+	if s == nil {
+		return "no session"
+	}
+	return "hello, " + s.Subject()
+}
+
+// TestServiceContext checks that service code handed fiber's user context
+// (c.UserContext()) finds the session From returns, with the subject set at
+// login, and that the user context the app had before the middleware is
+// kept underneath.
+func TestServiceContext(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "fiber"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type traceKey struct{}
+	f := newApp()
+	f.Use(func(c *fiber.Ctx) error {
+		c.SetUserContext(context.WithValue(c.UserContext(), traceKey{}, "t1"))
+		return c.Next()
+	})
+	f.Use(fibersession.Middleware(m))
+	f.Get("/login", func(c *fiber.Ctx) error {
+		s := fibersession.From(c)
+		s.SetSubject("alice")
+		return s.Save()
+	})
+	f.Get("/hello", func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		if session.FromContext(ctx) != fibersession.From(c) {
+			t.Error("session.FromContext(c.UserContext()) is not the session From(c) returns")
+		}
+		if ctx.Value(traceKey{}) != "t1" {
+			t.Error("the middleware dropped the user context set before it")
+		}
+		return c.SendString(greeting(ctx))
+	})
+
+	resp, _ := do(t, f, httptest.NewRequest("GET", "/login", nil))
+	cookies := resp.Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("login set %d cookies, want 1", len(cookies))
+	}
+	req := httptest.NewRequest("GET", "/hello", nil)
+	req.AddCookie(cookies[0])
+	if _, body := do(t, f, req); body != "hello, alice" {
+		t.Errorf("greeting(ctx) = %q, want %q", body, "hello, alice")
 	}
 }
 
