@@ -1,6 +1,7 @@
 package chisession_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -81,6 +82,55 @@ func TestErrorHandler(t *testing.T) {
 	}
 	if !errors.Is(got, session.ErrStore) || !errors.Is(got, errOutage) {
 		t.Fatalf("error handler got %v, want ErrStore wrapping the outage", got)
+	}
+}
+
+// greeting is service code: it takes only a context.Context, and reads the
+// request's session through session.FromContext.
+func greeting(ctx context.Context) string {
+	s := session.FromContext(ctx)
+	if s == nil {
+		return "no session"
+	}
+	return "hello, " + s.Subject()
+}
+
+// TestServiceContext checks that service code handed the request's context
+// (r.Context()) finds the session From returns, with the subject set at
+// login.
+func TestServiceContext(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "chi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Use(chisession.Middleware(m))
+	r.Get("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := chisession.From(r)
+		s.SetSubject("alice")
+		if err := s.Save(); err != nil {
+			t.Error(err)
+		}
+	})
+	r.Get("/hello", func(w http.ResponseWriter, r *http.Request) {
+		if session.FromContext(r.Context()) != chisession.From(r) {
+			t.Error("session.FromContext(r.Context()) is not the session From(r) returns")
+		}
+		io.WriteString(w, greeting(r.Context()))
+	})
+
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("login set %d cookies, want 1", len(cookies))
+	}
+	req := httptest.NewRequest("GET", "/hello", nil)
+	req.AddCookie(cookies[0])
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if got := rec.Body.String(); got != "hello, alice" {
+		t.Errorf("greeting(ctx) = %q, want %q", got, "hello, alice")
 	}
 }
 

@@ -24,4 +24,20 @@
 // http.ResponseController (Flush, deadlines, Hijack) keeps working through
 // it. Cookies are always formatted by core, so every adapter sends the same
 // bytes.
+//
+// # Service code
+//
+// The session is stored in the request's context, so code that takes only
+// a context.Context reads it with session.FromContext (or FromContext), as
+// behind every adapter:
+//
+//	func greeting(ctx context.Context) string {
+//		return "hello, " + session.FromContext(ctx).Subject()
+//	}
+//
+//	r.Get("/hello", func(w http.ResponseWriter, r *http.Request) {
+//		io.WriteString(w, greeting(r.Context()))
+//	})
+//
+// session.FromContext(ctx) is nil without the middleware.
 package chisession
