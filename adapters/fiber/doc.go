@@ -37,9 +37,9 @@
 // # Service code
 //
 // The middleware also puts the session in fiber's user context
-// (c.SetUserContext), over whatever context was there, so code that takes
-// only a context.Context reads it with session.FromContext, as behind every
-// adapter:
+// (c.SetUserContext, wrapping the context already there, whose values are
+// kept), so code that takes only a context.Context reads it with
+// session.FromContext, as behind every adapter:
 //
 //	func greeting(ctx context.Context) string {
 //		return "hello, " + session.FromContext(ctx).Subject()
