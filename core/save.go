@@ -462,8 +462,9 @@ func (s *Session) Logout() error {
 }
 
 // Destroy deletes the session: its cookies (every chunk) are expired, its
-// store record deleted, and the remember cookie too when remember is on. The
-// session is closed afterwards.
+// store record deleted, and the remember cookie too when remember is on or
+// the request carries one (a remember cookie from an earlier login must not
+// restore the session). The session is closed afterwards.
 func (s *Session) Destroy() error {
 	switch s.state {
 	case stateClosed:
@@ -471,10 +472,17 @@ func (s *Session) Destroy() error {
 	case stateNew:
 		return errNonexistent("destroy")
 	}
+	// The remember cookie goes too when the browser still has one, even if
+	// this session turned remember off since it was issued: it would
+	// restore the session on the next request.
+	remember := s.rememberOn() || s.rmeta.valid
+	if !remember {
+		_, remember = s.requestCookie(true, 1)
+	}
 	if err := s.destroy(false); err != nil {
 		return err
 	}
-	if s.rememberOn() {
+	if remember {
 		if !s.rmeta.valid {
 			if err, _ := s.open(true, true); err != nil && !s.staleRememberCookie(err) {
 				s.state = stateClosed
