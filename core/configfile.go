@@ -339,7 +339,7 @@ func keyOption(hexForm, list bool, set func(p *configParser, keys [][]byte)) opt
 		for i, s := range ss {
 			k, err := parseKey(s, hexForm)
 			if err != nil {
-				return fmt.Errorf("[%d]: %w", i, err)
+				return fmt.Errorf("element %d: %w", i, err)
 			}
 			keys = append(keys, k)
 		}
@@ -375,8 +375,11 @@ func wholeNumber(v any) (int64, error) {
 		return i, nil
 	}
 	f, err := n.Float64()
-	if err != nil || f != math.Trunc(f) || math.Abs(f) >= math.MaxInt64 {
+	switch {
+	case err == nil && f != math.Trunc(f):
 		return 0, fmt.Errorf("want a whole number, not %s", n)
+	case err != nil || math.Abs(f) >= math.MaxInt64:
+		return 0, fmt.Errorf("%s is out of range", n)
 	}
 	return int64(f), nil
 }
