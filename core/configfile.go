@@ -19,8 +19,9 @@ import (
 //	{"secret": "...", "audience": "shop", "idling_timeout": 1800, "bind": ["ip"]}
 //
 // or a Kong plugin entity, {"name": "session", "config": {...}}, as Kong's
-// Admin API returns it: the options are its config (its other members, such
-// as id, enabled or route, are not read).
+// Admin API returns it: the options are its config. Its other members (id,
+// enabled, route...) are not read, but a name other than "session", or an
+// option outside config, is an error.
 //
 // Each field of Config but Store, Clock, Rand and Logger is an option, under
 // the reference's name: the field's name in snake case (IdlingTimeout is
@@ -220,7 +221,7 @@ func skipReferenceOption(members []jsonMember) func(string, json.RawMessage) err
 		}
 	}
 	return func(key string, _ json.RawMessage) error {
-		if referenceSkipped[key] || key == storage {
+		if referenceSkipped[key] || storage != "" && key == storage {
 			return nil
 		}
 		return errors.New("unknown option")

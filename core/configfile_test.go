@@ -178,6 +178,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"names are case-sensitive", `{"Secret": "s"}`, "Secret: unknown option"},
 		{"Go field names are not options", `{"DisableSecure": true}`, "DisableSecure: unknown option"},
 		{"custom storage section needs its storage", `{"my-storage": {}}`, "my-storage: unknown option"},
+		{"empty key", `{"": 1}`, ": unknown option"},
+		{"empty key with an empty storage", `{"storage": "", "": 1}`, ": unknown option"},
 		{"string is a number", `{"secret": 42}`, "secret: want a string"},
 		{"empty secret", `{"secret": ""}`, "secret: empty"},
 		{"boolean as a string", `{"remember": "true"}`, "remember: want true or false"},
