@@ -208,6 +208,8 @@ func TestConfigFile(t *testing.T) {
 		{"flag overrides the file", reference, []string{"--audience", "other"}, false, ""},
 		{"flag turns a timeout back on", reference, []string{"--idling-timeout", "15m"}, false, ""},
 		{"unknown option warns", map[string]any{"ikm": ikm, "audience": "api", "cookie_name": "sid", "idling_timeout": 0, "colour": "blue"}, nil, true, "ignoring unknown configuration options: colour"},
+		{"unknown option in Kong's config warns", map[string]any{"name": "session", "config": map[string]any{"ikm": ikm, "audience": "api", "cookie_name": "sid", "idling_timeout": 0, "colour": "blue"}}, nil, true, "ignoring unknown configuration options: colour"},
+		{"a flag's key replaces the file's", map[string]any{"ikm": strings.Repeat("x", 32), "audience": "api", "cookie_name": "sid", "idling_timeout": 0}, []string{"--ikm-hex", hex.EncodeToString([]byte(ikm))}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,6 +238,11 @@ func TestConfigFile(t *testing.T) {
 		{"short ikm", `{"ikm": "short"}`, "want exactly 32"},
 		{"unreachable storage", `{"secret": "s", "storage": "shm"}`, `storage "shm" cannot be reached`},
 		{"fractional timeout", `{"secret": "s", "idling_timeout": 1.5}`, "whole number"},
+		{"empty secret", `{"secret": ""}`, "secret: empty"},
+		{"option given twice", `{"secret": "s", "cookie_secure": true, "cookie_secure": false}`, "given twice"},
+		{"ikm and ikm_hex", `{"ikm": "` + ikm + `", "ikm_hex": "` + hex.EncodeToString([]byte(ikm)) + `"}`, "both given"},
+		{"storage section not an object", `{"secret": "s", "storage": "redis", "redis": "10.0.0.5"}`, "redis: want an object"},
+		{"entity of another Kong plugin", `{"name": "jwt", "config": {"secret": "s"}}`, "not the entity of Kong's session plugin"},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			t.Parallel()
@@ -244,6 +251,19 @@ func TestConfigFile(t *testing.T) {
 				t.Errorf("exit %d stderr %q, want 2 and %q", r.code, r.stderr, bad.stderr)
 			}
 		})
+	}
+}
+
+// TestConfigFileStorage checks that the file's storage and its section make
+// the store: core hands them back to sessionctl.
+func TestConfigFileStorage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := writeJSON(t, map[string]any{"secret": "s", "storage": "file", "file": map[string]any{"path": dir}, "shm": nil})
+	cookie := mustRun(t, "", "new", "--config", config, "--data", `{"a":1}`, "--now", "1700000000")
+	r := openReport(t, cookie, "--config", config, "--now", "1700000100")
+	if !r.Exists || r.Store == nil || r.Store.URL != "file://"+dir {
+		t.Errorf("exists %v store %+v, want the session from file://%s", r.Exists, r.Store, dir)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"sort"
@@ -19,29 +18,30 @@ import (
 )
 
 // The session configuration comes from a JSON file in lua-resty-session's
-// option names (--config) and from flags named after the same options
-// (idling_timeout -> --idling-timeout); a flag wins over the file. As in
-// the reference, timeouts are in seconds and 0 turns them off.
+// option names (--config), read by core's session.ParseConfigFunc, and from
+// flags named after the same options (idling_timeout -> --idling-timeout); a
+// flag wins over the file. As in the reference, timeouts are in seconds and
+// 0 turns them off. The file's storage sections and its store URL stay
+// here: they make the store, which core leaves to its caller.
 
-// kind is the type of an option's value.
+// kind is the type of a flag's value.
 type kind int
 
 const (
 	kindString  kind = iota
-	kindBool         // JSON true/false; a boolean flag
-	kindSeconds      // JSON seconds; a flag in seconds or a Go duration ("15m"); 0 = off
-	kindInt          // JSON number; an integer flag
-	kindList         // JSON array of strings (or one string); a repeatable flag
-	kindNames        // like kindList, and a flag value may list several, comma-separated
+	kindBool         // a boolean flag
+	kindSeconds      // seconds or a Go duration ("15m"); 0 = off
+	kindInt          // an integer
+	kindList         // a repeatable flag
+	kindNames        // like kindList, and a value may list several, comma-separated
 )
 
-// value is an option's value: string, bool, int64 or []string by kind.
+// value is a flag's value: string, bool, int64 or []string by kind.
 type value any
 
-// option is one configuration option.
+// option is one configuration flag, named after the reference's option.
 type option struct {
-	key   string // the reference's name, used in the JSON file
-	flag  string // the flag's name; "" for file-only options
+	flag  string
 	kind  kind
 	usage string
 	set   func(st *settings, v value) error
@@ -51,23 +51,6 @@ type option struct {
 type settings struct {
 	cfg   session.Config
 	store string // a store URL (--store, or built from "storage" and its section)
-
-	// Keys given raw and in hex; finish combines them (hex wins for the
-	// primary key, the fallbacks are raw ones then hex ones).
-	ikm, ikmHex                   []byte
-	ikmFallbacks, ikmFallbacksHex [][]byte
-}
-
-// finish completes cfg from the keys.
-func (st *settings) finish() {
-	st.cfg.IKM = st.ikm
-	if st.ikmHex != nil {
-		st.cfg.IKM = st.ikmHex
-	}
-	st.cfg.IKMFallbacks = append(append([][]byte(nil), st.ikmFallbacks...), st.ikmFallbacksHex...)
-	if len(st.cfg.IKMFallbacks) == 0 {
-		st.cfg.IKMFallbacks = nil
-	}
 }
 
 func secondsValue(v value) time.Duration {
@@ -91,148 +74,139 @@ func unhex(what, s string) ([]byte, error) {
 
 func rawKey(what, s string) ([]byte, error) {
 	if len(s) != 32 {
-		return nil, fmt.Errorf("%s: %d bytes, want exactly 32 (or use the _hex form)", what, len(s))
+		return nil, fmt.Errorf("%s: %d bytes, want exactly 32 (or give 64 hex digits to --ikm-hex)", what, len(s))
 	}
 	return []byte(s), nil
 }
 
+// options are the configuration flags; they are applied in this order, so
+// that --ikm-hex wins over --ikm.
 var options = []option{
-	{"secret", "secret", kindString, "secret hashed (SHA-256) into the key", func(st *settings, v value) error {
+	{"secret", kindString, "secret hashed (SHA-256) into the key", func(st *settings, v value) error {
 		st.cfg.Secret = v.(string)
 		return nil
 	}},
-	{"secret_fallbacks", "secret-fallback", kindList, "older `secret` that still opens cookies (repeatable)", func(st *settings, v value) error {
+	{"secret-fallback", kindList, "older `secret` that still opens cookies (repeatable)", func(st *settings, v value) error {
 		st.cfg.SecretFallbacks = v.([]string)
 		return nil
 	}},
-	{"ikm", "ikm", kindString, "initial keying material: exactly 32 raw bytes (wins over --secret)", func(st *settings, v value) error {
+	{"ikm", kindString, "initial keying material: exactly 32 raw bytes (wins over --secret)", func(st *settings, v value) error {
 		b, err := rawKey("ikm", v.(string))
-		st.ikm = b
+		st.cfg.IKM = b
 		return err
 	}},
-	{"ikm_hex", "ikm-hex", kindString, "initial keying material as 64 hex digits (see sessionctl keygen)", func(st *settings, v value) error {
+	{"ikm-hex", kindString, "initial keying material as 64 hex digits (see sessionctl keygen)", func(st *settings, v value) error {
 		b, err := unhex("ikm_hex", v.(string))
-		st.ikmHex = b
+		st.cfg.IKM = b
 		return err
 	}},
-	{"ikm_fallbacks", "", kindList, "", func(st *settings, v value) error {
-		st.ikmFallbacks = nil
-		for i, s := range v.([]string) {
-			b, err := rawKey(fmt.Sprintf("ikm_fallbacks[%d]", i), s)
-			if err != nil {
-				return err
-			}
-			st.ikmFallbacks = append(st.ikmFallbacks, b)
-		}
-		return nil
-	}},
-	{"ikm_fallbacks_hex", "ikm-fallback-hex", kindList, "older ikm as 64 hex digits (repeatable)", func(st *settings, v value) error {
-		st.ikmFallbacksHex = nil
+	{"ikm-fallback-hex", kindList, "older ikm as 64 hex digits (repeatable)", func(st *settings, v value) error {
+		st.cfg.IKMFallbacks = nil
 		for i, s := range v.([]string) {
 			b, err := unhex(fmt.Sprintf("ikm_fallbacks_hex[%d]", i), s)
 			if err != nil {
 				return err
 			}
-			st.ikmFallbacksHex = append(st.ikmFallbacksHex, b)
+			st.cfg.IKMFallbacks = append(st.cfg.IKMFallbacks, b)
 		}
 		return nil
 	}},
-	{"audience", "audience", kindString, "audience (default \"default\")", func(st *settings, v value) error {
+	{"audience", kindString, "audience (default \"default\")", func(st *settings, v value) error {
 		st.cfg.Audience = v.(string)
 		return nil
 	}},
-	{"subject", "subject", kindString, "subject: of new sessions (new), to list or revoke (sessions)", func(st *settings, v value) error {
+	{"subject", kindString, "subject: of new sessions (new), to list or revoke (sessions)", func(st *settings, v value) error {
 		st.cfg.Subject = v.(string)
 		return nil
 	}},
-	{"enforce_same_subject", "enforce-same-subject", kindBool, "drop other audiences' entries of another subject on save", func(st *settings, v value) error {
+	{"enforce-same-subject", kindBool, "drop other audiences' entries of another subject on save", func(st *settings, v value) error {
 		st.cfg.EnforceSameSubject = v.(bool)
 		return nil
 	}},
-	{"remember", "remember", kindBool, "persistent sessions: the remember cookie", func(st *settings, v value) error {
+	{"remember", kindBool, "persistent sessions: the remember cookie", func(st *settings, v value) error {
 		st.cfg.Remember = v.(bool)
 		return nil
 	}},
-	{"remember_safety", "remember-safety", kindString, "remember cookie key derivation: None, Low, Medium (default), High, Very High", func(st *settings, v value) error {
+	{"remember-safety", kindString, "remember cookie key derivation: None, Low, Medium (default), High, Very High", func(st *settings, v value) error {
 		st.cfg.RememberSafety = v.(string)
 		return nil
 	}},
-	{"remember_cookie_name", "remember-cookie-name", kindString, "remember cookie name (default \"remember\")", func(st *settings, v value) error {
+	{"remember-cookie-name", kindString, "remember cookie name (default \"remember\")", func(st *settings, v value) error {
 		st.cfg.RememberCookieName = v.(string)
 		return nil
 	}},
-	{"cookie_name", "cookie-name", kindString, "session cookie name (default \"session\")", func(st *settings, v value) error {
+	{"cookie-name", kindString, "session cookie name (default \"session\")", func(st *settings, v value) error {
 		st.cfg.CookieName = v.(string)
 		return nil
 	}},
-	{"cookie_prefix", "cookie-prefix", kindString, "cookie name prefix: __Host- or __Secure-", func(st *settings, v value) error {
+	{"cookie-prefix", kindString, "cookie name prefix: __Host- or __Secure-", func(st *settings, v value) error {
 		st.cfg.CookiePrefix = v.(string)
 		return nil
 	}},
-	{"cookie_path", "cookie-path", kindString, "cookie Path (default /)", func(st *settings, v value) error {
+	{"cookie-path", kindString, "cookie Path (default /)", func(st *settings, v value) error {
 		st.cfg.CookiePath = v.(string)
 		return nil
 	}},
-	{"cookie_domain", "cookie-domain", kindString, "cookie Domain", func(st *settings, v value) error {
+	{"cookie-domain", kindString, "cookie Domain", func(st *settings, v value) error {
 		st.cfg.CookieDomain = v.(string)
 		return nil
 	}},
-	{"cookie_http_only", "cookie-http-only", kindBool, "HttpOnly cookies (default true)", func(st *settings, v value) error {
+	{"cookie-http-only", kindBool, "HttpOnly cookies (default true)", func(st *settings, v value) error {
 		st.cfg.DisableHTTPOnly = !v.(bool)
 		return nil
 	}},
 	// Unlike the reference, whose cookie_secure defaults to false, cookies
 	// are Secure unless cookie_secure is explicitly false (core's
 	// DisableSecure): an absent option keeps core's default.
-	{"cookie_secure", "cookie-secure", kindBool, "Secure cookies (default true, unlike the reference: give false for plain HTTP)", func(st *settings, v value) error {
+	{"cookie-secure", kindBool, "Secure cookies (default true, unlike the reference: give false for plain HTTP)", func(st *settings, v value) error {
 		st.cfg.DisableSecure = !v.(bool)
 		return nil
 	}},
-	{"cookie_priority", "cookie-priority", kindString, "cookie Priority: Low, Medium or High", func(st *settings, v value) error {
+	{"cookie-priority", kindString, "cookie Priority: Low, Medium or High", func(st *settings, v value) error {
 		st.cfg.CookiePriority = v.(string)
 		return nil
 	}},
-	{"cookie_same_site", "cookie-same-site", kindString, "cookie SameSite: Lax (default), Strict, None or Default", func(st *settings, v value) error {
+	{"cookie-same-site", kindString, "cookie SameSite: Lax (default), Strict, None or Default", func(st *settings, v value) error {
 		st.cfg.CookieSameSite = v.(string)
 		return nil
 	}},
-	{"cookie_same_party", "cookie-same-party", kindBool, "SameParty cookies", func(st *settings, v value) error {
+	{"cookie-same-party", kindBool, "SameParty cookies", func(st *settings, v value) error {
 		st.cfg.CookieSameParty = v.(bool)
 		return nil
 	}},
-	{"cookie_partitioned", "cookie-partitioned", kindBool, "Partitioned cookies", func(st *settings, v value) error {
+	{"cookie-partitioned", kindBool, "Partitioned cookies", func(st *settings, v value) error {
 		st.cfg.CookiePartitioned = v.(bool)
 		return nil
 	}},
-	{"stale_ttl", "stale-ttl", kindSeconds, "how long a replaced store record stays readable (default 10s)", func(st *settings, v value) error {
+	{"stale-ttl", kindSeconds, "how long a replaced store record stays readable (default 10s)", func(st *settings, v value) error {
 		st.cfg.StaleTTL = secondsValue(v)
 		return nil
 	}},
-	{"idling_timeout", "idling-timeout", kindSeconds, "idling timeout, seconds or a duration; 0 = off (default 15m)", func(st *settings, v value) error {
+	{"idling-timeout", kindSeconds, "idling timeout, seconds or a duration; 0 = off (default 15m)", func(st *settings, v value) error {
 		st.cfg.IdlingTimeout = secondsValue(v)
 		return nil
 	}},
-	{"rolling_timeout", "rolling-timeout", kindSeconds, "rolling timeout; 0 = off (default 1h)", func(st *settings, v value) error {
+	{"rolling-timeout", kindSeconds, "rolling timeout; 0 = off (default 1h)", func(st *settings, v value) error {
 		st.cfg.RollingTimeout = secondsValue(v)
 		return nil
 	}},
-	{"absolute_timeout", "absolute-timeout", kindSeconds, "absolute timeout; 0 = off (default 24h)", func(st *settings, v value) error {
+	{"absolute-timeout", kindSeconds, "absolute timeout; 0 = off (default 24h)", func(st *settings, v value) error {
 		st.cfg.AbsoluteTimeout = secondsValue(v)
 		return nil
 	}},
-	{"remember_rolling_timeout", "remember-rolling-timeout", kindSeconds, "remember rolling timeout; 0 = off (default 168h)", func(st *settings, v value) error {
+	{"remember-rolling-timeout", kindSeconds, "remember rolling timeout; 0 = off (default 168h)", func(st *settings, v value) error {
 		st.cfg.RememberRollingTimeout = secondsValue(v)
 		return nil
 	}},
-	{"remember_absolute_timeout", "remember-absolute-timeout", kindSeconds, "remember absolute timeout; 0 = off (default 720h)", func(st *settings, v value) error {
+	{"remember-absolute-timeout", kindSeconds, "remember absolute timeout; 0 = off (default 720h)", func(st *settings, v value) error {
 		st.cfg.RememberAbsoluteTimeout = secondsValue(v)
 		return nil
 	}},
-	{"touch_threshold", "touch-threshold", kindSeconds, "idle time before a refresh touches the cookie (default 1m)", func(st *settings, v value) error {
+	{"touch-threshold", kindSeconds, "idle time before a refresh touches the cookie (default 1m)", func(st *settings, v value) error {
 		st.cfg.TouchThreshold = secondsValue(v)
 		return nil
 	}},
-	{"compression_threshold", "compression-threshold", kindInt, "data size in bytes above which it is deflated; 0 = never (default 1024)", func(st *settings, v value) error {
+	{"compression-threshold", kindInt, "data size in bytes above which it is deflated; 0 = never (default 1024)", func(st *settings, v value) error {
 		n := v.(int64)
 		if n < 0 || n > math.MaxInt32 {
 			return fmt.Errorf("compression_threshold: %d out of range", n)
@@ -243,31 +217,23 @@ var options = []option{
 		}
 		return nil
 	}},
-	{"hash_storage_key", "hash-storage-key", kindBool, "store records under SHA-256 of the session id", func(st *settings, v value) error {
+	{"hash-storage-key", kindBool, "store records under SHA-256 of the session id", func(st *settings, v value) error {
 		st.cfg.HashStorageKey = v.(bool)
 		return nil
 	}},
-	{"hash_subject", "hash-subject", kindBool, "hash subjects in the subject index", func(st *settings, v value) error {
+	{"hash-subject", kindBool, "hash subjects in the subject index", func(st *settings, v value) error {
 		st.cfg.HashSubject = v.(bool)
 		return nil
 	}},
-	{"store_metadata", "store-metadata", kindBool, "keep the subject index in the store (needed by sessions list|revoke)", func(st *settings, v value) error {
+	{"store-metadata", kindBool, "keep the subject index in the store (needed by sessions list|revoke)", func(st *settings, v value) error {
 		st.cfg.StoreMetadata = v.(bool)
 		return nil
 	}},
-	{"bind", "bind", kindNames, "bind to request properties: ip, scheme, user-agent (repeatable or comma-separated)", func(st *settings, v value) error {
+	{"bind", kindNames, "bind to request properties: ip, scheme, user-agent (repeatable or comma-separated)", func(st *settings, v value) error {
 		st.cfg.Bind = v.([]string)
 		return nil
 	}},
-	{"request_headers", "", kindNames, "", func(st *settings, v value) error {
-		st.cfg.RequestHeaders = v.([]string)
-		return nil
-	}},
-	{"response_headers", "", kindNames, "", func(st *settings, v value) error {
-		st.cfg.ResponseHeaders = v.([]string)
-		return nil
-	}},
-	{"store", "store", kindString, "server-side store `URL`: redis://, rediss://, redis-sentinel://, redis-cluster://, memcached://, postgres://, mysql://, sqlite://, file://", func(st *settings, v value) error {
+	{"store", kindString, "server-side store `URL`: redis://, rediss://, redis-sentinel://, redis-cluster://, memcached://, postgres://, mysql://, sqlite://, file://", func(st *settings, v value) error {
 		st.store = v.(string)
 		return nil
 	}},
@@ -288,7 +254,7 @@ var storageSections = map[string][]string{
 // knownIgnored are options of the reference (and of Kong's session plugin)
 // that do not matter to sessionctl; they are skipped without a warning.
 var knownIgnored = map[string]bool{
-	"storage": true, "shm": true, "dshm": true,
+	"shm": true, "dshm": true,
 	"logout_methods": true, "logout_query_arg": true, "logout_post_arg": true,
 	"read_body_for_logout": true,
 }
@@ -403,9 +369,6 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&cf.file, "config", "", "JSON `file` with the session configuration in lua-resty-session's option names")
 	for i := range options {
 		o := &options[i]
-		if o.flag == "" {
-			continue
-		}
 		v := &flagValue{opt: o}
 		cf.values = append(cf.values, v)
 		fs.Var(v, o.flag, o.usage)
@@ -433,72 +396,73 @@ func (cf *configFlags) settings(e *env) (*settings, error) {
 			return nil, usagef("--%s: %v", v.opt.flag, err)
 		}
 	}
-	st.finish()
 	return st, nil
 }
 
 // applyFile applies a JSON configuration: an object of the reference's
-// options, or a Kong plugin object whose "config" holds them.
+// options, or a Kong plugin entity whose "config" holds them. Core reads the
+// session options; the keys it hands back are the store's ("store",
+// "storage" and its section), options that do not matter here, and unknown
+// keys, which produce a warning.
 func (st *settings) applyFile(e *env, raw []byte) error {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
-		return fmt.Errorf("not a JSON object: %w", err)
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON object")
-	}
-	if inner, ok := m["config"].(map[string]any); ok {
-		m = inner // a Kong plugin entity: {"name": "session", "config": {...}}
-	}
-	var unknown []string
-	for key, raw := range m {
-		if raw == nil {
-			continue // null: the default, as nil in Lua
+	var (
+		unknown  []string
+		storage  string
+		sections = map[string]map[string]any{}
+	)
+	cfg, err := session.ParseConfigFunc(raw, func(key string, v json.RawMessage) error {
+		if string(v) == "null" {
+			return nil // the default, as nil in Lua
 		}
-		var opt *option
-		for i := range options {
-			if options[i].key == key {
-				opt = &options[i]
+		_, section := storageSectionKey(key)
+		switch {
+		case key == "store" || key == "storage":
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return errors.New("want a string")
 			}
-		}
-		if opt == nil {
-			if _, section := storageSectionKey(key); !section && !knownIgnored[key] {
-				unknown = append(unknown, key)
+			if key == "store" {
+				st.store = s
+			} else {
+				storage = s
 			}
-			continue
+		case section:
+			d := json.NewDecoder(bytes.NewReader(v))
+			d.UseNumber()
+			var m map[string]any
+			if d.Decode(&m) != nil {
+				return errors.New("want an object")
+			}
+			sections[key] = m
+		case !knownIgnored[key]:
+			unknown = append(unknown, key)
 		}
-		v, err := jsonValue(opt.kind, raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-		if err := opt.set(st, v); err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	st.cfg = cfg
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		fmt.Fprintf(e.stderr, "sessionctl: warning: ignoring unknown configuration options: %s\n", strings.Join(unknown, ", "))
 	}
-	if st.store == "" {
-		if storage, ok := m["storage"].(string); ok && storage != "" && storage != "cookie" {
-			names, known := storageSections[storage]
-			if !known {
-				return fmt.Errorf("storage %q cannot be reached from sessionctl (pass --store URL)", storage)
-			}
-			var section map[string]any
-			for _, n := range names {
-				if s, ok := m[n].(map[string]any); ok {
-					section = s
-				}
-			}
-			u, err := storageURL(storage, section)
-			if err != nil {
-				return fmt.Errorf("storage %q: %w", storage, err)
-			}
-			st.store = u
+	if st.store == "" && storage != "" && storage != "cookie" {
+		names, known := storageSections[storage]
+		if !known {
+			return fmt.Errorf("storage %q cannot be reached from sessionctl (pass --store URL)", storage)
 		}
+		var section map[string]any
+		for _, n := range names {
+			if s, ok := sections[n]; ok {
+				section = s
+			}
+		}
+		u, err := storageURL(storage, section)
+		if err != nil {
+			return fmt.Errorf("storage %q: %w", storage, err)
+		}
+		st.store = u
 	}
 	return nil
 }
@@ -512,56 +476,6 @@ func storageSectionKey(key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// jsonValue converts a decoded JSON value to an option's value.
-func jsonValue(k kind, raw any) (value, error) {
-	switch k {
-	case kindString:
-		if s, ok := raw.(string); ok {
-			return s, nil
-		}
-		return nil, errors.New("want a string")
-	case kindBool:
-		if b, ok := raw.(bool); ok {
-			return b, nil
-		}
-		return nil, errors.New("want true or false")
-	case kindSeconds, kindInt:
-		n, ok := raw.(json.Number)
-		if !ok {
-			return nil, errors.New("want a number")
-		}
-		i, err := n.Int64()
-		if err != nil {
-			f, ferr := n.Float64()
-			if ferr != nil || f != math.Trunc(f) {
-				return nil, errors.New("want a whole number")
-			}
-			i = int64(f)
-		}
-		if i < 0 {
-			return nil, errors.New("negative")
-		}
-		return i, nil
-	case kindList, kindNames:
-		switch v := raw.(type) {
-		case string:
-			return []string{v}, nil
-		case []any:
-			out := make([]string, 0, len(v))
-			for _, x := range v {
-				s, ok := x.(string)
-				if !ok {
-					return nil, errors.New("want an array of strings")
-				}
-				out = append(out, s)
-			}
-			return out, nil
-		}
-		return nil, errors.New("want an array of strings")
-	}
-	return nil, errors.New("unsupported")
 }
 
 // effective returns a configured timeout in seconds as the Manager uses

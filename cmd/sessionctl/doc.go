@@ -11,8 +11,9 @@
 //
 // Configuration comes from flags named after lua-resty-session's options
 // (--audience, --remember, --bind, --idling-timeout, ...) and from a JSON
-// file in the reference's option names (--config), so that an OpenResty or
-// Kong configuration can be reused as is; flags override the file. See
+// file in the reference's option names (--config, read as core's
+// session.ParseConfig reads it), so that an OpenResty or Kong configuration
+// can be reused as is; flags override the file. See
 // README.md for the store URLs, the JSON that open prints and the exit
 // codes.
 package main
