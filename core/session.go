@@ -86,7 +86,12 @@ func (s *Session) Exists() bool { return s.state == stateOpen }
 func (s *Session) Closed() bool { return s.state == stateClosed }
 
 // Data returns the data of the current audience. The map is the session's
-// own: changes to it are saved by the next Save.
+// own: changes to it are saved by the next Save. It holds the values as
+// they were set, or as read from the cookie: the types encoding/json gives
+// an any, except that a number a float64 would change (an integer beyond
+// 2^53, text such as 1.0 written by another encoder) is a json.Number, so
+// that it is saved again unchanged. Its keys are the stored ones (see Get
+// and Info).
 func (s *Session) Data() map[string]any {
 	if s.state == stateClosed {
 		return nil
@@ -115,14 +120,19 @@ func (s *Session) dataKey(key string) string {
 	return key
 }
 
-// Get returns the value of key in the data of the current audience. Values
-// read from a cookie have the types of encoding/json (float64, string, bool,
-// []any, map[string]any).
+// Get returns the value of key in the data of the current audience, nil
+// when there is none. A value set in this request comes back as it was set;
+// a value read from the cookie has the types encoding/json gives an any
+// (float64, string, bool, []any, map[string]any), so Set("n", 1) reads back
+// as int in this request and as float64 in the next. Numbers come back as
+// float64 in every case, including those the session keeps as json.Number
+// (see Data); a []any or map[string]any holding such a number is returned
+// as a converted copy.
 func (s *Session) Get(key string) any {
 	if s.state == stateClosed {
 		return nil
 	}
-	return s.entry().data[s.dataKey(key)]
+	return compatValue(s.entry().data[s.dataKey(key)])
 }
 
 // Set sets key to value in the data of the current audience; value must
