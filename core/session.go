@@ -91,7 +91,7 @@ func (s *Session) Closed() bool { return s.state == stateClosed }
 // an any, except that a number a float64 would change (an integer beyond
 // 2^53, text such as 1.0 written by another encoder) is a json.Number, so
 // that it is saved again unchanged. Its keys are the stored ones (see Get
-// and Info).
+// and Info). Prefer Decode or Get[T] to read values.
 func (s *Session) Data() map[string]any {
 	if s.state == stateClosed {
 		return nil
@@ -127,7 +127,8 @@ func (s *Session) dataKey(key string) string {
 // as int in this request and as float64 in the next. Numbers come back as
 // float64 in every case, including those the session keeps as json.Number
 // (see Data); a []any or map[string]any holding such a number is returned
-// as a converted copy.
+// as a converted copy. Decode and Get[T] read a value the same way in every
+// request, and exactly: use them.
 func (s *Session) Get(key string) any {
 	if s.state == stateClosed {
 		return nil
