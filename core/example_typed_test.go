@@ -74,3 +74,38 @@ func ExampleSession_Decode() {
 	fmt.Println(cart.Items)
 	// Output: [book pen]
 }
+
+// A flash message is added before a redirect and read once by the page the
+// redirect leads to.
+func ExampleSession_Flash() {
+	m, err := session.New(exampleConfig())
+	if err != nil {
+		log.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s := m.New(w, httptest.NewRequest("POST", "/profile", nil))
+	s.Flash("notice", "Profile saved")
+	if err := s.Save(); err != nil {
+		log.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+
+	for range 2 { // the page after the redirect, then a reload
+		r := httptest.NewRequest("GET", "/profile", nil)
+		r.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		s, _, err := m.Open(w, r)
+		if err != nil {
+			log.Fatal(err)
+		}
+		notices, err := session.PopFlashes[string](s, "notice")
+		fmt.Println(notices, err)
+		if err := s.Save(); err != nil { // the messages are gone once saved
+			log.Fatal(err)
+		}
+		cookie = w.Result().Cookies()[0]
+	}
+	// Output:
+	// [Profile saved] <nil>
+	// [] <nil>
+}

@@ -90,8 +90,8 @@ func (s *Session) Closed() bool { return s.state == stateClosed }
 // they were set, or as read from the cookie: the types encoding/json gives
 // an any, except that a number a float64 would change (an integer beyond
 // 2^53, text such as 1.0 written by another encoder) is a json.Number, so
-// that it is saved again unchanged. Its keys are the stored ones (see Get
-// and Info). Prefer Decode or Get[T] to read values.
+// that it is saved again unchanged. Its keys are the stored ones (see Set,
+// Info and Flash). Prefer Decode or Get[T] to read values.
 func (s *Session) Data() map[string]any {
 	if s.state == stateClosed {
 		return nil
@@ -112,10 +112,23 @@ func (s *Session) SetData(data map[string]any) {
 
 // dataKey maps a user key to the key under which it is stored: with cookie
 // storage, info values live under "@key", so data keys that start with "@"
-// are stored as "$@key".
+// are stored as "$@key" (as the reference does); and flash messages live
+// under "_flash:key", so data keys that start with "_flash:", after any
+// number of "$", get one more "$" ("_flash:x" is stored as "$_flash:x",
+// "$_flash:x" as "$$_flash:x"), which keeps every key apart.
 func (s *Session) dataKey(key string) string {
-	if s.m.store == nil && strings.HasPrefix(key, "@") {
-		return "$" + key
+	if key == "" {
+		return key
+	}
+	switch key[0] {
+	case '@':
+		if s.m.store == nil {
+			return "$" + key
+		}
+	case '$', '_':
+		if strings.HasPrefix(strings.TrimLeft(key, "$"), flashPrefix) {
+			return "$" + key
+		}
 	}
 	return key
 }
@@ -138,7 +151,11 @@ func (s *Session) Get(key string) any {
 
 // Set sets key to value in the data of the current audience; value must
 // be encodable as JSON, and key and the strings in value valid UTF-8 (else
-// Save fails with ErrInvalid). A nil value deletes the key.
+// Save fails with ErrInvalid). A nil value deletes the key. A few keys are
+// stored under another name, so that they stay apart from the info store's
+// and the flash messages' keys: with cookie storage a key that starts with
+// "@" is stored as "$" + key, as the reference does, and a key that starts
+// with "_flash:", after any number of "$", is stored as "$" + key.
 func (s *Session) Set(key string, value any) {
 	if s.state == stateClosed {
 		return
