@@ -49,6 +49,15 @@ type Session struct {
 
 	info map[string]map[string]any // server-side info store, per audience
 
+	// indexed is the subject index entries the session's records were
+	// stored with, taken before SetSubject or SetAudience changes them
+	// (nil: those of the entries), so that Renew removes the records from
+	// the index they are in.
+	indexed *Metadata
+	// renewed is set by Renew: the request's remember cookie belongs to the
+	// session it replaced, and a save must not take its creation time.
+	renewed bool
+
 	cookies       string // the request's Cookie header
 	cookiesLoaded bool
 	jar           requestJar // the session's cookies in it
@@ -186,6 +195,7 @@ func (s *Session) SetAudience(audience string) {
 	if audience == current {
 		return
 	}
+	s.noteIndexed()
 	if s.info != nil {
 		if v, ok := s.info[current]; ok {
 			s.info[audience] = v
@@ -228,7 +238,20 @@ func (s *Session) SetSubject(subject string) {
 		return
 	}
 	e := s.entry()
+	if e.subject != subject || !e.hasSubject {
+		s.noteIndexed()
+	}
 	e.subject, e.hasSubject = subject, true
+}
+
+// noteIndexed keeps the subject index entries of the session's store
+// records before an audience or subject changes (see Session.indexed).
+func (s *Session) noteIndexed() {
+	if s.indexed == nil && s.meta.valid && s.m.store != nil && s.m.storeMetadata {
+		if s.indexed = s.metadata(); s.indexed == nil {
+			s.indexed = &Metadata{}
+		}
+	}
 }
 
 // Audiences returns the audiences of every entry of the session's cookie.
