@@ -280,3 +280,67 @@ func (f *rnFailingDelete) Delete(ctx context.Context, name, key string, opts Del
 	}
 	return f.MemoryStore.Delete(ctx, name, key, opts)
 }
+
+// TestRenewMiddleware runs the login recipe in a handler behind the
+// middleware with AutoSave: the renewed session is not saved a second time,
+// and only the new cookie opens.
+func TestRenewMiddleware(t *testing.T) {
+	clock := newStoreClock()
+	st := &rnCountingStore{MemoryStore: NewMemoryStore(nil)}
+	m := stManager(t, st, clock, nil)
+	j := stJar{}
+	rnVisit(t, m, j, "cart", "book")
+	before := j.clone()
+	h := m.Middleware(WithAutoSave())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := FromRequest(r)
+		s.SetSubject("alice")
+		if err := s.Renew(); err != nil {
+			t.Errorf("Renew: %v", err)
+		}
+		s.Set("step", "after renew") // saved by AutoSave
+	}))
+	st.sets = 0
+	j.serve(t, h.ServeHTTP)
+	// Renew: session and remember records; AutoSave of the change after it:
+	// both again.
+	if st.sets != 4 {
+		t.Errorf("%d store writes, want 4 (Renew, then the auto-save of the later change)", st.sets)
+	}
+	if err := stOpenErr(t, m, before); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the previous cookies after Renew: %v, want ErrNotFound", err)
+	}
+	var step, cart string
+	j.clone().serve(t, func(w http.ResponseWriter, r *http.Request) {
+		s, _, err := m.Open(w, r)
+		if err != nil {
+			t.Fatalf("the new cookie: %v", err)
+		}
+		step, _ = Get[string](s, "step")
+		cart, _ = Get[string](s, "cart")
+	})
+	if step != "after renew" || cart != "book" {
+		t.Errorf("after Renew behind the middleware: step %q, cart %q", step, cart)
+	}
+
+	// Without a change after Renew, AutoSave has nothing to save.
+	h = m.Middleware(WithAutoSave())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := FromRequest(r).Renew(); err != nil {
+			t.Errorf("Renew: %v", err)
+		}
+	}))
+	st.sets = 0
+	j.serve(t, h.ServeHTTP)
+	if st.sets != 2 {
+		t.Errorf("%d store writes, want 2 (Renew only)", st.sets)
+	}
+}
+
+type rnCountingStore struct {
+	*MemoryStore
+	sets int
+}
+
+func (c *rnCountingStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+	c.sets++
+	return c.MemoryStore.Set(ctx, name, key, value, opts)
+}
