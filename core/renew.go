@@ -32,6 +32,11 @@ import "time"
 // not carried over), with a new creation time; when it is off, a remember
 // cookie the request carried is expired. A session that does not exist yet
 // is simply saved. The session exists afterwards.
+//
+// Renew starts the new session from the data in hand, whether or not the
+// previous records still exist (they may have expired or been revoked since
+// Open, where Save would fail with ErrNotFound): call it once the user has
+// proven who they are.
 func (s *Session) Renew() error {
 	if s.state == stateClosed {
 		return errClosed("renew")

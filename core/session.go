@@ -146,11 +146,11 @@ func (s *Session) dataKey(key string) string {
 // when there is none. A value set in this request comes back as it was set;
 // a value read from the cookie has the types encoding/json gives an any
 // (float64, string, bool, []any, map[string]any), so Set("n", 1) reads back
-// as int in this request and as float64 in the next. Numbers come back as
-// float64 in every case, including those the session keeps as json.Number
-// (see Data); a []any or map[string]any holding such a number is returned
-// as a converted copy. Decode and Get[T] read a value the same way in every
-// request, and exactly: use them.
+// as int in this request and as float64 in the next. Every number read
+// back is a float64, including those the session keeps as json.Number (see
+// Data), and so is a json.Number set in this request; a []any or
+// map[string]any holding one is returned as a converted copy. Decode and
+// Get[T] read a value the same way in every request, and exactly: use them.
 func (s *Session) Get(key string) any {
 	if s.state == stateClosed {
 		return nil
