@@ -17,14 +17,15 @@ type Info struct{ s *Session }
 // Info returns the session's information store.
 func (s *Session) Info() *Info { return &Info{s} }
 
-// Get returns the value of key for the current audience.
+// Get returns the value of key for the current audience, with the types of
+// Session.Get (float64 for every number read back).
 func (i *Info) Get(key string) any {
 	s := i.s
 	if s.state == stateClosed {
 		return nil
 	}
 	if s.m.store == nil {
-		return s.entry().data["@"+key]
+		return compatValue(s.entry().data["@"+key])
 	}
 	return s.info[s.entry().audience][key]
 }

@@ -15,9 +15,18 @@ import (
 // and save. They produce and accept exactly what encoding/json does for
 // map[string]any (sorted keys, the same number and string formatting, no HTML
 // escaping; float64, string, bool, nil, []any and map[string]any when
-// decoding) without reflection and with one pass over the input. Values of
-// other types are encoded with encoding/json. Differential fuzz tests keep
-// the two in agreement.
+// decoding) without reflection and with one pass over the input, with one
+// difference: numbers never change on the way.
+//
+// A number decodes to a float64 when its text is what encoding/json writes
+// for that float64 (42, 0.1, 1e+21: every number written from a float64, and
+// every integer up to 2^53), so that the float64 gives the text back
+// exactly. Any other number (an integer beyond 2^53 such as
+// 9007199254740993, or text another encoder wrote differently, such as 1.0
+// or 1.5e-07) decodes to a json.Number holding its text, which the encoder
+// writes back unchanged: a value saved again is saved as it was read, and
+// Session.Decode reads the exact text. Values of other types are encoded
+// with encoding/json. Differential fuzz tests keep the two in agreement.
 
 // appendJSON appends the JSON encoding of v to b.
 func appendJSON(b []byte, v any) ([]byte, error) {
@@ -38,6 +47,16 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(b, int64(v), 10), nil
 	case int64:
 		return strconv.AppendInt(b, v, 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case uint:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint32:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, v, 10), nil
+	case json.Number:
+		return appendNumber(b, v)
 	case map[string]any:
 		return appendObject(b, v)
 	case []any:
@@ -100,6 +119,18 @@ func appendObject(b []byte, m map[string]any) ([]byte, error) {
 }
 
 var errJSONFloat = errors.New("json: unsupported value: NaN or Inf")
+
+// appendNumber writes n as its text, as encoding/json does: "" is 0, and
+// text that is not a JSON number is an error.
+func appendNumber(b []byte, n json.Number) ([]byte, error) {
+	if n == "" {
+		return append(b, '0'), nil
+	}
+	if end, ok := scanNumber(n, 0); !ok || end != len(n) {
+		return b, fmt.Errorf("json: invalid number literal %q", string(n))
+	}
+	return append(b, n...), nil
+}
 
 // appendFloat formats like encoding/json.
 func appendFloat(b []byte, f float64) ([]byte, error) {
@@ -187,7 +218,8 @@ func appendJSONString(b []byte, s string) (_ []byte, ok bool) {
 }
 
 // jsonParser decodes JSON into the values encoding/json produces for an
-// any: float64, string, bool, nil, []any and map[string]any.
+// any: float64, string, bool, nil, []any and map[string]any; numbers that a
+// float64 would change are json.Number (see above).
 type jsonParser struct {
 	data []byte
 	pos  int
@@ -319,11 +351,28 @@ func (p *jsonParser) array(depth int) ([]any, error) {
 	}
 }
 
-func (p *jsonParser) number() (float64, error) {
+func (p *jsonParser) number() (any, error) {
 	start := p.pos
-	d := p.data
-	i := p.pos
-	if d[i] == '-' {
+	end, ok := scanNumber(p.data, start)
+	if !ok {
+		return nil, errJSONSyntax
+	}
+	p.pos = end
+	text := p.data[start:end]
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil {
+		return nil, err
+	}
+	if canonicalNumber(text, f) {
+		return f, nil
+	}
+	return json.Number(text), nil
+}
+
+// scanNumber returns the end of the JSON number that starts at d[i], and
+// whether there is one.
+func scanNumber[T ~string | ~[]byte](d T, i int) (end int, ok bool) {
+	if i < len(d) && d[i] == '-' {
 		i++
 	}
 	switch {
@@ -334,12 +383,12 @@ func (p *jsonParser) number() (float64, error) {
 			i++
 		}
 	default:
-		return 0, errJSONSyntax
+		return i, false
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return 0, errJSONSyntax
+			return i, false
 		}
 		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
 			i++
@@ -351,18 +400,39 @@ func (p *jsonParser) number() (float64, error) {
 			i++
 		}
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return 0, errJSONSyntax
+			return i, false
 		}
 		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
 			i++
 		}
 	}
-	p.pos = i
-	f, err := strconv.ParseFloat(string(d[start:i]), 64)
-	if err != nil {
-		return 0, err
+	return i, true
+}
+
+// canonicalNumber reports whether text, a JSON number that parses to f, is
+// exactly what appendFloat writes for f, so that f stands for it.
+func canonicalNumber(text []byte, f float64) bool {
+	// Integers of up to 15 digits are exact in a float64 and written back
+	// digit for digit: the common case, without formatting.
+	digits := text
+	if digits[0] == '-' {
+		digits = digits[1:]
 	}
-	return f, nil
+	if len(digits) <= 15 {
+		integer := true
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				integer = false
+				break
+			}
+		}
+		if integer {
+			return true
+		}
+	}
+	var buf [32]byte
+	b, err := appendFloat(buf[:0], f)
+	return err == nil && string(b) == string(text)
 }
 
 func (p *jsonParser) string() (string, error) {

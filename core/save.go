@@ -29,7 +29,7 @@ func (s *Session) saveRemember() {
 	if !s.rememberOn() {
 		return
 	}
-	if !s.rmeta.valid {
+	if !s.rmeta.valid && !s.renewed {
 		s.open(true, true) //nolint:errcheck // a missing remember cookie just starts a new one
 	}
 	if err := s.save(stateNew, true); err != nil {
@@ -191,6 +191,7 @@ func (s *Session) save(next state, remember bool) error {
 	}
 	if !remember {
 		s.state = next
+		s.indexed = nil // the record is indexed as the entries are now
 	}
 	return nil
 }

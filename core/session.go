@@ -49,6 +49,15 @@ type Session struct {
 
 	info map[string]map[string]any // server-side info store, per audience
 
+	// indexed is the subject index entries the session's records were
+	// stored with, taken before SetSubject or SetAudience changes them
+	// (nil: those of the entries), so that Renew removes the records from
+	// the index they are in.
+	indexed *Metadata
+	// renewed is set by Renew: the request's remember cookie belongs to the
+	// session it replaced, and a save must not take its creation time.
+	renewed bool
+
 	cookies       string // the request's Cookie header
 	cookiesLoaded bool
 	jar           requestJar // the session's cookies in it
@@ -86,7 +95,12 @@ func (s *Session) Exists() bool { return s.state == stateOpen }
 func (s *Session) Closed() bool { return s.state == stateClosed }
 
 // Data returns the data of the current audience. The map is the session's
-// own: changes to it are saved by the next Save.
+// own: changes to it are saved by the next Save. It holds the values as
+// they were set, or as read from the cookie: the types encoding/json gives
+// an any, except that a number a float64 would change (an integer beyond
+// 2^53, text such as 1.0 written by another encoder) is a json.Number, so
+// that it is saved again unchanged. Its keys are the stored ones (see Set,
+// Info and Flash). Prefer Decode or Get[T] to read values.
 func (s *Session) Data() map[string]any {
 	if s.state == stateClosed {
 		return nil
@@ -107,27 +121,50 @@ func (s *Session) SetData(data map[string]any) {
 
 // dataKey maps a user key to the key under which it is stored: with cookie
 // storage, info values live under "@key", so data keys that start with "@"
-// are stored as "$@key".
+// are stored as "$@key" (as the reference does); and flash messages live
+// under "_flash:key", so data keys that start with "_flash:", after any
+// number of "$", get one more "$" ("_flash:x" is stored as "$_flash:x",
+// "$_flash:x" as "$$_flash:x"), which keeps every key apart.
 func (s *Session) dataKey(key string) string {
-	if s.m.store == nil && strings.HasPrefix(key, "@") {
-		return "$" + key
+	if key == "" {
+		return key
+	}
+	switch key[0] {
+	case '@':
+		if s.m.store == nil {
+			return "$" + key
+		}
+	case '$', '_':
+		if strings.HasPrefix(strings.TrimLeft(key, "$"), flashPrefix) {
+			return "$" + key
+		}
 	}
 	return key
 }
 
-// Get returns the value of key in the data of the current audience. Values
-// read from a cookie have the types of encoding/json (float64, string, bool,
-// []any, map[string]any).
+// Get returns the value of key in the data of the current audience, nil
+// when there is none. A value set in this request comes back as it was set;
+// a value read from the cookie has the types encoding/json gives an any
+// (float64, string, bool, []any, map[string]any), so Set("n", 1) reads back
+// as int in this request and as float64 in the next. Every number read
+// back is a float64, including those the session keeps as json.Number (see
+// Data), and so is a json.Number set in this request; a []any or
+// map[string]any holding one is returned as a converted copy. Decode and
+// Get[T] read a value the same way in every request, and exactly: use them.
 func (s *Session) Get(key string) any {
 	if s.state == stateClosed {
 		return nil
 	}
-	return s.entry().data[s.dataKey(key)]
+	return compatValue(s.entry().data[s.dataKey(key)])
 }
 
 // Set sets key to value in the data of the current audience; value must
 // be encodable as JSON, and key and the strings in value valid UTF-8 (else
-// Save fails with ErrInvalid). A nil value deletes the key.
+// Save fails with ErrInvalid). A nil value deletes the key. A few keys are
+// stored under another name, so that they stay apart from the info store's
+// and the flash messages' keys: with cookie storage a key that starts with
+// "@" is stored as "$" + key, as the reference does, and a key that starts
+// with "_flash:", after any number of "$", is stored as "$" + key.
 func (s *Session) Set(key string, value any) {
 	if s.state == stateClosed {
 		return
@@ -158,6 +195,7 @@ func (s *Session) SetAudience(audience string) {
 	if audience == current {
 		return
 	}
+	s.noteIndexed()
 	if s.info != nil {
 		if v, ok := s.info[current]; ok {
 			s.info[audience] = v
@@ -200,7 +238,20 @@ func (s *Session) SetSubject(subject string) {
 		return
 	}
 	e := s.entry()
+	if e.subject != subject || !e.hasSubject {
+		s.noteIndexed()
+	}
 	e.subject, e.hasSubject = subject, true
+}
+
+// noteIndexed keeps the subject index entries of the session's store
+// records before an audience or subject changes (see Session.indexed).
+func (s *Session) noteIndexed() {
+	if s.indexed == nil && s.meta.valid && s.m.store != nil && s.m.storeMetadata {
+		if s.indexed = s.metadata(); s.indexed == nil {
+			s.indexed = &Metadata{}
+		}
+	}
 }
 
 // Audiences returns the audiences of every entry of the session's cookie.
