@@ -91,19 +91,17 @@ type memShard struct {
 
 // memGroup is the set of records of one browser session (see Store.Set):
 // Delete of any member removes them all. A record that nobody joined yet
-// has no memGroup: it is a group of one.
+// has no memGroup: it is a group of one. A set, not a list: a cookie
+// replayed within its stale TTL forks the session once per request, and
+// leaving must not cost the size of the group.
 type memGroup struct {
-	members []memKey
+	members map[memKey]struct{}
 	deleted bool // Delete ended the group: nobody may join it
-	first   [4]memKey
 }
 
 // newMemGroup returns a group of the one record k.
 func newMemGroup(k memKey) *memGroup {
-	g := &memGroup{}
-	g.first[0] = k
-	g.members = g.first[:1]
-	return g
+	return &memGroup{members: map[memKey]struct{}{k: {}}}
 }
 
 // memGroups guards the membership of every group. Lock order: a record
@@ -118,7 +116,7 @@ func (gs *memGroups) join(g *memGroup, k memKey) bool {
 	if g.deleted {
 		return false
 	}
-	g.members = append(g.members, k)
+	g.members[k] = struct{}{}
 	return true
 }
 
@@ -126,9 +124,7 @@ func (gs *memGroups) join(g *memGroup, k memKey) bool {
 func (gs *memGroups) leave(g *memGroup, k memKey) {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
-	if i := slices.Index(g.members, k); i >= 0 {
-		g.members = slices.Delete(g.members, i, i+1)
-	}
+	delete(g.members, k)
 }
 
 // end marks g deleted and returns its members.
@@ -136,7 +132,10 @@ func (gs *memGroups) end(g *memGroup) []memKey {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
 	g.deleted = true
-	members := g.members
+	members := make([]memKey, 0, len(g.members))
+	for k := range g.members {
+		members = append(members, k)
+	}
 	g.members = nil
 	return members
 }
