@@ -19,6 +19,10 @@ import (
 // a cookie name's directory.
 const fileGroupDir = "groups"
 
+// fileGroupMax bounds the live records of one group: the work of a save
+// that joins it grows with its size.
+const fileGroupMax = 1024
+
 // fileGroupID is the group a record starts: derived from its name and key,
 // so that a record written without a group line has one all the same.
 func fileGroupID(r RecordKey) string {
@@ -80,6 +84,11 @@ func (s *FileStore) writeInGroup(r, src RecordKey, expires int64, value []byte, 
 		_, err := os.Stat(s.recordPath(m.Name, m.Key))
 		return errors.Is(err, fs.ErrNotExist)
 	})
+	if len(members) >= fileGroupMax {
+		// Only a cookie replayed thousands of times within its stale TTL
+		// forks a session this often; each join reads every member.
+		return fileError("too many records in one session's group", nil)
+	}
 	for _, m := range [...]RecordKey{src, r} {
 		if !m.IsZero() && !slices.Contains(members, m) {
 			members = append(members, m)
