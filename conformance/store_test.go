@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,19 @@ func TestStoreSkipIndex(t *testing.T) {
 	TestStore(t, func(t *testing.T) session.Store {
 		return noIndex{session.NewMemoryStore(nil)}
 	}, &StoreOptions{SkipIndex: true, MaxValueSize: 1 << 10})
+}
+
+// TestStoreSequential checks that with Sequential no two rules run at once:
+// each rule's store is made after the previous rule's ended.
+func TestStoreSequential(t *testing.T) {
+	var live atomic.Int32
+	TestStore(t, func(t *testing.T) session.Store {
+		if n := live.Add(1); n != 1 {
+			t.Errorf("newStore called while %d other rules run, with Sequential set", n-1)
+		}
+		t.Cleanup(func() { live.Add(-1) })
+		return session.NewMemoryStore(nil)
+	}, &StoreOptions{Sequential: true, MaxValueSize: 1 << 10})
 }
 
 // wallClockStore replaces the Now of every call by the wall clock, as a
