@@ -36,6 +36,7 @@ func TestStoreWait(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits a few seconds of real time")
 	}
+	t.Parallel()
 	TestStore(t, func(t *testing.T) session.Store {
 		return wallClockStore{session.NewMemoryStore(nil)}
 	}, &StoreOptions{Wait: time.Sleep, MaxValueSize: 1 << 20})
