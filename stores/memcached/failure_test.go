@@ -1,9 +1,11 @@
 package memcachedstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -23,13 +25,31 @@ import (
 const outageClientTimeout = time.Minute
 
 // throwawayMemcached starts a memcached of the test's own on a spare port
-// and returns its address and process; it is killed when the test ends.
+// and returns its address and process; it is killed when the test ends. A
+// port taken meanwhile by someone else (the server exits, or another one
+// answers) is tried again with another port, twice.
 func throwawayMemcached(t *testing.T) (string, *os.Process) {
 	t.Helper()
 	bin, err := exec.LookPath("memcached")
 	if err != nil {
 		unavailable(t, "memcached not installed")
 	}
+	for attempt := 1; ; attempt++ {
+		addr, p, err := startMemcached(t, bin)
+		if err == nil {
+			return addr, p
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("%v; trying another port", err)
+	}
+}
+
+// startMemcached starts memcached on a spare port and waits (at most 30 s)
+// until it answers as itself (the pid in its stats).
+func startMemcached(t *testing.T, bin string) (string, *os.Process, error) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,22 +65,51 @@ func throwawayMemcached(t *testing.T) (string, *os.Process) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGCONT)
 		cmd.Process.Kill()
-		cmd.Wait()
+		<-exited
 	})
-	c := memcache.New(addr)
-	c.Timeout = testTimeout
-	deadline := time.Now().Add(30 * time.Second)
-	for c.Ping() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("throwaway memcached on %s did not start", addr)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		pid, err := memcachedPid(addr)
+		switch {
+		case err == nil && pid == cmd.Process.Pid:
+			return addr, cmd.Process, nil
+		case err == nil:
+			return "", nil, fmt.Errorf("another memcached (pid %d) answers on %s", pid, addr)
+		case time.Now().After(deadline):
+			t.Fatalf("throwaway memcached on %s did not start: %v", addr, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-exited:
+			return "", nil, fmt.Errorf("throwaway memcached on %s exited: %v", addr, cmd.ProcessState)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	c.Close()
-	return addr, cmd.Process
+}
+
+// memcachedPid asks the memcached on addr for its pid ("stats").
+func memcachedPid(addr string) (int, error) {
+	conn, err := net.DialTimeout("tcp", addr, testTimeout)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(testTimeout))
+	if _, err := io.WriteString(conn, "stats\r\n"); err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(conn)
+	pid := 0
+	for sc.Scan() && sc.Text() != "END" {
+		fmt.Sscanf(sc.Text(), "STAT pid %d", &pid)
+	}
+	if pid == 0 {
+		return 0, fmt.Errorf("no pid in the stats of %s: %v", addr, sc.Err())
+	}
+	return pid, nil
 }
 
 // waitState waits until p is in one of states ("T": stopped by a signal,
