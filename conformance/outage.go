@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,10 +13,13 @@ import (
 )
 
 // Timings of TestStoreOutage: every call gets a context with
-// outageDeadline and must return within outageSlack of it.
+// outageDeadline and must return within outageSlack of it. The slack is
+// generous, for a busy machine; a store that waits for its client's own
+// timeout instead of the context still fails when that timeout is longer
+// (tests give their clients a minute).
 const (
 	outageDeadline = 200 * time.Millisecond
-	outageSlack    = 200 * time.Millisecond
+	outageSlack    = 5 * time.Second
 )
 
 // outageSecret keys the sessions that TestStoreOutage saves.
@@ -29,8 +33,9 @@ const outageSecret = "sessiongo conformance outage rule"
 //
 // With the server up, TestStoreOutage saves and opens a session through
 // the session library. It then calls breakServer and checks, each step a
-// subtest, that with a request deadline of 200 ms every call returns within
-// 200 ms past that deadline, without a panic, and that:
+// subtest (the steps run at the same time), that with a request deadline of
+// 200 ms every call returns within 5 s past that deadline, without a panic,
+// and that:
 //
 //   - through the library, opening the saved session, saving a new one and
 //     destroying one fail with an error matching session.ErrStore and not
@@ -42,6 +47,9 @@ const outageSecret = "sessiongo conformance outage rule"
 //
 // A frozen server is the hard case: the store must give up when the
 // request's context ends, rather than wait for its client's own timeout.
+// The 5 s margin keeps the rule from failing on a busy machine; give the
+// store's client timeouts well above it (a minute, say), so that a store
+// that waits for them rather than for the context fails the rule.
 func TestStoreOutage(t *testing.T, store session.Store, breakServer func()) {
 	t.Helper()
 	_, index := store.(session.SubjectIndex)
@@ -94,13 +102,7 @@ func TestStoreOutage(t *testing.T, store session.Store, breakServer func()) {
 		wantLibrary = "an error matching session.ErrStore, not session.ErrNotFound"
 		wantStore   = "an error, not one matching session.ErrNotFound"
 	)
-	steps := []struct {
-		name  string
-		index bool // needs session.SubjectIndex
-		call  func(ctx context.Context) error
-		ok    func(err error) bool
-		want  string
-	}{
+	steps := []outageStep{
 		{"open", false, func(ctx context.Context) error { return open(ctx, cookies) }, storeFailure, wantLibrary},
 		{"save", false, func(ctx context.Context) error {
 			_, err := login(ctx)
@@ -130,32 +132,57 @@ func TestStoreOutage(t *testing.T, store session.Store, breakServer func()) {
 			return store.Delete(ctx, sessionName, newKey(), session.DeleteOptions{Now: time.Now()})
 		}, failed, wantStore},
 	}
+	// The steps run at the same time, each on a goroutine of its own
+	// (testing.T.Run may be called concurrently), so that a store that
+	// hangs costs one wait, not one per step.
+	var wg sync.WaitGroup
 	for _, st := range steps {
 		if st.index && !index {
 			continue
 		}
-		t.Run(st.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), outageDeadline)
-			defer cancel()
-			start := time.Now()
-			panicked := true
-			var err error
-			func() {
-				defer func() {
-					if p := recover(); panicked {
-						t.Errorf("%s with the server broken panicked: %v", st.name, p)
-					}
-				}()
-				err = st.call(ctx)
-				panicked = false
-			}()
-			took := time.Since(start)
-			if !panicked && !st.ok(err) {
-				t.Errorf("%s with the server broken: %v; want %s", st.name, err, st.want)
-			}
-			if took > outageDeadline+outageSlack {
-				t.Errorf("%s with the server broken took %v, past the request's %v deadline: the store must give up when the context ends", st.name, took, outageDeadline)
-			}
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st.run(t)
+		}()
 	}
+	wg.Wait()
+}
+
+// outageStep is one call TestStoreOutage makes with the server broken.
+type outageStep struct {
+	name  string
+	index bool // needs session.SubjectIndex
+	call  func(ctx context.Context) error
+	ok    func(err error) bool // the error the call must return
+	want  string               // what ok accepts, for the failure message
+}
+
+// run runs the step as a subtest of t: the call, under a context with
+// outageDeadline, must return within outageSlack past it, without a panic,
+// with an error that ok accepts.
+func (st outageStep) run(t *testing.T) {
+	t.Run(st.name, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), outageDeadline)
+		defer cancel()
+		start := time.Now()
+		panicked := true
+		var err error
+		func() {
+			defer func() {
+				if p := recover(); panicked {
+					t.Errorf("%s with the server broken panicked: %v", st.name, p)
+				}
+			}()
+			err = st.call(ctx)
+			panicked = false
+		}()
+		took := time.Since(start)
+		if !panicked && !st.ok(err) {
+			t.Errorf("%s with the server broken: %v; want %s", st.name, err, st.want)
+		}
+		if took > outageDeadline+outageSlack {
+			t.Errorf("%s with the server broken took %v, more than %v past the request's %v deadline: the store must give up when the context ends", st.name, took, outageSlack, outageDeadline)
+		}
+	})
 }

@@ -34,8 +34,8 @@ func (s *outageStore) fail(ctx context.Context) error {
 	case "frozen": // waits for the request's deadline
 		<-ctx.Done()
 		return fmt.Errorf("outage store: %w", ctx.Err())
-	case "ignores_deadline": // waits for a client timeout past the deadline
-		time.Sleep(600 * time.Millisecond)
+	case "ignores_deadline": // waits for a client timeout past the deadline and its slack
+		time.Sleep(outageDeadline + outageSlack + time.Second)
 		return fmt.Errorf("outage store: %w", errRefused)
 	case "not_found":
 		return fmt.Errorf("outage store: %w", session.ErrNotFound)
@@ -115,7 +115,7 @@ func TestStoreOutageCatchesBadStores(t *testing.T) {
 	}{
 		// The server never went down: every call succeeds.
 		{"still_up", all},
-		// Every call waits 600 ms, past the 200 ms deadline and its slack.
+		// Every call waits a second past the deadline and its slack.
 		{"ignores_deadline", all},
 		// A down server reported as a missing record.
 		{"not_found", []string{"open", "destroy", "store_get", "store_set", "store_delete"}},

@@ -28,22 +28,35 @@ type StoreOptions struct {
 	// with NOW()); nil means the store honours SetOptions.Now /
 	// GetOptions.Now.
 	Wait func(d time.Duration)
+	// Sequential runs the rules one after another. By default they all run
+	// at the same time, each on its own store, so newStore must be safe for
+	// concurrent calls; set Sequential when it is not, or when the backend
+	// cannot hold a store per rule at once.
+	Sequential bool
 }
 
 // DefaultMaxValueSize is the value size TestStore checks by default: the
 // reference library's maximum data size, 2^24 - 1 bytes.
 const DefaultMaxValueSize = 1<<24 - 1
 
-// Timings of the TTL rules. With StoreOptions.Wait they are real time, so
-// they are short: a one-second TTL and a wait a little over two seconds,
-// which also covers stores that count expiry in whole seconds.
+// Timings of the TTL rules. With StoreOptions.Wait they are real time, on
+// a machine that may be busy, and on servers that may count expiry in whole
+// seconds: such a server can end a record with a TTL of n seconds anywhere
+// between n-1 and n+1 seconds after the Set (memcached ticks its clock once
+// a second; MySQL's NOW() drops the fraction). With a three-second TTL a
+// record is read back within two seconds of its Set, and checked gone
+// after four and a half, then polled for up to expiryGrace more: a
+// server's clock may tick late under load.
 const (
-	shortTTL = time.Second
-	pastTTL  = 2100 * time.Millisecond
+	shortTTL = 3 * time.Second
+	pastTTL  = 4500 * time.Millisecond
 	longTTL  = time.Hour
 	// expiryTolerance is how far an index entry's expiry may be from the
 	// record's (stores may count in whole seconds).
 	expiryTolerance = 2 * time.Second
+	// expiryGrace is how long, past pastTTL, the Wait variant polls for
+	// an expired record to read as missing before a rule checks it.
+	expiryGrace = 10 * time.Second
 )
 
 // The cookie names TestStore stores under: core's defaults, and a third
@@ -73,14 +86,21 @@ type storeRule struct {
 // Stores that implement session.Stopper are stopped at the end of each
 // subtest.
 //
+// The rules run at the same time, each on its own store, and TestStore
+// returns when all of them have ended: newStore is called from several
+// goroutines at once and must be safe for that (opts.Sequential runs them
+// one after another instead). They do not wait for the test binary's
+// -parallel slots, as they mostly wait on the store.
+//
 // The subject-index rules run when the store implements
 // session.SubjectIndex (a store that does not is told to set SkipIndex).
 // The last rules drive whole sessions through the session library (open,
 // save, info, refresh, logout, destroy, revoke) with the store plugged in.
 //
 // Stores that keep time themselves (a server's own clock) set opts.Wait;
-// TestStore then lets real time pass, about 13 seconds in all. Run the suite
-// with -race: one rule writes from many goroutines.
+// the TTL rules then let real time pass, about five seconds each, which
+// the rules spend at the same time. Run the suite with -race: one rule
+// writes from many goroutines.
 func TestStore(t *testing.T, newStore func(t *testing.T) session.Store, opts *StoreOptions) {
 	var o StoreOptions
 	if opts != nil {
@@ -89,28 +109,47 @@ func TestStore(t *testing.T, newStore func(t *testing.T) session.Store, opts *St
 	if o.MaxValueSize <= 0 {
 		o.MaxValueSize = DefaultMaxValueSize
 	}
-	for _, r := range storeRules {
-		t.Run(r.name, func(t *testing.T) {
-			st := newStore(t)
-			if st == nil {
-				t.Fatal("newStore returned a nil store")
-			}
-			if s, ok := st.(session.Stopper); ok {
-				defer s.Stop()
-			}
-			if r.index {
-				if o.SkipIndex {
-					t.Skip("StoreOptions.SkipIndex is set")
-				}
-				if _, ok := st.(session.SubjectIndex); !ok {
-					t.Fatal("the store does not implement session.SubjectIndex: set StoreOptions.SkipIndex")
-				}
-			}
-			c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}
-			c.base = time.Now().Truncate(time.Second)
-			r.run(c)
-		})
+	if o.Sequential {
+		for _, r := range storeRules {
+			runStoreRule(t, r, newStore, o)
+		}
+		return
 	}
+	// testing.T.Run may be called from several goroutines at once; it
+	// returns when its subtest ends, so TestStore returns when all have.
+	var wg sync.WaitGroup
+	for _, r := range storeRules {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runStoreRule(t, r, newStore, o)
+		}()
+	}
+	wg.Wait()
+}
+
+// runStoreRule runs rule r as a subtest of t, on a store of its own.
+func runStoreRule(t *testing.T, r *storeRule, newStore func(t *testing.T) session.Store, o StoreOptions) {
+	t.Run(r.name, func(t *testing.T) {
+		st := newStore(t)
+		if st == nil {
+			t.Fatal("newStore returned a nil store")
+		}
+		if s, ok := st.(session.Stopper); ok {
+			defer s.Stop()
+		}
+		if r.index {
+			if o.SkipIndex {
+				t.Skip("StoreOptions.SkipIndex is set")
+			}
+			if _, ok := st.(session.SubjectIndex); !ok {
+				t.Fatal("the store does not implement session.SubjectIndex: set StoreOptions.SkipIndex")
+			}
+		}
+		c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}
+		c.base = time.Now().Truncate(time.Second)
+		r.run(c)
+	})
 }
 
 // storeCase is the state of one rule's run.
@@ -177,6 +216,34 @@ func (c *storeCase) libraryClock() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return t.Add(c.skew)
+}
+
+// expire lets the short TTL of a rule's records pass: pastTTL, simulated
+// or real, and then, with Wait, as long as gone does not hold yet (at most
+// expiryGrace more), since a busy server's expiry may run late. expire
+// checks nothing itself: the rule then checks what it expects, so a store
+// that never expires a record still fails it.
+func (c *storeCase) expire(gone func() bool) {
+	c.later(pastTTL)
+	if c.opts.Wait == nil {
+		return
+	}
+	for deadline := time.Now().Add(expiryGrace); !gone() && time.Now().Before(deadline); {
+		c.opts.Wait(100 * time.Millisecond)
+	}
+}
+
+// missing returns a condition for expire: every key under name reads as
+// missing.
+func (c *storeCase) missing(name string, keys ...string) func() bool {
+	return func() bool {
+		for _, k := range keys {
+			if _, err := c.get(name, k); !errors.Is(err, session.ErrNotFound) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 func (c *storeCase) skip(d time.Duration) {
@@ -457,9 +524,9 @@ func ruleTTLExpiry(c *storeCase) {
 	short, long := newKey(), newKey()
 	c.set(sessionName, short, []byte("short"), session.SetOptions{TTL: shortTTL})
 	c.set(sessionName, long, []byte("long"), session.SetOptions{TTL: longTTL})
-	c.wantValue(sessionName, short, []byte("short"), "right after Set with a one-second TTL")
-	c.later(pastTTL)
-	c.wantMissing(sessionName, short, fmt.Sprintf("%v after Set with a one-second TTL", pastTTL))
+	c.wantValue(sessionName, short, []byte("short"), fmt.Sprintf("right after Set with a TTL of %v", shortTTL))
+	c.expire(c.missing(sessionName, short))
+	c.wantMissing(sessionName, short, fmt.Sprintf("at least %v after Set with a TTL of %v", pastTTL, shortTTL))
 	c.wantValue(sessionName, long, []byte("long"), "a record with a one-hour TTL")
 }
 
@@ -468,10 +535,10 @@ func ruleStaleTTL(c *storeCase) {
 	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: longTTL})
 	c.set(rememberName, other, []byte("other"), session.SetOptions{TTL: longTTL})
 	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: shortTTL})
-	c.wantValue(sessionName, old, []byte("old"), "the old key right after a Set that replaced it (StaleTTL 1s)")
+	c.wantValue(sessionName, old, []byte("old"), fmt.Sprintf("the old key right after a Set that replaced it (StaleTTL %v)", shortTTL))
 	c.wantValue(sessionName, next, []byte("new"), "the new key")
-	c.later(pastTTL)
-	c.wantMissing(sessionName, old, fmt.Sprintf("the old key %v after a Set with StaleTTL 1s", pastTTL))
+	c.expire(c.missing(sessionName, old))
+	c.wantMissing(sessionName, old, fmt.Sprintf("the old key at least %v after a Set with StaleTTL %v", pastTTL, shortTTL))
 	c.wantValue(sessionName, next, []byte("new"), "the new key once the old one is gone")
 	c.wantValue(rememberName, other, []byte("other"), "an unrelated record")
 }
@@ -480,8 +547,8 @@ func ruleStaleOnlyShortens(c *storeCase) {
 	old, next := newKey(), newKey()
 	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: shortTTL})
 	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: longTTL})
-	c.later(pastTTL)
-	c.wantMissing(sessionName, old, "an old key with a 1s TTL replaced with StaleTTL 1h (its expiry must not be extended)")
+	c.expire(c.missing(sessionName, old))
+	c.wantMissing(sessionName, old, fmt.Sprintf("an old key with a TTL of %v replaced with StaleTTL 1h (its expiry must not be extended)", shortTTL))
 }
 
 func ruleStaleZero(c *storeCase) {
@@ -633,7 +700,7 @@ func ruleIndexReplacedKey(c *storeCase) {
 	if e, ok := findEntry(entries, old); ok && e.Expires.After(start.Add(shortTTL+expiryTolerance)) {
 		c.fatalf("Sessions lists the replaced key until %v, past its stale TTL (%v from %v)", e.Expires, shortTTL, start)
 	}
-	c.later(pastTTL)
+	c.expire(c.missing(sessionName, old))
 	entries = c.sessions(sessionName, md.Audiences[0], md.Subjects[0])
 	if _, ok := findEntry(entries, old); ok {
 		c.fatalf("Sessions lists the replaced key after its stale TTL: %v", entries)
@@ -651,7 +718,7 @@ func ruleIndexPrune(c *storeCase) {
 	if entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0]); len(entries) != 2 {
 		c.fatalf("Sessions = %v, want both keys while they live", entries)
 	}
-	c.later(pastTTL)
+	c.expire(c.missing(sessionName, short))
 	entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0])
 	if _, ok := findEntry(entries, short); ok {
 		c.fatalf("Sessions lists a key whose record expired: %v", entries)

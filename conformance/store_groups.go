@@ -79,7 +79,7 @@ func ruleOldKeyMissing(c *storeCase) {
 	other := newKey() // the same key under another cookie name does not count
 	c.set(rememberName, other, []byte("v"), session.SetOptions{})
 	c.wantSetNotFound(sessionName, newKey(), session.SetOptions{OldKey: other, StaleTTL: longTTL}, "OldKey set under another cookie name only")
-	c.later(pastTTL)
+	c.expire(c.missing(sessionName, expired))
 	c.wantSetNotFound(sessionName, newKey(), session.SetOptions{OldKey: expired, StaleTTL: longTTL}, "OldKey expired")
 }
 
@@ -198,8 +198,8 @@ func ruleReplace(c *storeCase) {
 	c.set(sessionName, key, []byte("first"), session.SetOptions{TTL: shortTTL})
 	c.set(sessionName, key, []byte("replaced"), session.SetOptions{TTL: longTTL, Replace: true})
 	c.wantValue(sessionName, key, []byte("replaced"), "after Set with Replace")
-	c.later(pastTTL)
-	c.wantMissing(sessionName, key, "a record with a one-second TTL, replaced with Replace and TTL 1h (the expiry must be kept)")
+	c.expire(c.missing(sessionName, key))
+	c.wantMissing(sessionName, key, fmt.Sprintf("a record with a TTL of %v, replaced with Replace and TTL 1h (the expiry must be kept)", shortTTL))
 
 	// The group is kept: Delete of the partner still ends the record.
 	s, r := newKey(), newKey()
@@ -233,6 +233,6 @@ func ruleReplaceMissing(c *storeCase) {
 	c.wantSetNotFound(sessionName, deleted, session.SetOptions{Replace: true}, "Replace of a deleted record (a revoked session must not come back)")
 	expired := newKey()
 	c.set(sessionName, expired, []byte("v"), session.SetOptions{TTL: shortTTL})
-	c.later(pastTTL)
+	c.expire(c.missing(sessionName, expired))
 	c.wantSetNotFound(sessionName, expired, session.SetOptions{Replace: true}, "Replace of an expired record")
 }

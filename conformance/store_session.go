@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -265,8 +266,11 @@ func ruleLifeCycle(c *storeCase) {
 		}
 	}
 	c.cite = cStale
-	c.later(pastTTL)
-	c.wantGone(m, old, "the previous cookie after the stale TTL (1s)")
+	c.expire(func() bool {
+		_, err := c.open(m, old)
+		return errors.Is(err, session.ErrNotFound)
+	})
+	c.wantGone(m, old, fmt.Sprintf("the previous cookie after the stale TTL (%v)", shortTTL))
 	c.wantOpen(m, j, "the refreshed cookie after the stale TTL")
 
 	c.cite = cDelete

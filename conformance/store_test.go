@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,14 +31,29 @@ func TestStoreFile(t *testing.T) {
 }
 
 // TestStoreWait runs the Wait variant of the suite, the one servers with
-// their own clock use, on a memory store that ignores the Now it is given.
+// their own clock use, on memory stores that ignore the Now they are given
+// and keep time as a server on a busy machine may: one counts whole seconds
+// (a record ends up to a second early, as on memcached), one sees expiry
+// two seconds late (as a server whose clock ticks late), which the rules
+// must wait for.
 func TestStoreWait(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits a few seconds of real time")
 	}
-	TestStore(t, func(t *testing.T) session.Store {
-		return wallClockStore{session.NewMemoryStore(nil)}
-	}, &StoreOptions{Wait: time.Sleep, MaxValueSize: 1 << 20})
+	t.Parallel()
+	for _, clock := range []serverClockStore{
+		{name: "whole_seconds", truncate: time.Second},
+		{name: "late_expiry", lag: 2 * time.Second},
+	} {
+		t.Run(clock.name, func(t *testing.T) {
+			t.Parallel()
+			TestStore(t, func(t *testing.T) session.Store {
+				st := clock
+				st.MemoryStore = session.NewMemoryStore(nil)
+				return st
+			}, &StoreOptions{Wait: time.Sleep, MaxValueSize: 1 << 20})
+		})
+	}
 }
 
 // TestStoreSkipIndex checks that a store without a subject index passes
@@ -48,27 +64,51 @@ func TestStoreSkipIndex(t *testing.T) {
 	}, &StoreOptions{SkipIndex: true, MaxValueSize: 1 << 10})
 }
 
-// wallClockStore replaces the Now of every call by the wall clock, as a
-// server with its own clock does.
-type wallClockStore struct{ *session.MemoryStore }
+// TestStoreSequential checks that with Sequential no two rules run at once:
+// each rule's store is made after the previous rule's ended.
+func TestStoreSequential(t *testing.T) {
+	var live atomic.Int32
+	TestStore(t, func(t *testing.T) session.Store {
+		if n := live.Add(1); n != 1 {
+			t.Errorf("newStore called while %d other rules run, with Sequential set", n-1)
+		}
+		t.Cleanup(func() { live.Add(-1) })
+		return session.NewMemoryStore(nil)
+	}, &StoreOptions{Sequential: true, MaxValueSize: 1 << 10})
+}
 
-func (s wallClockStore) Get(ctx context.Context, name, key string, o session.GetOptions) ([]byte, error) {
-	o.Now = time.Now()
+// serverClockStore replaces the Now of every call by the wall clock, as a
+// server with its own clock does: truncated to truncate when it sets a
+// record (its expiry then counts from the last whole second), lag behind
+// when it reads (records and index entries expire lag late).
+type serverClockStore struct {
+	*session.MemoryStore
+	name     string
+	truncate time.Duration
+	lag      time.Duration
+}
+
+func (s serverClockStore) setNow() time.Time { return time.Now().Truncate(s.truncate) }
+
+func (s serverClockStore) readNow() time.Time { return time.Now().Add(-s.lag) }
+
+func (s serverClockStore) Get(ctx context.Context, name, key string, o session.GetOptions) ([]byte, error) {
+	o.Now = s.readNow()
 	return s.MemoryStore.Get(ctx, name, key, o)
 }
 
-func (s wallClockStore) Set(ctx context.Context, name, key string, v []byte, o session.SetOptions) error {
-	o.Now = time.Now()
+func (s serverClockStore) Set(ctx context.Context, name, key string, v []byte, o session.SetOptions) error {
+	o.Now = s.setNow()
 	return s.MemoryStore.Set(ctx, name, key, v, o)
 }
 
-func (s wallClockStore) Delete(ctx context.Context, name, key string, o session.DeleteOptions) error {
-	o.Now = time.Now()
+func (s serverClockStore) Delete(ctx context.Context, name, key string, o session.DeleteOptions) error {
+	o.Now = s.readNow()
 	return s.MemoryStore.Delete(ctx, name, key, o)
 }
 
-func (s wallClockStore) Sessions(ctx context.Context, name, aud, sub string, _ time.Time) ([]session.IndexEntry, error) {
-	return s.MemoryStore.Sessions(ctx, name, aud, sub, time.Now())
+func (s serverClockStore) Sessions(ctx context.Context, name, aud, sub string, _ time.Time) ([]session.IndexEntry, error) {
+	return s.MemoryStore.Sessions(ctx, name, aud, sub, s.readNow())
 }
 
 // noIndex is a store without a subject index.

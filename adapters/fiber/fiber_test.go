@@ -67,7 +67,7 @@ func listen(t *testing.T, f *fiber.App, ln net.Listener) {
 		f.Listener(ln) //nolint:errcheck // closed at cleanup
 	}()
 	t.Cleanup(func() {
-		if err := f.ShutdownWithTimeout(10 * time.Second); err != nil {
+		if err := f.ShutdownWithTimeout(time.Minute); err != nil {
 			t.Errorf("shutting fiber down: %v", err)
 		}
 		ln.Close() // in case Serve had not started: fiber's Shutdown then misses it

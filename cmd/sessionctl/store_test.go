@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -45,6 +46,15 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
+// Timeouts of the store tests, for a machine that may be busy: the
+// servers' clients wait up to 30 s for each call (go-redis's and
+// sessionctl's memcached defaults are 2 to 5 s), and each command up to a
+// minute for its store operations (its --timeout, 10 s by default).
+var (
+	clientTimeouts = url.Values{"dial_timeout": {"30s"}, "read_timeout": {"30s"}, "write_timeout": {"30s"}}
+	commandTimeout = []string{"--timeout", "1m"}
+)
+
 // backend prepares a store of its own on one server and returns its URL.
 type backend struct {
 	name  string
@@ -59,7 +69,7 @@ var backends = []backend{
 		addr := getenv("SESSIONGO_REDIS_ADDR", "127.0.0.1:6379")
 		c := redis.NewClient(&redis.Options{Addr: addr})
 		prefix := redisPrefix(t, c, "redis "+addr)
-		return "redis://" + addr + "/0?prefix=" + prefix
+		return "redis://" + addr + "/0?prefix=" + prefix + "&" + clientTimeouts.Encode()
 	}},
 	{"redis-sentinel", func(t *testing.T) string {
 		addrs := strings.Split(getenv("SESSIONGO_REDIS_SENTINEL_ADDRS", "127.0.0.1:26390,127.0.0.1:26391,127.0.0.1:26392"), ",")
@@ -67,6 +77,7 @@ var backends = []backend{
 		c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: master, SentinelAddrs: addrs})
 		prefix := redisPrefix(t, c, "redis sentinel "+strings.Join(addrs, ","))
 		q := url.Values{"master_name": {master}, "prefix": {prefix}, "addr": addrs[1:]}
+		maps.Copy(q, clientTimeouts)
 		return "redis-sentinel://" + addrs[0] + "?" + q.Encode()
 	}},
 	{"redis-cluster", func(t *testing.T) string {
@@ -74,6 +85,7 @@ var backends = []backend{
 		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
 		prefix := redisPrefix(t, c, "redis cluster "+strings.Join(addrs, ","))
 		q := url.Values{"prefix": {prefix}, "addr": addrs[1:]}
+		maps.Copy(q, clientTimeouts)
 		return "redis-cluster://" + addrs[0] + "?" + q.Encode()
 	}},
 	{"memcached", func(t *testing.T) string {
@@ -84,7 +96,7 @@ var backends = []backend{
 			unavailable(t, "memcached %s unreachable: %v", addrs, err)
 		}
 		// memcached cannot list keys: the test's simply expire.
-		return "memcached://" + addrs + "?prefix=" + randomName("sessionctl-test-")
+		return "memcached://" + addrs + "?timeout=30s&prefix=" + randomName("sessionctl-test-")
 	}},
 	{"postgres", func(t *testing.T) string {
 		dsn := getenv("SESSIONGO_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/sessiongo_test?sslmode=disable")
@@ -121,7 +133,7 @@ var backends = []backend{
 // prefix of the test's own, whose keys are deleted when the test ends.
 func redisPrefix(t *testing.T, c redis.UniversalClient, what string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
@@ -130,7 +142,7 @@ func redisPrefix(t *testing.T, c redis.UniversalClient, what string) string {
 	prefix := randomName("sessionctl-test-")
 	t.Cleanup(func() {
 		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		del := func(ctx context.Context, n redis.UniversalClient) error {
 			iter := n.Scan(ctx, 0, prefix+":*", 1000).Iterator()
@@ -156,7 +168,7 @@ func dropTables(t *testing.T, driver, dsn, table string) {
 	if err != nil {
 		t.Fatalf("sql.Open(%s): %v", driver, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -187,7 +199,7 @@ func TestStores(t *testing.T) {
 
 func listKeys(t *testing.T, store, subject string) []string {
 	t.Helper()
-	out := mustRun(t, "", "sessions", "list", "--store", store, "--audience", "app", "--subject", subject)
+	out := mustRun(t, "", append([]string{"sessions", "list", "--store", store, "--audience", "app", "--subject", subject}, commandTimeout...)...)
 	var entries []sessionEntry
 	if err := json.Unmarshal([]byte(out), &entries); err != nil {
 		t.Fatalf("sessions list printed %q: %v", out, err)
@@ -206,7 +218,7 @@ func listKeys(t *testing.T, store, subject string) []string {
 
 func revoke(t *testing.T, store, subject string, extra ...string) int {
 	t.Helper()
-	out := mustRun(t, "", append([]string{"sessions", "revoke", "--store", store, "--audience", "app", "--subject", subject}, extra...)...)
+	out := mustRun(t, "", append(append([]string{"sessions", "revoke", "--store", store, "--audience", "app", "--subject", subject}, commandTimeout...), extra...)...)
 	var r map[string]int
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("sessions revoke printed %q: %v", out, err)
@@ -217,7 +229,7 @@ func revoke(t *testing.T, store, subject string, extra ...string) int {
 func sorted(s ...string) []string { sort.Strings(s); return s }
 
 func storeLifecycle(t *testing.T, store string) {
-	common := []string{"--secret", "s", "--store", store, "--store-metadata", "--audience", "app"}
+	common := append([]string{"--secret", "s", "--store", store, "--store-metadata", "--audience", "app"}, commandTimeout...)
 	// The stores expire records on the real clock: no --now here.
 	newAt := func(args ...string) newReport {
 		t.Helper()
@@ -245,7 +257,7 @@ func storeLifecycle(t *testing.T, store string) {
 	rh := hd.SessionID // the remember cookie's storage key
 
 	// open reads the record from the store.
-	openArgs := []string{"--secret", "s", "--store", store, "--audience", "app"}
+	openArgs := append([]string{"--secret", "s", "--store", store, "--audience", "app"}, commandTimeout...)
 	r := openReport(t, a1.Cookie, openArgs...)
 	if !r.Exists || r.Data["device"] != "laptop" || r.Subject == nil || *r.Subject != "alice" {
 		t.Fatalf("open stored session: exists %v data %v error %+v", r.Exists, r.Data, r.Error)

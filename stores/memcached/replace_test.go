@@ -49,11 +49,11 @@ func TestReplace(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		k := sess(t)
-		g.set(k, session.SetOptions{TTL: time.Second})
+		g.set(k, session.SetOptions{TTL: readableTTL})
 		if err := replace(g, k, "replaced", session.SetOptions{TTL: time.Hour}); err != nil {
 			t.Fatalf("Replace: %v", err)
 		}
-		waitGone(t, g.s, k.key, 3*time.Second)
+		waitGone(t, g.s, k.key)
 	})
 
 	t.Run("keeps the group", func(t *testing.T) {
@@ -124,6 +124,6 @@ func TestReplace(t *testing.T) {
 		if err := replace(g, k, "v", session.SetOptions{TTL: time.Second}); err != nil {
 			t.Fatalf("Replace of a record without expiry: %v", err)
 		}
-		waitGone(t, g.s, k.key, 3*time.Second)
+		waitGone(t, g.s, k.key)
 	})
 }

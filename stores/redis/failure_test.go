@@ -32,13 +32,31 @@ func spareAddr(t *testing.T) string {
 }
 
 // throwawayRedis starts a redis-server of the test's own on a spare port
-// and returns its address and process; it is killed when the test ends.
+// and returns its address and process; it is killed when the test ends. A
+// port taken meanwhile by someone else (the server exits, or another one
+// answers) is tried again with another port, twice.
 func throwawayRedis(t *testing.T) (string, *os.Process) {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		unavailable(t, "redis-server not installed")
 	}
+	for attempt := 1; ; attempt++ {
+		addr, p, err := startRedis(t, bin)
+		if err == nil {
+			return addr, p
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("%v; trying another port", err)
+	}
+}
+
+// startRedis starts redis-server on a spare port and waits (at most 30 s)
+// until it answers as itself (INFO's process_id).
+func startRedis(t *testing.T, bin string) (string, *os.Process, error) {
+	t.Helper()
 	addr := spareAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
@@ -46,61 +64,83 @@ func throwawayRedis(t *testing.T) (string, *os.Process) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGCONT)
 		cmd.Process.Kill()
-		cmd.Wait()
+		<-exited
 	})
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("throwaway redis-server on %s did not start", addr)
+	ours := fmt.Sprintf("process_id:%d\r\n", cmd.Process.Pid)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		info, err := c.Info(context.Background(), "server").Result()
+		switch {
+		case err == nil && strings.Contains(info, ours):
+			return addr, cmd.Process, nil
+		case err == nil:
+			return "", nil, fmt.Errorf("another redis-server answers on %s", addr)
+		case time.Now().After(deadline):
+			t.Fatalf("throwaway redis-server on %s did not start: %v", addr, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-exited:
+			return "", nil, fmt.Errorf("throwaway redis-server on %s exited: %v", addr, cmd.ProcessState)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	return addr, cmd.Process
 }
 
-// waitStopped waits (a bounded time) until p is in the stopped state: a
-// signal is delivered asynchronously, and a fast request could still be
-// served in between.
-func waitStopped(p *os.Process) {
+// waitState waits until p is in one of states ("T": stopped by a signal,
+// "Z": dead, waiting for its parent), or gone: a signal is delivered
+// asynchronously, and a fast request could still be served in between. It
+// fails the test after 30 s, as the test would then check a server that
+// still works.
+func waitState(t *testing.T, p *os.Process, states string) {
+	t.Helper()
 	stat := fmt.Sprintf("/proc/%d/stat", p.Pid)
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		b, err := os.ReadFile(stat)
 		if err != nil {
-			return
+			return // gone
 		}
 		// the state follows the parenthesised command name: "pid (comm) T ..."
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'T' {
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && strings.IndexByte(states, b[i+2]) >= 0 {
 			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not reach state %q within 30s: %s", p.Pid, states, b)
 		}
 	}
 }
 
 // TestServerFailure stops or freezes the server under a working
 // application: the conformance outage rule (opening and saving fail with
-// ErrStore within the request's deadline, never a panic), and the store's
-// own errors match ErrStore too.
+// ErrStore soon after the request's deadline, never a panic), and the
+// store's own errors match ErrStore too. The client's own timeouts are a
+// minute, far past the rule's margin, so that a store that waited for them
+// rather than for the context would fail.
 func TestServerFailure(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		breakIt func(p *os.Process)
+		breakIt func(t *testing.T, p *os.Process)
 	}{
-		{"stopped", func(p *os.Process) { p.Kill() }},
-		{"frozen", func(p *os.Process) { p.Signal(syscall.SIGSTOP); waitStopped(p) }},
+		{"stopped", func(t *testing.T, p *os.Process) { p.Kill(); waitState(t, p, "Z") }},
+		{"frozen", func(t *testing.T, p *os.Process) { p.Signal(syscall.SIGSTOP); waitState(t, p, "T") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			addr, proc := throwawayRedis(t)
-			c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+			c := redis.NewClient(&redis.Options{
+				Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1,
+				DialTimeout: time.Minute, ReadTimeout: time.Minute, WriteTimeout: time.Minute, PoolTimeout: time.Minute,
+			})
 			defer c.Close()
 			s := redisstore.New(c)
-			conformance.TestStoreOutage(t, s, func() { tt.breakIt(proc) })
+			conformance.TestStoreOutage(t, s, func() { tt.breakIt(t, proc) })
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			if _, err := s.Get(ctx, "session", "key", session.GetOptions{}); !errors.Is(err, session.ErrStore) {
@@ -111,8 +151,9 @@ func TestServerFailure(t *testing.T) {
 }
 
 // TestSentinelFailover freezes the master of the dedicated Sentinel group
-// (SESSIONGO_REDIS_FAILOVER_MASTER) with DEBUG SLEEP 5, which the Sentinels
-// cannot tell from a dead server: they promote the replica. Sessions saved
+// (SESSIONGO_REDIS_FAILOVER_MASTER) with DEBUG SLEEP 5 (again, until the
+// Sentinels act), which the Sentinels cannot tell from a dead server: they
+// promote the replica. Sessions saved
 // before, with WithWaitReplicas(1, ...) so that the replica had
 // acknowledged them, must still open through the same failover client, and
 // new saves must work. The old master wakes up and rejoins as a replica,
@@ -147,14 +188,17 @@ func TestSentinelFailover(t *testing.T) {
 		info, err := c.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "role:master") && strings.Contains(info, ",state=online,")
 	}
-	waitFor(t, 30*time.Second, "the failover group to have a master with a replica", healthy)
+	waitFor(t, time.Minute, "the failover group to have a master with a replica", healthy)
 
 	client := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName: failoverMaster, SentinelAddrs: sentinelAddrs, ContextTimeoutEnabled: true,
+		DialTimeout: testTimeout, ReadTimeout: testTimeout, WriteTimeout: testTimeout, PoolTimeout: testTimeout,
 	})
 	defer client.Close()
 	prefix := testPrefix(t, client)
-	store := redisstore.New(client, redisstore.WithPrefix(prefix), redisstore.WithWaitReplicas(1, 2*time.Second))
+	// WAIT returns as soon as the replica acknowledges; 30 s is for a busy
+	// machine.
+	store := redisstore.New(client, redisstore.WithPrefix(prefix), redisstore.WithWaitReplicas(1, 30*time.Second))
 	a := newApp(t, store)
 	cookies := make([]*http.Cookie, 5)
 	for i := range cookies {
@@ -168,17 +212,36 @@ func TestSentinelFailover(t *testing.T) {
 	old := masterAddr()
 	sleeper := redis.NewClient(&redis.Options{Addr: old, ReadTimeout: -1})
 	defer sleeper.Close()
-	go sleeper.Do(context.Background(), "DEBUG", "SLEEP", "5") // frozen for 5 s
-	waitFor(t, 30*time.Second, "the Sentinels to promote the replica", func() bool {
+	promoted := func() bool {
 		addr := masterAddr()
 		return addr != "" && addr != old
-	})
+	}
+	// The Sentinels take a second or two to agree that the master is down
+	// and promote the replica; on a busy machine one 5 s freeze may not be
+	// enough, so the master is frozen again, up to a minute in all.
+	for deadline := time.Now().Add(time.Minute); !promoted(); {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out after 1m0s waiting for the Sentinels to promote the replica")
+		}
+		awake := make(chan struct{})
+		go func() {
+			defer close(awake)
+			sleeper.Do(context.Background(), "DEBUG", "SLEEP", "5") // frozen for 5 s
+		}()
+		for frozen := true; frozen && !promoted(); {
+			select {
+			case <-awake:
+				frozen = false
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
 
 	for i, c := range cookies {
 		var body string
 		var err error
-		waitFor(t, 15*time.Second, "the failover client to reach the new master", func() bool {
-			rctx, cancel := context.WithTimeout(ctx, time.Second)
+		waitFor(t, time.Minute, "the failover client to reach the new master", func() bool {
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			body, err = a.read(rctx, c)
 			return !errors.Is(err, session.ErrStore)
@@ -195,7 +258,7 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	// The old master rejoins as a replica (which also leaves the group
 	// healthy for the next run); acknowledged saves work again.
-	waitFor(t, 30*time.Second, "the old master to rejoin as a replica", healthy)
+	waitFor(t, time.Minute, "the old master to rejoin as a replica", healthy)
 	if _, err := a.modify(ctx, cookies[1]); err != nil {
 		t.Fatalf("acknowledged save after the old master rejoined: %v", err)
 	}

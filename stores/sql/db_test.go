@@ -65,7 +65,7 @@ func openServer(t testing.TB, driver, envName, def string) *sql.DB {
 		t.Fatalf("sql.Open(%q): %v", driver, err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		unavailable(t, "%s at %s=%q is unreachable: %v", driver, envName, dsn, err)
@@ -82,8 +82,10 @@ func openMySQL(t testing.TB) *sql.DB {
 }
 
 // sqlitePragmas make concurrent writers wait for each other instead of
-// failing with SQLITE_BUSY, and turn foreign keys on.
-const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+// failing with SQLITE_BUSY (for up to a minute: the conformance rules write
+// to one file at the same time, on a machine that may be busy), and turn
+// foreign keys on.
+const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)"
 
 func openSQLiteFile(t testing.TB) *sql.DB {
 	t.Helper()
@@ -124,13 +126,13 @@ func freshTables(t testing.TB, db *sql.DB, d sqlstore.Dialect) []sqlstore.Option
 	t.Helper()
 	table := "sessions_" + randomSuffix()
 	opts := []sqlstore.Option{sqlstore.WithTable(table)}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := sqlstore.Migrate(ctx, db, d, opts...); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		for _, tb := range []string{table + "_meta", table} {
 			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+tb); err != nil {

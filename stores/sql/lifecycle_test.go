@@ -262,7 +262,7 @@ func brokenDBs(t *testing.T) map[string]struct {
 func TestBrokenDatabase(t *testing.T) {
 	for name, b := range brokenDBs(t) {
 		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			s, err := sqlstore.New(b.db, b.d)
 			if err != nil {
