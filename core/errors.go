@@ -96,6 +96,7 @@ var (
 	errInvalidFlags    = newError(ErrInvalid, "invalid session flags")
 	errInvalidMAC      = newError(ErrInvalid, "invalid session message authentication code")
 	errInvalidPayload  = newError(ErrInvalid, "invalid session payload")
+	errPayloadChunks   = newError(ErrInvalid, "invalid session payload (cookie size limit exceeded)")
 	errInvalidIdling   = newError(ErrInvalid, "invalid session idling offset")
 	errLifetime        = newError(ErrExpired, "session lifetime exceeded")
 	errAbsolute        = newError(ErrExpired, "session absolute timeout exceeded")

@@ -1,7 +1,9 @@
 package session
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +58,32 @@ func TestSecurityDestroyEndsRememberCookie(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenOversizedHeaderOneKind: a genuine header whose data size claims
+// more than nine cookies is an invalid cookie (ErrInvalid), and nothing
+// else: every error wraps exactly one sentinel.
+func TestOpenOversizedHeaderOneKind(t *testing.T) {
+	m := mustNew(t, Config{Secret: "one kind of error per failure"})
+	r := newRecorder("")
+	s := m.NewSession(r)
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	value := strings.TrimPrefix(strings.SplitN(r.setCookies[0], ";", 2)[0], m.CookieName()+"=")
+	var raw [headerSize]byte
+	var h header
+	if err := decodeHeader(value, &raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	h.dataSize = 1<<24 - 1 // far more than nine cookies hold
+	h.marshal(&raw)
+	mac := m.keys[0].mac(h.sid[:], raw[:headerMACSize], s.bindHash(h.flags))
+	copy(raw[headerMACSize:], mac[:])
+	forged := m.CookieName() + "=" + b64.EncodeToString(raw[:])
+	err := m.NewSession(newRecorder(forged)).Open()
+	if !errors.Is(err, ErrInvalid) || errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Open of a header claiming %d characters of data = %v; want ErrInvalid only", h.dataSize, err)
 	}
 }

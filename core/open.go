@@ -119,7 +119,9 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	} else {
 		chunks, err := chunkCount(len(name), md.dataSize)
 		if err != nil {
-			return wrapError(ErrInvalid, "invalid session payload", err), false
+			// A header that claims more chunks than a cookie can have is an
+			// invalid cookie, not a session that is too large to save.
+			return errPayloadChunks, false
 		}
 		if chunks == 1 {
 			// The reference takes the last data-size characters.
