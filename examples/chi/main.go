@@ -1,13 +1,13 @@
 // Command chi is the sessiongo demo on go-chi/chi with chisession: a login
-// form with a "remember me" box, a page with the session's data, subject and
-// remaining timeouts, and a logout button. Sessions live in the cookie, so
-// no server is needed:
+// form with a "remember me" box, a page with the visit counter, a flash
+// message and the session's remaining timeouts, and a logout button.
+// Sessions live in the cookie, so no server is needed:
 //
 //	go run ./examples/chi
 //
 // then open http://127.0.0.1:8080 (-addr changes the address). Set
-// SESSION_SECRET to keep sessions across restarts. The page, the view and the
-// login, visit and logout steps are in package demo, shared by every example.
+// SESSION_SECRET to keep sessions across restarts. The session code is all
+// here; package demo holds the page template, shared by every example.
 package main
 
 import (
@@ -26,8 +26,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	// An empty secret: a random key and a warning. On a loopback address
-	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	// session.New(session.Config{Secret: secret, Remember: true,
+	// DisableSecure: addr is loopback}): cookie storage, remember-me on.
+	// An empty secret gives a random key and a warning. Secure cookies are
+	// turned off on a loopback address only, as the demo serves plain HTTP.
 	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
@@ -37,35 +39,71 @@ func main() {
 }
 
 // newHandler returns the demo's routes on m. The middleware starts each
-// request's session (open, and refresh as its timeouts near); handlers get
-// it with chisession.From and save explicitly.
+// request's session (a missing, expired or tampered cookie just gives a new,
+// empty one; a store outage is logged and answered 500); handlers get it
+// with chisession.From and save explicitly, before writing the body.
 func newHandler(m *session.Manager) http.Handler {
 	r := chi.NewRouter()
 	r.Use(chisession.Middleware(m))
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		if err := demo.NewView("chi", chisession.From(r), nil).Render(w); err != nil {
+		s := chisession.From(r)
+		page := demo.Page{Framework: "chi"}
+		if s.Subject() != "" { // signed in; otherwise the login form
+			visits, err := session.Get[int64](s, "visits")
+			notices := s.Flashes("notice") // read once: save, or they come back
+			if err == nil && notices != nil {
+				err = s.Save()
+			}
+			if err != nil {
+				fail(w, err)
+				return
+			}
+			page = demo.Page{Framework: "chi", User: s.Subject(), Visits: visits, Notices: notices, Session: s}
+		}
+		if err := page.Render(w); err != nil {
 			log.Print(err)
 		}
 	})
 	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
-		if err := demo.Login(chisession.From(r), r.FormValue("user"), r.FormValue("remember") != ""); err != nil {
-			log.Print("login: ", err) // for the log: a store error may name hosts
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		s := chisession.From(r)
+		user := r.FormValue("user") // a real app checks a password here
+		s.SetSubject(user)
+		s.SetRemember(r.FormValue("remember") != "")
+		s.Set("visits", 0)
+		s.Flash("notice", "Welcome, "+user+".")
+		// Renew, not Save: a new session id, so that no cookie from before
+		// the login (a copy, or one an attacker planted) opens this session.
+		done(w, r, s.Renew())
 	})
 	r.Post("/visit", func(w http.ResponseWriter, r *http.Request) {
-		if err := demo.Visit(chisession.From(r)); err != nil {
-			log.Print(err)
+		s := chisession.From(r)
+		visits, err := session.Get[int64](s, "visits") // ErrNotFound when signed out
+		if err == nil {
+			s.Set("visits", visits+1)
+			err = s.Save()
 		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		done(w, r, err)
 	})
 	r.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := demo.Logout(chisession.From(r)); err != nil {
-			log.Print(err)
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		done(w, r, chisession.From(r).Destroy()) // expires the session and remember cookies
 	})
 	return r
+}
+
+// done ends a form post: back to the page, which shows the login form when
+// there was no session to act on (session.Ordinary: ErrNotFound, ErrExpired,
+// ErrInvalid). Any other error, a store outage (ErrStore) above all, fails.
+func done(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil && !session.Ordinary(err) {
+		fail(w, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// fail logs err and answers a bare 500: the error's text may name the
+// store's hosts, so it never reaches the client.
+func fail(w http.ResponseWriter, err error) {
+	log.Print(err)
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }

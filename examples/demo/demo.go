@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"errors"
 	"html/template"
 	"io"
 	"net"
@@ -13,7 +12,7 @@ import (
 // NewManager configures sessions on cookie storage, so no server is needed.
 // An empty secret gives a random key (and core logs a warning), so sessions
 // do not survive a restart; the examples pass $SESSION_SECRET. Remember-me is
-// on; Login without the box calls SetRemember(false), which marks that
+// on; a login without the box calls SetRemember(false), which marks that
 // session so that no remember cookie is issued for it.
 //
 // addr is the address the demo listens on, over plain HTTP. Cookies are
@@ -39,77 +38,39 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Login signs user in on s: it empties the data, sets the subject, a visit
-// counter and the login time, asks for a remember cookie when remember is
-// true, and saves, which issues a new session id.
-func Login(s *session.Session, user string, remember bool) error {
-	s.SetData(nil)
-	s.SetSubject(user)
-	s.Set("visits", 0)
-	s.Set("login", time.Now().UTC().Format(time.RFC3339))
-	s.SetRemember(remember)
-	return s.Save()
-}
-
-// Visit adds one to the visit counter of s and saves it. It does nothing
-// when s does not exist.
-func Visit(s *session.Session) error {
-	if !s.Exists() {
-		return nil
-	}
-	visits, _ := s.Get("visits").(float64) // JSON numbers decode as float64
-	s.Set("visits", visits+1)
-	return s.Save()
-}
-
-// Logout logs s out, clearing its cookies. It does nothing when s does not
-// exist.
-func Logout(s *session.Session) error {
-	if !s.Exists() {
-		return nil
-	}
-	return s.Logout()
-}
-
-// View is what the page shows of one session.
-type View struct {
+// Page is what the demo page shows. Each example fills it in from its
+// session; without a User it is the login form.
+type Page struct {
 	// Framework names the example in the page's heading.
 	Framework string
-	// Exists reports a signed-in session; the page shows the login form
-	// otherwise.
-	Exists bool
-	// Subject, ID and Data are the session's.
-	Subject, ID string
-	Data        map[string]any
-	// Reason says why no session could be opened (expired, tampered...);
-	// empty when there was simply none.
-	Reason string
-	// Idling, Rolling and Absolute are the remaining timeouts, or "off".
-	Idling, Rolling, Absolute string
-	// Remember reports that the session asked for a remember cookie.
-	Remember bool
+	// User is the signed-in subject; empty, the page is the login form.
+	User string
+	// Visits is the visit counter.
+	Visits int64
+	// Notices are the flash messages to show, once.
+	Notices []any
+	// Session, when set, gives the details at the foot of the page: its id,
+	// remaining timeouts and remember setting. Render only reads them.
+	Session *session.Session
 }
 
-// NewView returns the view of s for the example named framework. err is the
-// error from opening s, if the caller has it; ErrNotFound is not shown, and
-// other failures than an expired or invalid cookie (a store's) are shown
-// without their text, which may name the store's hosts.
-func NewView(framework string, s *session.Session, err error) View {
-	v := View{Framework: framework, Exists: s.Exists()}
-	switch {
-	case err == nil, errors.Is(err, session.ErrNotFound):
-	case session.Ordinary(err):
-		v.Reason = err.Error()
-	default:
-		v.Reason = "the session store is unavailable"
+// details is what the template reads: p and its session's details.
+type details struct {
+	Page
+	ID, Idling, Rolling, Absolute string
+	Remember                      bool
+}
+
+// Render writes the page for p to w.
+func (p Page) Render(w io.Writer) error {
+	d := details{Page: p}
+	if s := p.Session; s != nil {
+		d.ID, d.Remember = s.ID(), s.Remember()
+		d.Idling = remaining(s.IdlingTimeout())
+		d.Rolling = remaining(s.RollingTimeout())
+		d.Absolute = remaining(s.AbsoluteTimeout())
 	}
-	if v.Exists {
-		v.Subject, v.ID, v.Data, v.Remember = s.Subject(), s.ID(), s.Data(), s.Remember()
-		v.Idling = remaining(s.IdlingTimeout())
-		v.Rolling = remaining(s.RollingTimeout())
-		v.Absolute = remaining(s.AbsoluteTimeout())
-	}
-	return v
+	return page.Execute(w, d)
 }
 
 func remaining(d time.Duration, ok bool) string {
@@ -119,17 +80,15 @@ func remaining(d time.Duration, ok bool) string {
 	return d.String()
 }
 
-// Render writes the page for v to w.
-func (v View) Render(w io.Writer) error { return page.Execute(w, v) }
-
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <title>sessiongo demo</title>
 <style>body{font:16px system-ui;max-width:36em;margin:3em auto}dt{font-weight:bold}</style>
 <h1>sessiongo demo ({{.Framework}})</h1>
-{{if .Exists}}
-<p>Signed in as <b>{{.Subject}}</b>.</p>
+{{range .Notices}}<p><i>{{.}}</i></p>
+{{end}}{{if .User}}
+<p>Signed in as <b>{{.User}}</b>.</p>
 <dl>
-<dt>Data</dt><dd><code>{{.Data}}</code></dd>
+<dt>Visits</dt><dd>{{.Visits}}</dd>
 <dt>Session id</dt><dd><code>{{.ID}}</code></dd>
 <dt>Remaining</dt><dd>idling {{.Idling}}, rolling {{.Rolling}}, absolute {{.Absolute}}</dd>
 <dt>Remember me</dt><dd>{{.Remember}}</dd>
@@ -137,7 +96,6 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="/visit"><button>Count a visit</button></form>
 <form method="post" action="/logout"><button>Log out</button></form>
 {{else}}
-{{with .Reason}}<p><i>No session: {{.}}</i></p>{{end}}
 <form method="post" action="/login">
 <label>Name <input name="user" required autofocus></label>
 <label><input type="checkbox" name="remember"> Remember me</label>

@@ -1,8 +1,6 @@
 package demo
 
 import (
-	"errors"
-	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -20,70 +18,32 @@ func newSession(t *testing.T) (*session.Session, *httptest.ResponseRecorder) {
 	return m.New(w, httptest.NewRequest("GET", "/", nil)), w
 }
 
-func TestNewView(t *testing.T) {
-	tests := []struct {
-		name   string
-		err    error
-		reason string
-	}{
-		{"none", nil, ""},
-		{"not found", fmt.Errorf("open: %w", session.ErrNotFound), ""},
-		{"expired", fmt.Errorf("open: %w", session.ErrExpired), "expired"},
-		{"store", fmt.Errorf("open: %w: dial tcp: lookup db.internal.example", session.ErrStore), "unavailable"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newSession(t)
-			v := NewView("test", s, tt.err)
-			if v.Exists || !strings.Contains(v.Reason, tt.reason) || (tt.reason == "") != (v.Reason == "") || strings.Contains(v.Reason, "internal.example") {
-				t.Fatalf("view = %+v, want no session and a reason containing %q", v, tt.reason)
-			}
-			var b strings.Builder
-			if err := v.Render(&b); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(b.String(), `action="/login"`) || strings.Contains(b.String(), "No session") != (tt.reason != "") {
-				t.Fatalf("page for %+v:\n%s", v, b.String())
-			}
-		})
-	}
-}
-
-func TestSteps(t *testing.T) {
-	s, w := newSession(t)
-	if err := Visit(s); err != nil || len(w.Result().Cookies()) != 0 {
-		t.Fatalf("Visit without a session = %v, cookies %v; want a no-op", err, w.Result().Cookies())
-	}
-	if err := Logout(s); err != nil {
-		t.Fatalf("Logout without a session = %v, want nil", err)
-	}
-	if err := Login(s, "bob", false); err != nil {
-		t.Fatal(err)
-	}
-	if err := Visit(s); err != nil {
-		t.Fatal(err)
-	}
-	v := NewView("test", s, nil)
-	if !v.Exists || v.Subject != "bob" || v.Remember || (v.Idling != "15m0s" && v.Idling != "14m59s") || v.Data["visits"] != 1.0 {
-		t.Fatalf("view after login and visit = %+v", v)
-	}
+func TestRender(t *testing.T) {
 	var b strings.Builder
-	if err := v.Render(&b); err != nil {
+	if err := (Page{Framework: "test"}).Render(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"sessiongo demo (test)", "Signed in as <b>bob</b>", "visits:1", "Remember me</dt><dd>false"} {
+	if !strings.Contains(b.String(), `action="/login"`) || strings.Contains(b.String(), "Signed in") {
+		t.Fatalf("page without a user is not the login form:\n%s", b.String())
+	}
+
+	s, _ := newSession(t)
+	s.SetSubject("bob")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	p := Page{Framework: "test", User: "bob", Visits: 3, Notices: []any{"Welcome, <bob>."}, Session: s}
+	if err := p.Render(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sessiongo demo (test)", "Signed in as <b>bob</b>", "Visits</dt><dd>3", "Welcome, &lt;bob&gt;.", s.ID(), "Remember me</dt><dd>true", `action="/logout"`} {
 		if !strings.Contains(b.String(), want) {
 			t.Fatalf("page lacks %q:\n%s", want, b.String())
 		}
 	}
-	if err := Logout(s); err != nil {
-		t.Fatal(err)
-	}
-	if s.Exists() {
-		t.Fatal("session exists after Logout")
-	}
-	if err := Logout(s); err != nil && !errors.Is(err, session.ErrNotFound) {
-		t.Fatalf("second Logout = %v, want a no-op", err)
+	if !freshIdling.MatchString(b.String()) {
+		t.Fatalf("page lacks an idling timeout of about 15m:\n%s", b.String())
 	}
 }
 
@@ -108,7 +68,10 @@ func TestNewManagerSecure(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := httptest.NewRecorder()
-		if err := Login(m.New(w, httptest.NewRequest("POST", "/login", nil)), "ann", false); err != nil {
+		s := m.New(w, httptest.NewRequest("POST", "/login", nil))
+		s.SetSubject("ann")
+		s.SetRemember(false)
+		if err := s.Renew(); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range w.Result().Cookies() {

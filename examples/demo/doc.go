@@ -1,9 +1,8 @@
-// Package demo holds what the sessiongo example apps share: the page, the
-// view of a session, the login, visit and logout steps, the Manager they all
-// configure and the end-to-end test every example runs. Each example keeps
-// only its framework's wiring (routes, middleware, accessor) and calls in
-// here, so the apps differ only where the frameworks do. It imports core and
-// the standard library only:
+// Package demo holds what the sessiongo example apps share and is not
+// session code: the page template, the Manager they all configure and the
+// end-to-end test every example runs. The session code (login, the page's
+// reads, visit, logout) is in each example's main.go, in its framework's
+// idiom. It imports core and the standard library only:
 //
 //	import "github.com/sessiongo/session/examples/demo"
 //

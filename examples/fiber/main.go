@@ -1,13 +1,13 @@
 // Command fiber is the sessiongo demo on fiber with fibersession: a login
-// form with a "remember me" box, a page with the session's data, subject and
-// remaining timeouts, and a logout button. Sessions live in the cookie, so
-// no server is needed:
+// form with a "remember me" box, a page with the visit counter, a flash
+// message and the session's remaining timeouts, and a logout button.
+// Sessions live in the cookie, so no server is needed:
 //
 //	go run ./examples/fiber
 //
 // then open http://127.0.0.1:8080 (-addr changes the address). Set
-// SESSION_SECRET to keep sessions across restarts. The page, the view and the
-// login, visit and logout steps are in package demo, shared by every example.
+// SESSION_SECRET to keep sessions across restarts. The session code is all
+// here; package demo holds the page template, shared by every example.
 package main
 
 import (
@@ -27,8 +27,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	// An empty secret: a random key and a warning. On a loopback address
-	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	// session.New(session.Config{Secret: secret, Remember: true,
+	// DisableSecure: addr is loopback}): cookie storage, remember-me on.
+	// An empty secret gives a random key and a warning. Secure cookies are
+	// turned off on a loopback address only, as the demo serves plain HTTP.
 	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
@@ -38,38 +40,73 @@ func main() {
 }
 
 // newApp returns the demo's routes on m. The middleware starts each
-// request's session (open, and refresh as its timeouts near); handlers get
-// it with fibersession.From and save explicitly. fiber reads request headers
+// request's session (a missing, expired or tampered cookie just gives a new,
+// empty one; a store outage is logged and answered 500); handlers get it
+// with fibersession.From and save explicitly. fiber reads request headers
 // into ReadBufferSize bytes (4 KiB by default): the browser sends the session
 // cookies back, so leave room for a session larger than one cookie.
 func newApp(m *session.Manager) *fiber.App {
 	app := fiber.New(fiber.Config{ReadBufferSize: 64 << 10, DisableStartupMessage: true})
 	app.Use(recover.New(), fibersession.Middleware(m))
 	app.Get("/", func(c *fiber.Ctx) error {
+		s := fibersession.From(c)
+		page := demo.Page{Framework: "fiber"}
+		if s.Subject() != "" { // signed in; otherwise the login form
+			visits, err := session.Get[int64](s, "visits")
+			notices := s.Flashes("notice") // read once: save, or they come back
+			if err == nil && notices != nil {
+				err = s.Save()
+			}
+			if err != nil {
+				return fail(c, err)
+			}
+			page = demo.Page{Framework: "fiber", User: s.Subject(), Visits: visits, Notices: notices, Session: s}
+		}
 		c.Type("html", "utf-8")
-		if err := demo.NewView("fiber", fibersession.From(c), nil).Render(c); err != nil {
+		if err := page.Render(c); err != nil {
 			log.Print(err)
 		}
 		return nil
 	})
 	app.Post("/login", func(c *fiber.Ctx) error {
-		if err := demo.Login(fibersession.From(c), c.FormValue("user"), c.FormValue("remember") != ""); err != nil {
-			log.Print("login: ", err) // for the log: a store error may name hosts
-			return c.Status(http.StatusInternalServerError).SendString(http.StatusText(http.StatusInternalServerError))
-		}
-		return c.Redirect("/", http.StatusSeeOther)
+		s := fibersession.From(c)
+		user := c.FormValue("user") // a real app checks a password here
+		s.SetSubject(user)
+		s.SetRemember(c.FormValue("remember") != "")
+		s.Set("visits", 0)
+		s.Flash("notice", "Welcome, "+user+".")
+		// Renew, not Save: a new session id, so that no cookie from before
+		// the login (a copy, or one an attacker planted) opens this session.
+		return done(c, s.Renew())
 	})
 	app.Post("/visit", func(c *fiber.Ctx) error {
-		if err := demo.Visit(fibersession.From(c)); err != nil {
-			log.Print(err)
+		s := fibersession.From(c)
+		visits, err := session.Get[int64](s, "visits") // ErrNotFound when signed out
+		if err == nil {
+			s.Set("visits", visits+1)
+			err = s.Save()
 		}
-		return c.Redirect("/", http.StatusSeeOther)
+		return done(c, err)
 	})
 	app.Post("/logout", func(c *fiber.Ctx) error {
-		if err := demo.Logout(fibersession.From(c)); err != nil {
-			log.Print(err)
-		}
-		return c.Redirect("/", http.StatusSeeOther)
+		return done(c, fibersession.From(c).Destroy()) // expires the session and remember cookies
 	})
 	return app
+}
+
+// done ends a form post: back to the page, which shows the login form when
+// there was no session to act on (session.Ordinary: ErrNotFound, ErrExpired,
+// ErrInvalid). Any other error, a store outage (ErrStore) above all, fails.
+func done(c *fiber.Ctx, err error) error {
+	if err != nil && !session.Ordinary(err) {
+		return fail(c, err)
+	}
+	return c.Redirect("/", http.StatusSeeOther)
+}
+
+// fail logs err and answers a bare 500: the error's text may name the
+// store's hosts, so it never reaches the client.
+func fail(c *fiber.Ctx, err error) error {
+	log.Print(err)
+	return c.Status(http.StatusInternalServerError).SendString(http.StatusText(http.StatusInternalServerError))
 }

@@ -1,13 +1,13 @@
 // Command gin is the sessiongo demo on gin with ginsession: a login
-// form with a "remember me" box, a page with the session's data, subject and
-// remaining timeouts, and a logout button. Sessions live in the cookie, so
-// no server is needed:
+// form with a "remember me" box, a page with the visit counter, a flash
+// message and the session's remaining timeouts, and a logout button.
+// Sessions live in the cookie, so no server is needed:
 //
 //	go run ./examples/gin
 //
 // then open http://127.0.0.1:8080 (-addr changes the address). Set
-// SESSION_SECRET to keep sessions across restarts. The page, the view and the
-// login, visit and logout steps are in package demo, shared by every example.
+// SESSION_SECRET to keep sessions across restarts. The session code is all
+// here; package demo holds the page template, shared by every example.
 package main
 
 import (
@@ -26,8 +26,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	// An empty secret: a random key and a warning. On a loopback address
-	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	// session.New(session.Config{Secret: secret, Remember: true,
+	// DisableSecure: addr is loopback}): cookie storage, remember-me on.
+	// An empty secret gives a random key and a warning. Secure cookies are
+	// turned off on a loopback address only, as the demo serves plain HTTP.
 	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
@@ -37,37 +39,73 @@ func main() {
 }
 
 // newHandler returns the demo's routes on m. The middleware starts each
-// request's session (open, and refresh as its timeouts near); handlers get
-// it with ginsession.From and save explicitly.
+// request's session (a missing, expired or tampered cookie just gives a new,
+// empty one; a store outage is logged and answered 500); handlers get it
+// with ginsession.From and save explicitly, before writing the body.
 func newHandler(m *session.Manager) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), ginsession.Middleware(m))
 	r.GET("/", func(c *gin.Context) {
+		s := ginsession.From(c)
+		page := demo.Page{Framework: "gin"}
+		if s.Subject() != "" { // signed in; otherwise the login form
+			visits, err := session.Get[int64](s, "visits")
+			notices := s.Flashes("notice") // read once: save, or they come back
+			if err == nil && notices != nil {
+				err = s.Save()
+			}
+			if err != nil {
+				fail(c, err)
+				return
+			}
+			page = demo.Page{Framework: "gin", User: s.Subject(), Visits: visits, Notices: notices, Session: s}
+		}
 		c.Header("Content-Type", "text/html; charset=utf-8")
-		if err := demo.NewView("gin", ginsession.From(c), nil).Render(c.Writer); err != nil {
+		if err := page.Render(c.Writer); err != nil {
 			log.Print(err)
 		}
 	})
 	r.POST("/login", func(c *gin.Context) {
-		if err := demo.Login(ginsession.From(c), c.PostForm("user"), c.PostForm("remember") != ""); err != nil {
-			log.Print("login: ", err) // for the log: a store error may name hosts
-			c.String(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
-			return
-		}
-		c.Redirect(http.StatusSeeOther, "/")
+		s := ginsession.From(c)
+		user := c.PostForm("user") // a real app checks a password here
+		s.SetSubject(user)
+		s.SetRemember(c.PostForm("remember") != "")
+		s.Set("visits", 0)
+		s.Flash("notice", "Welcome, "+user+".")
+		// Renew, not Save: a new session id, so that no cookie from before
+		// the login (a copy, or one an attacker planted) opens this session.
+		done(c, s.Renew())
 	})
 	r.POST("/visit", func(c *gin.Context) {
-		if err := demo.Visit(ginsession.From(c)); err != nil {
-			log.Print(err)
+		s := ginsession.From(c)
+		visits, err := session.Get[int64](s, "visits") // ErrNotFound when signed out
+		if err == nil {
+			s.Set("visits", visits+1)
+			err = s.Save()
 		}
-		c.Redirect(http.StatusSeeOther, "/")
+		done(c, err)
 	})
 	r.POST("/logout", func(c *gin.Context) {
-		if err := demo.Logout(ginsession.From(c)); err != nil {
-			log.Print(err)
-		}
-		c.Redirect(http.StatusSeeOther, "/")
+		done(c, ginsession.From(c).Destroy()) // expires the session and remember cookies
 	})
 	return r
+}
+
+// done ends a form post: back to the page, which shows the login form when
+// there was no session to act on (session.Ordinary: ErrNotFound, ErrExpired,
+// ErrInvalid). Any other error, a store outage (ErrStore) above all, fails.
+func done(c *gin.Context, err error) {
+	if err != nil && !session.Ordinary(err) {
+		fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/")
+}
+
+// fail logs err and answers a bare 500: the error's text may name the
+// store's hosts, so it never reaches the client.
+func fail(c *gin.Context, err error) {
+	log.Print(err)
+	c.String(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 }

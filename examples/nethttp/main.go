@@ -1,17 +1,16 @@
 // Command nethttp is the sessiongo demo on net/http and core alone: a login
-// form with a "remember me" box, a page with the session's data, subject and
-// remaining timeouts, and a logout button. Sessions live in the cookie, so
-// no server is needed:
+// form with a "remember me" box, a page with the visit counter, a flash
+// message and the session's remaining timeouts, and a logout button.
+// Sessions live in the cookie, so no server is needed:
 //
 //	go run ./examples/nethttp
 //
 // then open http://127.0.0.1:8080 (-addr changes the address). Set
-// SESSION_SECRET to keep sessions across restarts. The page, the view and the
-// login and visit steps are in package demo, shared by every example.
+// SESSION_SECRET to keep sessions across restarts. The session code is all
+// here; package demo holds the page template, shared by every example.
 package main
 
 import (
-	"errors"
 	"flag"
 	"log"
 	"net/http"
@@ -25,8 +24,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
 
-	// An empty secret: a random key and a warning. On a loopback address
-	// the demo turns Secure cookies off, as it serves plain HTTP there.
+	// session.New(session.Config{Secret: secret, Remember: true,
+	// DisableSecure: addr is loopback}): cookie storage, remember-me on.
+	// An empty secret gives a random key and a warning. Secure cookies are
+	// turned off on a loopback address only, as the demo serves plain HTTP.
 	m, err := demo.NewManager(os.Getenv("SESSION_SECRET"), *addr)
 	if err != nil {
 		log.Fatal(err)
@@ -35,40 +36,71 @@ func main() {
 	log.Fatal(http.ListenAndServe(*addr, newHandler(m)))
 }
 
-// newHandler returns the demo's routes on m, calling core directly: m.Start
-// opens and refreshes the page's session, m.New starts a fresh one at login,
-// m.Open reads it for a visit and m.Logout ends it.
+// newHandler returns the demo's routes on m. The middleware starts each
+// request's session (a missing, expired or tampered cookie just gives a new,
+// empty one; a store outage is logged and answered 500); handlers get it
+// with session.FromRequest and save explicitly, before writing the body.
 func newHandler(m *session.Manager) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s, _, _, err := m.Start(w, r)
-		if err := demo.NewView("net/http", s, err).Render(w); err != nil { // err: expired, tampered...
+		s := session.FromRequest(r)
+		page := demo.Page{Framework: "net/http"}
+		if s.Subject() != "" { // signed in; otherwise the login form
+			visits, err := session.Get[int64](s, "visits")
+			notices := s.Flashes("notice") // read once: save, or they come back
+			if err == nil && notices != nil {
+				err = s.Save()
+			}
+			if err != nil {
+				fail(w, err)
+				return
+			}
+			page = demo.Page{Framework: "net/http", User: s.Subject(), Visits: visits, Notices: notices, Session: s}
+		}
+		if err := page.Render(w); err != nil {
 			log.Print(err)
 		}
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if err := demo.Login(m.New(w, r), r.FormValue("user"), r.FormValue("remember") != ""); err != nil {
-			log.Print("login: ", err) // for the log: a store error may name hosts
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		s := session.FromRequest(r)
+		user := r.FormValue("user") // a real app checks a password here
+		s.SetSubject(user)
+		s.SetRemember(r.FormValue("remember") != "")
+		s.Set("visits", 0)
+		s.Flash("notice", "Welcome, "+user+".")
+		// Renew, not Save: a new session id, so that no cookie from before
+		// the login (a copy, or one an attacker planted) opens this session.
+		done(w, r, s.Renew())
 	})
 	mux.HandleFunc("POST /visit", func(w http.ResponseWriter, r *http.Request) {
-		s, _, err := m.Open(w, r)
+		s := session.FromRequest(r)
+		visits, err := session.Get[int64](s, "visits") // ErrNotFound when signed out
 		if err == nil {
-			err = demo.Visit(s)
+			s.Set("visits", visits+1)
+			err = s.Save()
 		}
-		if err != nil && !errors.Is(err, session.ErrNotFound) {
-			log.Print(err)
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		done(w, r, err)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		if _, _, err := m.Logout(w, r); err != nil && !errors.Is(err, session.ErrNotFound) {
-			log.Print(err)
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		done(w, r, session.FromRequest(r).Destroy()) // expires the session and remember cookies
 	})
-	return mux
+	return m.Middleware()(mux)
+}
+
+// done ends a form post: back to the page, which shows the login form when
+// there was no session to act on (session.Ordinary: ErrNotFound, ErrExpired,
+// ErrInvalid). Any other error, a store outage (ErrStore) above all, fails.
+func done(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil && !session.Ordinary(err) {
+		fail(w, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// fail logs err and answers a bare 500: the error's text may name the
+// store's hosts, so it never reaches the client.
+func fail(w http.ResponseWriter, err error) {
+	log.Print(err)
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
