@@ -11,5 +11,7 @@
 //	```go nocompile: the reader's own store (example.com/mystore)
 //
 // and a block marked "```go continued" is compiled after the text of the
-// README's previous Go block, for a snippet that carries on from it.
+// README's previous Go block, for a snippet that carries on from it (the
+// previous block is then compiled only as part of it). The imports a fragment
+// may use without writing them are listed in knownImports in the test.
 package readmetest
