@@ -2,10 +2,10 @@
 # scripts/release.sh VERSION [--dry-run] [--out DIR]
 #
 # Releases every published module of the repository at VERSION (v0.1.0,
-# v0.2.0-rc.1, ...): all modules of go.work but examples/*, which are demo
-# programs and never published. Each module DIR gets the tag DIR/VERSION
-# (core/v0.1.0, adapters/gin/v0.1.0, stores/redis/v0.1.0,
-# cmd/sessionctl/v0.1.0, ...), all on one release commit that sets every
+# v0.2.0-rc.1, ...): all modules of go.work but examples/* (demo programs)
+# and internal/* (the README snippets' test), which are never published.
+# Each module DIR gets the tag DIR/VERSION (core/v0.1.0, adapters/gin/v0.1.0,
+# stores/redis/v0.1.0, cmd/sessionctl/v0.1.0, ...), all on one release commit that sets every
 # require line on a sibling module (and go.work's versioned replacements) to
 # VERSION and completes cmd/sessionctl/go.sum for those versions. The
 # replace lines of library modules stay: they never reach users.

@@ -29,13 +29,14 @@ valid_version() {
 
 # published_dirs ROOT: the directories (relative to ROOT, one a line) of the
 # modules that are released: every module of ROOT/go.work but examples/*,
-# which are demo programs and never published.
+# which are demo programs, and internal/* (the README snippets' test), which
+# are never published.
 published_dirs() {
   (cd "$1" && GOWORK=off go work edit -json go.work) | python3 -c '
 import json, sys
 for u in json.load(sys.stdin).get("Use") or []:
     d = u["DiskPath"].removeprefix("./").rstrip("/")
-    if d != "examples" and not d.startswith("examples/"):
+    if d.split("/")[0] not in ("examples", "internal"):
         print(d)
 ' | sort
 }
