@@ -277,8 +277,8 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 		sh := s.shard(k)
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
-		it := sh.items[k]
-		if it == nil || it.expires <= now {
+		it := sh.live(k, now)
+		if it == nil {
 			return errMemNotFound
 		}
 		it.value = v
@@ -351,8 +351,8 @@ func (s *MemoryStore) groupOf(k memKey, now int64) *memGroup {
 	sh := s.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	it := sh.items[k]
-	if it == nil || it.expires <= now {
+	it := sh.live(k, now)
+	if it == nil {
 		return nil
 	}
 	if it.group == nil {
@@ -569,6 +569,15 @@ func (sh *memShard) put(k memKey, v []byte, expires, now int64, anonymous bool, 
 	sh.items[k] = it
 	heap.Push(&sh.heap, it)
 	sh.link(it)
+	return nil
+}
+
+// live returns the record under k unless it is missing or expired at now;
+// sh.mu is held.
+func (sh *memShard) live(k memKey, now int64) *memItem {
+	if it := sh.items[k]; it != nil && it.expires > now {
+		return it
+	}
 	return nil
 }
 
