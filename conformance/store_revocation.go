@@ -6,6 +6,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // cRevocation is the promise the revocation rules test, end to end through
@@ -119,7 +120,7 @@ func ruleLogoutAudience(c *storeCase) {
 }
 
 func ruleRequestInFlight(c *storeCase) {
-	_, index := c.st.(session.SubjectIndex)
+	_, index := c.st.(store.SubjectIndex)
 	index = index && !c.opts.SkipIndex
 	m := c.manager(c.st, index, longStale)
 	j, err := c.login(m, "alice")

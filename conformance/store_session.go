@@ -10,6 +10,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // storeSecret keys the sessions that TestStore drives through the library.
@@ -73,11 +74,11 @@ func (j storeJar) serve(c *storeCase, h func(w http.ResponseWriter, r *http.Requ
 
 // manager returns a session library Manager that keeps its data in store,
 // on the case's clock; mutate, when given, changes the configuration.
-func (c *storeCase) manager(store session.Store, index bool, mutate ...func(*session.Config)) *session.Manager {
+func (c *storeCase) manager(st session.Store, index bool, mutate ...func(*session.Config)) *session.Manager {
 	c.t.Helper()
 	cfg := session.Config{
 		Secret:         storeSecret,
-		Store:          store,
+		Store:          st,
 		Clock:          c.libraryClock,
 		Remember:       true,
 		RememberSafety: "None",
@@ -137,7 +138,7 @@ func (c *storeCase) wantGone(m *session.Manager, j storeJar, why string) {
 
 func ruleErrorsSurfaced(c *storeCase) {
 	fs := NewFaultyStore(c.st)
-	_, index := c.st.(session.SubjectIndex)
+	_, index := c.st.(store.SubjectIndex)
 	index = index && !c.opts.SkipIndex
 	m := c.manager(fs, index)
 	fault := errors.New("conformance: injected store fault")
@@ -192,7 +193,7 @@ func ruleErrorsSurfaced(c *storeCase) {
 }
 
 func ruleLifeCycle(c *storeCase) {
-	_, index := c.st.(session.SubjectIndex)
+	_, index := c.st.(store.SubjectIndex)
 	index = index && !c.opts.SkipIndex
 	m := c.manager(c.st, index)
 	ctx := c.ctx

@@ -16,9 +16,13 @@ import (
 // (or that an attacker planted) no longer opens. At logout, Destroy ends
 // the session.
 func ExampleSession_Renew() {
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := session.New(session.Config{
 		Secret:        "change me: a long random secret",
-		Store:         session.NewMemoryStore(nil),
+		Store:         st,
 		StoreMetadata: true,
 	})
 	if err != nil {

@@ -1,18 +1,22 @@
 package session
 
-import "context"
+import (
+	"context"
+
+	"github.com/sessiongo/session/core/store"
+)
 
 // errNoIndex is returned by the subject index methods when the configured
 // store keeps no subject index.
-var errNoIndex = configError("store keeps no subject index (it does not implement SubjectIndex)")
+var errNoIndex = configError("store keeps no subject index (it does not implement store.SubjectIndex)")
 
 // subjectIndex returns the store's subject index, or an error matching
 // ErrInvalidConfig when there is none.
-func (m *Manager) subjectIndex() (SubjectIndex, error) {
+func (m *Manager) subjectIndex() (store.SubjectIndex, error) {
 	if m.store == nil {
 		return nil, configError("cookie storage keeps no subject index (configure a Store)")
 	}
-	idx, ok := m.store.(SubjectIndex)
+	idx, ok := m.store.(store.SubjectIndex)
 	if !ok {
 		return nil, errNoIndex
 	}
@@ -22,7 +26,7 @@ func (m *Manager) subjectIndex() (SubjectIndex, error) {
 // namedEntry is an index entry with the cookie name it was found under.
 type namedEntry struct {
 	name string
-	IndexEntry
+	store.IndexEntry
 }
 
 // indexEntries lists the live index entries of audience and subject under
@@ -49,7 +53,7 @@ func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([
 
 // Sessions lists the live sessions of a subject (usually a user id) in an
 // audience, from the store's subject index: one entry per store record of
-// the session cookie and of the remember cookie (IndexEntry.Remember), soonest
+// the session cookie and of the remember cookie (store.IndexEntry.Remember), soonest
 // to expire first. The session and remember records of one browser are
 // linked in the store: revoking either ends both.
 // audience and subject are given in clear; they are encoded (and the
@@ -57,14 +61,14 @@ func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([
 //
 // The index is kept only with Config.StoreMetadata; without it the list is
 // empty. A store that keeps no subject index (it does not implement
-// SubjectIndex), or cookie storage, is an error matching ErrInvalidConfig; a
+// store.SubjectIndex), or cookie storage, is an error matching ErrInvalidConfig; a
 // store failure matches ErrStore.
-func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]IndexEntry, error) {
+func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]store.IndexEntry, error) {
 	named, err := m.indexEntries(ctx, audience, subject)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]IndexEntry, len(named))
+	out := make([]store.IndexEntry, len(named))
 	for i, e := range named {
 		out[i] = e.IndexEntry
 		out[i].Remember = e.name == m.rememberName
@@ -83,13 +87,13 @@ func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) 
 	if err != nil {
 		return 0, err
 	}
-	md := &Metadata{
+	md := &store.Metadata{
 		Audiences: []string{m.EncodeAudience(audience)},
 		Subjects:  []string{m.EncodeSubject(subject)},
 	}
 	n := 0
 	for _, e := range named {
-		if err := m.store.Delete(ctx, e.name, e.Key, DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+		if err := m.store.Delete(ctx, e.name, e.Key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
 			return n, wrapError(ErrStore, "unable to revoke session", err)
 		}
 		n++
@@ -98,7 +102,7 @@ func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) 
 }
 
 // RevokeSession deletes one session of a subject in an audience by its
-// storage key (an IndexEntry.Key from Sessions), whichever cookie it belongs
+// storage key (a store.IndexEntry.Key from Sessions), whichever cookie it belongs
 // to, and removes it from the index, together with the other records of
 // the same browser session (its remember record, or its session record):
 // use it to sign out one device, or to cap the number of sessions of a
@@ -108,12 +112,12 @@ func (m *Manager) RevokeSession(ctx context.Context, audience, subject, key stri
 	if _, err := m.subjectIndex(); err != nil {
 		return err
 	}
-	md := &Metadata{
+	md := &store.Metadata{
 		Audiences: []string{m.EncodeAudience(audience)},
 		Subjects:  []string{m.EncodeSubject(subject)},
 	}
 	for _, name := range [...]string{m.cookieName, m.rememberName} {
-		if err := m.store.Delete(ctx, name, key, DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+		if err := m.store.Delete(ctx, name, key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
 			return wrapError(ErrStore, "unable to revoke session", err)
 		}
 	}

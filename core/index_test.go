@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // storeClock is a settable clock, safe for concurrent use.
@@ -105,7 +107,7 @@ type stNoIndex struct{ Store }
 // stFailingIndex is a MemoryStore whose index fails.
 type stFailingIndex struct{ *MemoryStore }
 
-func (stFailingIndex) Sessions(context.Context, string, string, string, time.Time) ([]IndexEntry, error) {
+func (stFailingIndex) Sessions(context.Context, string, string, string, time.Time) ([]store.IndexEntry, error) {
 	return nil, errors.New("index down")
 }
 
@@ -134,7 +136,7 @@ func TestManagerSessions(t *testing.T) {
 	for _, hash := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plain subject", true: "hashed subject"}[hash], func(t *testing.T) {
 			clock := newStoreClock()
-			m := stManager(t, NewMemoryStore(nil), clock, func(c *Config) { c.HashSubject = hash })
+			m := stManager(t, newTestMemoryStore(t), clock, func(c *Config) { c.HashSubject = hash })
 			alice1 := stLogin(t, m, "alice")
 			clock.Add(time.Minute)
 			alice2 := stLogin(t, m, "alice")
@@ -216,9 +218,9 @@ func TestManagerSessionsErrors(t *testing.T) {
 		want   error
 	}{
 		{"cookie storage", nil, nil, ErrInvalidConfig},
-		{"store without index", stNoIndex{NewMemoryStore(nil)}, nil, ErrInvalidConfig},
-		{"failing index", stFailingIndex{NewMemoryStore(nil)}, nil, ErrStore},
-		{"metadata off", NewMemoryStore(nil), func(c *Config) { c.StoreMetadata = false }, nil},
+		{"store without index", stNoIndex{newTestMemoryStore(t)}, nil, ErrInvalidConfig},
+		{"failing index", stFailingIndex{newTestMemoryStore(t)}, nil, ErrStore},
+		{"metadata off", newTestMemoryStore(t), func(c *Config) { c.StoreMetadata = false }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // Save stores the session and sends a new session cookie with a new session
@@ -221,7 +223,7 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 	if err := s.appendRecord(record, payload); err != nil {
 		return err
 	}
-	opts := SetOptions{
+	opts := store.SetOptions{
 		TTL:       time.Duration(m.storeTTL(remember, now, h.creationTime, h.rollingOffset)) * time.Second,
 		Now:       time.Unix(now, 0),
 		StaleTTL:  time.Duration(m.staleTTL) * time.Second,
@@ -239,7 +241,7 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 	// The session and remember records of one browser form one group in
 	// the store, so that deleting either ends both.
 	if other := s.otherMeta(remember); other.valid {
-		opts.Partner = RecordKey{Name: m.otherName(remember), Key: m.storageKey(other.sid[:])}
+		opts.Partner = store.RecordKey{Name: m.otherName(remember), Key: m.storageKey(other.sid[:])}
 	}
 	value := bytes.Clone(record.Bytes())
 	if err := m.store.Set(s.ex.Context(), name, m.storageKey(h.sid[:]), value, opts); err != nil {
@@ -347,18 +349,18 @@ func (s *Session) hasSubject() bool {
 
 // metadata returns the subject index entries of the session: one per entry
 // that has a subject, when StoreMetadata is on.
-func (s *Session) metadata() *Metadata {
+func (s *Session) metadata() *store.Metadata {
 	if !s.m.storeMetadata {
 		return nil
 	}
-	var md *Metadata
+	var md *store.Metadata
 	for i := range s.entries {
 		e := &s.entries[i]
 		if !e.hasSubject {
 			continue
 		}
 		if md == nil {
-			md = &Metadata{}
+			md = &store.Metadata{}
 		}
 		md.Audiences = append(md.Audiences, s.m.EncodeAudience(e.audience))
 		md.Subjects = append(md.Subjects, s.m.EncodeSubject(e.subject))
@@ -520,7 +522,7 @@ func (s *Session) destroy(remember bool) error {
 		}
 	}
 	if m.store != nil && md.valid {
-		err := m.store.Delete(s.ex.Context(), name, m.storageKey(md.sid[:]), DeleteOptions{
+		err := m.store.Delete(s.ex.Context(), name, m.storageKey(md.sid[:]), store.DeleteOptions{
 			Now:      time.Unix(md.timestamp, 0),
 			Metadata: s.metadata(),
 		})

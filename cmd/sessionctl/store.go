@@ -128,7 +128,7 @@ func openStore(ctx context.Context, raw string) (*storeConn, error) {
 		if u.Host != "" && u.Host != "localhost" {
 			dir = filepath.Join(u.Host, u.Path) // file://relative/dir
 		}
-		fs, err := session.NewFileStore(dir, nil)
+		fs, err := session.NewFileStore(dir)
 		if err != nil {
 			return nil, usagef("--store: %v", err)
 		}

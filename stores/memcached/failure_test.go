@@ -17,6 +17,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
@@ -161,7 +162,7 @@ func TestServerFailure(t *testing.T) {
 			conformance.TestStoreOutage(t, s, func() { tt.breakIt(t, proc) })
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if _, err := s.Get(ctx, "session", "key", session.GetOptions{}); !errors.Is(err, session.ErrStore) {
+			if _, err := s.Get(ctx, "session", "key", store.GetOptions{}); !errors.Is(err, session.ErrStore) {
 				t.Errorf("Get with the server %s: %v, want ErrStore", tt.name, err)
 			}
 		})

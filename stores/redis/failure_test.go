@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	redisstore "github.com/sessiongo/session/stores/redis"
 )
 
@@ -143,7 +144,7 @@ func TestServerFailure(t *testing.T) {
 			conformance.TestStoreOutage(t, s, func() { tt.breakIt(t, proc) })
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
-			if _, err := s.Get(ctx, "session", "key", session.GetOptions{}); !errors.Is(err, session.ErrStore) {
+			if _, err := s.Get(ctx, "session", "key", store.GetOptions{}); !errors.Is(err, session.ErrStore) {
 				t.Errorf("Get with the server %s: %v, want ErrStore", tt.name, err)
 			}
 		})
@@ -285,7 +286,7 @@ func TestWaitReplicas(t *testing.T) {
 		t.Skipf("%s has replicas", singleAddr)
 	}
 	s := redisstore.New(c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 100*time.Millisecond))
-	err := s.Set(context.Background(), "session", "key", []byte("v"), session.SetOptions{TTL: time.Minute})
+	err := s.Set(context.Background(), "session", "key", []byte("v"), store.SetOptions{TTL: time.Minute})
 	if !errors.Is(err, session.ErrStore) {
 		t.Fatalf("save that no replica acknowledged: %v, want ErrStore", err)
 	}
