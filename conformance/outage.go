@@ -115,11 +115,11 @@ func TestStoreOutage(t *testing.T, st session.Store, breakServer func()) {
 			return err
 		}, storeFailure, wantLibrary},
 		{"manager_sessions", true, func(ctx context.Context) error {
-			_, err := m.Sessions(ctx, session.DefaultAudience, "alice")
+			_, err := m.Sessions(ctx, "alice")
 			return err
 		}, storeFailure, wantLibrary},
 		{"manager_revoke_sessions", true, func(ctx context.Context) error {
-			_, err := m.RevokeSessions(ctx, session.DefaultAudience, "alice")
+			_, err := m.RevokeSessions(ctx, "alice")
 			return err
 		}, storeFailure, wantLibrary},
 		{"store_get", false, func(ctx context.Context) error {

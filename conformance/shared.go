@@ -57,7 +57,7 @@ func TestSharedStore(t *testing.T, a, b session.Store) {
 	if _, ok := b.(store.SubjectIndex); !ok {
 		return
 	}
-	n, err := mb.RevokeSessions(t.Context(), session.DefaultAudience, user)
+	n, err := mb.RevokeSessions(t.Context(), user)
 	if err != nil || n < 1 {
 		t.Fatalf("RevokeSessions through store b = %d, %v; want at least the live session", n, err)
 	}

@@ -181,9 +181,9 @@ func ruleErrorsSurfaced(c *storeCase) {
 
 	if index {
 		fs.Fail(OpSessions, fault)
-		_, err = m.Sessions(c.ctx, session.DefaultAudience, "alice")
+		_, err = m.Sessions(c.ctx, "alice")
 		check("Manager.Sessions", err)
-		_, err = m.RevokeSessions(c.ctx, session.DefaultAudience, "alice")
+		_, err = m.RevokeSessions(c.ctx, "alice")
 		check("Manager.RevokeSessions", err)
 		fs.Reset()
 	}
@@ -261,7 +261,7 @@ func ruleLifeCycle(c *storeCase) {
 	}
 	if index {
 		c.cite = cIndexAdd
-		entries, err := m.Sessions(ctx, session.DefaultAudience, "alice")
+		entries, err := m.Sessions(ctx, "alice")
 		if err != nil || len(entries) < 2 {
 			c.fatalf("Manager.Sessions = %v, %v; want the session and remember records of alice", entries, err)
 		}
@@ -323,18 +323,18 @@ func ruleLifeCycle(c *storeCase) {
 	if err != nil {
 		c.fatalf("Save: %v", err)
 	}
-	entries, err := m.Sessions(ctx, session.DefaultAudience, "carol")
+	entries, err := m.Sessions(ctx, "carol")
 	if err != nil || len(entries) != 4 {
 		c.fatalf("Manager.Sessions = %v, %v; want 4 records (2 sessions, each with a remember record)", entries, err)
 	}
-	n, err := m.RevokeSessions(ctx, session.DefaultAudience, "carol")
+	n, err := m.RevokeSessions(ctx, "carol")
 	if err != nil || n != 4 {
 		c.fatalf("Manager.RevokeSessions = %d, %v; want 4", n, err)
 	}
 	for _, j := range jars {
 		c.wantGone(m, j, "a revoked session")
 	}
-	if entries, err := m.Sessions(ctx, session.DefaultAudience, "carol"); err != nil || len(entries) != 0 {
+	if entries, err := m.Sessions(ctx, "carol"); err != nil || len(entries) != 0 {
 		c.fatalf("Manager.Sessions after RevokeSessions = %v, %v; want none", entries, err)
 	}
 	c.wantOpen(m, dave, "another subject's session after RevokeSessions")

@@ -69,7 +69,7 @@ func ExampleSession_Renew() {
 	s, err := open(user)
 	cart, _ := session.Get[[]string](s, "cart")
 	fmt.Println("new cookie:", err, s.Subject(), cart)
-	list, _ := m.Sessions(context.Background(), "default", "alice")
+	list, _ := m.Sessions(context.Background(), "alice")
 	fmt.Println("alice's sessions:", len(list))
 
 	serve(logout, user)

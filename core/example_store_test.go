@@ -94,11 +94,11 @@ func ExampleManager_RevokeSessions() {
 	login("bob")
 
 	ctx := context.Background()
-	sessions, _ := m.Sessions(ctx, "default", "alice")
+	sessions, _ := m.Sessions(ctx, "alice")
 	fmt.Println("alice has", len(sessions), "sessions")
-	n, err := m.RevokeSessions(ctx, "default", "alice")
+	n, err := m.RevokeSessions(ctx, "alice")
 	fmt.Println("revoked", n, err)
-	sessions, _ = m.Sessions(ctx, "default", "bob")
+	sessions, _ = m.Sessions(ctx, "bob")
 	fmt.Println("bob has", len(sessions), "session")
 	// Output:
 	// alice has 2 sessions

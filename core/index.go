@@ -29,18 +29,27 @@ type namedEntry struct {
 	store.IndexEntry
 }
 
-// indexEntries lists the live index entries of audience and subject under
-// both cookie names.
-func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([]namedEntry, error) {
+// subjectMetadata returns the subject index entry of subject in the Manager's
+// audience, encoded as on save.
+func (m *Manager) subjectMetadata(subject string) *store.Metadata {
+	return &store.Metadata{
+		Audiences: []string{m.encodeAudience(m.audience)},
+		Subjects:  []string{m.encodeSubject(subject)},
+	}
+}
+
+// indexEntries lists the live index entries of subject in the Manager's
+// audience under both cookie names.
+func (m *Manager) indexEntries(ctx context.Context, subject string) ([]namedEntry, error) {
 	idx, err := m.subjectIndex()
 	if err != nil {
 		return nil, err
 	}
-	aud, sub := m.EncodeAudience(audience), m.EncodeSubject(subject)
+	md := m.subjectMetadata(subject)
 	now := m.clock()
 	var out []namedEntry
 	for _, name := range [...]string{m.cookieName, m.rememberName} {
-		entries, err := idx.Sessions(ctx, name, aud, sub, now)
+		entries, err := idx.Sessions(ctx, name, md.Audiences[0], md.Subjects[0], now)
 		if err != nil {
 			return nil, wrapError(ErrStore, "unable to read session metadata", err)
 		}
@@ -51,20 +60,21 @@ func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([
 	return out, nil
 }
 
-// Sessions lists the live sessions of a subject (usually a user id) in an
-// audience, from the store's subject index: one entry per store record of
-// the session cookie and of the remember cookie (store.IndexEntry.Remember), soonest
-// to expire first. The session and remember records of one browser are
-// linked in the store: revoking either ends both.
-// audience and subject are given in clear; they are encoded (and the
-// subject hashed, with Config.HashSubject) as on save.
+// Sessions lists the live sessions of a subject (usually a user id) in the
+// Manager's audience (Config.Audience), from the store's subject index: one
+// entry per store record of the session cookie and of the remember cookie
+// (store.IndexEntry.Remember), soonest to expire first. The session and
+// remember records of one browser are linked in the store: revoking either
+// ends both. subject is given in clear; it is encoded (and hashed, with
+// Config.HashSubject) as on save. To list the sessions of another audience,
+// use a Manager configured with that audience.
 //
 // The index is kept only with Config.StoreMetadata; without it the list is
 // empty. A store that keeps no subject index (it does not implement
-// store.SubjectIndex), or cookie storage, is an error matching ErrInvalidConfig; a
-// store failure matches ErrStore.
-func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]store.IndexEntry, error) {
-	named, err := m.indexEntries(ctx, audience, subject)
+// store.SubjectIndex), or cookie storage, is an error matching
+// ErrInvalidConfig; a store failure matches ErrStore.
+func (m *Manager) Sessions(ctx context.Context, subject string) ([]store.IndexEntry, error) {
+	named, err := m.indexEntries(ctx, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -77,20 +87,18 @@ func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]sto
 	return out, nil
 }
 
-// RevokeSessions deletes every live session of a subject in an audience, as
-// listed by Sessions ("log out everywhere"), and returns how many store
-// records it deleted. Cookies that still point at them fail to open with
-// ErrNotFound from then on. Errors are those of Sessions; a failed delete
-// matches ErrStore and the count says how many were deleted before it.
-func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) (int, error) {
-	named, err := m.indexEntries(ctx, audience, subject)
+// RevokeSessions deletes every live session of a subject in the Manager's
+// audience, as listed by Sessions ("log out everywhere"), and returns how
+// many store records it deleted. Cookies that still point at them fail to
+// open with ErrNotFound from then on. Errors are those of Sessions; a failed
+// delete matches ErrStore and the count says how many were deleted before
+// it.
+func (m *Manager) RevokeSessions(ctx context.Context, subject string) (int, error) {
+	named, err := m.indexEntries(ctx, subject)
 	if err != nil {
 		return 0, err
 	}
-	md := &store.Metadata{
-		Audiences: []string{m.EncodeAudience(audience)},
-		Subjects:  []string{m.EncodeSubject(subject)},
-	}
+	md := m.subjectMetadata(subject)
 	n := 0
 	for _, e := range named {
 		if err := m.store.Delete(ctx, e.name, e.Key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
@@ -101,21 +109,18 @@ func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) 
 	return n, nil
 }
 
-// RevokeSession deletes one session of a subject in an audience by its
-// storage key (a store.IndexEntry.Key from Sessions), whichever cookie it belongs
-// to, and removes it from the index, together with the other records of
-// the same browser session (its remember record, or its session record):
-// use it to sign out one device, or to cap the number of sessions of a
-// user. Deleting a key that is already gone is not an error. Errors are
-// those of Sessions.
-func (m *Manager) RevokeSession(ctx context.Context, audience, subject, key string) error {
+// RevokeSession deletes one session of a subject in the Manager's audience
+// by its storage key (a store.IndexEntry.Key from Sessions), whichever
+// cookie it belongs to, and removes it from the index, together with the
+// other records of the same browser session (its remember record, or its
+// session record): use it to sign out one device, or to cap the number of
+// sessions of a user. Deleting a key that is already gone is not an error.
+// Errors are those of Sessions.
+func (m *Manager) RevokeSession(ctx context.Context, subject, key string) error {
 	if _, err := m.subjectIndex(); err != nil {
 		return err
 	}
-	md := &store.Metadata{
-		Audiences: []string{m.EncodeAudience(audience)},
-		Subjects:  []string{m.EncodeSubject(subject)},
-	}
+	md := m.subjectMetadata(subject)
 	for _, name := range [...]string{m.cookieName, m.rememberName} {
 		if err := m.store.Delete(ctx, name, key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
 			return wrapError(ErrStore, "unable to revoke session", err)

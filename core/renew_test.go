@@ -57,7 +57,7 @@ func rnLogin(t testing.TB, m *Manager, j stJar, subject string, before func(*Ses
 
 func rnIndexKeys(t testing.TB, m *Manager, subject string) []string {
 	t.Helper()
-	entries, err := m.Sessions(context.Background(), "default", subject)
+	entries, err := m.Sessions(context.Background(), subject)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestRenewStores(t *testing.T) {
 					// Renew removed the records from bob's index itself;
 					// Sessions would also prune them, as their records are gone.
 					for _, name := range []string{m.CookieName(), m.RememberCookieName()} {
-						ik := memIndexKey{name, m.EncodeAudience("default"), m.EncodeSubject("bob")}
+						ik := memIndexKey{name, m.encodeAudience("default"), m.encodeSubject("bob")}
 						ish := ms.indexShard(ik)
 						ish.mu.Lock()
 						n := len(ish.entries[ik])

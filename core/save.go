@@ -322,9 +322,9 @@ func (m *Manager) storageKey(sid []byte) string {
 	return b64.EncodeToString(sid)
 }
 
-// EncodeSubject returns a subject as the subject index stores it: base64url,
+// encodeSubject returns a subject as the subject index stores it: base64url,
 // of the first 16 bytes of its SHA-256 with HashSubject.
-func (m *Manager) EncodeSubject(subject string) string {
+func (m *Manager) encodeSubject(subject string) string {
 	if m.hashSubject {
 		sum := sha256.Sum256([]byte(subject))
 		return b64.EncodeToString(sum[:16])
@@ -332,8 +332,8 @@ func (m *Manager) EncodeSubject(subject string) string {
 	return b64.EncodeToString([]byte(subject))
 }
 
-// EncodeAudience returns an audience as the subject index stores it.
-func (m *Manager) EncodeAudience(audience string) string {
+// encodeAudience returns an audience as the subject index stores it.
+func (m *Manager) encodeAudience(audience string) string {
 	return b64.EncodeToString([]byte(audience))
 }
 
@@ -362,8 +362,8 @@ func (s *Session) metadata() *store.Metadata {
 		if md == nil {
 			md = &store.Metadata{}
 		}
-		md.Audiences = append(md.Audiences, s.m.EncodeAudience(e.audience))
-		md.Subjects = append(md.Subjects, s.m.EncodeSubject(e.subject))
+		md.Audiences = append(md.Audiences, s.m.encodeAudience(e.audience))
+		md.Subjects = append(md.Subjects, s.m.encodeSubject(e.subject))
 	}
 	return md
 }

@@ -37,7 +37,7 @@ func Example() {
 		}
 	})
 	http.HandleFunc("/logout-everywhere", func(w http.ResponseWriter, r *http.Request) {
-		n, err := m.RevokeSessions(r.Context(), "default", "alice")
+		n, err := m.RevokeSessions(r.Context(), "alice")
 		if err != nil {
 			http.Error(w, "sessions unavailable", http.StatusServiceUnavailable)
 			return

@@ -88,10 +88,10 @@ func testLongSubjects(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 	if code != http.StatusOK {
 		t.Fatalf("login with a 1,000-byte subject: %d", code)
 	}
-	if got, err := a.m.Sessions(ctx, "default", user); err != nil || len(got) != 1 {
+	if got, err := a.m.Sessions(ctx, user); err != nil || len(got) != 1 {
 		t.Fatalf("Manager.Sessions = %v, %v; want 1 session", got, err)
 	}
-	if n, err := a.m.RevokeSessions(ctx, "default", user); err != nil || n != 1 {
+	if n, err := a.m.RevokeSessions(ctx, user); err != nil || n != 1 {
 		t.Fatalf("RevokeSessions = %d, %v; want 1", n, err)
 	}
 	if code, _, _ := a.do(t, "/read", cookie); code != http.StatusUnauthorized {
