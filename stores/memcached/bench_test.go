@@ -65,7 +65,7 @@ func benchStore(b *testing.B) (*memcachedstore.Store, *memcache.Client, *roundTr
 	}
 	b.Cleanup(func() { c.Close() })
 	s, _ := newStore(b)
-	s = memcachedstore.New(c, memcachedstore.WithPrefix(s.Key("bench", "x")))
+	s = mustNew(b, c, memcachedstore.WithPrefix(s.Key("bench", "x")))
 	b.ReportAllocs()
 	return s, c, rt
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
 	"github.com/sessiongo/session/core/store"
-	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
 // outageClientTimeout is the client timeout of the outage tests: longer
@@ -158,7 +157,7 @@ func TestServerFailure(t *testing.T) {
 			c := memcache.New(addr)
 			c.Timeout = outageClientTimeout
 			defer c.Close()
-			s := memcachedstore.New(c)
+			s := mustNew(t, c)
 			conformance.TestStoreOutage(t, s, func() { tt.breakIt(t, proc) })
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()

@@ -93,6 +93,24 @@ func legalKey(k string) bool {
 	return true
 }
 
+// checkAffixes checks the prefix and the suffix: memcached must accept
+// them in a key, and leave room for the keys of a record (the longest being
+// its group pointer) under a one-character cookie name and a storage key of
+// 43 characters, the base64url of 32 bytes.
+func (s *Store) checkAffixes() error {
+	for _, a := range [...]struct{ what, v string }{{"WithPrefix", s.prefix}, {"WithSuffix", s.suffix}} {
+		if a.v != "" && !legalKey(a.v) {
+			return fmt.Errorf("memcachedstore: %s(%q): a space or control character, or longer than %d bytes, which memcached refuses in keys: %w",
+				a.what, a.v, maxKeyLen, session.ErrInvalidConfig)
+		}
+	}
+	if k := s.pointerKey("x", strings.Repeat("A", 43)); !legalKey(k) {
+		return fmt.Errorf("memcachedstore: prefix and suffix of %d bytes leave no room for a session's keys in memcached's %d: %w",
+			len(s.prefix)+len(s.suffix), maxKeyLen, session.ErrInvalidConfig)
+	}
+	return nil
+}
+
 // recordRef is a record the store may touch: its cookie name and storage
 // key, and the memcached keys of the record and of its group pointer.
 type recordRef struct {

@@ -18,7 +18,7 @@ import (
 
 func TestBookkeepingKeyNames(t *testing.T) {
 	t.Parallel()
-	s := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix("app"), memcachedstore.WithSuffix("v1"))
+	s := mustNew(t, memcache.New(), memcachedstore.WithPrefix("app"), memcachedstore.WithSuffix("v1"))
 	if got, want := memcachedstore.PointerKey(s, "session", "KEY"), "app:session:KEY:@group:v1"; got != want {
 		t.Errorf("group pointer key = %q, want %q", got, want)
 	}
@@ -106,7 +106,7 @@ func TestKeysCheckedFirst(t *testing.T) {
 			s, c := newStore(t)
 			if tt.prefix != "" {
 				// Never written to, so no test shares its keys.
-				s = memcachedstore.New(c, memcachedstore.WithPrefix(tt.prefix))
+				s = mustNew(t, c, memcachedstore.WithPrefix(tt.prefix))
 			}
 			tt.opts.TTL, tt.opts.Now = time.Hour, time.Now()
 			if err := s.Set(ctx, "session", tt.key, []byte("v"), tt.opts); !errors.Is(err, session.ErrStore) {

@@ -33,12 +33,25 @@ var (
 // store does not close the client. memcached's default item size limit is
 // 1 MiB; start it with a larger -I for larger sessions (the session library
 // allows up to 16 MiB).
-func New(client *memcache.Client, opts ...Option) *Store {
+//
+// A nil client, or a prefix or suffix that would make keys memcached
+// refuses (a space or a control character in it, or so long that the keys
+// of a record under a one-character cookie name would pass memcached's 250
+// bytes), is an error matching session.ErrInvalidConfig.
+func New(client *memcache.Client, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, fmt.Errorf("memcachedstore: nil client: %w", session.ErrInvalidConfig)
+	}
 	s := &Store{client: client}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
-	return s
+	if err := s.checkAffixes(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Get returns the record stored under name and key. A missing or expired

@@ -81,7 +81,18 @@ func newStore(t testing.TB, opts ...memcachedstore.Option) (*memcachedstore.Stor
 	t.Helper()
 	c := connect(t)
 	opts = append([]memcachedstore.Option{memcachedstore.WithPrefix(testPrefix())}, opts...)
-	return memcachedstore.New(c, opts...), c
+	return mustNew(t, c, opts...), c
+}
+
+// mustNew returns memcachedstore.New(c, opts...), failing the test on an
+// error.
+func mustNew(t testing.TB, c *memcache.Client, opts ...memcachedstore.Option) *memcachedstore.Store {
+	t.Helper()
+	s, err := memcachedstore.New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // key is a storage key as core makes them: 43 base64url characters.
@@ -89,6 +100,46 @@ func key(t testing.TB) string {
 	var b [32]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// TestNewErrors checks that New refuses a nil client and a prefix or
+// suffix that would make keys memcached refuses, with an error matching
+// session.ErrInvalidConfig. No server is needed: New does not connect.
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	// The longest prefix that leaves room for the group pointer of a record
+	// under a one-character cookie name: "P:x:<43 bytes>:@group" is 250 bytes.
+	longest := strings.Repeat("p", 250-len(":x::@group")-43)
+	tests := []struct {
+		name   string
+		client *memcache.Client
+		opts   []memcachedstore.Option
+		want   string // "" when New must succeed, else part of its error
+	}{
+		{"nil client", nil, nil, "nil client"},
+		{"no options", memcache.New(), nil, ""},
+		{"nil option", memcache.New(), []memcachedstore.Option{nil}, ""},
+		{"separators in the prefix", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix("app:v1/@;")}, ""},
+		{"longest prefix", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix(longest)}, ""},
+		{"space in the prefix", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix("my app")}, "WithPrefix"},
+		{"newline in the suffix", memcache.New(), []memcachedstore.Option{memcachedstore.WithSuffix("v1\n")}, "WithSuffix"},
+		{"DEL in the suffix", memcache.New(), []memcachedstore.Option{memcachedstore.WithSuffix("v\x7f")}, "WithSuffix"},
+		{"prefix too long", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix(longest + "p")}, "no room"},
+		{"prefix and suffix too long", memcache.New(), []memcachedstore.Option{
+			memcachedstore.WithPrefix(longest[:100]), memcachedstore.WithSuffix(longest[100:])}, "no room"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := memcachedstore.New(tt.client, tt.opts...)
+			switch {
+			case tt.want == "" && (err != nil || s == nil):
+				t.Fatalf("New = %v, %v; want a store", s, err)
+			case tt.want != "" && (!errors.Is(err, session.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) || s != nil):
+				t.Fatalf("New = %v, %v; want an error matching session.ErrInvalidConfig about %q", s, err, tt.want)
+			}
+		})
+	}
 }
 
 func TestKeyNames(t *testing.T) {
@@ -103,7 +154,7 @@ func TestKeyNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
+			s := mustNew(t, memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
 			if got := s.Key("session", "KEY"); got != tt.key {
 				t.Errorf("Key = %q, want %q (the reference's [prefix:]name:key[:suffix])", got, tt.key)
 			}

@@ -48,7 +48,7 @@ func newGroups(t *testing.T, m mode, prefix string) *groups {
 		prefix = testPrefix(t, c)
 	}
 	return &groups{
-		t: t, s: redisstore.New(c, redisstore.WithPrefix(prefix)), c: c, prefix: prefix,
+		t: t, s: mustNew(t, c, redisstore.WithPrefix(prefix)), c: c, prefix: prefix,
 		ctx: context.Background(), now: time.Now(),
 		md: &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{key(t)[:12]}},
 	}

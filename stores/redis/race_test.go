@@ -104,7 +104,7 @@ func TestClusterRounds(t *testing.T) {
 		g.c.AddHook(h)
 		o := *g
 		o.c = connect(g.t, m)
-		o.s = redisstore.New(o.c, redisstore.WithPrefix(g.prefix))
+		o.s = mustNew(g.t, o.c, redisstore.WithPrefix(g.prefix))
 		return &o
 	}
 

@@ -32,16 +32,50 @@ var (
 // *redis.Client (one server, or a Sentinel master from
 // redis.NewFailoverClient), a *redis.ClusterClient or a *redis.Ring. The
 // store does not close the client.
-func New(client redis.UniversalClient, opts ...Option) *Store {
+//
+// A nil client, or an option with a bad value (a negative number of
+// replicas or timeout in WithWaitReplicas), is an error matching
+// session.ErrInvalidConfig. Any prefix and suffix are accepted: Redis keys
+// are binary-safe.
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+	if isNil(client) {
+		return nil, fmt.Errorf("redisstore: nil client: %w", session.ErrInvalidConfig)
+	}
 	s := &Store{client: client}
 	switch client.(type) {
 	case *redis.ClusterClient, *redis.Ring:
 		s.perKey = true
 	}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
-	return s
+	switch {
+	case s.waitReplicas < 0:
+		return nil, fmt.Errorf("redisstore: WithWaitReplicas: negative number of replicas %d: %w",
+			s.waitReplicas, session.ErrInvalidConfig)
+	case s.waitTimeout < 0:
+		return nil, fmt.Errorf("redisstore: WithWaitReplicas: negative timeout %v: %w",
+			s.waitTimeout, session.ErrInvalidConfig)
+	}
+	return s, nil
+}
+
+// isNil reports whether client is nil, or a nil pointer of one of
+// go-redis's client types.
+func isNil(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case nil:
+		return true
+	case *redis.Client:
+		return c == nil
+	case *redis.ClusterClient:
+		return c == nil
+	case *redis.Ring:
+		return c == nil
+	}
+	return false
 }
 
 // Key returns the name of the Redis key that holds the record of the

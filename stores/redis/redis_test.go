@@ -146,7 +146,17 @@ func newStore(t testing.TB, m mode, opts ...redisstore.Option) (*redisstore.Stor
 	t.Helper()
 	c := connect(t, m)
 	opts = append([]redisstore.Option{redisstore.WithPrefix(testPrefix(t, c))}, opts...)
-	return redisstore.New(c, opts...), c
+	return mustNew(t, c, opts...), c
+}
+
+// mustNew returns redisstore.New(c, opts...), failing the test on an error.
+func mustNew(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // roundTrips counts the exchanges with a server: commands and pipelines
@@ -187,6 +197,44 @@ func countRoundTrips(c redis.UniversalClient) *roundTrips {
 	return r
 }
 
+// TestNewErrors checks that New refuses what cannot work, with an error
+// matching session.ErrInvalidConfig, and accepts any prefix and suffix.
+// No server is needed: New does not connect.
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	client := redis.NewClient(&redis.Options{Addr: singleAddr})
+	defer client.Close()
+	tests := []struct {
+		name   string
+		client redis.UniversalClient
+		opts   []redisstore.Option
+		want   string // "" when New must succeed, else part of its error
+	}{
+		{"nil client", nil, nil, "nil client"},
+		{"nil *redis.Client", (*redis.Client)(nil), nil, "nil client"},
+		{"nil *redis.ClusterClient", (*redis.ClusterClient)(nil), nil, "nil client"},
+		{"nil *redis.Ring", (*redis.Ring)(nil), nil, "nil client"},
+		{"negative replicas", client, []redisstore.Option{redisstore.WithWaitReplicas(-1, time.Second)}, "negative number of replicas"},
+		{"negative timeout", client, []redisstore.Option{redisstore.WithWaitReplicas(1, -time.Second)}, "negative timeout"},
+		{"no options", client, nil, ""},
+		{"nil option", client, []redisstore.Option{nil}, ""},
+		{"zero replicas", client, []redisstore.Option{redisstore.WithWaitReplicas(0, 0)}, ""},
+		{"any prefix and suffix", client, []redisstore.Option{redisstore.WithPrefix("{app} x\n"), redisstore.WithSuffix("\x00")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := redisstore.New(tt.client, tt.opts...)
+			switch {
+			case tt.want == "" && (err != nil || s == nil):
+				t.Fatalf("New = %v, %v; want a store", s, err)
+			case tt.want != "" && (!errors.Is(err, session.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) || s != nil):
+				t.Fatalf("New = %v, %v; want an error matching session.ErrInvalidConfig about %q", s, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestKeyNames(t *testing.T) {
 	t.Parallel()
 	c := redis.NewClient(&redis.Options{Addr: singleAddr})
@@ -201,7 +249,7 @@ func TestKeyNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := redisstore.New(c, redisstore.WithPrefix(tt.prefix), redisstore.WithSuffix(tt.suffix))
+			s := mustNew(t, c, redisstore.WithPrefix(tt.prefix), redisstore.WithSuffix(tt.suffix))
 			if got := s.Key("session", "KEY"); got != tt.key {
 				t.Errorf("Key = %q, want %q (the reference's [prefix:]name:key[:suffix])", got, tt.key)
 			}
