@@ -42,7 +42,7 @@ func TestSessionCookie(t *testing.T) {
 		names []string
 	}{
 		{"cookie storage", session.Config{}, map[string]any{"user": "alice"}, []string{"session"}},
-		{"store", session.Config{Store: session.NewMemoryStore(nil)}, map[string]any{"user": "alice"}, []string{"session"}},
+		{"store", session.Config{Store: newMemoryStore(t)}, map[string]any{"user": "alice"}, []string{"session"}},
 		{"no data", session.Config{}, nil, []string{"session"}},
 		{"chunked", session.Config{CompressionThreshold: -1}, map[string]any{"big": incompressible(6000)}, []string{"session", "session2"}},
 	}
@@ -77,7 +77,7 @@ func TestSessionCookie(t *testing.T) {
 	}
 
 	t.Run("store down", func(t *testing.T) {
-		store := NewFaultyStore(session.NewMemoryStore(nil))
+		store := NewFaultyStore(newMemoryStore(t))
 		store.FailAll(errDown)
 		m, err := session.New(session.Config{Secret: adapterSecret, Store: store})
 		if err != nil {

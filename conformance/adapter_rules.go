@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	session "github.com/sessiongo/session/core"
@@ -378,6 +379,18 @@ func testTamperedCookie(s *suite) {
 	}
 }
 
+// newMemoryStore returns a memory store for a rule that needs one of its
+// own, stopped when the test ends.
+func newMemoryStore(t testing.TB) *session.MemoryStore {
+	t.Helper()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatalf("conformance: session.NewMemoryStore: %v", err)
+	}
+	t.Cleanup(st.Stop)
+	return st
+}
+
 // storeFailure is the text of the store error in testStoreErrorHidden, as a
 // real store's would name its host.
 const storeFailure = "dial tcp: lookup sessions-db.internal.example: no such host"
@@ -387,7 +400,7 @@ const storeFailure = "dial tcp: lookup sessions-db.internal.example: no such hos
 // (host names, addresses), which only the server's log gets. The adapter's
 // test should serve with its framework's debug mode on, where one exists.
 func testStoreErrorHidden(s *suite) {
-	faulty := NewFaultyStore(session.NewMemoryStore(nil))
+	faulty := NewFaultyStore(newMemoryStore(s.t))
 	s.store = faulty
 	c := s.start(
 		mountSpec{prefix: "/a"},

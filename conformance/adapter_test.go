@@ -26,7 +26,11 @@ func serveCore(t *testing.T, ln net.Listener, app *conformance.App) {
 func TestAdapterNetHTTP(t *testing.T) {
 	conformance.TestAdapter(t, serveCore, &conformance.AdapterOptions{
 		NewStore: func(t *testing.T) session.Store {
-			st := session.NewMemoryStore(nil)
+			st, err := session.NewMemoryStore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(st.Stop)
 			return st
 		},
 	})

@@ -17,7 +17,11 @@ func ExampleTestStore() {
 	// In your store's _test.go file:
 	testMyStore := func(t *testing.T) {
 		conformance.TestStore(t, func(t *testing.T) session.Store {
-			return session.NewMemoryStore(nil) // your store here
+			st, err := session.NewMemoryStore() // your store here
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
 		}, nil)
 	}
 	_ = testMyStore
@@ -50,13 +54,17 @@ func ExampleTestAdapter() {
 func ExampleSessionCookie() {
 	// In your adapter's _test.go file:
 	testErrorHandler := func(t *testing.T) {
-		store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
-		m, err := session.New(session.Config{Secret: "a long random secret", Store: store})
+		st, err := session.NewMemoryStore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		faulty := conformance.NewFaultyStore(st)
+		m, err := session.New(session.Config{Secret: "a long random secret", Store: faulty})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cookie := conformance.SessionCookie(t, m, map[string]any{"user": "alice"})
-		store.FailAll(errors.New("connection refused"))
+		faulty.FailAll(errors.New("connection refused"))
 
 		h := m.Middleware(session.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, "sessions are down", http.StatusServiceUnavailable)

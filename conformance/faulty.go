@@ -8,12 +8,13 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // Op names a store operation that FaultyStore can make fail.
 type Op int
 
-// The operations of session.Store and session.SubjectIndex.
+// The operations of session.Store and store.SubjectIndex.
 const (
 	OpGet Op = iota + 1
 	OpSet
@@ -41,24 +42,25 @@ func (op Op) String() string {
 // when the store is down. Operations that are not set to fail go to the
 // wrapped store. It is safe for concurrent use.
 //
-//	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
-//	m, _ := session.New(session.Config{Secret: secret, Store: store})
-//	store.Fail(conformance.OpGet, errors.New("connection refused"))
+//	st, _ := session.NewMemoryStore() // or your own store
+//	faulty := conformance.NewFaultyStore(st)
+//	m, _ := session.New(session.Config{Secret: secret, Store: faulty})
+//	faulty.Fail(conformance.OpGet, errors.New("connection refused"))
 //	// m.Open(w, r) now fails with an error matching session.ErrStore.
 //
-// FaultyStore always implements session.SubjectIndex; when the wrapped
+// FaultyStore always implements store.SubjectIndex; when the wrapped
 // store does not, Sessions returns an error matching errors.ErrUnsupported.
 type FaultyStore struct {
-	store session.Store
+	inner session.Store
 
 	mu     sync.Mutex
 	faults map[Op]error
 	calls  map[Op]int
 }
 
-// NewFaultyStore returns a FaultyStore around store, with no faults set.
-func NewFaultyStore(store session.Store) *FaultyStore {
-	return &FaultyStore{store: store, faults: map[Op]error{}, calls: map[Op]int{}}
+// NewFaultyStore returns a FaultyStore around inner, with no faults set.
+func NewFaultyStore(inner session.Store) *FaultyStore {
+	return &FaultyStore{inner: inner, faults: map[Op]error{}, calls: map[Op]int{}}
 }
 
 // Fail makes every later call of op return err without reaching the
@@ -97,7 +99,7 @@ func (f *FaultyStore) Calls(op Op) int {
 }
 
 // Unwrap returns the wrapped store.
-func (f *FaultyStore) Unwrap() session.Store { return f.store }
+func (f *FaultyStore) Unwrap() session.Store { return f.inner }
 
 // call counts a call of op and returns its fault, if any.
 func (f *FaultyStore) call(op Op) error {
@@ -108,37 +110,37 @@ func (f *FaultyStore) call(op Op) error {
 }
 
 // Get fails with the fault set for OpGet, or calls the wrapped store.
-func (f *FaultyStore) Get(ctx context.Context, name, key string, opts session.GetOptions) ([]byte, error) {
+func (f *FaultyStore) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
 	if err := f.call(OpGet); err != nil {
 		return nil, err
 	}
-	return f.store.Get(ctx, name, key, opts)
+	return f.inner.Get(ctx, name, key, opts)
 }
 
 // Set fails with the fault set for OpSet, or calls the wrapped store.
-func (f *FaultyStore) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+func (f *FaultyStore) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	if err := f.call(OpSet); err != nil {
 		return err
 	}
-	return f.store.Set(ctx, name, key, value, opts)
+	return f.inner.Set(ctx, name, key, value, opts)
 }
 
 // Delete fails with the fault set for OpDelete, or calls the wrapped
 // store.
-func (f *FaultyStore) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
+func (f *FaultyStore) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := f.call(OpDelete); err != nil {
 		return err
 	}
-	return f.store.Delete(ctx, name, key, opts)
+	return f.inner.Delete(ctx, name, key, opts)
 }
 
 // Sessions fails with the fault set for OpSessions, or calls the wrapped
 // store's subject index.
-func (f *FaultyStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
+func (f *FaultyStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	if err := f.call(OpSessions); err != nil {
 		return nil, err
 	}
-	idx, ok := f.store.(session.SubjectIndex)
+	idx, ok := f.inner.(store.SubjectIndex)
 	if !ok {
 		return nil, fmt.Errorf("conformance: the wrapped store keeps no subject index: %w", errors.ErrUnsupported)
 	}
@@ -146,6 +148,6 @@ func (f *FaultyStore) Sessions(ctx context.Context, name, audience, subject stri
 }
 
 var (
-	_ session.Store        = (*FaultyStore)(nil)
-	_ session.SubjectIndex = (*FaultyStore)(nil)
+	_ session.Store      = (*FaultyStore)(nil)
+	_ store.SubjectIndex = (*FaultyStore)(nil)
 )

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // Timings of TestStoreOutage: every call gets a context with
@@ -26,7 +27,7 @@ const (
 const outageSecret = "sessiongo conformance outage rule"
 
 // TestStoreOutage checks how a server-backed store behaves when its server
-// goes away under a working application. store must be connected to a
+// goes away under a working application. st must be connected to a
 // server of the test's own (a throwaway process), and breakServer must
 // break that server: kill it, freeze it (SIGSTOP), or cut the network, and
 // return once the server is broken.
@@ -41,7 +42,7 @@ const outageSecret = "sessiongo conformance outage rule"
 //     destroying one fail with an error matching session.ErrStore and not
 //     session.ErrNotFound (a store failure is not a missing session), as do
 //     Manager.Sessions and Manager.RevokeSessions when the store implements
-//     session.SubjectIndex;
+//     store.SubjectIndex;
 //   - the store's own Get, Set and Delete fail, and Get's error does not
 //     match session.ErrNotFound.
 //
@@ -50,10 +51,10 @@ const outageSecret = "sessiongo conformance outage rule"
 // The 5 s margin keeps the rule from failing on a busy machine; give the
 // store's client timeouts well above it (a minute, say), so that a store
 // that waits for them rather than for the context fails the rule.
-func TestStoreOutage(t *testing.T, store session.Store, breakServer func()) {
+func TestStoreOutage(t *testing.T, st session.Store, breakServer func()) {
 	t.Helper()
-	_, index := store.(session.SubjectIndex)
-	m, err := session.New(session.Config{Secret: outageSecret, Store: store, StoreMetadata: index})
+	_, index := st.(store.SubjectIndex)
+	m, err := session.New(session.Config{Secret: outageSecret, Store: st, StoreMetadata: index})
 	if err != nil {
 		t.Fatalf("session.New: %v", err)
 	}
@@ -114,22 +115,22 @@ func TestStoreOutage(t *testing.T, store session.Store, breakServer func()) {
 			return err
 		}, storeFailure, wantLibrary},
 		{"manager_sessions", true, func(ctx context.Context) error {
-			_, err := m.Sessions(ctx, session.DefaultAudience, "alice")
+			_, err := m.Sessions(ctx, "alice")
 			return err
 		}, storeFailure, wantLibrary},
 		{"manager_revoke_sessions", true, func(ctx context.Context) error {
-			_, err := m.RevokeSessions(ctx, session.DefaultAudience, "alice")
+			_, err := m.RevokeSessions(ctx, "alice")
 			return err
 		}, storeFailure, wantLibrary},
 		{"store_get", false, func(ctx context.Context) error {
-			_, err := store.Get(ctx, sessionName, newKey(), session.GetOptions{Now: time.Now()})
+			_, err := st.Get(ctx, sessionName, newKey(), store.GetOptions{Now: time.Now()})
 			return err
 		}, failed, wantStore},
 		{"store_set", false, func(ctx context.Context) error {
-			return store.Set(ctx, sessionName, newKey(), []byte("v"), session.SetOptions{TTL: time.Minute, Now: time.Now()})
+			return st.Set(ctx, sessionName, newKey(), []byte("v"), store.SetOptions{TTL: time.Minute, Now: time.Now()})
 		}, failed, wantStore},
 		{"store_delete", false, func(ctx context.Context) error {
-			return store.Delete(ctx, sessionName, newKey(), session.DeleteOptions{Now: time.Now()})
+			return st.Delete(ctx, sessionName, newKey(), store.DeleteOptions{Now: time.Now()})
 		}, failed, wantStore},
 	}
 	// The steps run at the same time, each on a goroutine of its own
@@ -152,7 +153,7 @@ func TestStoreOutage(t *testing.T, store session.Store, breakServer func()) {
 // outageStep is one call TestStoreOutage makes with the server broken.
 type outageStep struct {
 	name  string
-	index bool // needs session.SubjectIndex
+	index bool // needs store.SubjectIndex
 	call  func(ctx context.Context) error
 	ok    func(err error) bool // the error the call must return
 	want  string               // what ok accepts, for the failure message

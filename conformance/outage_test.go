@@ -12,6 +12,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // outageStore is a memory store whose "server" can be broken: once down,
@@ -45,28 +46,28 @@ func (s *outageStore) fail(ctx context.Context) error {
 	return nil // "still_up": the server never went down
 }
 
-func (s *outageStore) Get(ctx context.Context, name, key string, o session.GetOptions) ([]byte, error) {
+func (s *outageStore) Get(ctx context.Context, name, key string, o store.GetOptions) ([]byte, error) {
 	if err := s.fail(ctx); err != nil {
 		return nil, err
 	}
 	return s.MemoryStore.Get(ctx, name, key, o)
 }
 
-func (s *outageStore) Set(ctx context.Context, name, key string, v []byte, o session.SetOptions) error {
+func (s *outageStore) Set(ctx context.Context, name, key string, v []byte, o store.SetOptions) error {
 	if err := s.fail(ctx); err != nil {
 		return err
 	}
 	return s.MemoryStore.Set(ctx, name, key, v, o)
 }
 
-func (s *outageStore) Delete(ctx context.Context, name, key string, o session.DeleteOptions) error {
+func (s *outageStore) Delete(ctx context.Context, name, key string, o store.DeleteOptions) error {
 	if err := s.fail(ctx); err != nil {
 		return err
 	}
 	return s.MemoryStore.Delete(ctx, name, key, o)
 }
 
-func (s *outageStore) Sessions(ctx context.Context, name, aud, sub string, now time.Time) ([]session.IndexEntry, error) {
+func (s *outageStore) Sessions(ctx context.Context, name, aud, sub string, now time.Time) ([]store.IndexEntry, error) {
 	if err := s.fail(ctx); err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func (s *outageStore) Sessions(ctx context.Context, name, aud, sub string, now t
 }
 
 func runOutage(t *testing.T, mode string) {
-	st := &outageStore{MemoryStore: session.NewMemoryStore(nil), mode: mode}
+	st := &outageStore{MemoryStore: newMemoryStore(t), mode: mode}
 	TestStoreOutage(t, st, func() { st.down.Store(true) })
 }
 

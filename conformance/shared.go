@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // TestSharedStore checks what a server-backed store shows only when it is
@@ -53,10 +54,10 @@ func TestSharedStore(t *testing.T, a, b session.Store) {
 		t.Fatalf("a change saved through store b reads n = %v through store a, want 1", got)
 	}
 
-	if _, ok := b.(session.SubjectIndex); !ok {
+	if _, ok := b.(store.SubjectIndex); !ok {
 		return
 	}
-	n, err := mb.RevokeSessions(t.Context(), session.DefaultAudience, user)
+	n, err := mb.RevokeSessions(t.Context(), user)
 	if err != nil || n < 1 {
 		t.Fatalf("RevokeSessions through store b = %d, %v; want at least the live session", n, err)
 	}
@@ -67,9 +68,9 @@ func TestSharedStore(t *testing.T, a, b session.Store) {
 	}
 }
 
-func sharedManager(t *testing.T, store session.Store) *session.Manager {
+func sharedManager(t *testing.T, st session.Store) *session.Manager {
 	t.Helper()
-	m, err := session.New(session.Config{Secret: "sessiongo conformance shared store", Store: store, StoreMetadata: true})
+	m, err := session.New(session.Config{Secret: "sessiongo conformance shared store", Store: st, StoreMetadata: true})
 	if err != nil {
 		t.Fatal(err)
 	}

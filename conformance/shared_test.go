@@ -9,17 +9,20 @@ import (
 
 // Two handles on one memory store stand for two clients of one server.
 func TestSharedStoreMemory(t *testing.T) {
-	st := session.NewMemoryStore(nil)
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
 	conformance.TestSharedStore(t, st, st)
 }
 
 func TestSharedStoreFile(t *testing.T) {
 	dir := t.TempDir()
-	a, err := session.NewFileStore(dir, nil)
+	a, err := session.NewFileStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := session.NewFileStore(dir, nil)
+	b, err := session.NewFileStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

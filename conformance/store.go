@@ -12,12 +12,13 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // StoreOptions tunes TestStore for a store; nil means the defaults.
 type StoreOptions struct {
 	// SkipIndex skips the subject-index rules for stores without
-	// session.SubjectIndex.
+	// store.SubjectIndex.
 	SkipIndex bool
 	// MaxValueSize is the largest value the store must hold (default 16 MiB
 	// - 1, the reference's maximum data size); stores with a smaller item
@@ -72,8 +73,8 @@ const (
 // tests and the check.
 type storeRule struct {
 	name     string
-	contract string // quoted from the Store contract (core/store.go)
-	index    bool   // needs session.SubjectIndex
+	contract string // quoted from the Store contract (core/store/store.go)
+	index    bool   // needs store.SubjectIndex
 	run      func(c *storeCase)
 }
 
@@ -83,7 +84,7 @@ type storeRule struct {
 // on every call; it is called once per rule, each rule being a subtest
 // named after it, so a failure names the rule it breaks, e.g.
 // "TestMyStore/stale_ttl", and its message quotes the contract sentence.
-// Stores that implement session.Stopper are stopped at the end of each
+// Stores that implement store.Stopper are stopped at the end of each
 // subtest.
 //
 // The rules run at the same time, each on its own store, and TestStore
@@ -93,7 +94,7 @@ type storeRule struct {
 // -parallel slots, as they mostly wait on the store.
 //
 // The subject-index rules run when the store implements
-// session.SubjectIndex (a store that does not is told to set SkipIndex).
+// store.SubjectIndex (a store that does not is told to set SkipIndex).
 // The last rules drive whole sessions through the session library (open,
 // save, info, refresh, logout, destroy, revoke) with the store plugged in.
 //
@@ -135,15 +136,15 @@ func runStoreRule(t *testing.T, r *storeRule, newStore func(t *testing.T) sessio
 		if st == nil {
 			t.Fatal("newStore returned a nil store")
 		}
-		if s, ok := st.(session.Stopper); ok {
+		if s, ok := st.(store.Stopper); ok {
 			defer s.Stop()
 		}
 		if r.index {
 			if o.SkipIndex {
 				t.Skip("StoreOptions.SkipIndex is set")
 			}
-			if _, ok := st.(session.SubjectIndex); !ok {
-				t.Fatal("the store does not implement session.SubjectIndex: set StoreOptions.SkipIndex")
+			if _, ok := st.(store.SubjectIndex); !ok {
+				t.Fatal("the store does not implement store.SubjectIndex: set StoreOptions.SkipIndex")
 			}
 		}
 		c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}
@@ -260,7 +261,7 @@ func newKey() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (c *storeCase) set(name, key string, value []byte, o session.SetOptions) {
+func (c *storeCase) set(name, key string, value []byte, o store.SetOptions) {
 	c.t.Helper()
 	if o.Now.IsZero() {
 		o.Now = c.now()
@@ -274,12 +275,12 @@ func (c *storeCase) set(name, key string, value []byte, o session.SetOptions) {
 }
 
 func (c *storeCase) get(name, key string) ([]byte, error) {
-	return c.st.Get(c.ctx, name, key, session.GetOptions{Now: c.now()})
+	return c.st.Get(c.ctx, name, key, store.GetOptions{Now: c.now()})
 }
 
-func (c *storeCase) del(name, key string, md *session.Metadata) {
+func (c *storeCase) del(name, key string, md *store.Metadata) {
 	c.t.Helper()
-	if err := c.st.Delete(c.ctx, name, key, session.DeleteOptions{Now: c.now(), Metadata: md}); err != nil {
+	if err := c.st.Delete(c.ctx, name, key, store.DeleteOptions{Now: c.now(), Metadata: md}); err != nil {
 		c.fatalf("Delete(%q, %q): %v", name, key, err)
 	}
 }
@@ -309,9 +310,9 @@ func (c *storeCase) wantMissing(name, key, why string) {
 	}
 }
 
-func (c *storeCase) sessions(name, audience, subject string) []session.IndexEntry {
+func (c *storeCase) sessions(name, audience, subject string) []store.IndexEntry {
 	c.t.Helper()
-	entries, err := c.st.(session.SubjectIndex).Sessions(c.ctx, name, audience, subject, c.now())
+	entries, err := c.st.(store.SubjectIndex).Sessions(c.ctx, name, audience, subject, c.now())
 	if err != nil {
 		c.fatalf("Sessions(%q, %q, %q): %v", name, audience, subject, err)
 	}
@@ -319,13 +320,13 @@ func (c *storeCase) sessions(name, audience, subject string) []session.IndexEntr
 }
 
 // findEntry returns the index entry of key.
-func findEntry(entries []session.IndexEntry, key string) (session.IndexEntry, bool) {
+func findEntry(entries []store.IndexEntry, key string) (store.IndexEntry, bool) {
 	for _, e := range entries {
 		if e.Key == key {
 			return e, true
 		}
 	}
-	return session.IndexEntry{}, false
+	return store.IndexEntry{}, false
 }
 
 // describe prints a value briefly.
@@ -341,8 +342,8 @@ func describe(v []byte) string {
 
 // metadata returns subject index entries of fresh audience and subject
 // pairs, encoded as the session library encodes them.
-func metadata(pairs int) *session.Metadata {
-	md := &session.Metadata{}
+func metadata(pairs int) *store.Metadata {
+	md := &store.Metadata{}
 	for range pairs {
 		md.Audiences = append(md.Audiences, base64.RawURLEncoding.EncodeToString([]byte("aud-"+newKey()[:8])))
 		md.Subjects = append(md.Subjects, base64.RawURLEncoding.EncodeToString([]byte("user-"+newKey()[:8])))
@@ -350,7 +351,7 @@ func metadata(pairs int) *session.Metadata {
 	return md
 }
 
-// The sentences of the contract (core/store.go) the rules test.
+// The sentences of the contract (core/store/store.go) the rules test.
 const (
 	cGet         = "Get returns the value stored under name and key."
 	cNotFound    = "A missing or expired record is an error that matches ErrNotFound."
@@ -361,7 +362,7 @@ const (
 	cDelete      = "Delete removes the record under name and key, and the key from the subject index of opts.Metadata when given."
 	cDelMissing  = "Deleting a missing record is not an error."
 	cNameKey     = "Stores build their own keys from both [name and key]."
-	cStorageKey  = "key the storage key (base64url of the session id, or of its SHA-256 with Config.HashStorageKey)"
+	cStorageKey  = "key the storage key (base64url of the session id, or of its SHA-256 with the session package's Config.HashStorageKey)"
 	cConcurrent  = "A Store must be safe for concurrent use."
 	cCancelled   = "store calls run under [the request's context], so a cancelled request cancels them: a cancelled call fails or completes, it never leaves half a record, and it is not reported as a missing record."
 	cStoreErrors = "ErrStore wraps a failure of the configured Store (connection refused, timeout, cancelled context, ...)."
@@ -399,7 +400,7 @@ func init() {
 func ruleSetGet(c *storeCase) {
 	key := newKey()
 	value := []byte(`["` + newKey() + `"]`)
-	c.set(sessionName, key, value, session.SetOptions{})
+	c.set(sessionName, key, value, store.SetOptions{})
 	c.wantValue(sessionName, key, value, "after Set")
 	c.wantValue(sessionName, key, value, "after a second Get")
 }
@@ -410,15 +411,15 @@ func ruleGetMissing(c *storeCase) {
 
 func ruleOverwrite(c *storeCase) {
 	key := newKey()
-	c.set(sessionName, key, []byte("first value, the longer one"), session.SetOptions{})
-	c.set(sessionName, key, []byte("second"), session.SetOptions{})
+	c.set(sessionName, key, []byte("first value, the longer one"), store.SetOptions{})
+	c.set(sessionName, key, []byte("second"), store.SetOptions{})
 	c.wantValue(sessionName, key, []byte("second"), "after a second Set of the same key")
 }
 
 func ruleDelete(c *storeCase) {
 	key, other := newKey(), newKey()
-	c.set(sessionName, key, []byte("v"), session.SetOptions{})
-	c.set(sessionName, other, []byte("w"), session.SetOptions{})
+	c.set(sessionName, key, []byte("v"), store.SetOptions{})
+	c.set(sessionName, other, []byte("w"), store.SetOptions{})
 	c.del(sessionName, key, nil)
 	c.wantMissing(sessionName, key, "after Delete")
 	c.wantValue(sessionName, other, []byte("w"), "another key after Delete")
@@ -428,7 +429,7 @@ func ruleDeleteMissing(c *storeCase) {
 	key := newKey()
 	c.del(sessionName, key, nil)
 	c.del(sessionName, key, metadata(1))
-	c.set(sessionName, key, []byte("v"), session.SetOptions{})
+	c.set(sessionName, key, []byte("v"), store.SetOptions{})
 	c.del(sessionName, key, nil)
 	c.del(sessionName, key, nil) // a second time
 }
@@ -437,7 +438,7 @@ func ruleNamesApart(c *storeCase) {
 	key := newKey()
 	names := []string{sessionName, rememberName, chunkName}
 	for _, n := range names {
-		c.set(n, key, []byte("value of "+n), session.SetOptions{})
+		c.set(n, key, []byte("value of "+n), store.SetOptions{})
 	}
 	for _, n := range names {
 		c.wantValue(n, key, []byte("value of "+n), "the same key under three cookie names")
@@ -449,7 +450,7 @@ func ruleNamesApart(c *storeCase) {
 	// A name and a key must not run into each other: "session" + "2k..."
 	// and "session2" + "k..." are different records.
 	rest := newKey()[1:]
-	c.set(sessionName, "2"+rest, []byte("v"), session.SetOptions{})
+	c.set(sessionName, "2"+rest, []byte("v"), store.SetOptions{})
 	c.wantMissing(chunkName, rest, fmt.Sprintf("name %q, key %q (only name %q, key %q was set)", chunkName, rest, sessionName, "2"+rest))
 }
 
@@ -468,7 +469,7 @@ func ruleStorageKeys(c *storeCase) {
 		if len(k) != 43 {
 			panic("conformance: bad test key")
 		}
-		c.set(sessionName, k, []byte(fmt.Sprint("value ", i)), session.SetOptions{})
+		c.set(sessionName, k, []byte(fmt.Sprint("value ", i)), store.SetOptions{})
 	}
 	for i, k := range keys {
 		c.wantValue(sessionName, k, []byte(fmt.Sprint("value ", i)), "a 43-character base64url key")
@@ -490,7 +491,7 @@ func ruleBinaryValues(c *storeCase) {
 	}
 	for i, v := range values {
 		key := newKey()
-		c.set(sessionName, key, v, session.SetOptions{})
+		c.set(sessionName, key, v, store.SetOptions{})
 		c.wantValue(sessionName, key, v, fmt.Sprintf("binary value %d", i))
 	}
 }
@@ -513,17 +514,17 @@ func ruleLargeValue(c *storeCase) {
 	n := c.opts.MaxValueSize
 	v := largeValue(n)
 	key := newKey()
-	c.set(sessionName, key, v, session.SetOptions{})
+	c.set(sessionName, key, v, store.SetOptions{})
 	c.wantValue(sessionName, key, v, fmt.Sprintf("a value of MaxValueSize (%d) bytes", n))
 	v[n/2] ^= 1 // a different value of the same size replaces it
-	c.set(sessionName, key, v, session.SetOptions{})
+	c.set(sessionName, key, v, store.SetOptions{})
 	c.wantValue(sessionName, key, v, "a second large value under the same key")
 }
 
 func ruleTTLExpiry(c *storeCase) {
 	short, long := newKey(), newKey()
-	c.set(sessionName, short, []byte("short"), session.SetOptions{TTL: shortTTL})
-	c.set(sessionName, long, []byte("long"), session.SetOptions{TTL: longTTL})
+	c.set(sessionName, short, []byte("short"), store.SetOptions{TTL: shortTTL})
+	c.set(sessionName, long, []byte("long"), store.SetOptions{TTL: longTTL})
 	c.wantValue(sessionName, short, []byte("short"), fmt.Sprintf("right after Set with a TTL of %v", shortTTL))
 	c.expire(c.missing(sessionName, short))
 	c.wantMissing(sessionName, short, fmt.Sprintf("at least %v after Set with a TTL of %v", pastTTL, shortTTL))
@@ -532,9 +533,9 @@ func ruleTTLExpiry(c *storeCase) {
 
 func ruleStaleTTL(c *storeCase) {
 	old, next, other := newKey(), newKey(), newKey()
-	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: longTTL})
-	c.set(rememberName, other, []byte("other"), session.SetOptions{TTL: longTTL})
-	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: shortTTL})
+	c.set(sessionName, old, []byte("old"), store.SetOptions{TTL: longTTL})
+	c.set(rememberName, other, []byte("other"), store.SetOptions{TTL: longTTL})
+	c.set(sessionName, next, []byte("new"), store.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: shortTTL})
 	c.wantValue(sessionName, old, []byte("old"), fmt.Sprintf("the old key right after a Set that replaced it (StaleTTL %v)", shortTTL))
 	c.wantValue(sessionName, next, []byte("new"), "the new key")
 	c.expire(c.missing(sessionName, old))
@@ -545,16 +546,16 @@ func ruleStaleTTL(c *storeCase) {
 
 func ruleStaleOnlyShortens(c *storeCase) {
 	old, next := newKey(), newKey()
-	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: shortTTL})
-	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: longTTL})
+	c.set(sessionName, old, []byte("old"), store.SetOptions{TTL: shortTTL})
+	c.set(sessionName, next, []byte("new"), store.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: longTTL})
 	c.expire(c.missing(sessionName, old))
 	c.wantMissing(sessionName, old, fmt.Sprintf("an old key with a TTL of %v replaced with StaleTTL 1h (its expiry must not be extended)", shortTTL))
 }
 
 func ruleStaleZero(c *storeCase) {
 	old, next := newKey(), newKey()
-	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: longTTL})
-	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: 0})
+	c.set(sessionName, old, []byte("old"), store.SetOptions{TTL: longTTL})
+	c.set(sessionName, next, []byte("new"), store.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: 0})
 	c.wantMissing(sessionName, old, "the old key after a Set with StaleTTL 0 (readable for at most 0s)")
 	c.wantValue(sessionName, next, []byte("new"), "the new key")
 }
@@ -572,11 +573,11 @@ func ruleConcurrentWriters(c *storeCase) {
 			own := newKey()
 			for i := range rounds {
 				key := shared[i%len(shared)]
-				if err := c.st.Set(c.ctx, sessionName, key, mine, session.SetOptions{TTL: longTTL, Now: c.now()}); err != nil {
+				if err := c.st.Set(c.ctx, sessionName, key, mine, store.SetOptions{TTL: longTTL, Now: c.now()}); err != nil {
 					errs <- fmt.Sprintf("writer %d: Set: %v", w, err)
 					return
 				}
-				got, err := c.st.Get(c.ctx, sessionName, key, session.GetOptions{Now: c.now()})
+				got, err := c.st.Get(c.ctx, sessionName, key, store.GetOptions{Now: c.now()})
 				if err != nil {
 					errs <- fmt.Sprintf("writer %d: Get of a key every writer sets: %v", w, err)
 					return
@@ -585,16 +586,16 @@ func ruleConcurrentWriters(c *storeCase) {
 					errs <- fmt.Sprintf("writer %d: Get returned a mix of writes: %s", w, describe(got))
 					return
 				}
-				if err := c.st.Set(c.ctx, rememberName, own, mine, session.SetOptions{TTL: longTTL, Now: c.now()}); err != nil {
+				if err := c.st.Set(c.ctx, rememberName, own, mine, store.SetOptions{TTL: longTTL, Now: c.now()}); err != nil {
 					errs <- fmt.Sprintf("writer %d: Set: %v", w, err)
 					return
 				}
-				if got, err := c.st.Get(c.ctx, rememberName, own, session.GetOptions{Now: c.now()}); err != nil || !bytes.Equal(got, mine) {
+				if got, err := c.st.Get(c.ctx, rememberName, own, store.GetOptions{Now: c.now()}); err != nil || !bytes.Equal(got, mine) {
 					errs <- fmt.Sprintf("writer %d: Get of its own key = %s, %v", w, describe(got), err)
 					return
 				}
 				if i%5 == 4 {
-					if err := c.st.Delete(c.ctx, rememberName, own, session.DeleteOptions{Now: c.now()}); err != nil {
+					if err := c.st.Delete(c.ctx, rememberName, own, store.DeleteOptions{Now: c.now()}); err != nil {
 						errs <- fmt.Sprintf("writer %d: Delete: %v", w, err)
 						return
 					}
@@ -620,10 +621,10 @@ func ruleCancelledContext(c *storeCase) {
 	}{{"cancelled", cancelled}, {"past deadline", expired}} {
 		existing := newKey()
 		value := largeValue(64 << 10)
-		c.set(sessionName, existing, value, session.SetOptions{})
+		c.set(sessionName, existing, value, store.SetOptions{})
 
 		// Get: the whole value or an error that is not ErrNotFound.
-		got, err := c.st.Get(ctx.ctx, sessionName, existing, session.GetOptions{Now: c.now()})
+		got, err := c.st.Get(ctx.ctx, sessionName, existing, store.GetOptions{Now: c.now()})
 		switch {
 		case errors.Is(err, session.ErrNotFound):
 			c.fatalf("Get with a %s context reported an existing record as missing: %v", ctx.name, err)
@@ -633,7 +634,7 @@ func ruleCancelledContext(c *storeCase) {
 
 		// Set: an error, or the whole record; never a part.
 		key := newKey()
-		err = c.st.Set(ctx.ctx, sessionName, key, value, session.SetOptions{TTL: longTTL, Now: c.now()})
+		err = c.st.Set(ctx.ctx, sessionName, key, value, store.SetOptions{TTL: longTTL, Now: c.now()})
 		got, gerr := c.get(sessionName, key)
 		switch {
 		case gerr == nil && !bytes.Equal(got, value):
@@ -645,7 +646,7 @@ func ruleCancelledContext(c *storeCase) {
 		}
 
 		// Delete: an error, or the record is gone; the other stays whole.
-		err = c.st.Delete(ctx.ctx, sessionName, existing, session.DeleteOptions{Now: c.now()})
+		err = c.st.Delete(ctx.ctx, sessionName, existing, store.DeleteOptions{Now: c.now()})
 		got, gerr = c.get(sessionName, existing)
 		switch {
 		case err == nil && gerr == nil:
@@ -660,8 +661,8 @@ func ruleIndexAddList(c *storeCase) {
 	md := metadata(2)
 	key, other := newKey(), newKey()
 	start := c.now()
-	c.set(sessionName, key, []byte("v"), session.SetOptions{TTL: longTTL, Metadata: md})
-	c.set(sessionName, other, []byte("w"), session.SetOptions{TTL: 2 * longTTL, Metadata: &session.Metadata{Audiences: md.Audiences[:1], Subjects: md.Subjects[:1]}})
+	c.set(sessionName, key, []byte("v"), store.SetOptions{TTL: longTTL, Metadata: md})
+	c.set(sessionName, other, []byte("w"), store.SetOptions{TTL: 2 * longTTL, Metadata: &store.Metadata{Audiences: md.Audiences[:1], Subjects: md.Subjects[:1]}})
 	for i := range md.Audiences {
 		entries := c.sessions(sessionName, md.Audiences[i], md.Subjects[i])
 		e, ok := findEntry(entries, key)
@@ -690,9 +691,9 @@ func ruleIndexAddList(c *storeCase) {
 func ruleIndexReplacedKey(c *storeCase) {
 	md := metadata(1)
 	old, next := newKey(), newKey()
-	c.set(sessionName, old, []byte("old"), session.SetOptions{TTL: longTTL, Metadata: md})
+	c.set(sessionName, old, []byte("old"), store.SetOptions{TTL: longTTL, Metadata: md})
 	start := c.now()
-	c.set(sessionName, next, []byte("new"), session.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: shortTTL, Metadata: md})
+	c.set(sessionName, next, []byte("new"), store.SetOptions{TTL: longTTL, OldKey: old, StaleTTL: shortTTL, Metadata: md})
 	entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0])
 	if _, ok := findEntry(entries, next); !ok {
 		c.fatalf("Sessions after a save that replaced a key = %v, does not list the new key", entries)
@@ -713,8 +714,8 @@ func ruleIndexReplacedKey(c *storeCase) {
 func ruleIndexPrune(c *storeCase) {
 	md := metadata(1)
 	short, long := newKey(), newKey()
-	c.set(sessionName, short, []byte("v"), session.SetOptions{TTL: shortTTL, Metadata: md})
-	c.set(sessionName, long, []byte("v"), session.SetOptions{TTL: longTTL, Metadata: md})
+	c.set(sessionName, short, []byte("v"), store.SetOptions{TTL: shortTTL, Metadata: md})
+	c.set(sessionName, long, []byte("v"), store.SetOptions{TTL: longTTL, Metadata: md})
 	if entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0]); len(entries) != 2 {
 		c.fatalf("Sessions = %v, want both keys while they live", entries)
 	}
@@ -728,7 +729,7 @@ func ruleIndexPrune(c *storeCase) {
 	}
 	// A write after the expiry prunes too; the index stays usable.
 	third := newKey()
-	c.set(sessionName, third, []byte("v"), session.SetOptions{TTL: longTTL, Metadata: md})
+	c.set(sessionName, third, []byte("v"), store.SetOptions{TTL: longTTL, Metadata: md})
 	if entries := c.sessions(sessionName, md.Audiences[0], md.Subjects[0]); len(entries) != 2 {
 		c.fatalf("Sessions after another write = %v, want the two live keys", entries)
 	}
@@ -737,8 +738,8 @@ func ruleIndexPrune(c *storeCase) {
 func ruleIndexDelete(c *storeCase) {
 	md := metadata(2)
 	key, kept := newKey(), newKey()
-	c.set(sessionName, key, []byte("v"), session.SetOptions{Metadata: md})
-	c.set(sessionName, kept, []byte("v"), session.SetOptions{Metadata: md})
+	c.set(sessionName, key, []byte("v"), store.SetOptions{Metadata: md})
+	c.set(sessionName, kept, []byte("v"), store.SetOptions{Metadata: md})
 	c.del(sessionName, key, md)
 	c.wantMissing(sessionName, key, "after Delete with metadata")
 	for i := range md.Audiences {

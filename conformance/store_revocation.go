@@ -6,6 +6,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // cRevocation is the promise the revocation rules test, end to end through
@@ -79,12 +80,12 @@ func ruleRevokeStaleCookie(c *storeCase) {
 		c.fatalf("Save: %v", err)
 	}
 	stale := c.refresh(m, j)
-	if _, err := m.RevokeSessions(c.ctx, session.DefaultAudience, "alice"); err != nil {
+	if _, err := m.RevokeSessions(c.ctx, "alice"); err != nil {
 		c.fatalf("RevokeSessions: %v", err)
 	}
 	c.wantAllGone(m, j, "a revoked session's current cookie")
 	c.wantAllGone(m, stale, "a revoked session's replaced cookie, within its stale TTL")
-	if entries, err := m.Sessions(c.ctx, session.DefaultAudience, "alice"); err != nil || len(entries) != 0 {
+	if entries, err := m.Sessions(c.ctx, "alice"); err != nil || len(entries) != 0 {
 		c.fatalf("Sessions after RevokeSessions = %v, %v; want none", entries, err)
 	}
 }
@@ -119,7 +120,7 @@ func ruleLogoutAudience(c *storeCase) {
 }
 
 func ruleRequestInFlight(c *storeCase) {
-	_, index := c.st.(session.SubjectIndex)
+	_, index := c.st.(store.SubjectIndex)
 	index = index && !c.opts.SkipIndex
 	m := c.manager(c.st, index, longStale)
 	j, err := c.login(m, "alice")
@@ -128,7 +129,7 @@ func ruleRequestInFlight(c *storeCase) {
 	}
 	end := func() {
 		if index {
-			if _, err := m.RevokeSessions(c.ctx, session.DefaultAudience, "alice"); err != nil {
+			if _, err := m.RevokeSessions(c.ctx, "alice"); err != nil {
 				c.fatalf("RevokeSessions: %v", err)
 			}
 			return
@@ -172,7 +173,7 @@ func ruleRevokeOneBrowser(c *storeCase) {
 	if err != nil {
 		c.fatalf("Save: %v", err)
 	}
-	entries, err := m.Sessions(c.ctx, session.DefaultAudience, "alice")
+	entries, err := m.Sessions(c.ctx, "alice")
 	if err != nil || len(entries) != 4 {
 		c.fatalf("Sessions = %v, %v; want 4 records (2 browsers, each a session and a remember record)", entries, err)
 	}
@@ -191,12 +192,12 @@ func ruleRevokeOneBrowser(c *storeCase) {
 	if err != nil {
 		c.fatalf("StorageKey: %v", err)
 	}
-	if err := m.RevokeSession(c.ctx, session.DefaultAudience, "alice", key); err != nil {
+	if err := m.RevokeSession(c.ctx, "alice", key); err != nil {
 		c.fatalf("RevokeSession of the phone's session record: %v", err)
 	}
 	c.wantGone(m, phone, "the phone's cookies after RevokeSession of its session record (the remember cookie must not restore it)")
 	c.wantOpen(m, laptop, "the laptop's session after revoking the phone's")
-	if entries, err := m.Sessions(c.ctx, session.DefaultAudience, "alice"); err != nil || len(entries) != 2 {
+	if entries, err := m.Sessions(c.ctx, "alice"); err != nil || len(entries) != 2 {
 		c.fatalf("Sessions after RevokeSession = %v, %v; want the laptop's 2 records", entries, err)
 	}
 }

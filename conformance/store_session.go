@@ -10,6 +10,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // storeSecret keys the sessions that TestStore drives through the library.
@@ -73,11 +74,11 @@ func (j storeJar) serve(c *storeCase, h func(w http.ResponseWriter, r *http.Requ
 
 // manager returns a session library Manager that keeps its data in store,
 // on the case's clock; mutate, when given, changes the configuration.
-func (c *storeCase) manager(store session.Store, index bool, mutate ...func(*session.Config)) *session.Manager {
+func (c *storeCase) manager(st session.Store, index bool, mutate ...func(*session.Config)) *session.Manager {
 	c.t.Helper()
 	cfg := session.Config{
 		Secret:         storeSecret,
-		Store:          store,
+		Store:          st,
 		Clock:          c.libraryClock,
 		Remember:       true,
 		RememberSafety: "None",
@@ -137,7 +138,7 @@ func (c *storeCase) wantGone(m *session.Manager, j storeJar, why string) {
 
 func ruleErrorsSurfaced(c *storeCase) {
 	fs := NewFaultyStore(c.st)
-	_, index := c.st.(session.SubjectIndex)
+	_, index := c.st.(store.SubjectIndex)
 	index = index && !c.opts.SkipIndex
 	m := c.manager(fs, index)
 	fault := errors.New("conformance: injected store fault")
@@ -180,9 +181,9 @@ func ruleErrorsSurfaced(c *storeCase) {
 
 	if index {
 		fs.Fail(OpSessions, fault)
-		_, err = m.Sessions(c.ctx, session.DefaultAudience, "alice")
+		_, err = m.Sessions(c.ctx, "alice")
 		check("Manager.Sessions", err)
-		_, err = m.RevokeSessions(c.ctx, session.DefaultAudience, "alice")
+		_, err = m.RevokeSessions(c.ctx, "alice")
 		check("Manager.RevokeSessions", err)
 		fs.Reset()
 	}
@@ -192,7 +193,7 @@ func ruleErrorsSurfaced(c *storeCase) {
 }
 
 func ruleLifeCycle(c *storeCase) {
-	_, index := c.st.(session.SubjectIndex)
+	_, index := c.st.(store.SubjectIndex)
 	index = index && !c.opts.SkipIndex
 	m := c.manager(c.st, index)
 	ctx := c.ctx
@@ -260,7 +261,7 @@ func ruleLifeCycle(c *storeCase) {
 	}
 	if index {
 		c.cite = cIndexAdd
-		entries, err := m.Sessions(ctx, session.DefaultAudience, "alice")
+		entries, err := m.Sessions(ctx, "alice")
 		if err != nil || len(entries) < 2 {
 			c.fatalf("Manager.Sessions = %v, %v; want the session and remember records of alice", entries, err)
 		}
@@ -322,18 +323,18 @@ func ruleLifeCycle(c *storeCase) {
 	if err != nil {
 		c.fatalf("Save: %v", err)
 	}
-	entries, err := m.Sessions(ctx, session.DefaultAudience, "carol")
+	entries, err := m.Sessions(ctx, "carol")
 	if err != nil || len(entries) != 4 {
 		c.fatalf("Manager.Sessions = %v, %v; want 4 records (2 sessions, each with a remember record)", entries, err)
 	}
-	n, err := m.RevokeSessions(ctx, session.DefaultAudience, "carol")
+	n, err := m.RevokeSessions(ctx, "carol")
 	if err != nil || n != 4 {
 		c.fatalf("Manager.RevokeSessions = %d, %v; want 4", n, err)
 	}
 	for _, j := range jars {
 		c.wantGone(m, j, "a revoked session")
 	}
-	if entries, err := m.Sessions(ctx, session.DefaultAudience, "carol"); err != nil || len(entries) != 0 {
+	if entries, err := m.Sessions(ctx, "carol"); err != nil || len(entries) != 0 {
 		c.fatalf("Manager.Sessions after RevokeSessions = %v, %v; want none", entries, err)
 	}
 	c.wantOpen(m, dave, "another subject's session after RevokeSessions")

@@ -14,15 +14,16 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 func TestStoreMemory(t *testing.T) {
-	TestStore(t, func(t *testing.T) session.Store { return session.NewMemoryStore(nil) }, nil)
+	TestStore(t, func(t *testing.T) session.Store { return newMemoryStore(t) }, nil)
 }
 
 func TestStoreFile(t *testing.T) {
 	TestStore(t, func(t *testing.T) session.Store {
-		st, err := session.NewFileStore(filepath.Join(t.TempDir(), "sessions"), nil)
+		st, err := session.NewFileStore(filepath.Join(t.TempDir(), "sessions"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +50,7 @@ func TestStoreWait(t *testing.T) {
 			t.Parallel()
 			TestStore(t, func(t *testing.T) session.Store {
 				st := clock
-				st.MemoryStore = session.NewMemoryStore(nil)
+				st.MemoryStore = newMemoryStore(t)
 				return st
 			}, &StoreOptions{Wait: time.Sleep, MaxValueSize: 1 << 20})
 		})
@@ -60,7 +61,7 @@ func TestStoreWait(t *testing.T) {
 // with SkipIndex.
 func TestStoreSkipIndex(t *testing.T) {
 	TestStore(t, func(t *testing.T) session.Store {
-		return noIndex{session.NewMemoryStore(nil)}
+		return noIndex{newMemoryStore(t)}
 	}, &StoreOptions{SkipIndex: true, MaxValueSize: 1 << 10})
 }
 
@@ -73,7 +74,7 @@ func TestStoreSequential(t *testing.T) {
 			t.Errorf("newStore called while %d other rules run, with Sequential set", n-1)
 		}
 		t.Cleanup(func() { live.Add(-1) })
-		return session.NewMemoryStore(nil)
+		return newMemoryStore(t)
 	}, &StoreOptions{Sequential: true, MaxValueSize: 1 << 10})
 }
 
@@ -92,22 +93,22 @@ func (s serverClockStore) setNow() time.Time { return time.Now().Truncate(s.trun
 
 func (s serverClockStore) readNow() time.Time { return time.Now().Add(-s.lag) }
 
-func (s serverClockStore) Get(ctx context.Context, name, key string, o session.GetOptions) ([]byte, error) {
+func (s serverClockStore) Get(ctx context.Context, name, key string, o store.GetOptions) ([]byte, error) {
 	o.Now = s.readNow()
 	return s.MemoryStore.Get(ctx, name, key, o)
 }
 
-func (s serverClockStore) Set(ctx context.Context, name, key string, v []byte, o session.SetOptions) error {
+func (s serverClockStore) Set(ctx context.Context, name, key string, v []byte, o store.SetOptions) error {
 	o.Now = s.setNow()
 	return s.MemoryStore.Set(ctx, name, key, v, o)
 }
 
-func (s serverClockStore) Delete(ctx context.Context, name, key string, o session.DeleteOptions) error {
+func (s serverClockStore) Delete(ctx context.Context, name, key string, o store.DeleteOptions) error {
 	o.Now = s.readNow()
 	return s.MemoryStore.Delete(ctx, name, key, o)
 }
 
-func (s serverClockStore) Sessions(ctx context.Context, name, aud, sub string, _ time.Time) ([]session.IndexEntry, error) {
+func (s serverClockStore) Sessions(ctx context.Context, name, aud, sub string, _ time.Time) ([]store.IndexEntry, error) {
 	return s.MemoryStore.Sessions(ctx, name, aud, sub, s.readNow())
 }
 
@@ -124,11 +125,11 @@ type brokenStore struct {
 }
 
 // Sessions forwards to the wrapped store's index.
-func (b *brokenStore) Sessions(ctx context.Context, name, aud, sub string, now time.Time) ([]session.IndexEntry, error) {
-	return b.Store.(session.SubjectIndex).Sessions(ctx, name, aud, sub, now)
+func (b *brokenStore) Sessions(ctx context.Context, name, aud, sub string, now time.Time) ([]store.IndexEntry, error) {
+	return b.Store.(store.SubjectIndex).Sessions(ctx, name, aud, sub, now)
 }
 
-func (b *brokenStore) Get(ctx context.Context, name, key string, o session.GetOptions) ([]byte, error) {
+func (b *brokenStore) Get(ctx context.Context, name, key string, o store.GetOptions) ([]byte, error) {
 	switch b.mode {
 	case "shared_keyspace":
 		name = "one"
@@ -144,7 +145,7 @@ func (b *brokenStore) Get(ctx context.Context, name, key string, o session.GetOp
 	return v, err
 }
 
-func (b *brokenStore) Set(ctx context.Context, name, key string, v []byte, o session.SetOptions) error {
+func (b *brokenStore) Set(ctx context.Context, name, key string, v []byte, o store.SetOptions) error {
 	switch b.mode {
 	case "ignores_ttl":
 		o.TTL = 1000 * time.Hour
@@ -166,10 +167,10 @@ func (b *brokenStore) Set(ctx context.Context, name, key string, v []byte, o ses
 	return b.Store.Set(ctx, name, key, v, o)
 }
 
-func (b *brokenStore) Delete(ctx context.Context, name, key string, o session.DeleteOptions) error {
+func (b *brokenStore) Delete(ctx context.Context, name, key string, o store.DeleteOptions) error {
 	switch b.mode {
 	case "delete_missing_errors":
-		if _, err := b.Store.Get(ctx, name, key, session.GetOptions{Now: o.Now}); err != nil {
+		if _, err := b.Store.Get(ctx, name, key, store.GetOptions{Now: o.Now}); err != nil {
 			return errors.New("no such key")
 		}
 	case "shared_keyspace":
@@ -206,7 +207,7 @@ func TestBrokenStoreHelper(t *testing.T) {
 		t.Skip("runs in a subprocess of TestStoreCatchesBrokenStores")
 	}
 	TestStore(t, func(t *testing.T) session.Store {
-		return &brokenStore{Store: session.NewMemoryStore(nil), mode: mode}
+		return &brokenStore{Store: newMemoryStore(t), mode: mode}
 	}, &StoreOptions{MaxValueSize: 2 << 20})
 }
 
@@ -283,17 +284,17 @@ func TestRuleNamesUnique(t *testing.T) {
 
 func TestFaultyStore(t *testing.T) {
 	ctx := context.Background()
-	f := NewFaultyStore(session.NewMemoryStore(nil))
+	f := NewFaultyStore(newMemoryStore(t))
 	fault := errors.New("down")
-	opts := session.SetOptions{TTL: time.Minute, Now: time.Now()}
+	opts := store.SetOptions{TTL: time.Minute, Now: time.Now()}
 	tests := []struct {
 		op   Op
 		call func() error
 	}{
 		{OpSet, func() error { return f.Set(ctx, "n", "k", []byte("v"), opts) }},
-		{OpGet, func() error { _, err := f.Get(ctx, "n", "k", session.GetOptions{Now: opts.Now}); return err }},
+		{OpGet, func() error { _, err := f.Get(ctx, "n", "k", store.GetOptions{Now: opts.Now}); return err }},
 		{OpSessions, func() error { _, err := f.Sessions(ctx, "n", "a", "s", opts.Now); return err }},
-		{OpDelete, func() error { return f.Delete(ctx, "n", "k", session.DeleteOptions{}) }},
+		{OpDelete, func() error { return f.Delete(ctx, "n", "k", store.DeleteOptions{}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.op.String(), func(t *testing.T) {
@@ -324,7 +325,7 @@ func TestFaultyStore(t *testing.T) {
 			}
 		}
 	})
-	if _, err := NewFaultyStore(noIndex{session.NewMemoryStore(nil)}).Sessions(ctx, "n", "a", "s", time.Now()); !errors.Is(err, errors.ErrUnsupported) {
+	if _, err := NewFaultyStore(noIndex{newMemoryStore(t)}).Sessions(ctx, "n", "a", "s", time.Now()); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Sessions of a store without index: %v, want errors.ErrUnsupported", err)
 	}
 	if Op(9).String() != "Op(9)" || f.Unwrap() == nil {

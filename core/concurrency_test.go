@@ -14,7 +14,7 @@ func TestManagerConcurrentUse(t *testing.T) {
 		store func() Store
 	}{
 		{"cookie", func() Store { return nil }},
-		{"memory", func() Store { return NewMemoryStore(nil) }},
+		{"memory", func() Store { return newTestMemoryStore(t) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := mustNew(t, Config{Secret: "s", Store: tt.store(), Remember: true, RememberSafety: "Low", Bind: []string{"ip"}})

@@ -1,6 +1,10 @@
 package session
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/sessiongo/session/core/store"
+)
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
 // them, so callers branch with errors.Is and never compare error strings.
@@ -12,8 +16,10 @@ var (
 	// missing, a cookie chunk is missing, the store has no record, or the
 	// cookie holds no entry for the configured audience. It also reports an
 	// operation (touch, refresh, logout, destroy, ...) on a session that was
-	// never opened. Start a new session.
-	ErrNotFound = errors.New("session not found")
+	// never opened. Start a new session. It is store.ErrNotFound, the error
+	// a Store returns for a missing record, under another name: errors.Is
+	// matches either.
+	ErrNotFound = store.ErrNotFound
 
 	// ErrExpired means the cookie was genuine in form but one of its timeouts
 	// (idling, rolling, absolute, remember) or the maximum lifetime has

@@ -16,9 +16,13 @@ import (
 // (or that an attacker planted) no longer opens. At logout, Destroy ends
 // the session.
 func ExampleSession_Renew() {
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := session.New(session.Config{
 		Secret:        "change me: a long random secret",
-		Store:         session.NewMemoryStore(nil),
+		Store:         st,
 		StoreMetadata: true,
 	})
 	if err != nil {
@@ -65,7 +69,7 @@ func ExampleSession_Renew() {
 	s, err := open(user)
 	cart, _ := session.Get[[]string](s, "cart")
 	fmt.Println("new cookie:", err, s.Subject(), cart)
-	list, _ := m.Sessions(context.Background(), "default", "alice")
+	list, _ := m.Sessions(context.Background(), "alice")
 	fmt.Println("alice's sessions:", len(list))
 
 	serve(logout, user)

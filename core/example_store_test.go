@@ -11,18 +11,22 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // With a Store the cookie carries only the 110-character header; the
 // encrypted data lives in the store.
 func ExampleNewMemoryStore() {
-	store := session.NewMemoryStore(&session.MemoryStoreOptions{
-		MaxEntries:      10_000,
-		CleanupInterval: time.Minute,
-	})
-	defer store.Stop() // ends the cleaner goroutine
+	st, err := session.NewMemoryStore(
+		session.WithMaxEntries(10_000),
+		session.WithCleanupInterval(time.Minute),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer st.Stop() // ends the cleaner goroutine
 
-	m, err := session.New(session.Config{Secret: "change me", Store: store})
+	m, err := session.New(session.Config{Secret: "change me", Store: st})
 	if err != nil {
 		panic(err)
 	}
@@ -33,7 +37,7 @@ func ExampleNewMemoryStore() {
 		panic(err)
 	}
 	cookie := w.Result().Cookies()[0]
-	fmt.Println(cookie.Name, len(cookie.Value), "characters; records:", store.Len())
+	fmt.Println(cookie.Name, len(cookie.Value), "characters; records:", st.Len())
 	// Output: session 110 characters; records: 1
 }
 
@@ -45,18 +49,18 @@ func ExampleNewFileStore() {
 	}
 	defer os.RemoveAll(dir)
 
-	store, err := session.NewFileStore(filepath.Join(dir, "sessions"), nil)
+	st, err := session.NewFileStore(filepath.Join(dir, "sessions"))
 	if err != nil {
 		panic(err)
 	}
 	ctx, now := context.Background(), time.Now()
-	err = store.Set(ctx, "session", "c2Vzc2lvbi1pZA", []byte(`["ciphertext"]`), session.SetOptions{TTL: time.Hour, Now: now})
+	err = st.Set(ctx, "session", "c2Vzc2lvbi1pZA", []byte(`["ciphertext"]`), store.SetOptions{TTL: time.Hour, Now: now})
 	if err != nil {
 		panic(err)
 	}
-	v, err := store.Get(ctx, "session", "c2Vzc2lvbi1pZA", session.GetOptions{Now: now})
+	v, err := st.Get(ctx, "session", "c2Vzc2lvbi1pZA", store.GetOptions{Now: now})
 	fmt.Println(string(v), err)
-	_, err = store.Get(ctx, "session", "c2Vzc2lvbi1pZA", session.GetOptions{Now: now.Add(2 * time.Hour)})
+	_, err = st.Get(ctx, "session", "c2Vzc2lvbi1pZA", store.GetOptions{Now: now.Add(2 * time.Hour)})
 	fmt.Println("two hours later:", errors.Is(err, session.ErrNotFound))
 	// Output:
 	// ["ciphertext"] <nil>
@@ -66,9 +70,13 @@ func ExampleNewFileStore() {
 // With StoreMetadata the store keeps an index of the sessions of each
 // subject: list them, and log a user out everywhere.
 func ExampleManager_RevokeSessions() {
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		panic(err)
+	}
 	m, err := session.New(session.Config{
 		Secret:        "change me",
-		Store:         session.NewMemoryStore(nil),
+		Store:         st,
 		StoreMetadata: true,
 	})
 	if err != nil {
@@ -86,11 +94,11 @@ func ExampleManager_RevokeSessions() {
 	login("bob")
 
 	ctx := context.Background()
-	sessions, _ := m.Sessions(ctx, "default", "alice")
+	sessions, _ := m.Sessions(ctx, "alice")
 	fmt.Println("alice has", len(sessions), "sessions")
-	n, err := m.RevokeSessions(ctx, "default", "alice")
+	n, err := m.RevokeSessions(ctx, "alice")
 	fmt.Println("revoked", n, err)
-	sessions, _ = m.Sessions(ctx, "default", "bob")
+	sessions, _ = m.Sessions(ctx, "bob")
 	fmt.Println("bob has", len(sessions), "session")
 	// Output:
 	// alice has 2 sessions

@@ -15,28 +15,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// FileStoreOptions holds the optional settings of NewFileStore; a nil
-// pointer means the defaults.
-type FileStoreOptions struct {
-	// CleanupInterval, when positive, starts a goroutine that removes
-	// expired records, index entries and stale temporary files at that
-	// interval; Stop ends it. Without it, expired records are removed when
-	// they are read, and index entries when their index is written or read.
-	CleanupInterval time.Duration
-	// Clock is the cleaner's clock, also used when an operation's Now is
-	// zero; nil means time.Now.
-	Clock func() time.Time
-	// Sync flushes every file to stable storage before it is renamed into
-	// place, so that a record survives a power failure. Off by default:
-	// writes are atomic either way.
-	Sync bool
-}
+	"github.com/sessiongo/session/core/store"
+)
 
 // FileStore is a Store that keeps one file per record under a directory,
 // the counterpart of the reference library's file store, with a subject
-// index (it implements SubjectIndex) kept in files too. It is safe for
+// index (it implements store.SubjectIndex) kept in files too. It is safe for
 // concurrent use within a process, and several processes may share a
 // directory: every write goes to a temporary file that is renamed into
 // place, so readers see a whole record or none.
@@ -83,14 +68,15 @@ const (
 var errFileNotFound = newError(ErrNotFound, "file store: no such record")
 
 // NewFileStore returns a FileStore keeping its files under dir, which is
-// created (mode 0700) when missing; opts may be nil. When
-// opts.CleanupInterval is positive it starts a cleaner goroutine: call Stop
-// when done with the store. An empty dir, or one that cannot be created, is
-// an error matching ErrInvalidConfig.
-func NewFileStore(dir string, opts *FileStoreOptions) (*FileStore, error) {
-	var o FileStoreOptions
-	if opts != nil {
-		o = *opts
+// created (mode 0700) when missing. It takes the options
+// WithCleanupInterval, WithClock and WithSync; any other option, or a bad
+// value, is an error matching ErrInvalidConfig, as are an empty dir and one
+// that cannot be created. With WithCleanupInterval it starts a cleaner
+// goroutine: call Stop when done with the store.
+func NewFileStore(dir string, opts ...StoreOption) (*FileStore, error) {
+	o, err := newStoreOptions("file store", false, opts)
+	if err != nil {
+		return nil, err
 	}
 	if dir == "" {
 		return nil, configError("file store: empty directory")
@@ -98,12 +84,9 @@ func NewFileStore(dir string, opts *FileStoreOptions) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, configError("file store: %w", err)
 	}
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
-	s := &FileStore{dir: dir, clock: o.Clock, sync: o.Sync}
-	if o.CleanupInterval > 0 {
-		s.startCleaner(o.CleanupInterval, func() { s.Cleanup(s.clock()) }) //nolint:errcheck // the next pass retries
+	s := &FileStore{dir: dir, clock: o.clock, sync: o.sync}
+	if o.cleanup > 0 {
+		s.startCleaner(o.cleanup, func() { s.Cleanup(s.clock()) }) //nolint:errcheck // the next pass retries
 	}
 	return s, nil
 }
@@ -157,7 +140,7 @@ func (s *FileStore) now(t time.Time) int64 {
 // Get returns the value stored under name and key; a missing or expired
 // record (judged against opts.Now) is an error matching ErrNotFound. An
 // expired record's file is removed.
-func (s *FileStore) Get(ctx context.Context, name, key string, opts GetOptions) ([]byte, error) {
+func (s *FileStore) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -251,7 +234,7 @@ func (s *FileStore) removeExpired(path string, now int64) bool {
 // opts.OldKey; when that record is not readable, nothing is written and the
 // error matches ErrNotFound. With opts.Replace only the value of an
 // existing record changes.
-func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -280,9 +263,9 @@ func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opt
 	expires := now + int64(opts.TTL)
 	src := opts.Partner
 	if src.IsZero() && opts.OldKey != "" && opts.OldKey != key {
-		src = RecordKey{name, opts.OldKey}
+		src = store.RecordKey{Name: name, Key: opts.OldKey}
 	}
-	if err := s.writeInGroup(RecordKey{name, key}, src, expires, value, now); err != nil {
+	if err := s.writeInGroup(store.RecordKey{Name: name, Key: key}, src, expires, value, now); err != nil {
 		return err
 	}
 	if opts.OldKey != "" && opts.OldKey != key {
@@ -414,7 +397,7 @@ func (s *FileStore) writeTempIn(dir string, header, value []byte) (string, error
 // Delete removes the record under name and key, every other record of its
 // group, and its subject index entries of opts.Metadata. Deleting a missing
 // record is not an error.
-func (s *FileStore) Delete(ctx context.Context, name, key string, opts DeleteOptions) error {
+func (s *FileStore) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -424,7 +407,7 @@ func (s *FileStore) Delete(ctx context.Context, name, key string, opts DeleteOpt
 	if !validPart(key) {
 		return invalidPart("key", key)
 	}
-	if err := s.deleteGroup(RecordKey{name, key}); err != nil {
+	if err := s.deleteGroup(store.RecordKey{Name: name, Key: key}); err != nil {
 		return err
 	}
 	if md := opts.Metadata; md != nil {
@@ -452,8 +435,8 @@ func (s *FileStore) removeRecord(path string) error {
 
 // Sessions lists the live sessions of an encoded audience and subject under
 // the cookie name, soonest to expire first, pruning expired entries and
-// entries whose record is gone. It implements SubjectIndex.
-func (s *FileStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]IndexEntry, error) {
+// entries whose record is gone. It implements store.SubjectIndex.
+func (s *FileStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -472,7 +455,7 @@ func (s *FileStore) Sessions(ctx context.Context, name, audience, subject string
 // with its expiry, removes drop, prunes expired entries (and, with list,
 // entries whose record is gone, returning the live ones with their record's
 // expiry).
-func (s *FileStore) updateIndex(name, path, key string, expires int64, drop string, now int64, list bool) ([]IndexEntry, error) {
+func (s *FileStore) updateIndex(name, path, key string, expires int64, drop string, now int64, list bool) ([]store.IndexEntry, error) {
 	mu := s.lock(path)
 	mu.Lock()
 	defer mu.Unlock()
@@ -486,7 +469,7 @@ func (s *FileStore) updateIndex(name, path, key string, expires int64, drop stri
 	}
 	var kept []kv
 	changed := false
-	var out []IndexEntry
+	var out []store.IndexEntry
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		k, e, ok := strings.Cut(sc.Text(), " ")
@@ -501,7 +484,7 @@ func (s *FileStore) updateIndex(name, path, key string, expires int64, drop stri
 				changed = true
 				continue
 			}
-			out = append(out, IndexEntry{Key: k, Expires: time.Unix(0, recExp)})
+			out = append(out, store.IndexEntry{Key: k, Expires: time.Unix(0, recExp)})
 		}
 		kept = append(kept, kv{k, exp})
 	}
@@ -575,13 +558,13 @@ func (s *FileStore) Cleanup(now time.Time) (int, error) {
 }
 
 // Stop ends the cleaner goroutine, if any, and waits for it. The store
-// stays usable. Stop may be called more than once. It implements Stopper.
+// stays usable. Stop may be called more than once. It implements store.Stopper.
 func (s *FileStore) Stop() {
 	s.stopCleaner()
 }
 
 var (
-	_ Store        = (*FileStore)(nil)
-	_ SubjectIndex = (*FileStore)(nil)
-	_ Stopper      = (*FileStore)(nil)
+	_ Store              = (*FileStore)(nil)
+	_ store.SubjectIndex = (*FileStore)(nil)
+	_ store.Stopper      = (*FileStore)(nil)
 )

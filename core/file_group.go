@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // fileGroupDir is the directory of group files; not hex, so never taken for
@@ -25,7 +27,7 @@ const fileGroupMax = 1024
 
 // fileGroupID is the group a record starts: derived from its name and key,
 // so that a record written without a group line has one all the same.
-func fileGroupID(r RecordKey) string {
+func fileGroupID(r store.RecordKey) string {
 	sum := sha256.Sum256([]byte(r.Name + "\x00" + r.Key))
 	return hex.EncodeToString(sum[:16])
 }
@@ -40,7 +42,7 @@ func (s *FileStore) groupLock(group string) *sync.Mutex {
 
 // groupOf returns the group of the live record r; ok is false when no
 // record is readable there.
-func (s *FileStore) groupOf(r RecordKey, now int64) (group string, ok bool) {
+func (s *FileStore) groupOf(r store.RecordKey, now int64) (group string, ok bool) {
 	expires, group, ok := readHead(s.recordPath(r.Name, r.Key))
 	if !ok || expires <= now {
 		return "", false
@@ -59,7 +61,7 @@ func validGroup(g string) bool {
 // writeInGroup writes the record r in the group of src (a new group when
 // src is zero), under the group's lock so that a concurrent deleteGroup
 // either sees the record or makes the write fail.
-func (s *FileStore) writeInGroup(r, src RecordKey, expires int64, value []byte, now int64) error {
+func (s *FileStore) writeInGroup(r, src store.RecordKey, expires int64, value []byte, now int64) error {
 	group := fileGroupID(r)
 	if !src.IsZero() {
 		g, ok := s.groupOf(src, now)
@@ -80,7 +82,7 @@ func (s *FileStore) writeInGroup(r, src RecordKey, expires int64, value []byte, 
 	if err != nil {
 		return err
 	}
-	members = slices.DeleteFunc(members, func(m RecordKey) bool {
+	members = slices.DeleteFunc(members, func(m store.RecordKey) bool {
 		_, err := os.Stat(s.recordPath(m.Name, m.Key))
 		return errors.Is(err, fs.ErrNotExist)
 	})
@@ -89,7 +91,7 @@ func (s *FileStore) writeInGroup(r, src RecordKey, expires int64, value []byte, 
 		// forks a session this often; each join reads every member.
 		return fileError("too many records in one session's group", nil)
 	}
-	for _, m := range [...]RecordKey{src, r} {
+	for _, m := range [...]store.RecordKey{src, r} {
 		if !m.IsZero() && !slices.Contains(members, m) {
 			members = append(members, m)
 		}
@@ -101,7 +103,7 @@ func (s *FileStore) writeInGroup(r, src RecordKey, expires int64, value []byte, 
 }
 
 // deleteGroup removes the record r and every other record of its group.
-func (s *FileStore) deleteGroup(r RecordKey) error {
+func (s *FileStore) deleteGroup(r store.RecordKey) error {
 	path := s.recordPath(r.Name, r.Key)
 	_, group, ok := readHead(path)
 	if !ok {
@@ -129,7 +131,7 @@ func (s *FileStore) deleteGroup(r RecordKey) error {
 }
 
 // readGroup reads the members of a group; the group's lock is held.
-func (s *FileStore) readGroup(group string) ([]RecordKey, error) {
+func (s *FileStore) readGroup(group string) ([]store.RecordKey, error) {
 	data, err := os.ReadFile(s.groupPath(group))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -137,13 +139,13 @@ func (s *FileStore) readGroup(group string) ([]RecordKey, error) {
 	if err != nil {
 		return nil, fileError("unable to read group", err)
 	}
-	var members []RecordKey
+	var members []store.RecordKey
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		hexName, key, ok := strings.Cut(sc.Text(), " ")
 		name, err := hex.DecodeString(hexName)
 		if ok && err == nil && validPart(string(name)) && validPart(key) {
-			members = append(members, RecordKey{string(name), key})
+			members = append(members, store.RecordKey{Name: string(name), Key: key})
 		}
 	}
 	return members, nil
@@ -151,7 +153,7 @@ func (s *FileStore) readGroup(group string) ([]RecordKey, error) {
 
 // writeGroup replaces the members of a group, removing its file when there
 // are none; the group's lock is held.
-func (s *FileStore) writeGroup(group string, members []RecordKey) error {
+func (s *FileStore) writeGroup(group string, members []store.RecordKey) error {
 	path := s.groupPath(group)
 	if len(members) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -194,7 +196,7 @@ func (s *FileStore) cleanupGroups() error {
 		mu.Lock()
 		members, err := s.readGroup(group)
 		if err == nil {
-			live := slices.DeleteFunc(members, func(m RecordKey) bool {
+			live := slices.DeleteFunc(members, func(m store.RecordKey) bool {
 				_, err := os.Stat(s.recordPath(m.Name, m.Key))
 				return errors.Is(err, fs.ErrNotExist)
 			})

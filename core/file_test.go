@@ -9,11 +9,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
-func newTestFileStore(t *testing.T, opts *FileStoreOptions) *FileStore {
+func newTestFileStore(t *testing.T, opts ...StoreOption) *FileStore {
 	t.Helper()
-	st, err := NewFileStore(filepath.Join(t.TempDir(), "sessions"), opts)
+	st, err := NewFileStore(filepath.Join(t.TempDir(), "sessions"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,33 +24,33 @@ func newTestFileStore(t *testing.T, opts *FileStoreOptions) *FileStore {
 }
 
 func TestFileStore(t *testing.T) {
-	stBehaviour(t, func(t *testing.T) Store { return newTestFileStore(t, nil) })
+	stBehaviour(t, func(t *testing.T) Store { return newTestFileStore(t) })
 }
 
 func TestFileStoreNames(t *testing.T) {
 	ctx := context.Background()
-	st := newTestFileStore(t, nil)
+	st := newTestFileStore(t)
 	parent := filepath.Dir(st.Dir())
 	bad := []string{"", "..", "../x", "a/b", `a\b`, "a\x00b", "a b", "a\nb", "ü", strings.Repeat("k", 128)}
 	for _, p := range bad {
 		for _, c := range []struct{ name, key string }{{p, "key"}, {"session", p}} {
-			if err := st.Set(ctx, c.name, c.key, []byte("v"), SetOptions{TTL: time.Minute, Now: stAt(0)}); err == nil || !errors.Is(err, ErrStore) {
+			if err := st.Set(ctx, c.name, c.key, []byte("v"), store.SetOptions{TTL: time.Minute, Now: stAt(0)}); err == nil || !errors.Is(err, ErrStore) {
 				t.Errorf("Set(%q, %q): %v, want an error matching ErrStore", c.name, c.key, err)
 			}
-			if _, err := st.Get(ctx, c.name, c.key, GetOptions{Now: stAt(0)}); err == nil || errors.Is(err, ErrNotFound) {
+			if _, err := st.Get(ctx, c.name, c.key, store.GetOptions{Now: stAt(0)}); err == nil || errors.Is(err, ErrNotFound) {
 				t.Errorf("Get(%q, %q): %v, want an invalid-name error", c.name, c.key, err)
 			}
-			if err := st.Delete(ctx, c.name, c.key, DeleteOptions{}); err == nil {
+			if err := st.Delete(ctx, c.name, c.key, store.DeleteOptions{}); err == nil {
 				t.Errorf("Delete(%q, %q): no error", c.name, c.key)
 			}
 		}
 	}
-	if err := st.Set(ctx, "session", "new", []byte("v"), SetOptions{TTL: time.Minute, OldKey: "../x"}); err == nil {
+	if err := st.Set(ctx, "session", "new", []byte("v"), store.SetOptions{TTL: time.Minute, OldKey: "../x"}); err == nil {
 		t.Error("Set with OldKey ../x: no error")
 	}
 	// Cookie name tokens and base64url keys of any case are kept apart.
-	stSet(t, st, "__Host-sess.id", "AbC-_1", "1", SetOptions{TTL: time.Minute, Now: stAt(0)})
-	stSet(t, st, "__Host-sess.id", "abc-_1", "2", SetOptions{TTL: time.Minute, Now: stAt(0)})
+	stSet(t, st, "__Host-sess.id", "AbC-_1", "1", store.SetOptions{TTL: time.Minute, Now: stAt(0)})
+	stSet(t, st, "__Host-sess.id", "abc-_1", "2", store.SetOptions{TTL: time.Minute, Now: stAt(0)})
 	stGet(t, st, "__Host-sess.id", "AbC-_1", stAt(0), "1")
 	stGet(t, st, "__Host-sess.id", "abc-_1", stAt(0), "2")
 	entries, err := os.ReadDir(parent)
@@ -56,8 +58,8 @@ func TestFileStoreNames(t *testing.T) {
 		t.Fatalf("files outside the store's directory: %v %v", entries, err)
 	}
 	// Long audiences and subjects are fine: they only appear hashed.
-	md := &Metadata{Audiences: []string{strings.Repeat("a", 300)}, Subjects: []string{"a/../b c"}}
-	stSet(t, st, "session", "k", "v", SetOptions{TTL: time.Minute, Now: stAt(0), Metadata: md})
+	md := &store.Metadata{Audiences: []string{strings.Repeat("a", 300)}, Subjects: []string{"a/../b c"}}
+	stSet(t, st, "session", "k", "v", store.SetOptions{TTL: time.Minute, Now: stAt(0), Metadata: md})
 	if got := stIndexKeys(t, st, "session", md.Audiences[0], md.Subjects[0], stAt(0)); !stSameStrings(got, []string{"k"}) {
 		t.Fatalf("index = %v, want [k]", got)
 	}
@@ -65,14 +67,14 @@ func TestFileStoreNames(t *testing.T) {
 
 func TestFileStoreFiles(t *testing.T) {
 	ctx := context.Background()
-	st := newTestFileStore(t, nil)
-	stSet(t, st, "session", "k", "value", SetOptions{TTL: 10 * time.Second, Now: stAt(0)})
+	st := newTestFileStore(t)
+	stSet(t, st, "session", "k", "value", store.SetOptions{TTL: 10 * time.Second, Now: stAt(0)})
 	path := st.recordPath("session", "k")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fileMagic + "1700000010000000000 " + fileGroupID(RecordKey{"session", "k"}) + "\nvalue"
+	want := fileMagic + "1700000010000000000 " + fileGroupID(store.RecordKey{Name: "session", Key: "k"}) + "\nvalue"
 	if string(data) != want {
 		t.Fatalf("record file = %q, want %q", data, want)
 	}
@@ -80,14 +82,14 @@ func TestFileStoreFiles(t *testing.T) {
 	// is its own group: it opens, rotates and is deleted with its rotation.
 	os.WriteFile(st.recordPath("session", "old"), []byte(fileMagic+"1700000010000000000\nold value"), 0o600)
 	stGet(t, st, "session", "old", stAt(0), "old value")
-	stSet(t, st, "session", "next", "v", SetOptions{TTL: time.Minute, Now: stAt(0), OldKey: "old", StaleTTL: time.Minute})
-	if err := st.Delete(ctx, "session", "old", DeleteOptions{Now: stAt(0)}); err != nil {
+	stSet(t, st, "session", "next", "v", store.SetOptions{TTL: time.Minute, Now: stAt(0), OldKey: "old", StaleTTL: time.Minute})
+	if err := st.Delete(ctx, "session", "old", store.DeleteOptions{Now: stAt(0)}); err != nil {
 		t.Fatal(err)
 	}
 	stMiss(t, st, "session", "next", stAt(0))
 	// A corrupt record is a store failure, not a missing one.
 	os.WriteFile(st.recordPath("session", "bad"), []byte("garbage"), 0o600)
-	if _, err := st.Get(ctx, "session", "bad", GetOptions{Now: stAt(0)}); !errors.Is(err, ErrStore) || errors.Is(err, ErrNotFound) {
+	if _, err := st.Get(ctx, "session", "bad", store.GetOptions{Now: stAt(0)}); !errors.Is(err, ErrStore) || errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get of a corrupt record: %v, want ErrStore", err)
 	}
 	// An expired record is removed when read.
@@ -96,11 +98,11 @@ func TestFileStoreFiles(t *testing.T) {
 		t.Fatalf("expired record file still there: %v", err)
 	}
 	// Two stores on one directory (two processes) see each other's records.
-	other, err := NewFileStore(st.Dir(), nil)
+	other, err := NewFileStore(st.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stSet(t, st, "session", "shared", "v", SetOptions{TTL: time.Minute, Now: stAt(0)})
+	stSet(t, st, "session", "shared", "v", store.SetOptions{TTL: time.Minute, Now: stAt(0)})
 	stGet(t, other, "session", "shared", stAt(0), "v")
 	// Many concurrent writers leave no temporary files behind.
 	var wg sync.WaitGroup
@@ -109,7 +111,7 @@ func TestFileStoreFiles(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				st.Set(ctx, "session", "hot", []byte("v"), SetOptions{TTL: time.Minute, Now: stAt(0)})
+				st.Set(ctx, "session", "hot", []byte("v"), store.SetOptions{TTL: time.Minute, Now: stAt(0)})
 			}
 		}()
 	}
@@ -123,11 +125,11 @@ func TestFileStoreFiles(t *testing.T) {
 }
 
 func TestFileStoreCleanup(t *testing.T) {
-	st := newTestFileStore(t, nil)
-	md := &Metadata{Audiences: []string{"YQ"}, Subjects: []string{"cw"}}
-	stSet(t, st, "session", "a", "v", SetOptions{TTL: time.Second, Now: stAt(0), Metadata: md})
-	stSet(t, st, "session", "b", "v", SetOptions{TTL: time.Hour, Now: stAt(0), Metadata: md})
-	stSet(t, st, "remember", "c", "v", SetOptions{TTL: time.Second, Now: stAt(0)})
+	st := newTestFileStore(t)
+	md := &store.Metadata{Audiences: []string{"YQ"}, Subjects: []string{"cw"}}
+	stSet(t, st, "session", "a", "v", store.SetOptions{TTL: time.Second, Now: stAt(0), Metadata: md})
+	stSet(t, st, "session", "b", "v", store.SetOptions{TTL: time.Hour, Now: stAt(0), Metadata: md})
+	stSet(t, st, "remember", "c", "v", store.SetOptions{TTL: time.Second, Now: stAt(0)})
 	debris := filepath.Join(st.nameDir("session"), fileTmpPrefix+"crashed")
 	os.WriteFile(debris, []byte("x"), 0o600)
 	old := time.Now().Add(-2 * fileTmpMaxAge)
@@ -154,9 +156,9 @@ func TestFileStoreCleanup(t *testing.T) {
 
 func TestFileStoreCleaner(t *testing.T) {
 	clock := newStoreClock()
-	st := newTestFileStore(t, &FileStoreOptions{CleanupInterval: time.Millisecond, Clock: clock.Now})
+	st := newTestFileStore(t, WithCleanupInterval(time.Millisecond), WithClock(clock.Now))
 	st.cleaned = make(chan struct{}, 1)
-	stSet(t, st, "session", "a", "v", SetOptions{TTL: time.Second}) // zero Now: the store's clock
+	stSet(t, st, "session", "a", "v", store.SetOptions{TTL: time.Second}) // zero Now: the store's clock
 	clock.Add(time.Minute)
 	path := st.recordPath("session", "a")
 	deadline := time.After(time.Minute) // the cleaner runs every millisecond; a minute is for a busy machine
@@ -183,7 +185,7 @@ func TestNewFileStoreErrors(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
 	for _, dir := range []string{"", filepath.Join(file, "sub")} {
-		if _, err := NewFileStore(dir, nil); !errors.Is(err, ErrInvalidConfig) {
+		if _, err := NewFileStore(dir); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("NewFileStore(%q): %v, want ErrInvalidConfig", dir, err)
 		}
 	}

@@ -19,7 +19,7 @@ func TestFlashes(t *testing.T) {
 		t.Run(storage, func(t *testing.T) {
 			cfg := Config{}
 			if storage != "cookie" {
-				cfg.Store = NewMemoryStore(nil)
+				cfg.Store = newTestMemoryStore(t)
 			}
 			h := newHarness(t, cfg)
 			s, r := h.request()
@@ -122,7 +122,7 @@ func TestFlashKeysApart(t *testing.T) {
 		t.Run(storage, func(t *testing.T) {
 			cfg := Config{}
 			if storage != "cookie" {
-				cfg.Store = NewMemoryStore(nil)
+				cfg.Store = newTestMemoryStore(t)
 			}
 			h := newHarness(t, cfg)
 			s, r := h.request()

@@ -1,18 +1,22 @@
 package session
 
-import "context"
+import (
+	"context"
+
+	"github.com/sessiongo/session/core/store"
+)
 
 // errNoIndex is returned by the subject index methods when the configured
 // store keeps no subject index.
-var errNoIndex = configError("store keeps no subject index (it does not implement SubjectIndex)")
+var errNoIndex = configError("store keeps no subject index (it does not implement store.SubjectIndex)")
 
 // subjectIndex returns the store's subject index, or an error matching
 // ErrInvalidConfig when there is none.
-func (m *Manager) subjectIndex() (SubjectIndex, error) {
+func (m *Manager) subjectIndex() (store.SubjectIndex, error) {
 	if m.store == nil {
 		return nil, configError("cookie storage keeps no subject index (configure a Store)")
 	}
-	idx, ok := m.store.(SubjectIndex)
+	idx, ok := m.store.(store.SubjectIndex)
 	if !ok {
 		return nil, errNoIndex
 	}
@@ -22,21 +26,30 @@ func (m *Manager) subjectIndex() (SubjectIndex, error) {
 // namedEntry is an index entry with the cookie name it was found under.
 type namedEntry struct {
 	name string
-	IndexEntry
+	store.IndexEntry
 }
 
-// indexEntries lists the live index entries of audience and subject under
-// both cookie names.
-func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([]namedEntry, error) {
+// subjectMetadata returns the subject index entry of subject in the Manager's
+// audience, encoded as on save.
+func (m *Manager) subjectMetadata(subject string) *store.Metadata {
+	return &store.Metadata{
+		Audiences: []string{m.encodeAudience(m.audience)},
+		Subjects:  []string{m.encodeSubject(subject)},
+	}
+}
+
+// indexEntries lists the live index entries of subject in the Manager's
+// audience under both cookie names.
+func (m *Manager) indexEntries(ctx context.Context, subject string) ([]namedEntry, error) {
 	idx, err := m.subjectIndex()
 	if err != nil {
 		return nil, err
 	}
-	aud, sub := m.EncodeAudience(audience), m.EncodeSubject(subject)
+	md := m.subjectMetadata(subject)
 	now := m.clock()
 	var out []namedEntry
 	for _, name := range [...]string{m.cookieName, m.rememberName} {
-		entries, err := idx.Sessions(ctx, name, aud, sub, now)
+		entries, err := idx.Sessions(ctx, name, md.Audiences[0], md.Subjects[0], now)
 		if err != nil {
 			return nil, wrapError(ErrStore, "unable to read session metadata", err)
 		}
@@ -47,24 +60,25 @@ func (m *Manager) indexEntries(ctx context.Context, audience, subject string) ([
 	return out, nil
 }
 
-// Sessions lists the live sessions of a subject (usually a user id) in an
-// audience, from the store's subject index: one entry per store record of
-// the session cookie and of the remember cookie (IndexEntry.Remember), soonest
-// to expire first. The session and remember records of one browser are
-// linked in the store: revoking either ends both.
-// audience and subject are given in clear; they are encoded (and the
-// subject hashed, with Config.HashSubject) as on save.
+// Sessions lists the live sessions of a subject (usually a user id) in the
+// Manager's audience (Config.Audience), from the store's subject index: one
+// entry per store record of the session cookie and of the remember cookie
+// (store.IndexEntry.Remember), soonest to expire first. The session and
+// remember records of one browser are linked in the store: revoking either
+// ends both. subject is given in clear; it is encoded (and hashed, with
+// Config.HashSubject) as on save. To list the sessions of another audience,
+// use a Manager configured with that audience.
 //
 // The index is kept only with Config.StoreMetadata; without it the list is
 // empty. A store that keeps no subject index (it does not implement
-// SubjectIndex), or cookie storage, is an error matching ErrInvalidConfig; a
-// store failure matches ErrStore.
-func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]IndexEntry, error) {
-	named, err := m.indexEntries(ctx, audience, subject)
+// store.SubjectIndex), or cookie storage, is an error matching
+// ErrInvalidConfig; a store failure matches ErrStore.
+func (m *Manager) Sessions(ctx context.Context, subject string) ([]store.IndexEntry, error) {
+	named, err := m.indexEntries(ctx, subject)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]IndexEntry, len(named))
+	out := make([]store.IndexEntry, len(named))
 	for i, e := range named {
 		out[i] = e.IndexEntry
 		out[i].Remember = e.name == m.rememberName
@@ -73,23 +87,21 @@ func (m *Manager) Sessions(ctx context.Context, audience, subject string) ([]Ind
 	return out, nil
 }
 
-// RevokeSessions deletes every live session of a subject in an audience, as
-// listed by Sessions ("log out everywhere"), and returns how many store
-// records it deleted. Cookies that still point at them fail to open with
-// ErrNotFound from then on. Errors are those of Sessions; a failed delete
-// matches ErrStore and the count says how many were deleted before it.
-func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) (int, error) {
-	named, err := m.indexEntries(ctx, audience, subject)
+// RevokeSessions deletes every live session of a subject in the Manager's
+// audience, as listed by Sessions ("log out everywhere"), and returns how
+// many store records it deleted. Cookies that still point at them fail to
+// open with ErrNotFound from then on. Errors are those of Sessions; a failed
+// delete matches ErrStore and the count says how many were deleted before
+// it.
+func (m *Manager) RevokeSessions(ctx context.Context, subject string) (int, error) {
+	named, err := m.indexEntries(ctx, subject)
 	if err != nil {
 		return 0, err
 	}
-	md := &Metadata{
-		Audiences: []string{m.EncodeAudience(audience)},
-		Subjects:  []string{m.EncodeSubject(subject)},
-	}
+	md := m.subjectMetadata(subject)
 	n := 0
 	for _, e := range named {
-		if err := m.store.Delete(ctx, e.name, e.Key, DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+		if err := m.store.Delete(ctx, e.name, e.Key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
 			return n, wrapError(ErrStore, "unable to revoke session", err)
 		}
 		n++
@@ -97,23 +109,20 @@ func (m *Manager) RevokeSessions(ctx context.Context, audience, subject string) 
 	return n, nil
 }
 
-// RevokeSession deletes one session of a subject in an audience by its
-// storage key (an IndexEntry.Key from Sessions), whichever cookie it belongs
-// to, and removes it from the index, together with the other records of
-// the same browser session (its remember record, or its session record):
-// use it to sign out one device, or to cap the number of sessions of a
-// user. Deleting a key that is already gone is not an error. Errors are
-// those of Sessions.
-func (m *Manager) RevokeSession(ctx context.Context, audience, subject, key string) error {
+// RevokeSession deletes one session of a subject in the Manager's audience
+// by its storage key (a store.IndexEntry.Key from Sessions), whichever
+// cookie it belongs to, and removes it from the index, together with the
+// other records of the same browser session (its remember record, or its
+// session record): use it to sign out one device, or to cap the number of
+// sessions of a user. Deleting a key that is already gone is not an error.
+// Errors are those of Sessions.
+func (m *Manager) RevokeSession(ctx context.Context, subject, key string) error {
 	if _, err := m.subjectIndex(); err != nil {
 		return err
 	}
-	md := &Metadata{
-		Audiences: []string{m.EncodeAudience(audience)},
-		Subjects:  []string{m.EncodeSubject(subject)},
-	}
+	md := m.subjectMetadata(subject)
 	for _, name := range [...]string{m.cookieName, m.rememberName} {
-		if err := m.store.Delete(ctx, name, key, DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+		if err := m.store.Delete(ctx, name, key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
 			return wrapError(ErrStore, "unable to revoke session", err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // storeClock is a settable clock, safe for concurrent use.
@@ -105,7 +107,7 @@ type stNoIndex struct{ Store }
 // stFailingIndex is a MemoryStore whose index fails.
 type stFailingIndex struct{ *MemoryStore }
 
-func (stFailingIndex) Sessions(context.Context, string, string, string, time.Time) ([]IndexEntry, error) {
+func (stFailingIndex) Sessions(context.Context, string, string, string, time.Time) ([]store.IndexEntry, error) {
 	return nil, errors.New("index down")
 }
 
@@ -134,13 +136,14 @@ func TestManagerSessions(t *testing.T) {
 	for _, hash := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plain subject", true: "hashed subject"}[hash], func(t *testing.T) {
 			clock := newStoreClock()
-			m := stManager(t, NewMemoryStore(nil), clock, func(c *Config) { c.HashSubject = hash })
+			st := newTestMemoryStore(t)
+			m := stManager(t, st, clock, func(c *Config) { c.HashSubject = hash })
 			alice1 := stLogin(t, m, "alice")
 			clock.Add(time.Minute)
 			alice2 := stLogin(t, m, "alice")
 			bob := stLogin(t, m, "bob")
 
-			entries, err := m.Sessions(ctx, "default", "alice")
+			entries, err := m.Sessions(ctx, "alice")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,10 +159,13 @@ func TestManagerSessions(t *testing.T) {
 					t.Errorf("entries not sorted by expiry: %v", entries)
 				}
 			}
-			if e, _ := m.Sessions(ctx, "default", "bob"); len(e) != 2 {
+			if e, _ := m.Sessions(ctx, "bob"); len(e) != 2 {
 				t.Fatalf("bob has %d entries, want 2", len(e))
 			}
-			if e, _ := m.Sessions(ctx, "other", "alice"); len(e) != 0 {
+			// One Manager, one audience: a Manager of another audience on
+			// the same store sees none of them.
+			other := stManager(t, st, clock, func(c *Config) { c.HashSubject = hash; c.Audience = "other" })
+			if e, _ := other.Sessions(ctx, "alice"); len(e) != 0 {
 				t.Fatalf("alice has %d entries in another audience, want 0", len(e))
 			}
 
@@ -168,10 +174,10 @@ func TestManagerSessions(t *testing.T) {
 			if entries[0].Remember {
 				t.Fatalf("the oldest entry is a remember record: %v", entries)
 			}
-			if err := m.RevokeSession(ctx, "default", "alice", entries[0].Key); err != nil {
+			if err := m.RevokeSession(ctx, "alice", entries[0].Key); err != nil {
 				t.Fatal(err)
 			}
-			left, _ := m.Sessions(ctx, "default", "alice")
+			left, _ := m.Sessions(ctx, "alice")
 			if len(left) != 2 || left[0].Remember == left[1].Remember {
 				t.Fatalf("after RevokeSession alice has %v, want the session and remember records of her other browser", left)
 			}
@@ -179,11 +185,11 @@ func TestManagerSessions(t *testing.T) {
 				t.Fatalf("the revoked browser's cookies open again (restored from its remember cookie?): %v", err)
 			}
 
-			n, err := m.RevokeSessions(ctx, "default", "alice")
+			n, err := m.RevokeSessions(ctx, "alice")
 			if err != nil || n != 2 {
 				t.Fatalf("RevokeSessions = %d, %v; want 2, nil", n, err)
 			}
-			if e, _ := m.Sessions(ctx, "default", "alice"); len(e) != 0 {
+			if e, _ := m.Sessions(ctx, "alice"); len(e) != 0 {
 				t.Fatalf("after RevokeSessions alice has %d entries", len(e))
 			}
 			for i, j := range []stJar{alice1, alice2} {
@@ -199,7 +205,7 @@ func TestManagerSessions(t *testing.T) {
 			if err := stOpenErr(t, m, bob); err != nil {
 				t.Fatalf("bob's session after revoking alice's: %v", err)
 			}
-			if n, err := m.RevokeSessions(ctx, "default", "alice"); n != 0 || err != nil {
+			if n, err := m.RevokeSessions(ctx, "alice"); n != 0 || err != nil {
 				t.Fatalf("second RevokeSessions = %d, %v; want 0, nil", n, err)
 			}
 		})
@@ -216,9 +222,9 @@ func TestManagerSessionsErrors(t *testing.T) {
 		want   error
 	}{
 		{"cookie storage", nil, nil, ErrInvalidConfig},
-		{"store without index", stNoIndex{NewMemoryStore(nil)}, nil, ErrInvalidConfig},
-		{"failing index", stFailingIndex{NewMemoryStore(nil)}, nil, ErrStore},
-		{"metadata off", NewMemoryStore(nil), func(c *Config) { c.StoreMetadata = false }, nil},
+		{"store without index", stNoIndex{newTestMemoryStore(t)}, nil, ErrInvalidConfig},
+		{"failing index", stFailingIndex{newTestMemoryStore(t)}, nil, ErrStore},
+		{"metadata off", newTestMemoryStore(t), func(c *Config) { c.StoreMetadata = false }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,19 +232,19 @@ func TestManagerSessionsErrors(t *testing.T) {
 			if tt.store != nil {
 				stLogin(t, m, "alice")
 			}
-			entries, err := m.Sessions(ctx, "default", "alice")
+			entries, err := m.Sessions(ctx, "alice")
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("Sessions: %v, want %v", err, tt.want)
 			}
 			if len(entries) != 0 {
 				t.Fatalf("Sessions listed %v, want none", entries)
 			}
-			n, err := m.RevokeSessions(ctx, "default", "alice")
+			n, err := m.RevokeSessions(ctx, "alice")
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) || n != 0 {
 				t.Fatalf("RevokeSessions = %d, %v; want 0, %v", n, err, tt.want)
 			}
 			if tt.want == ErrInvalidConfig {
-				if err := m.RevokeSession(ctx, "default", "alice", "k"); !errors.Is(err, tt.want) {
+				if err := m.RevokeSession(ctx, "alice", "k"); !errors.Is(err, tt.want) {
 					t.Fatalf("RevokeSession: %v, want %v", err, tt.want)
 				}
 			}

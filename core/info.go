@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // Info is the session's information store (the reference's session.info):
@@ -107,7 +109,7 @@ func (s *Session) saveInfo(remember bool) error {
 	// keeping its expiry, group and index entries, so that it can never
 	// bring back a record that was destroyed, revoked or has expired.
 	now := m.now()
-	err := m.store.Set(s.ex.Context(), name, m.storageKey(md.sid[:]), bytes.Clone(record.Bytes()), SetOptions{
+	err := m.store.Set(s.ex.Context(), name, m.storageKey(md.sid[:]), bytes.Clone(record.Bytes()), store.SetOptions{
 		TTL:     time.Duration(m.storeTTL(remember, now, md.creationTime, md.rollingOffset)) * time.Second,
 		Now:     time.Unix(now, 0),
 		Replace: true,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 func TestFlagNames(t *testing.T) {
@@ -157,8 +159,8 @@ func TestStorageKey(t *testing.T) {
 	t.Parallel()
 	for _, hash := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plain", true: "hashed"}[hash], func(t *testing.T) {
-			store := NewMemoryStore(nil)
-			h := newHarness(t, Config{Store: store, HashStorageKey: hash})
+			st := newTestMemoryStore(t)
+			h := newHarness(t, Config{Store: st, HashStorageKey: hash})
 			h.login(map[string]any{"k": 1}, "")
 			hd, err := ParseHeader(h.jar["session"])
 			if err != nil {
@@ -171,7 +173,7 @@ func TestStorageKey(t *testing.T) {
 			if (key == hd.SessionID) == hash {
 				t.Errorf("StorageKey = %s for id %s with HashStorageKey %v", key, hd.SessionID, hash)
 			}
-			if _, err := store.Get(context.Background(), "session", key, GetOptions{Now: h.clock.Now()}); err != nil {
+			if _, err := st.Get(context.Background(), "session", key, store.GetOptions{Now: h.clock.Now()}); err != nil {
 				t.Errorf("no record under StorageKey: %v", err)
 			}
 			if hd.FlagNames()[0] != "storage" {

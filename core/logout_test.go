@@ -17,8 +17,8 @@ func TestSecurityDestroyEndsRememberCookie(t *testing.T) {
 		store func(t *testing.T) Store
 	}{
 		{"cookie storage", func(*testing.T) Store { return nil }},
-		{"memory store", func(*testing.T) Store { return NewMemoryStore(nil) }},
-		{"file store", func(t *testing.T) Store { return newTestFileStore(t, nil) }},
+		{"memory store", func(*testing.T) Store { return newTestMemoryStore(t) }},
+		{"file store", func(t *testing.T) Store { return newTestFileStore(t) }},
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {

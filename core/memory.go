@@ -8,49 +8,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
-// DefaultMemoryStoreMaxEntries is the number of records a MemoryStore holds
-// when MemoryStoreOptions.MaxEntries is 0.
-const DefaultMemoryStoreMaxEntries = 100_000
-
-// MemoryStoreOptions holds the optional settings of NewMemoryStore; the
-// zero value (or a nil pointer) means the defaults. An options struct,
-// rather than functional options, keeps the call site readable inside
-// package session: session.NewMemoryStore(&session.MemoryStoreOptions{
-// MaxEntries: 10_000}).
-type MemoryStoreOptions struct {
-	// MaxEntries bounds the number of records (default
-	// DefaultMemoryStoreMaxEntries). When the store is full, a write first
-	// drops expired records, then the least recently used anonymous one (a
-	// session without a subject, see SetOptions.Anonymous). Only a
-	// signed-in session's write evicts the least recently used signed-in
-	// session; an anonymous write into a store full of signed-in sessions
-	// fails with an error matching ErrStore instead, so that anonymous
-	// traffic can never log users out. Size it for the signed-in sessions
-	// you expect (each record counts, a remember cookie's too) plus the
-	// anonymous ones. The records are spread over up to 32 shards, each
-	// holding its share of MaxEntries, so eviction may start a little
-	// before MaxEntries records are stored in total.
-	MaxEntries int
-	// CleanupInterval, when positive, starts a goroutine that removes
-	// expired records and index entries at that interval; Stop ends it.
-	// Without it, expired records are removed when they are read, and
-	// whenever a write lands in their shard.
-	CleanupInterval time.Duration
-	// Clock is the cleaner's clock, also used when an operation's Now is
-	// zero; nil means time.Now. Give it the session library's Config.Clock
-	// when that is not the wall clock.
-	Clock func() time.Time
-}
-
 // MemoryStore is a Store that keeps records in the process's memory, the
-// counterpart of the reference library's shm store: bounded in size, with
-// TTLs judged against the Now of each call, the stale TTL of replaced
-// records, and a subject index (it implements SubjectIndex). It is safe for
-// concurrent use; records are sharded so that requests rarely wait on one
-// another. Records do not survive a restart and are not shared between
-// processes.
+// counterpart of the reference library's shm store: bounded in size (see
+// WithMaxEntries), with TTLs judged against the Now of each call, the stale
+// TTL of replaced records, and a subject index (it implements
+// store.SubjectIndex). It is safe for concurrent use; records are sharded
+// so that requests rarely wait on one another. Records do not survive a
+// restart and are not shared between processes. Make one with
+// NewMemoryStore.
 //
 // Values are copied on Set and on Get. Context cancellation is checked when
 // a call starts: a cancelled call changes nothing and returns the context's
@@ -154,25 +123,24 @@ const memMaxShards = 32
 
 var errMemNotFound = newError(ErrNotFound, "memory store: no such record")
 
-// NewMemoryStore returns an empty MemoryStore; opts may be nil. When
-// opts.CleanupInterval is positive it starts a cleaner goroutine: call Stop
-// when done with the store.
-func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
-	var o MemoryStoreOptions
-	if opts != nil {
-		o = *opts
+// NewMemoryStore returns an empty MemoryStore. It takes the options
+// WithMaxEntries, WithCleanupInterval and WithClock; any other option, or a
+// bad value, is an error matching ErrInvalidConfig. With
+// WithCleanupInterval it starts a cleaner goroutine: call Stop when done
+// with the store.
+func NewMemoryStore(opts ...StoreOption) (*MemoryStore, error) {
+	o, err := newStoreOptions("memory store", true, opts)
+	if err != nil {
+		return nil, err
 	}
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = DefaultMemoryStoreMaxEntries
+	if o.maxEntries == 0 {
+		o.maxEntries = DefaultMemoryStoreMaxEntries
 	}
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
-	n := min(max(o.MaxEntries/256, 1), memMaxShards)
+	n := min(max(o.maxEntries/256, 1), memMaxShards)
 	s := &MemoryStore{
 		shards:  make([]memShard, n),
 		indexes: make([]memIndexShard, memMaxShards),
-		clock:   o.Clock,
+		clock:   o.clock,
 	}
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -180,18 +148,18 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		sh.root.prev, sh.root.next = &sh.root, &sh.root
 		sh.anon.prev, sh.anon.next = &sh.anon, &sh.anon
 		sh.groups = &s.groups
-		sh.capacity = o.MaxEntries / n
-		if i < o.MaxEntries%n {
+		sh.capacity = o.maxEntries / n
+		if i < o.maxEntries%n {
 			sh.capacity++
 		}
 	}
 	for i := range s.indexes {
 		s.indexes[i].entries = map[memIndexKey]map[string]int64{}
 	}
-	if o.CleanupInterval > 0 {
-		s.startCleaner(o.CleanupInterval, func() { s.Cleanup(s.clock()) })
+	if o.cleanup > 0 {
+		s.startCleaner(o.cleanup, func() { s.Cleanup(s.clock()) })
 	}
-	return s
+	return s, nil
 }
 
 // fnv1a hashes parts separated by a byte no part can make ambiguous.
@@ -232,7 +200,7 @@ func (s *MemoryStore) now(t time.Time) int64 {
 // Get returns a copy of the value stored under name and key; a missing or
 // expired record (judged against opts.Now) is an error matching
 // ErrNotFound.
-func (s *MemoryStore) Get(ctx context.Context, name, key string, opts GetOptions) ([]byte, error) {
+func (s *MemoryStore) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -266,7 +234,7 @@ func (s *MemoryStore) Get(ctx context.Context, name, key string, opts GetOptions
 // opts.OldKey; when that record is not readable, nothing is stored and the
 // error matches ErrNotFound. With opts.Replace only the value of an existing
 // record changes.
-func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -364,7 +332,7 @@ func (s *MemoryStore) groupOf(k memKey, now int64) *memGroup {
 // Delete removes the record under name and key, every other record of its
 // group, and its subject index entries of opts.Metadata. Deleting a missing
 // record is not an error.
-func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts DeleteOptions) error {
+func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -426,7 +394,7 @@ func (s *MemoryStore) updateIndex(ik memIndexKey, key string, expires int64, dro
 // prune removes the expired entries of set and those whose record is gone;
 // with out, it appends the live ones to *out, with the record's expiry. The
 // index shard of ik must be locked.
-func (s *MemoryStore) prune(ik memIndexKey, set map[string]int64, now int64, out *[]IndexEntry) {
+func (s *MemoryStore) prune(ik memIndexKey, set map[string]int64, now int64, out *[]store.IndexEntry) {
 	for key, exp := range set {
 		if exp <= now {
 			delete(set, key)
@@ -446,22 +414,22 @@ func (s *MemoryStore) prune(ik memIndexKey, set map[string]int64, now int64, out
 			continue
 		}
 		if out != nil {
-			*out = append(*out, IndexEntry{Key: key, Expires: time.Unix(0, exp)})
+			*out = append(*out, store.IndexEntry{Key: key, Expires: time.Unix(0, exp)})
 		}
 	}
 }
 
 // Sessions lists the live sessions of an encoded audience and subject under
 // the cookie name, soonest to expire first, pruning expired entries and
-// entries whose record was evicted or deleted. It implements SubjectIndex.
-func (s *MemoryStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]IndexEntry, error) {
+// entries whose record was evicted or deleted. It implements store.SubjectIndex.
+func (s *MemoryStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	ik := memIndexKey{name, audience, subject}
 	ish := s.indexShard(ik)
 	ish.mu.Lock()
-	var out []IndexEntry
+	var out []store.IndexEntry
 	if set := ish.entries[ik]; set != nil {
 		s.prune(ik, set, s.now(now), &out)
 		if len(set) == 0 {
@@ -473,8 +441,8 @@ func (s *MemoryStore) Sessions(ctx context.Context, name, audience, subject stri
 	return out, nil
 }
 
-func sortEntries(entries []IndexEntry) {
-	slices.SortFunc(entries, func(a, b IndexEntry) int {
+func sortEntries(entries []store.IndexEntry) {
+	slices.SortFunc(entries, func(a, b store.IndexEntry) int {
 		if c := a.Expires.Compare(b.Expires); c != 0 {
 			return c
 		}
@@ -523,7 +491,7 @@ func (s *MemoryStore) Cleanup(now time.Time) int {
 
 // Stop ends the cleaner goroutine, if any, and waits for it. The store
 // stays usable; expired records are then removed only on access. Stop may
-// be called more than once. It implements Stopper.
+// be called more than once. It implements store.Stopper.
 func (s *MemoryStore) Stop() {
 	s.stopCleaner()
 }
@@ -646,7 +614,7 @@ func (h *memHeap) Pop() any {
 }
 
 var (
-	_ Store        = (*MemoryStore)(nil)
-	_ SubjectIndex = (*MemoryStore)(nil)
-	_ Stopper      = (*MemoryStore)(nil)
+	_ Store              = (*MemoryStore)(nil)
+	_ store.SubjectIndex = (*MemoryStore)(nil)
+	_ store.Stopper      = (*MemoryStore)(nil)
 )

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // mwClock is an injected clock for the middleware tests.
@@ -285,13 +286,13 @@ func TestMiddlewareLateSave(t *testing.T) {
 
 type failingStore struct{ err error }
 
-func (f failingStore) Get(context.Context, string, string, session.GetOptions) ([]byte, error) {
+func (f failingStore) Get(context.Context, string, string, store.GetOptions) ([]byte, error) {
 	return nil, f.err
 }
-func (f failingStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
+func (f failingStore) Set(context.Context, string, string, []byte, store.SetOptions) error {
 	return f.err
 }
-func (f failingStore) Delete(context.Context, string, string, session.DeleteOptions) error {
+func (f failingStore) Delete(context.Context, string, string, store.DeleteOptions) error {
 	return f.err
 }
 
@@ -354,13 +355,13 @@ func TestMiddlewareErrors(t *testing.T) {
 // header-only cookie.
 type saveOnlyStore struct{}
 
-func (saveOnlyStore) Get(context.Context, string, string, session.GetOptions) ([]byte, error) {
+func (saveOnlyStore) Get(context.Context, string, string, store.GetOptions) ([]byte, error) {
 	return nil, session.ErrNotFound
 }
-func (saveOnlyStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
+func (saveOnlyStore) Set(context.Context, string, string, []byte, store.SetOptions) error {
 	return nil
 }
-func (saveOnlyStore) Delete(context.Context, string, string, session.DeleteOptions) error {
+func (saveOnlyStore) Delete(context.Context, string, string, store.DeleteOptions) error {
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // Open reads the session from the request's cookie (the reference's
@@ -101,7 +103,7 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	var info map[string]map[string]any
 	if m.store != nil {
 		key := m.storageKey(md.sid[:])
-		record, err := m.store.Get(s.ex.Context(), name, key, GetOptions{Now: time.Unix(now, 0)})
+		record, err := m.store.Get(s.ex.Context(), name, key, store.GetOptions{Now: time.Unix(now, 0)})
 		if err != nil {
 			return storeError("unable to load session", err), false
 		}

@@ -1,6 +1,10 @@
 package session
 
-import "time"
+import (
+	"time"
+
+	"github.com/sessiongo/session/core/store"
+)
 
 // Renew replaces the session with a new one that holds the same data: a new
 // session id and creation time, and new cookies. Call it when the privilege
@@ -81,7 +85,7 @@ func (s *Session) deleteReplaced() error {
 		if !c.md.valid {
 			continue
 		}
-		err := m.store.Delete(s.ex.Context(), c.name, m.storageKey(c.md.sid[:]), DeleteOptions{
+		err := m.store.Delete(s.ex.Context(), c.name, m.storageKey(c.md.sid[:]), store.DeleteOptions{
 			Now:      time.Unix(m.now(), 0),
 			Metadata: md,
 		})

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // rnKey returns the storage key of the session a cookie value belongs to.
@@ -55,7 +57,7 @@ func rnLogin(t testing.TB, m *Manager, j stJar, subject string, before func(*Ses
 
 func rnIndexKeys(t testing.TB, m *Manager, subject string) []string {
 	t.Helper()
-	entries, err := m.Sessions(context.Background(), "default", subject)
+	entries, err := m.Sessions(context.Background(), subject)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +74,8 @@ func TestRenewStores(t *testing.T) {
 		name string
 		new  func(t *testing.T) Store
 	}{
-		{"memory", func(*testing.T) Store { return NewMemoryStore(nil) }},
-		{"file", func(t *testing.T) Store { return newTestFileStore(t, nil) }},
+		{"memory", func(*testing.T) Store { return newTestMemoryStore(t) }},
+		{"file", func(t *testing.T) Store { return newTestFileStore(t) }},
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
@@ -157,7 +159,7 @@ func TestRenewStores(t *testing.T) {
 					// Renew removed the records from bob's index itself;
 					// Sessions would also prune them, as their records are gone.
 					for _, name := range []string{m.CookieName(), m.RememberCookieName()} {
-						ik := memIndexKey{name, m.EncodeAudience("default"), m.EncodeSubject("bob")}
+						ik := memIndexKey{name, m.encodeAudience("default"), m.encodeSubject("bob")}
 						ish := ms.indexShard(ik)
 						ish.mu.Lock()
 						n := len(ish.entries[ik])
@@ -236,7 +238,7 @@ func TestRenewCookieStorage(t *testing.T) {
 
 func TestRenewErrors(t *testing.T) {
 	t.Run("new session", func(t *testing.T) {
-		h := newHarness(t, Config{Store: NewMemoryStore(nil)})
+		h := newHarness(t, Config{Store: newTestMemoryStore(t)})
 		s, r := h.request()
 		s.Set("a", 1)
 		if err := s.Renew(); err != nil || !s.Exists() || len(r.setCookies) != 1 {
@@ -252,7 +254,7 @@ func TestRenewErrors(t *testing.T) {
 		}
 	})
 	t.Run("delete fails", func(t *testing.T) {
-		st := &rnFailingDelete{MemoryStore: NewMemoryStore(nil)}
+		st := &rnFailingDelete{MemoryStore: newTestMemoryStore(t)}
 		h := newHarness(t, Config{Store: st})
 		h.login(map[string]any{"a": 1}, "alice")
 		st.fail = true
@@ -274,7 +276,7 @@ type rnFailingDelete struct {
 	fail bool
 }
 
-func (f *rnFailingDelete) Delete(ctx context.Context, name, key string, opts DeleteOptions) error {
+func (f *rnFailingDelete) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if f.fail {
 		return errors.New("delete refused")
 	}
@@ -286,7 +288,7 @@ func (f *rnFailingDelete) Delete(ctx context.Context, name, key string, opts Del
 // and only the new cookie opens.
 func TestRenewMiddleware(t *testing.T) {
 	clock := newStoreClock()
-	st := &rnCountingStore{MemoryStore: NewMemoryStore(nil)}
+	st := &rnCountingStore{MemoryStore: newTestMemoryStore(t)}
 	m := stManager(t, st, clock, nil)
 	j := stJar{}
 	rnVisit(t, m, j, "cart", "book")
@@ -340,7 +342,7 @@ type rnCountingStore struct {
 	sets int
 }
 
-func (c *rnCountingStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+func (c *rnCountingStore) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	c.sets++
 	return c.MemoryStore.Set(ctx, name, key, value, opts)
 }

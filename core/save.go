@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // Save stores the session and sends a new session cookie with a new session
@@ -221,7 +223,7 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 	if err := s.appendRecord(record, payload); err != nil {
 		return err
 	}
-	opts := SetOptions{
+	opts := store.SetOptions{
 		TTL:       time.Duration(m.storeTTL(remember, now, h.creationTime, h.rollingOffset)) * time.Second,
 		Now:       time.Unix(now, 0),
 		StaleTTL:  time.Duration(m.staleTTL) * time.Second,
@@ -239,7 +241,7 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 	// The session and remember records of one browser form one group in
 	// the store, so that deleting either ends both.
 	if other := s.otherMeta(remember); other.valid {
-		opts.Partner = RecordKey{Name: m.otherName(remember), Key: m.storageKey(other.sid[:])}
+		opts.Partner = store.RecordKey{Name: m.otherName(remember), Key: m.storageKey(other.sid[:])}
 	}
 	value := bytes.Clone(record.Bytes())
 	if err := m.store.Set(s.ex.Context(), name, m.storageKey(h.sid[:]), value, opts); err != nil {
@@ -320,9 +322,9 @@ func (m *Manager) storageKey(sid []byte) string {
 	return b64.EncodeToString(sid)
 }
 
-// EncodeSubject returns a subject as the subject index stores it: base64url,
+// encodeSubject returns a subject as the subject index stores it: base64url,
 // of the first 16 bytes of its SHA-256 with HashSubject.
-func (m *Manager) EncodeSubject(subject string) string {
+func (m *Manager) encodeSubject(subject string) string {
 	if m.hashSubject {
 		sum := sha256.Sum256([]byte(subject))
 		return b64.EncodeToString(sum[:16])
@@ -330,8 +332,8 @@ func (m *Manager) EncodeSubject(subject string) string {
 	return b64.EncodeToString([]byte(subject))
 }
 
-// EncodeAudience returns an audience as the subject index stores it.
-func (m *Manager) EncodeAudience(audience string) string {
+// encodeAudience returns an audience as the subject index stores it.
+func (m *Manager) encodeAudience(audience string) string {
 	return b64.EncodeToString([]byte(audience))
 }
 
@@ -347,21 +349,21 @@ func (s *Session) hasSubject() bool {
 
 // metadata returns the subject index entries of the session: one per entry
 // that has a subject, when StoreMetadata is on.
-func (s *Session) metadata() *Metadata {
+func (s *Session) metadata() *store.Metadata {
 	if !s.m.storeMetadata {
 		return nil
 	}
-	var md *Metadata
+	var md *store.Metadata
 	for i := range s.entries {
 		e := &s.entries[i]
 		if !e.hasSubject {
 			continue
 		}
 		if md == nil {
-			md = &Metadata{}
+			md = &store.Metadata{}
 		}
-		md.Audiences = append(md.Audiences, s.m.EncodeAudience(e.audience))
-		md.Subjects = append(md.Subjects, s.m.EncodeSubject(e.subject))
+		md.Audiences = append(md.Audiences, s.m.encodeAudience(e.audience))
+		md.Subjects = append(md.Subjects, s.m.encodeSubject(e.subject))
 	}
 	return md
 }
@@ -520,7 +522,7 @@ func (s *Session) destroy(remember bool) error {
 		}
 	}
 	if m.store != nil && md.valid {
-		err := m.store.Delete(s.ex.Context(), name, m.storageKey(md.sid[:]), DeleteOptions{
+		err := m.store.Delete(s.ex.Context(), name, m.storageKey(md.sid[:]), store.DeleteOptions{
 			Now:      time.Unix(md.timestamp, 0),
 			Metadata: s.metadata(),
 		})

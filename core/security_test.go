@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // Regression tests for the hardening items of the security review, one
@@ -145,7 +147,7 @@ type setCounter struct {
 	sets int
 }
 
-func (c *setCounter) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+func (c *setCounter) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	c.sets++
 	return c.Store.Set(ctx, name, key, value, opts)
 }
@@ -183,10 +185,10 @@ func TestSecurityInvalidUTF8(t *testing.T) {
 			t.Run(storage+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				cfg := Config{Secret: "a long enough secret", Remember: true, RememberSafety: "None"}
-				var store *setCounter
-				if storage == "store" {
-					store = &setCounter{Store: NewMemoryStore(nil)}
-					cfg.Store = store
+				var counter *setCounter
+				if storage == "counter" {
+					counter = &setCounter{Store: newTestMemoryStore(t)}
+					cfg.Store = counter
 				}
 				m := mustNew(t, cfg)
 				r := newRecorder("")
@@ -199,8 +201,8 @@ func TestSecurityInvalidUTF8(t *testing.T) {
 				if len(r.setCookies) != 0 {
 					t.Errorf("Save sent cookies: %q", r.setCookies)
 				}
-				if store != nil && store.sets != 0 {
-					t.Errorf("Save wrote %d store records", store.sets)
+				if counter != nil && counter.sets != 0 {
+					t.Errorf("Save wrote %d store records", counter.sets)
 				}
 			})
 		}
@@ -381,7 +383,7 @@ func TestSecurityInflateBound(t *testing.T) {
 	})
 	t.Run("store save and open", func(t *testing.T) {
 		t.Parallel()
-		m := mustNew(t, Config{Secret: "a long enough secret", Store: NewMemoryStore(nil)})
+		m := mustNew(t, Config{Secret: "a long enough secret", Store: newTestMemoryStore(t)})
 		r := newRecorder("")
 		s := m.NewSession(r)
 		s.Set("blob", big)

@@ -3,6 +3,8 @@ package session
 import (
 	"crypto/sha256"
 	"strings"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 type state uint8
@@ -53,7 +55,7 @@ type Session struct {
 	// stored with, taken before SetSubject or SetAudience changes them
 	// (nil: those of the entries), so that Renew removes the records from
 	// the index they are in.
-	indexed *Metadata
+	indexed *store.Metadata
 	// renewed is set by Renew: the request's remember cookie belongs to the
 	// session it replaced, and a save must not take its creation time.
 	renewed bool
@@ -249,7 +251,7 @@ func (s *Session) SetSubject(subject string) {
 func (s *Session) noteIndexed() {
 	if s.indexed == nil && s.meta.valid && s.m.store != nil && s.m.storeMetadata {
 		if s.indexed = s.metadata(); s.indexed == nil {
-			s.indexed = &Metadata{}
+			s.indexed = &store.Metadata{}
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // testClock is an injectable clock, advanced by tests.
@@ -645,8 +647,10 @@ func TestStoreErrorsSurface(t *testing.T) {
 
 type brokenStore struct{ err error }
 
-func (b brokenStore) Get(context.Context, string, string, GetOptions) ([]byte, error) {
+func (b brokenStore) Get(context.Context, string, string, store.GetOptions) ([]byte, error) {
 	return nil, b.err
 }
-func (b brokenStore) Set(context.Context, string, string, []byte, SetOptions) error { return b.err }
-func (b brokenStore) Delete(context.Context, string, string, DeleteOptions) error   { return b.err }
+func (b brokenStore) Set(context.Context, string, string, []byte, store.SetOptions) error {
+	return b.err
+}
+func (b brokenStore) Delete(context.Context, string, string, store.DeleteOptions) error { return b.err }

@@ -18,9 +18,9 @@ func TestConcurrentRequestsAcrossSave(t *testing.T) {
 		name string
 		new  func(t *testing.T) Store
 	}{
-		{"memory", func(t *testing.T) Store { return NewMemoryStore(nil) }},
+		{"memory", func(t *testing.T) Store { return newTestMemoryStore(t) }},
 		{"file", func(t *testing.T) Store {
-			st, err := NewFileStore(filepath.Join(t.TempDir(), "s"), nil)
+			st, err := NewFileStore(filepath.Join(t.TempDir(), "s"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // Sessions over the memory store, next to BenchmarkOpenRead and
@@ -17,11 +18,11 @@ import (
 // cookie.
 
 func BenchmarkStoreOpenRead(b *testing.B) {
-	benchOpenRead(b, session.Config{Store: session.NewMemoryStore(nil)}, smallData)
+	benchOpenRead(b, session.Config{Store: benchMemoryStore(b)}, smallData)
 }
 
 func BenchmarkStoreOpenRead2KB(b *testing.B) {
-	benchOpenRead(b, session.Config{Store: session.NewMemoryStore(nil)}, data2KB)
+	benchOpenRead(b, session.Config{Store: benchMemoryStore(b)}, data2KB)
 }
 
 // Every iteration replays the same cookie, whose record each save marks as
@@ -29,11 +30,11 @@ func BenchmarkStoreOpenRead2KB(b *testing.B) {
 const benchStaleTTL = time.Hour
 
 func BenchmarkStoreOpenModifySave(b *testing.B) {
-	benchOpenModifySave(b, session.Config{Store: session.NewMemoryStore(nil), StaleTTL: benchStaleTTL}, smallData)
+	benchOpenModifySave(b, session.Config{Store: benchMemoryStore(b), StaleTTL: benchStaleTTL}, smallData)
 }
 
 func BenchmarkStoreOpenModifySave2KB(b *testing.B) {
-	benchOpenModifySave(b, session.Config{Store: session.NewMemoryStore(nil), StaleTTL: benchStaleTTL}, data2KB)
+	benchOpenModifySave(b, session.Config{Store: benchMemoryStore(b), StaleTTL: benchStaleTTL}, data2KB)
 }
 
 // The stores alone: Set and Get of a 200-byte record (the size of a small
@@ -52,7 +53,7 @@ func benchKeys(n int) []string {
 func benchStoreSet(b *testing.B, st session.Store) {
 	ctx := context.Background()
 	keys := benchKeys(1024)
-	opts := session.SetOptions{TTL: time.Hour, Now: time.Now()}
+	opts := store.SetOptions{TTL: time.Hour, Now: time.Now()}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -68,14 +69,14 @@ func benchStoreGet(b *testing.B, st session.Store) {
 	keys := benchKeys(1024)
 	now := time.Now()
 	for _, k := range keys {
-		if err := st.Set(ctx, "session", k, benchRecord, session.SetOptions{TTL: time.Hour, Now: now}); err != nil {
+		if err := st.Set(ctx, "session", k, benchRecord, store.SetOptions{TTL: time.Hour, Now: now}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := st.Get(ctx, "session", keys[i%len(keys)], session.GetOptions{Now: now}); err != nil {
+		if _, err := st.Get(ctx, "session", keys[i%len(keys)], store.GetOptions{Now: now}); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -83,27 +84,35 @@ func benchStoreGet(b *testing.B, st session.Store) {
 }
 
 func benchFileStore(b *testing.B) session.Store {
-	st, err := session.NewFileStore(filepath.Join(b.TempDir(), "sessions"), nil)
+	st, err := session.NewFileStore(filepath.Join(b.TempDir(), "sessions"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	return st
 }
 
-func BenchmarkMemoryStoreSet(b *testing.B) { benchStoreSet(b, session.NewMemoryStore(nil)) }
-func BenchmarkMemoryStoreGet(b *testing.B) { benchStoreGet(b, session.NewMemoryStore(nil)) }
+func benchMemoryStore(b *testing.B) *session.MemoryStore {
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+func BenchmarkMemoryStoreSet(b *testing.B) { benchStoreSet(b, benchMemoryStore(b)) }
+func BenchmarkMemoryStoreGet(b *testing.B) { benchStoreGet(b, benchMemoryStore(b)) }
 func BenchmarkFileStoreSet(b *testing.B)   { benchStoreSet(b, benchFileStore(b)) }
 func BenchmarkFileStoreGet(b *testing.B)   { benchStoreGet(b, benchFileStore(b)) }
 
 // BenchmarkMemoryStoreParallel mixes Get and Set (4:1) from every
 // goroutine, the load the shards are for.
 func BenchmarkMemoryStoreParallel(b *testing.B) {
-	st := session.NewMemoryStore(nil)
+	st := benchMemoryStore(b)
 	ctx := context.Background()
 	keys := benchKeys(4096)
 	now := time.Now()
 	for _, k := range keys {
-		st.Set(ctx, "session", k, benchRecord, session.SetOptions{TTL: time.Hour, Now: now})
+		st.Set(ctx, "session", k, benchRecord, store.SetOptions{TTL: time.Hour, Now: now})
 	}
 	var seed atomic.Int64
 	b.ReportAllocs()
@@ -112,8 +121,8 @@ func BenchmarkMemoryStoreParallel(b *testing.B) {
 		for pb.Next() {
 			k := keys[i%len(keys)]
 			if i%5 == 0 {
-				st.Set(ctx, "session", k, benchRecord, session.SetOptions{TTL: time.Hour, Now: now})
-			} else if _, err := st.Get(ctx, "session", k, session.GetOptions{Now: now}); err != nil {
+				st.Set(ctx, "session", k, benchRecord, store.SetOptions{TTL: time.Hour, Now: now})
+			} else if _, err := st.Get(ctx, "session", k, store.GetOptions{Now: now}); err != nil {
 				b.Error(err)
 				return
 			}

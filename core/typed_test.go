@@ -70,7 +70,7 @@ func TestDecodeSameInEveryRequest(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					cfg := Config{}
 					if storage != "cookie" {
-						cfg.Store = NewMemoryStore(nil)
+						cfg.Store = newTestMemoryStore(t)
 					}
 					h := newHarness(t, cfg)
 					check := func(when string, s *Session) {

@@ -49,14 +49,14 @@ func serve(t *testing.T, ln net.Listener, app *conformance.App) {
 
 func TestConformance(t *testing.T) {
 	conformance.TestAdapter(t, serve, &conformance.AdapterOptions{
-		NewStore: func(*testing.T) session.Store { return session.NewMemoryStore(nil) },
+		NewStore: func(t *testing.T) session.Store { return memoryStore(t) },
 	})
 }
 
 var errOutage = errors.New("store unreachable")
 
 func TestErrorHandler(t *testing.T) {
-	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+	store := conformance.NewFaultyStore(memoryStore(t))
 	m, err := session.New(session.Config{Secret: "chi", Store: store})
 	if err != nil {
 		t.Fatal(err)
@@ -181,4 +181,14 @@ func BenchmarkChi(b *testing.B) {
 			}
 		})
 	}
+}
+
+// memoryStore returns a memory store for one test.
+func memoryStore(t *testing.T) *session.MemoryStore {
+	t.Helper()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -51,7 +51,7 @@ func serve(t *testing.T, ln net.Listener, app *conformance.App) {
 
 func TestConformance(t *testing.T) {
 	conformance.TestAdapter(t, serve, &conformance.AdapterOptions{
-		NewStore: func(*testing.T) session.Store { return session.NewMemoryStore(nil) },
+		NewStore: func(t *testing.T) session.Store { return memoryStore(t) },
 	})
 }
 
@@ -120,7 +120,7 @@ func TestEchoResponsePaths(t *testing.T) {
 var errOutage = errors.New("store unreachable")
 
 func TestErrorHandler(t *testing.T) {
-	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+	store := conformance.NewFaultyStore(memoryStore(t))
 	m, err := session.New(session.Config{Secret: "echo", Store: store, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -270,4 +270,14 @@ func BenchmarkEcho(b *testing.B) {
 			}
 		})
 	}
+}
+
+// memoryStore returns a memory store for one test.
+func memoryStore(t *testing.T) *session.MemoryStore {
+	t.Helper()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -124,7 +124,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 
 func TestConformance(t *testing.T) {
 	conformance.TestAdapter(t, serve, &conformance.AdapterOptions{
-		NewStore: func(*testing.T) session.Store { return session.NewMemoryStore(nil) },
+		NewStore: func(t *testing.T) session.Store { return memoryStore(t) },
 	})
 }
 
@@ -252,7 +252,7 @@ func TestExchange(t *testing.T) {
 var errOutage = errors.New("store unreachable")
 
 func TestErrorHandler(t *testing.T) {
-	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
+	store := conformance.NewFaultyStore(memoryStore(t))
 	m, err := session.New(session.Config{Secret: "fiber", Store: store, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -421,4 +421,14 @@ func BenchmarkFiber(b *testing.B) {
 			}
 		})
 	}
+}
+
+// memoryStore returns a memory store for one test.
+func memoryStore(t *testing.T) *session.MemoryStore {
+	t.Helper()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -45,6 +45,7 @@ func TestUsage(t *testing.T) {
 		{"sessions without action", "", []string{"sessions", "--store", "sqlite:///tmp/x.db", "--subject", "a"}, 2, "", "want list or revoke"},
 		{"sessions without store", "", []string{"sessions", "list", "--subject", "a"}, 2, "", "needs --store"},
 		{"sessions without subject", "", []string{"sessions", "list", "--store", "redis://127.0.0.1:1"}, 2, "", "needs --subject"},
+		{"memcached prefix with a space", "", []string{"sessions", "list", "--store", "memcached://127.0.0.1:1?prefix=my+app", "--subject", "a"}, 2, "", "WithPrefix"},
 		{"sentinel without master", "", []string{"sessions", "list", "--store", "redis-sentinel://127.0.0.1:26390", "--subject", "a"}, 2, "", "master_name"},
 		{"check: opens", "", []string{"open", "--secret", "s", "--check", cookie}, 0, `"exists": true`, ""},
 		{"check: does not open", "", []string{"open", "--secret", "other", "--check", cookie}, 1, `"exists": false`, ""},

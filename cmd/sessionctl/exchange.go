@@ -11,6 +11,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // exchange is the session.Exchange of one simulated request: the cookie
@@ -159,12 +160,12 @@ type readOnlyStore struct {
 	skipped int
 }
 
-func (r *readOnlyStore) Set(context.Context, string, string, []byte, session.SetOptions) error {
+func (r *readOnlyStore) Set(context.Context, string, string, []byte, store.SetOptions) error {
 	r.skipped++
 	return nil
 }
 
-func (r *readOnlyStore) Delete(context.Context, string, string, session.DeleteOptions) error {
+func (r *readOnlyStore) Delete(context.Context, string, string, store.DeleteOptions) error {
 	r.skipped++
 	return nil
 }

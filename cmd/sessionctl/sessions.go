@@ -79,16 +79,13 @@ func runSessions(e *env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	audience := st.cfg.Audience
-	if audience == "" {
-		audience = session.DefaultAudience
-	}
+	// The Manager lists and revokes in its own audience, --audience.
 	subject := st.cfg.Subject
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	switch {
 	case action == "list":
-		entries, err := m.Sessions(ctx, audience, subject)
+		entries, err := m.Sessions(ctx, subject)
 		if err != nil {
 			return storeFailure(conn, err)
 		}
@@ -98,12 +95,12 @@ func runSessions(e *env, args []string) error {
 		}
 		return enc.Encode(out)
 	case *key != "":
-		if err := m.RevokeSession(ctx, audience, subject, *key); err != nil {
+		if err := m.RevokeSession(ctx, subject, *key); err != nil {
 			return storeFailure(conn, err)
 		}
 		return enc.Encode(map[string]int{"revoked": 1})
 	}
-	n, err := m.RevokeSessions(ctx, audience, subject)
+	n, err := m.RevokeSessions(ctx, subject)
 	if err != nil {
 		enc.Encode(map[string]int{"revoked": n})
 		return storeFailure(conn, err)

@@ -101,8 +101,12 @@ func openStore(ctx context.Context, raw string) (*storeConn, error) {
 		if err != nil {
 			return nil, usagef("--store: %v", err)
 		}
-		c.store = redisstore.New(client, redisstore.WithPrefix(p.prefix), redisstore.WithSuffix(p.suffix))
-		c.close = func() { client.Close() }
+		st, err := redisstore.New(client, redisstore.WithPrefix(p.prefix), redisstore.WithSuffix(p.suffix))
+		if err != nil {
+			client.Close()
+			return nil, usagef("--store: %v", err)
+		}
+		c.store, c.close = st, func() { client.Close() }
 	case "memcached", "memcache":
 		if p.table != "" || p.metaTable != "" || p.migrate {
 			return nil, usagef("--store: table, meta_table and migrate are for SQL stores")
@@ -111,8 +115,12 @@ func openStore(ctx context.Context, raw string) (*storeConn, error) {
 		if err != nil {
 			return nil, usagef("--store: %v", err)
 		}
-		c.store = memcachedstore.New(client, memcachedstore.WithPrefix(p.prefix), memcachedstore.WithSuffix(p.suffix))
-		c.close = func() { client.Close() }
+		st, err := memcachedstore.New(client, memcachedstore.WithPrefix(p.prefix), memcachedstore.WithSuffix(p.suffix))
+		if err != nil {
+			client.Close()
+			return nil, usagef("--store: %v", err)
+		}
+		c.store, c.close = st, func() { client.Close() }
 	case "postgres", "postgresql", "mysql", "mariadb", "sqlite", "sqlite3":
 		if p.prefix != "" || p.suffix != "" {
 			return nil, usagef("--store: prefix and suffix are for Redis and memcached; SQL stores use table and meta_table")
@@ -128,7 +136,7 @@ func openStore(ctx context.Context, raw string) (*storeConn, error) {
 		if u.Host != "" && u.Host != "localhost" {
 			dir = filepath.Join(u.Host, u.Path) // file://relative/dir
 		}
-		fs, err := session.NewFileStore(dir, nil)
+		fs, err := session.NewFileStore(dir)
 		if err != nil {
 			return nil, usagef("--store: %v", err)
 		}

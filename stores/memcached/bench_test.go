@@ -11,6 +11,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
@@ -64,7 +65,7 @@ func benchStore(b *testing.B) (*memcachedstore.Store, *memcache.Client, *roundTr
 	}
 	b.Cleanup(func() { c.Close() })
 	s, _ := newStore(b)
-	s = memcachedstore.New(c, memcachedstore.WithPrefix(s.Key("bench", "x")))
+	s = mustNew(b, c, memcachedstore.WithPrefix(s.Key("bench", "x")))
 	b.ReportAllocs()
 	return s, c, rt
 }
@@ -83,7 +84,7 @@ func benchLogin(b *testing.B, s session.Store) (*app, context.Context, *http.Coo
 	return a, ctx, cookie
 }
 
-var benchMD = &session.Metadata{Audiences: []string{"ZGVmYXVsdA"}, Subjects: []string{"YWxpY2U"}}
+var benchMD = &store.Metadata{Audiences: []string{"ZGVmYXVsdA"}, Subjects: []string{"YWxpY2U"}}
 
 func BenchmarkBaseline(b *testing.B) {
 	value := make([]byte, 200)
@@ -118,13 +119,13 @@ func BenchmarkStoreGet(b *testing.B) {
 	s, _, rt := benchStore(b)
 	ctx := context.Background()
 	k := key(b)
-	if err := s.Set(ctx, "session", k, make([]byte, 200), session.SetOptions{TTL: time.Minute}); err != nil {
+	if err := s.Set(ctx, "session", k, make([]byte, 200), store.SetOptions{TTL: time.Minute}); err != nil {
 		b.Fatal(err)
 	}
 	rt.n.Store(0)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := s.Get(ctx, "session", k, session.GetOptions{}); err != nil {
+		if _, err := s.Get(ctx, "session", k, store.GetOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -142,14 +143,14 @@ func BenchmarkStoreSet(b *testing.B) {
 		keys[i] = key(b)
 	}
 	now := time.Now()
-	if err := s.Set(ctx, "session", keys[0], value, session.SetOptions{TTL: time.Minute, Now: now, Metadata: benchMD}); err != nil {
+	if err := s.Set(ctx, "session", keys[0], value, store.SetOptions{TTL: time.Minute, Now: now, Metadata: benchMD}); err != nil {
 		b.Fatal(err)
 	}
 	rt.n.Store(0)
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		err := s.Set(ctx, "session", keys[(i+1)%len(keys)], value, session.SetOptions{
+		err := s.Set(ctx, "session", keys[(i+1)%len(keys)], value, store.SetOptions{
 			TTL: time.Minute, Now: now, OldKey: keys[i%len(keys)], StaleTTL: 10 * time.Second, Metadata: benchMD,
 		})
 		if err != nil {

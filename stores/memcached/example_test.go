@@ -20,9 +20,13 @@ func Example() {
 	client.MaxIdleConns = 64                // about the number of concurrent requests
 	defer client.Close()
 
+	st, err := memcachedstore.New(client, memcachedstore.WithPrefix("myapp"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := session.New(session.Config{
 		Secret:        "a long random secret, from your configuration",
-		Store:         memcachedstore.New(client, memcachedstore.WithPrefix("myapp")),
+		Store:         st,
 		StoreMetadata: true,
 	})
 	if err != nil {
@@ -41,9 +45,12 @@ func Example() {
 // The key names are those of lua-resty-session, so that Go and OpenResty
 // services can share sessions.
 func ExampleStore_Key() {
-	store := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix("myapp"))
-	fmt.Println(store.Key("session", "Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0"))
-	fmt.Println(store.IndexKey("session", "ZGVmYXVsdA", "YWxpY2U"))
+	st, err := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix("myapp"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(st.Key("session", "Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0"))
+	fmt.Println(st.IndexKey("session", "ZGVmYXVsdA", "YWxpY2U"))
 	// Output:
 	// myapp:session:Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0
 	// myapp:session:ZGVmYXVsdA:YWxpY2U

@@ -17,7 +17,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
-	memcachedstore "github.com/sessiongo/session/stores/memcached"
+	"github.com/sessiongo/session/core/store"
 )
 
 // outageClientTimeout is the client timeout of the outage tests: longer
@@ -157,11 +157,11 @@ func TestServerFailure(t *testing.T) {
 			c := memcache.New(addr)
 			c.Timeout = outageClientTimeout
 			defer c.Close()
-			s := memcachedstore.New(c)
+			s := mustNew(t, c)
 			conformance.TestStoreOutage(t, s, func() { tt.breakIt(t, proc) })
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if _, err := s.Get(ctx, "session", "key", session.GetOptions{}); !errors.Is(err, session.ErrStore) {
+			if _, err := s.Get(ctx, "session", "key", store.GetOptions{}); !errors.Is(err, session.ErrStore) {
 				t.Errorf("Get with the server %s: %v, want ErrStore", tt.name, err)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
@@ -24,17 +25,17 @@ type groupCase struct {
 	t  *testing.T
 	s  *memcachedstore.Store
 	c  *memcache.Client
-	md *session.Metadata
+	md *store.Metadata
 }
 
 func newGroupCase(t *testing.T) *groupCase {
 	s, c := newStore(t)
-	return &groupCase{t: t, s: s, c: c, md: &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{key(t)}}}
+	return &groupCase{t: t, s: s, c: c, md: &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{key(t)}}}
 }
 
 // opts fills in what every save of the tests passes: an hour's TTL, the
 // case's metadata, now.
-func (g *groupCase) opts(o session.SetOptions) session.SetOptions {
+func (g *groupCase) opts(o store.SetOptions) store.SetOptions {
 	if o.TTL == 0 {
 		o.TTL = time.Hour
 	}
@@ -47,11 +48,11 @@ func (g *groupCase) opts(o session.SetOptions) session.SetOptions {
 	return o
 }
 
-func (g *groupCase) trySet(r rec, o session.SetOptions) error {
+func (g *groupCase) trySet(r rec, o store.SetOptions) error {
 	return g.s.Set(context.Background(), r.name, r.key, []byte("value of "+r.key), g.opts(o))
 }
 
-func (g *groupCase) set(r rec, o session.SetOptions) {
+func (g *groupCase) set(r rec, o store.SetOptions) {
 	g.t.Helper()
 	if err := g.trySet(r, o); err != nil {
 		g.t.Fatalf("Set(%s, %+v): %v", r.name, o, err)
@@ -62,17 +63,17 @@ func (g *groupCase) set(r rec, o session.SetOptions) {
 // stale records stay readable throughout a test.
 func (g *groupCase) rotate(old, next rec) {
 	g.t.Helper()
-	g.set(next, session.SetOptions{OldKey: old.key, StaleTTL: time.Hour})
+	g.set(next, store.SetOptions{OldKey: old.key, StaleTTL: time.Hour})
 }
 
 // partner saves r as the partner of p.
 func (g *groupCase) partner(r, p rec) {
 	g.t.Helper()
-	g.set(r, session.SetOptions{Partner: session.RecordKey{Name: p.name, Key: p.key}})
+	g.set(r, store.SetOptions{Partner: store.RecordKey{Name: p.name, Key: p.key}})
 }
 
 func (g *groupCase) tryDel(r rec) error {
-	return g.s.Delete(context.Background(), r.name, r.key, session.DeleteOptions{Now: time.Now(), Metadata: g.md})
+	return g.s.Delete(context.Background(), r.name, r.key, store.DeleteOptions{Now: time.Now(), Metadata: g.md})
 }
 
 func (g *groupCase) del(r rec) {
@@ -84,7 +85,7 @@ func (g *groupCase) del(r rec) {
 
 func (g *groupCase) live(r rec) bool {
 	g.t.Helper()
-	_, err := g.s.Get(context.Background(), r.name, r.key, session.GetOptions{})
+	_, err := g.s.Get(context.Background(), r.name, r.key, store.GetOptions{})
 	if err != nil && !errors.Is(err, session.ErrNotFound) {
 		g.t.Fatalf("Get(%s): %v", r.name, err)
 	}
@@ -150,7 +151,7 @@ func TestOldKeyMissing(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		missing, next := sess(t), sess(t)
-		wantNotFound(t, "Set with a missing OldKey", g.trySet(next, session.SetOptions{OldKey: missing.key}))
+		wantNotFound(t, "Set with a missing OldKey", g.trySet(next, store.SetOptions{OldKey: missing.key}))
 		g.wantGone("the record of a Set whose OldKey is missing", next)
 		g.wantGone("the missing old record", missing)
 	})
@@ -158,18 +159,18 @@ func TestOldKeyMissing(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		old, next := sess(t), sess(t)
-		g.set(old, session.SetOptions{})
+		g.set(old, store.SetOptions{})
 		g.del(old)
-		wantNotFound(t, "Set with a deleted OldKey", g.trySet(next, session.SetOptions{OldKey: old.key}))
+		wantNotFound(t, "Set with a deleted OldKey", g.trySet(next, store.SetOptions{OldKey: old.key}))
 		g.wantGone("the record of a Set whose OldKey was deleted", next)
 	})
 	t.Run("stale ttl zero deletes the old record, not its group", func(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		s1, s2, s3 := sess(t), sess(t), sess(t)
-		g.set(s1, session.SetOptions{})
+		g.set(s1, store.SetOptions{})
 		g.rotate(s1, s2)
-		g.set(s3, session.SetOptions{OldKey: s2.key, StaleTTL: 0})
+		g.set(s3, store.SetOptions{OldKey: s2.key, StaleTTL: 0})
 		if g.live(s2) {
 			t.Error("the old record of a Set with StaleTTL 0 is still readable")
 		}
@@ -187,67 +188,67 @@ func TestGroupDelete(t *testing.T) {
 	}{
 		{"a single record", func(g *groupCase) (rec, []rec) {
 			s1 := sess(g.t)
-			g.set(s1, session.SetOptions{})
+			g.set(s1, store.SetOptions{})
 			return s1, nil
 		}},
 		{"chain, the newest", func(g *groupCase) (rec, []rec) {
 			s1, s2, s3 := sess(g.t), sess(g.t), sess(g.t)
-			g.set(s1, session.SetOptions{})
+			g.set(s1, store.SetOptions{})
 			g.rotate(s1, s2)
 			g.rotate(s2, s3)
 			return s3, []rec{s1, s2}
 		}},
 		{"chain, a stale member", func(g *groupCase) (rec, []rec) {
 			s1, s2, s3 := sess(g.t), sess(g.t), sess(g.t)
-			g.set(s1, session.SetOptions{})
+			g.set(s1, store.SetOptions{})
 			g.rotate(s1, s2)
 			g.rotate(s2, s3)
 			return s1, []rec{s2, s3}
 		}},
 		{"forks", func(g *groupCase) (rec, []rec) {
 			s1, a, b := sess(g.t), sess(g.t), sess(g.t)
-			g.set(s1, session.SetOptions{})
+			g.set(s1, store.SetOptions{})
 			g.rotate(s1, a)
 			g.rotate(s1, b)
 			return a, []rec{s1, b}
 		}},
 		{"a stale record already deleted (StaleTTL 0)", func(g *groupCase) (rec, []rec) {
 			s1, s2 := sess(g.t), sess(g.t)
-			g.set(s1, session.SetOptions{})
-			g.set(s2, session.SetOptions{OldKey: s1.key, StaleTTL: 0})
+			g.set(s1, store.SetOptions{})
+			g.set(s2, store.SetOptions{OldKey: s1.key, StaleTTL: 0})
 			return s1, []rec{s2}
 		}},
 		{"partner, the session record", func(g *groupCase) (rec, []rec) {
 			s, r := sess(g.t), remb(g.t)
-			g.set(s, session.SetOptions{})
+			g.set(s, store.SetOptions{})
 			g.partner(r, s)
 			return s, []rec{r}
 		}},
 		{"partner, the remember record", func(g *groupCase) (rec, []rec) {
 			s, r := sess(g.t), remb(g.t)
-			g.set(s, session.SetOptions{})
+			g.set(s, store.SetOptions{})
 			g.partner(r, s)
 			return r, []rec{s}
 		}},
 		{"partner the other way round", func(g *groupCase) (rec, []rec) {
 			s, r := sess(g.t), remb(g.t)
-			g.set(r, session.SetOptions{})
+			g.set(r, store.SetOptions{})
 			g.partner(s, r)
 			return r, []rec{s}
 		}},
 		{"partner, then the session rotates", func(g *groupCase) (rec, []rec) {
 			s1, r, s2 := sess(g.t), remb(g.t), sess(g.t)
-			g.set(s1, session.SetOptions{})
+			g.set(s1, store.SetOptions{})
 			g.partner(r, s1)
 			g.rotate(s1, s2)
 			return r, []rec{s1, s2}
 		}},
 		{"both cookies rotate", func(g *groupCase) (rec, []rec) {
 			s1, r1, s2, r2 := sess(g.t), remb(g.t), sess(g.t), remb(g.t)
-			g.set(s1, session.SetOptions{})
+			g.set(s1, store.SetOptions{})
 			g.partner(r1, s1)
 			g.rotate(s1, s2)
-			g.set(r2, session.SetOptions{OldKey: r1.key, StaleTTL: time.Hour, Partner: session.RecordKey{Name: s2.name, Key: s2.key}})
+			g.set(r2, store.SetOptions{OldKey: r1.key, StaleTTL: time.Hour, Partner: store.RecordKey{Name: s2.name, Key: s2.key}})
 			return s2, []rec{s1, r1, r2}
 		}},
 	}
@@ -257,7 +258,7 @@ func TestGroupDelete(t *testing.T) {
 			g := newGroupCase(t)
 			// A session of the same subject in a group of its own.
 			o1, o2, or := sess(t), sess(t), remb(t)
-			g.set(o1, session.SetOptions{})
+			g.set(o1, store.SetOptions{})
 			g.rotate(o1, o2)
 			g.partner(or, o2)
 
@@ -298,7 +299,7 @@ func TestDeleteAgain(t *testing.T) {
 	t.Parallel()
 	g := newGroupCase(t)
 	s1, s2, s3, r := sess(t), sess(t), sess(t), remb(t)
-	g.set(s1, session.SetOptions{})
+	g.set(s1, store.SetOptions{})
 	g.rotate(s1, s2)
 	g.partner(r, s2)
 	g.rotate(s2, s3)
@@ -320,7 +321,7 @@ func TestGroupBound(t *testing.T) {
 	t.Parallel()
 	g := newGroupCase(t)
 	chain := []rec{sess(t)}
-	g.set(chain[0], session.SetOptions{})
+	g.set(chain[0], store.SetOptions{})
 	for range memcachedstore.MaxMembers + 5 {
 		next := sess(t)
 		g.rotate(chain[len(chain)-1], next)
@@ -347,16 +348,16 @@ func TestPartner(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		missing, r := sess(t), remb(t)
-		wantNotFound(t, "Set with a missing Partner", g.trySet(r, session.SetOptions{Partner: session.RecordKey{Name: missing.name, Key: missing.key}}))
+		wantNotFound(t, "Set with a missing Partner", g.trySet(r, store.SetOptions{Partner: store.RecordKey{Name: missing.name, Key: missing.key}}))
 		g.wantGone("the record of a Set whose Partner is missing", r)
 	})
 	t.Run("wins over the old record", func(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		old, p, next := sess(t), remb(t), sess(t)
-		g.set(old, session.SetOptions{})
-		g.set(p, session.SetOptions{})
-		g.set(next, session.SetOptions{OldKey: old.key, StaleTTL: time.Hour, Partner: session.RecordKey{Name: p.name, Key: p.key}})
+		g.set(old, store.SetOptions{})
+		g.set(p, store.SetOptions{})
+		g.set(next, store.SetOptions{OldKey: old.key, StaleTTL: time.Hour, Partner: store.RecordKey{Name: p.name, Key: p.key}})
 		g.del(old)
 		g.wantLive("the new record after a Delete of its old record, when it joined its partner's group", next, p)
 		g.del(p)
@@ -366,8 +367,8 @@ func TestPartner(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		p, next := remb(t), sess(t)
-		g.set(p, session.SetOptions{})
-		wantNotFound(t, "Set with a missing OldKey and a Partner", g.trySet(next, session.SetOptions{OldKey: key(t), Partner: session.RecordKey{Name: p.name, Key: p.key}}))
+		g.set(p, store.SetOptions{})
+		wantNotFound(t, "Set with a missing OldKey and a Partner", g.trySet(next, store.SetOptions{OldKey: key(t), Partner: store.RecordKey{Name: p.name, Key: p.key}}))
 		g.wantGone("the record of that Set", next)
 		g.wantLive("the partner", p)
 	})
@@ -427,27 +428,27 @@ func TestGroupRaces(t *testing.T) {
 	}{
 		{"rotation of a new record, Delete of it", func(g *groupCase) (rec, rec) {
 			a := sess(g.t)
-			g.set(a, session.SetOptions{})
+			g.set(a, store.SetOptions{})
 			return a, a
 		}, rotateInto},
 		{"rotation of a grouped record, Delete of it", func(g *groupCase) (rec, rec) {
 			a0, a := sess(g.t), sess(g.t)
-			g.set(a0, session.SetOptions{})
+			g.set(a0, store.SetOptions{})
 			g.rotate(a0, a)
 			return a, a
 		}, rotateInto},
 		{"rotation of a grouped record, Delete of another member", func(g *groupCase) (rec, rec) {
 			a0, a := sess(g.t), sess(g.t)
-			g.set(a0, session.SetOptions{})
+			g.set(a0, store.SetOptions{})
 			g.rotate(a0, a)
 			return a, a0
 		}, rotateInto},
 		{"partner of a new record, Delete of it", func(g *groupCase) (rec, rec) {
 			a := sess(g.t)
-			g.set(a, session.SetOptions{})
+			g.set(a, store.SetOptions{})
 			return a, a
 		}, func(g *groupCase, joined, next rec) error {
-			return g.trySet(rec{"remember", next.key}, session.SetOptions{Partner: session.RecordKey{Name: joined.name, Key: joined.key}})
+			return g.trySet(rec{"remember", next.key}, store.SetOptions{Partner: store.RecordKey{Name: joined.name, Key: joined.key}})
 		}},
 	}
 	for _, tt := range tests {
@@ -479,7 +480,7 @@ func TestGroupRaces(t *testing.T) {
 		g := newGroupCase(t)
 		for range rounds {
 			a, b, c := sess(t), sess(t), sess(t)
-			g.set(a, session.SetOptions{})
+			g.set(a, store.SetOptions{})
 			var wg sync.WaitGroup
 			wg.Add(2)
 			errs := make([]error, 2)
@@ -497,5 +498,5 @@ func TestGroupRaces(t *testing.T) {
 }
 
 func rotateInto(g *groupCase, joined, next rec) error {
-	return g.trySet(next, session.SetOptions{OldKey: joined.key, StaleTTL: time.Hour})
+	return g.trySet(next, store.SetOptions{OldKey: joined.key, StaleTTL: time.Hour})
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
-	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // The subject index is a list of entries "key:exp;" and tombstones "key;",
@@ -91,12 +91,12 @@ func encodeList(live map[string]int64) (list []byte, maxExp int64) {
 	return list, maxExp
 }
 
-func sortedEntries(live map[string]int64) []session.IndexEntry {
-	out := make([]session.IndexEntry, 0, len(live))
+func sortedEntries(live map[string]int64) []store.IndexEntry {
+	out := make([]store.IndexEntry, 0, len(live))
 	for k, exp := range live {
-		out = append(out, session.IndexEntry{Key: k, Expires: time.Unix(exp, 0)})
+		out = append(out, store.IndexEntry{Key: k, Expires: time.Unix(exp, 0)})
 	}
-	slices.SortFunc(out, func(a, b session.IndexEntry) int {
+	slices.SortFunc(out, func(a, b store.IndexEntry) int {
 		if c := a.Expires.Compare(b.Expires); c != 0 {
 			return c
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // maxKeyLen is the longest key memcached accepts.
@@ -24,7 +25,7 @@ const (
 
 // Key returns the memcached key that holds the record of the session cookie
 // name and storage key: "[prefix:]name:key[:suffix]".
-func (s *Store) Key(name, key string) string { return session.StoreKey(s.prefix, s.suffix, name, key) }
+func (s *Store) Key(name, key string) string { return store.Key(s.prefix, s.suffix, name, key) }
 
 // IndexKey returns the memcached key of the subject index list of an encoded
 // audience and subject: "[prefix:]name:audience:subject[:suffix]", as the
@@ -34,24 +35,24 @@ func (s *Store) Key(name, key string) string { return session.StoreKey(s.prefix,
 // the base64url SHA-256 of the subject, unpadded, 44 characters in all:
 // "[prefix:]name:audience:@HASH[:suffix]".
 func (s *Store) IndexKey(name, audience, subject string) string {
-	k := session.StoreKey(s.prefix, s.suffix, name, audience, subject)
+	k := store.Key(s.prefix, s.suffix, name, audience, subject)
 	if legalKey(k) {
 		return k
 	}
 	sum := sha256.Sum256([]byte(subject))
-	return session.StoreKey(s.prefix, s.suffix, name, audience, hashedPrefix+base64.RawURLEncoding.EncodeToString(sum[:]))
+	return store.Key(s.prefix, s.suffix, name, audience, hashedPrefix+base64.RawURLEncoding.EncodeToString(sum[:]))
 }
 
 // pointerKey returns the key of the group pointer of a record:
 // "[prefix:]name:key:@group[:suffix]".
 func (s *Store) pointerKey(name, key string) string {
-	return session.StoreKey(s.prefix, s.suffix, name, key, groupSuffix)
+	return store.Key(s.prefix, s.suffix, name, key, groupSuffix)
 }
 
 // groupKey returns the key of the member list of group id:
 // "[prefix:]@group:id[:suffix]".
 func (s *Store) groupKey(id string) string {
-	return session.StoreKey(s.prefix, s.suffix, groupsPart, id)
+	return store.Key(s.prefix, s.suffix, groupsPart, id)
 }
 
 // newGroupID returns a fresh group id: 16 random bytes, base64url.
@@ -92,6 +93,24 @@ func legalKey(k string) bool {
 	return true
 }
 
+// checkAffixes checks the prefix and the suffix: memcached must accept
+// them in a key, and leave room for the keys of a record (the longest being
+// its group pointer) under a one-character cookie name and a storage key of
+// 43 characters, the base64url of 32 bytes.
+func (s *Store) checkAffixes() error {
+	for _, a := range [...]struct{ what, v string }{{"WithPrefix", s.prefix}, {"WithSuffix", s.suffix}} {
+		if a.v != "" && !legalKey(a.v) {
+			return fmt.Errorf("memcachedstore: %s(%q): a space or control character, or longer than %d bytes, which memcached refuses in keys: %w",
+				a.what, a.v, maxKeyLen, session.ErrInvalidConfig)
+		}
+	}
+	if k := s.pointerKey("x", strings.Repeat("A", 43)); !legalKey(k) {
+		return fmt.Errorf("memcachedstore: prefix and suffix of %d bytes leave no room for a session's keys in memcached's %d: %w",
+			len(s.prefix)+len(s.suffix), maxKeyLen, session.ErrInvalidConfig)
+	}
+	return nil
+}
+
 // recordRef is a record the store may touch: its cookie name and storage
 // key, and the memcached keys of the record and of its group pointer.
 type recordRef struct {
@@ -117,7 +136,7 @@ func (s *Store) ref(what, name, key string) (recordRef, error) {
 }
 
 // indexKeys returns the subject index list keys of md under name, checked.
-func (s *Store) indexKeys(name string, md *session.Metadata) ([]string, error) {
+func (s *Store) indexKeys(name string, md *store.Metadata) ([]string, error) {
 	if md == nil {
 		return nil, nil
 	}

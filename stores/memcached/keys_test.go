@@ -12,12 +12,13 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
 func TestBookkeepingKeyNames(t *testing.T) {
 	t.Parallel()
-	s := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix("app"), memcachedstore.WithSuffix("v1"))
+	s := mustNew(t, memcache.New(), memcachedstore.WithPrefix("app"), memcachedstore.WithSuffix("v1"))
 	if got, want := memcachedstore.PointerKey(s, "session", "KEY"), "app:session:KEY:@group:v1"; got != want {
 		t.Errorf("group pointer key = %q, want %q", got, want)
 	}
@@ -32,7 +33,7 @@ func TestLongSubject(t *testing.T) {
 	var raw [750]byte
 	rand.Read(raw[:])
 	subject := base64.RawURLEncoding.EncodeToString(raw[:]) // 1,000 bytes, as core encodes subjects
-	md := &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{subject}}
+	md := &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{subject}}
 	s, c := newStore(t)
 
 	sum := sha256.Sum256([]byte(subject))
@@ -50,11 +51,11 @@ func TestLongSubject(t *testing.T) {
 	s1, s2, r := key(t), key(t), key(t)
 	for _, step := range []struct {
 		name, key string
-		opts      session.SetOptions
+		opts      store.SetOptions
 	}{
-		{"session", s1, session.SetOptions{}},
-		{"session", s2, session.SetOptions{OldKey: s1, StaleTTL: time.Hour}},
-		{"remember", r, session.SetOptions{Partner: session.RecordKey{Name: "session", Key: s2}}},
+		{"session", s1, store.SetOptions{}},
+		{"session", s2, store.SetOptions{OldKey: s1, StaleTTL: time.Hour}},
+		{"remember", r, store.SetOptions{Partner: store.RecordKey{Name: "session", Key: s2}}},
 	} {
 		step.opts.TTL, step.opts.Now, step.opts.Metadata = time.Hour, now, md
 		if err := s.Set(ctx, step.name, step.key, []byte("v"), step.opts); err != nil {
@@ -68,7 +69,7 @@ func TestLongSubject(t *testing.T) {
 	if err != nil || len(entries) != 1 || entries[0].Key != s2 {
 		t.Fatalf("Sessions of a 1000-byte subject = %v, %v; want the rotated record only", entries, err)
 	}
-	if err := s.Delete(ctx, "session", s2, session.DeleteOptions{Now: now, Metadata: md}); err != nil {
+	if err := s.Delete(ctx, "session", s2, store.DeleteOptions{Now: now, Metadata: md}); err != nil {
 		t.Fatalf("Delete with a 1000-byte subject: %v", err)
 	}
 	for _, name := range []string{"session", "remember"} {
@@ -87,17 +88,17 @@ func TestKeysCheckedFirst(t *testing.T) {
 	// A record key of 246 bytes is valid; its group pointer key (7 bytes
 	// more) is not.
 	long := strings.Repeat("p", 246-len(":session:")-len(k))
-	longAudience := &session.Metadata{Audiences: []string{strings.Repeat("A", 240)}, Subjects: []string{"YWxpY2U"}}
+	longAudience := &store.Metadata{Audiences: []string{strings.Repeat("A", 240)}, Subjects: []string{"YWxpY2U"}}
 	tests := []struct {
 		name   string
 		prefix string
 		key    string
-		opts   session.SetOptions
+		opts   store.SetOptions
 	}{
-		{"group pointer key too long", long, k, session.SetOptions{}},
-		{"index key too long with the subject hashed", "", k, session.SetOptions{Metadata: longAudience}},
-		{"old key memcached refuses", "", k, session.SetOptions{OldKey: "a b"}},
-		{"partner name with a separator", "", k, session.SetOptions{Partner: session.RecordKey{Name: "re:member", Key: key(t)}}},
+		{"group pointer key too long", long, k, store.SetOptions{}},
+		{"index key too long with the subject hashed", "", k, store.SetOptions{Metadata: longAudience}},
+		{"old key memcached refuses", "", k, store.SetOptions{OldKey: "a b"}},
+		{"partner name with a separator", "", k, store.SetOptions{Partner: store.RecordKey{Name: "re:member", Key: key(t)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestKeysCheckedFirst(t *testing.T) {
 			s, c := newStore(t)
 			if tt.prefix != "" {
 				// Never written to, so no test shares its keys.
-				s = memcachedstore.New(c, memcachedstore.WithPrefix(tt.prefix))
+				s = mustNew(t, c, memcachedstore.WithPrefix(tt.prefix))
 			}
 			tt.opts.TTL, tt.opts.Now = time.Hour, time.Now()
 			if err := s.Set(ctx, "session", tt.key, []byte("v"), tt.opts); !errors.Is(err, session.ErrStore) {
@@ -114,7 +115,7 @@ func TestKeysCheckedFirst(t *testing.T) {
 			if _, err := c.Get(s.Key("session", tt.key)); !errors.Is(err, memcache.ErrCacheMiss) {
 				t.Fatalf("the record was written before the bad key was found: %v", err)
 			}
-			if err := s.Delete(ctx, "session", tt.key, session.DeleteOptions{Metadata: tt.opts.Metadata}); tt.opts.Metadata != nil && !errors.Is(err, session.ErrStore) {
+			if err := s.Delete(ctx, "session", tt.key, store.DeleteOptions{Metadata: tt.opts.Metadata}); tt.opts.Metadata != nil && !errors.Is(err, session.ErrStore) {
 				t.Fatalf("Delete with metadata whose index key is too long: %v, want ErrStore", err)
 			}
 		})

@@ -89,6 +89,6 @@ func TestSharedServer(t *testing.T) {
 	t.Parallel()
 	prefix := testPrefix()
 	conformance.TestSharedStore(t,
-		memcachedstore.New(connect(t), memcachedstore.WithPrefix(prefix)),
-		memcachedstore.New(connect(t), memcachedstore.WithPrefix(prefix)))
+		mustNew(t, connect(t), memcachedstore.WithPrefix(prefix)),
+		mustNew(t, connect(t), memcachedstore.WithPrefix(prefix)))
 }

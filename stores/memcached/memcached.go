@@ -9,13 +9,14 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // maxRelative is the longest expiration memcached reads as relative
 // seconds; longer ones must be unix times.
 const maxRelative = 30 * 24 * 60 * 60
 
-// Store is a session.Store and session.SubjectIndex on memcached. It is
+// Store is a session.Store and store.SubjectIndex on memcached. It is
 // safe for concurrent use; make one with New.
 type Store struct {
 	client *memcache.Client
@@ -24,26 +25,39 @@ type Store struct {
 }
 
 var (
-	_ session.Store        = (*Store)(nil)
-	_ session.SubjectIndex = (*Store)(nil)
+	_ session.Store      = (*Store)(nil)
+	_ store.SubjectIndex = (*Store)(nil)
 )
 
 // New returns a Store that keeps sessions in memcached through client. The
 // store does not close the client. memcached's default item size limit is
 // 1 MiB; start it with a larger -I for larger sessions (the session library
 // allows up to 16 MiB).
-func New(client *memcache.Client, opts ...Option) *Store {
+//
+// A nil client, or a prefix or suffix that would make keys memcached
+// refuses (a space or a control character in it, or so long that the keys
+// of a record under a one-character cookie name would pass memcached's 250
+// bytes), is an error matching session.ErrInvalidConfig.
+func New(client *memcache.Client, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, fmt.Errorf("memcachedstore: nil client: %w", session.ErrInvalidConfig)
+	}
 	s := &Store{client: client}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
-	return s
+	if err := s.checkAffixes(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Get returns the record stored under name and key. A missing or expired
 // record is an error matching session.ErrNotFound; memcached expires records
 // on its own clock, so opts.Now is not used.
-func (s *Store) Get(ctx context.Context, name, key string, _ session.GetOptions) ([]byte, error) {
+func (s *Store) Get(ctx context.Context, name, key string, _ store.GetOptions) ([]byte, error) {
 	var value []byte
 	err := run(ctx, "get", func() error {
 		it, err := s.client.Get(s.Key(name, key))
@@ -76,7 +90,7 @@ type write struct {
 }
 
 // newWrite checks the arguments of a Set and every key it may write.
-func (s *Store) newWrite(name, key string, opts session.SetOptions) (*write, error) {
+func (s *Store) newWrite(name, key string, opts store.SetOptions) (*write, error) {
 	if opts.TTL <= 0 {
 		return nil, fmt.Errorf("invalid ttl %v: %w", opts.TTL, session.ErrStore)
 	}
@@ -121,7 +135,7 @@ func (s *Store) newWrite(name, key string, opts session.SetOptions) (*write, err
 //
 // With opts.Replace, Set only replaces the value of an existing record (with
 // compare-and-swap), keeping its expiry, group and index entries.
-func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	if opts.Replace {
 		return s.replace(ctx, name, key, value, opts)
 	}
@@ -270,7 +284,7 @@ func (s *Store) index(w *write) error {
 // record under name and key with compare-and-swap, so that a record deleted
 // meanwhile stays deleted, and keeps its expiry (from the flags; a record
 // written without it, by the reference, gets opts.TTL).
-func (s *Store) replace(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+func (s *Store) replace(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	r, err := s.ref("record", name, key)
 	if err != nil {
 		return fmt.Errorf("memcachedstore: set: %w", err)
@@ -316,7 +330,7 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte, opt
 // record's cookie name, and compacts the lists. Deleting a missing record is
 // not an error; a missing record whose group pointer is still there (a
 // stale record) still ends its group.
-func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
+func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	r, err := s.ref("record", name, key)
 	if err != nil {
 		return fmt.Errorf("memcachedstore: delete: %w", err)
@@ -364,7 +378,7 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 
 // unindex appends tombstones of the deleted members ("name/key") to the
 // subject index lists of md under their cookie names, and compacts them.
-func (s *Store) unindex(members []string, md *session.Metadata, now int64) error {
+func (s *Store) unindex(members []string, md *store.Metadata, now int64) error {
 	if md == nil {
 		return nil
 	}
@@ -402,9 +416,9 @@ func (s *Store) unindex(members []string, md *session.Metadata, now int64) error
 
 // Sessions lists the live sessions of an encoded audience and subject under
 // the cookie name, soonest to expire first, compacting the list as it goes.
-// It implements session.SubjectIndex.
-func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
-	var out []session.IndexEntry
+// It implements store.SubjectIndex.
+func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
+	var out []store.IndexEntry
 	err := run(ctx, "sessions", func() error {
 		live, err := s.compact(s.IndexKey(name, audience, subject), unix(now))
 		if err != nil {

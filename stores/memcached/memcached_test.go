@@ -14,6 +14,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
@@ -80,7 +81,18 @@ func newStore(t testing.TB, opts ...memcachedstore.Option) (*memcachedstore.Stor
 	t.Helper()
 	c := connect(t)
 	opts = append([]memcachedstore.Option{memcachedstore.WithPrefix(testPrefix())}, opts...)
-	return memcachedstore.New(c, opts...), c
+	return mustNew(t, c, opts...), c
+}
+
+// mustNew returns memcachedstore.New(c, opts...), failing the test on an
+// error.
+func mustNew(t testing.TB, c *memcache.Client, opts ...memcachedstore.Option) *memcachedstore.Store {
+	t.Helper()
+	s, err := memcachedstore.New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // key is a storage key as core makes them: 43 base64url characters.
@@ -88,6 +100,46 @@ func key(t testing.TB) string {
 	var b [32]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// TestNewErrors checks that New refuses a nil client and a prefix or
+// suffix that would make keys memcached refuses, with an error matching
+// session.ErrInvalidConfig. No server is needed: New does not connect.
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	// The longest prefix that leaves room for the group pointer of a record
+	// under a one-character cookie name: "P:x:<43 bytes>:@group" is 250 bytes.
+	longest := strings.Repeat("p", 250-len(":x::@group")-43)
+	tests := []struct {
+		name   string
+		client *memcache.Client
+		opts   []memcachedstore.Option
+		want   string // "" when New must succeed, else part of its error
+	}{
+		{"nil client", nil, nil, "nil client"},
+		{"no options", memcache.New(), nil, ""},
+		{"nil option", memcache.New(), []memcachedstore.Option{nil}, ""},
+		{"separators in the prefix", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix("app:v1/@;")}, ""},
+		{"longest prefix", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix(longest)}, ""},
+		{"space in the prefix", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix("my app")}, "WithPrefix"},
+		{"newline in the suffix", memcache.New(), []memcachedstore.Option{memcachedstore.WithSuffix("v1\n")}, "WithSuffix"},
+		{"DEL in the suffix", memcache.New(), []memcachedstore.Option{memcachedstore.WithSuffix("v\x7f")}, "WithSuffix"},
+		{"prefix too long", memcache.New(), []memcachedstore.Option{memcachedstore.WithPrefix(longest + "p")}, "no room"},
+		{"prefix and suffix too long", memcache.New(), []memcachedstore.Option{
+			memcachedstore.WithPrefix(longest[:100]), memcachedstore.WithSuffix(longest[100:])}, "no room"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := memcachedstore.New(tt.client, tt.opts...)
+			switch {
+			case tt.want == "" && (err != nil || s == nil):
+				t.Fatalf("New = %v, %v; want a store", s, err)
+			case tt.want != "" && (!errors.Is(err, session.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) || s != nil):
+				t.Fatalf("New = %v, %v; want an error matching session.ErrInvalidConfig about %q", s, err, tt.want)
+			}
+		})
+	}
 }
 
 func TestKeyNames(t *testing.T) {
@@ -102,7 +154,7 @@ func TestKeyNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
+			s := mustNew(t, memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
 			if got := s.Key("session", "KEY"); got != tt.key {
 				t.Errorf("Key = %q, want %q (the reference's [prefix:]name:key[:suffix])", got, tt.key)
 			}
@@ -117,12 +169,12 @@ func TestStoreOnServer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Now()
-	md := &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
+	md := &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
 
 	t.Run("get missing is ErrNotFound", func(t *testing.T) {
 		t.Parallel()
 		s, _ := newStore(t)
-		_, err := s.Get(ctx, "session", key(t), session.GetOptions{Now: now})
+		_, err := s.Get(ctx, "session", key(t), store.GetOptions{Now: now})
 		if !errors.Is(err, session.ErrNotFound) || !errors.Is(err, memcache.ErrCacheMiss) {
 			t.Fatalf("Get of a missing key: %v, want ErrNotFound wrapping memcache.ErrCacheMiss", err)
 		}
@@ -133,10 +185,10 @@ func TestStoreOnServer(t *testing.T) {
 		s, c := newStore(t, memcachedstore.WithSuffix("v1"))
 		k := key(t)
 		value := []byte(`["payload"]`)
-		if err := s.Set(ctx, "session", k, value, session.SetOptions{TTL: time.Minute, Now: now}); err != nil {
+		if err := s.Set(ctx, "session", k, value, store.SetOptions{TTL: time.Minute, Now: now}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Get(ctx, "session", k, session.GetOptions{Now: now})
+		got, err := s.Get(ctx, "session", k, store.GetOptions{Now: now})
 		if err != nil || string(got) != string(value) {
 			t.Fatalf("Get = %q, %v; want %q", got, err, value)
 		}
@@ -151,10 +203,10 @@ func TestStoreOnServer(t *testing.T) {
 		s, _ := newStore(t)
 		for _, ttl := range []time.Duration{30 * 24 * time.Hour, 31 * 24 * time.Hour, 400 * 24 * time.Hour} {
 			k := key(t)
-			if err := s.Set(ctx, "remember", k, []byte("v"), session.SetOptions{TTL: ttl, Now: now, Metadata: md}); err != nil {
+			if err := s.Set(ctx, "remember", k, []byte("v"), store.SetOptions{TTL: ttl, Now: now, Metadata: md}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Get(ctx, "remember", k, session.GetOptions{}); err != nil {
+			if _, err := s.Get(ctx, "remember", k, store.GetOptions{}); err != nil {
 				t.Fatalf("record with ttl %v: %v (a relative expiration above 30 days would be read as a past unix time)", ttl, err)
 			}
 			entries, err := s.Sessions(ctx, "remember", md.Audiences[0], md.Subjects[0], now)
@@ -168,7 +220,7 @@ func TestStoreOnServer(t *testing.T) {
 		t.Parallel()
 		s, _ := newStore(t)
 		k := key(t)
-		if err := s.Set(ctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Second, Now: now}); err != nil {
+		if err := s.Set(ctx, "session", k, []byte("v"), store.SetOptions{TTL: time.Second, Now: now}); err != nil {
 			t.Fatal(err)
 		}
 		waitGone(t, s, k)
@@ -183,19 +235,19 @@ func TestStoreOnServer(t *testing.T) {
 			k   string
 			ttl time.Duration
 		}{{longOld, time.Hour}, {shortOld, readableTTL}} {
-			if err := s.Set(ctx, "session", r.k, []byte("old"), session.SetOptions{TTL: r.ttl, Now: now}); err != nil {
+			if err := s.Set(ctx, "session", r.k, []byte("old"), store.SetOptions{TTL: r.ttl, Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// longOld gets a stale ttl of readableTTL; shortOld must keep its
 		// readableTTL even with a stale ttl of an hour.
-		if err := s.Set(ctx, "session", k1, []byte("new"), session.SetOptions{TTL: time.Hour, Now: now, OldKey: longOld, StaleTTL: readableTTL, Metadata: md}); err != nil {
+		if err := s.Set(ctx, "session", k1, []byte("new"), store.SetOptions{TTL: time.Hour, Now: now, OldKey: longOld, StaleTTL: readableTTL, Metadata: md}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Set(ctx, "session", k2, []byte("new"), session.SetOptions{TTL: time.Hour, Now: now, OldKey: shortOld, StaleTTL: time.Hour, Metadata: md}); err != nil {
+		if err := s.Set(ctx, "session", k2, []byte("new"), store.SetOptions{TTL: time.Hour, Now: now, OldKey: shortOld, StaleTTL: time.Hour, Metadata: md}); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.Get(ctx, "session", longOld, session.GetOptions{}); err != nil || string(got) != "old" {
+		if got, err := s.Get(ctx, "session", longOld, store.GetOptions{}); err != nil || string(got) != "old" {
 			t.Fatalf("old record not readable within its stale ttl: %q, %v", got, err)
 		}
 		waitGone(t, s, longOld)
@@ -205,11 +257,11 @@ func TestStoreOnServer(t *testing.T) {
 	t.Run("subject index", func(t *testing.T) {
 		t.Parallel()
 		s, c := newStore(t)
-		md := &session.Metadata{Audiences: []string{"YXBw", "b3RoZXI"}, Subjects: []string{"YWxpY2U", "YWxpY2U"}}
+		md := &store.Metadata{Audiences: []string{"YXBw", "b3RoZXI"}, Subjects: []string{"YWxpY2U", "YWxpY2U"}}
 		a, b, b2 := key(t), key(t), key(t)
 		set := func(k, old string, ttl time.Duration, at time.Time) {
 			t.Helper()
-			if err := s.Set(ctx, "session", k, []byte("v"), session.SetOptions{
+			if err := s.Set(ctx, "session", k, []byte("v"), store.SetOptions{
 				TTL: ttl, Now: at, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
 			}); err != nil {
 				t.Fatal(err)
@@ -218,7 +270,7 @@ func TestStoreOnServer(t *testing.T) {
 		set(a, "", time.Hour, now)
 		set(b, "", 2*time.Hour, now)
 		set(b2, b, 2*time.Hour, now.Add(time.Minute))
-		want := []session.IndexEntry{
+		want := []store.IndexEntry{
 			{Key: a, Expires: time.Unix(now.Unix()+3600, 0)},
 			{Key: b2, Expires: time.Unix(now.Add(time.Minute).Unix()+7200, 0)},
 		}
@@ -245,10 +297,10 @@ func TestStoreOnServer(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Key != b2 {
 			t.Fatalf("Sessions after expiry = %v, %v; want only %s", got, err, b2)
 		}
-		if err := s.Delete(ctx, "session", b2, session.DeleteOptions{Now: now, Metadata: md}); err != nil {
+		if err := s.Delete(ctx, "session", b2, store.DeleteOptions{Now: now, Metadata: md}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get(ctx, "session", b2, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, "session", b2, store.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
 			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
 		}
 		for _, aud := range md.Audiences {
@@ -273,7 +325,7 @@ func TestStoreOnServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := s.Sessions(ctx, "session", "YXBw", "YWxpY2U", time.Unix(1600000000, 0))
-		want := []session.IndexEntry{{Key: k1, Expires: time.Unix(1700000000, 0)}, {Key: k2, Expires: time.Unix(4102444800, 0)}}
+		want := []store.IndexEntry{{Key: k1, Expires: time.Unix(1700000000, 0)}, {Key: k2, Expires: time.Unix(4102444800, 0)}}
 		if err != nil || !equalEntries(got, want) {
 			t.Fatalf("Sessions = %v, %v; want %v", got, err, want)
 		}
@@ -305,7 +357,7 @@ func TestStoreOnServer(t *testing.T) {
 			wg.Add(1)
 			go func(k string) {
 				defer wg.Done()
-				errs <- s.Set(ctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Now: now, Metadata: md})
+				errs <- s.Set(ctx, "session", k, []byte("v"), store.SetOptions{TTL: time.Minute, Now: now, Metadata: md})
 			}(keys[i])
 		}
 		wg.Wait()
@@ -332,13 +384,13 @@ func TestStoreOnServer(t *testing.T) {
 		tests := []struct {
 			name string
 			key  string
-			opts session.SetOptions
+			opts store.SetOptions
 		}{
-			{"zero ttl", key(t), session.SetOptions{}},
-			{"negative ttl", key(t), session.SetOptions{TTL: -time.Second}},
-			{"metadata mismatch", key(t), session.SetOptions{TTL: time.Second, Metadata: &session.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"c"}}}},
-			{"key that breaks the list", "a;b", session.SetOptions{TTL: time.Second, Metadata: md}},
-			{"key memcached refuses", "a b", session.SetOptions{TTL: time.Second}},
+			{"zero ttl", key(t), store.SetOptions{}},
+			{"negative ttl", key(t), store.SetOptions{TTL: -time.Second}},
+			{"metadata mismatch", key(t), store.SetOptions{TTL: time.Second, Metadata: &store.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"c"}}}},
+			{"key that breaks the list", "a;b", store.SetOptions{TTL: time.Second, Metadata: md}},
+			{"key memcached refuses", "a b", store.SetOptions{TTL: time.Second}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -355,10 +407,10 @@ func TestStoreOnServer(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		k := key(t)
-		if err := s.Set(cctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Metadata: md}); !errors.Is(err, session.ErrStore) || !errors.Is(err, context.Canceled) {
+		if err := s.Set(cctx, "session", k, []byte("v"), store.SetOptions{TTL: time.Minute, Metadata: md}); !errors.Is(err, session.ErrStore) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("Set with a cancelled context: %v, want ErrStore and context.Canceled", err)
 		}
-		if _, err := s.Get(ctx, "session", k, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, "session", k, store.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
 			t.Fatalf("record written despite the cancelled context: %v", err)
 		}
 	})
@@ -369,7 +421,7 @@ func waitGone(t *testing.T, s *memcachedstore.Store, k string) {
 	t.Helper()
 	deadline := time.Now().Add(expiryWait)
 	for {
-		_, err := s.Get(context.Background(), "session", k, session.GetOptions{})
+		_, err := s.Get(context.Background(), "session", k, store.GetOptions{})
 		if errors.Is(err, session.ErrNotFound) {
 			return
 		}
@@ -380,7 +432,7 @@ func waitGone(t *testing.T, s *memcachedstore.Store, k string) {
 	}
 }
 
-func hasKey(entries []session.IndexEntry, k string) bool {
+func hasKey(entries []store.IndexEntry, k string) bool {
 	for _, e := range entries {
 		if e.Key == k {
 			return true
@@ -389,7 +441,7 @@ func hasKey(entries []session.IndexEntry, k string) bool {
 	return false
 }
 
-func equalEntries(a, b []session.IndexEntry) bool {
+func equalEntries(a, b []store.IndexEntry) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 func TestReplace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	replace := func(g *groupCase, r rec, value string, o session.SetOptions) error {
+	replace := func(g *groupCase, r rec, value string, o store.SetOptions) error {
 		o.Replace = true
 		return g.s.Set(ctx, r.name, r.key, []byte(value), o)
 	}
@@ -23,13 +24,13 @@ func TestReplace(t *testing.T) {
 		g := newGroupCase(t)
 		k := sess(t)
 		now := time.Now()
-		g.set(k, session.SetOptions{Now: now})
-		other := &session.Metadata{Audiences: []string{"b3RoZXI"}, Subjects: []string{"Ym9i"}}
-		err := replace(g, k, "replaced", session.SetOptions{TTL: 100 * time.Hour, Now: now.Add(time.Minute), OldKey: key(t), Metadata: other})
+		g.set(k, store.SetOptions{Now: now})
+		other := &store.Metadata{Audiences: []string{"b3RoZXI"}, Subjects: []string{"Ym9i"}}
+		err := replace(g, k, "replaced", store.SetOptions{TTL: 100 * time.Hour, Now: now.Add(time.Minute), OldKey: key(t), Metadata: other})
 		if err != nil {
 			t.Fatalf("Replace: %v", err)
 		}
-		if got, err := g.s.Get(ctx, k.name, k.key, session.GetOptions{}); err != nil || string(got) != "replaced" {
+		if got, err := g.s.Get(ctx, k.name, k.key, store.GetOptions{}); err != nil || string(got) != "replaced" {
 			t.Fatalf("Get after Replace = %q, %v", got, err)
 		}
 		it, err := g.c.Get(g.s.Key(k.name, k.key))
@@ -37,7 +38,7 @@ func TestReplace(t *testing.T) {
 			t.Fatalf("expiry in the flags after Replace = %v, %v; want the record's, %d", it.Flags, err, now.Unix()+3600)
 		}
 		entries, err := g.s.Sessions(ctx, k.name, g.md.Audiences[0], g.md.Subjects[0], now)
-		if err != nil || !equalEntries(entries, []session.IndexEntry{{Key: k.key, Expires: time.Unix(now.Unix()+3600, 0)}}) {
+		if err != nil || !equalEntries(entries, []store.IndexEntry{{Key: k.key, Expires: time.Unix(now.Unix()+3600, 0)}}) {
 			t.Fatalf("Sessions after Replace = %v, %v; want the entry of the first Set", entries, err)
 		}
 		if entries, _ := g.s.Sessions(ctx, k.name, other.Audiences[0], other.Subjects[0], now); len(entries) != 0 {
@@ -49,8 +50,8 @@ func TestReplace(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		k := sess(t)
-		g.set(k, session.SetOptions{TTL: readableTTL})
-		if err := replace(g, k, "replaced", session.SetOptions{TTL: time.Hour}); err != nil {
+		g.set(k, store.SetOptions{TTL: readableTTL})
+		if err := replace(g, k, "replaced", store.SetOptions{TTL: time.Hour}); err != nil {
 			t.Fatalf("Replace: %v", err)
 		}
 		waitGone(t, g.s, k.key)
@@ -60,11 +61,11 @@ func TestReplace(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		s1, s2, r := sess(t), sess(t), remb(t)
-		g.set(s1, session.SetOptions{})
+		g.set(s1, store.SetOptions{})
 		g.rotate(s1, s2)
 		g.partner(r, s2)
 		for _, x := range []rec{s1, s2, r} {
-			if err := replace(g, x, "replaced", session.SetOptions{}); err != nil {
+			if err := replace(g, x, "replaced", store.SetOptions{}); err != nil {
 				t.Fatalf("Replace(%s): %v", x.name, err)
 			}
 		}
@@ -76,11 +77,11 @@ func TestReplace(t *testing.T) {
 		t.Parallel()
 		g := newGroupCase(t)
 		k := sess(t)
-		wantNotFound(t, "Replace of a missing record", replace(g, k, "v", session.SetOptions{TTL: time.Hour}))
+		wantNotFound(t, "Replace of a missing record", replace(g, k, "v", store.SetOptions{TTL: time.Hour}))
 		g.wantGone("after a Replace of a missing record", k)
-		g.set(k, session.SetOptions{})
+		g.set(k, store.SetOptions{})
 		g.del(k)
-		wantNotFound(t, "Replace of a deleted record", replace(g, k, "v", session.SetOptions{TTL: time.Hour}))
+		wantNotFound(t, "Replace of a deleted record", replace(g, k, "v", store.SetOptions{TTL: time.Hour}))
 		g.wantGone("after a Replace of a deleted record", k)
 	})
 
@@ -89,20 +90,20 @@ func TestReplace(t *testing.T) {
 		g := newGroupCase(t)
 		for range 30 {
 			k := sess(t)
-			g.set(k, session.SetOptions{})
+			g.set(k, store.SetOptions{})
 			var wg sync.WaitGroup
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
 				for range 5 {
-					if err := replace(g, k, "v", session.SetOptions{}); err != nil && !errors.Is(err, session.ErrNotFound) {
+					if err := replace(g, k, "v", store.SetOptions{}); err != nil && !errors.Is(err, session.ErrNotFound) {
 						t.Errorf("Replace: %v", err)
 					}
 				}
 			}()
 			go func() {
 				defer wg.Done()
-				if err := g.s.Delete(ctx, k.name, k.key, session.DeleteOptions{}); err != nil {
+				if err := g.s.Delete(ctx, k.name, k.key, store.DeleteOptions{}); err != nil {
 					t.Errorf("Delete: %v", err)
 				}
 			}()
@@ -118,10 +119,10 @@ func TestReplace(t *testing.T) {
 		g := newGroupCase(t)
 		k := sess(t)
 		g.writeReference(k)
-		if err := replace(g, k, "v", session.SetOptions{}); !errors.Is(err, session.ErrStore) {
+		if err := replace(g, k, "v", store.SetOptions{}); !errors.Is(err, session.ErrStore) {
 			t.Fatalf("Replace of a record without expiry, without TTL: %v, want ErrStore", err)
 		}
-		if err := replace(g, k, "v", session.SetOptions{TTL: time.Second}); err != nil {
+		if err := replace(g, k, "v", store.SetOptions{TTL: time.Second}); err != nil {
 			t.Fatalf("Replace of a record without expiry: %v", err)
 		}
 		waitGone(t, g.s, k.key)

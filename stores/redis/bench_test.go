@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	redisstore "github.com/sessiongo/session/stores/redis"
 )
 
@@ -54,7 +55,7 @@ func benchKeys(b *testing.B) []string {
 	return keys
 }
 
-var benchMD = &session.Metadata{Audiences: []string{"ZGVmYXVsdA"}, Subjects: []string{"YWxpY2U"}}
+var benchMD = &store.Metadata{Audiences: []string{"ZGVmYXVsdA"}, Subjects: []string{"YWxpY2U"}}
 
 func BenchmarkBaseline(b *testing.B) {
 	value := make([]byte, 200)
@@ -93,13 +94,13 @@ func BenchmarkStoreGet(b *testing.B) {
 	benchModes(b, func(b *testing.B, m mode, c redis.UniversalClient, s *redisstore.Store, rt *roundTrips) {
 		ctx := context.Background()
 		k := key(b)
-		if err := s.Set(ctx, "session", k, make([]byte, 200), session.SetOptions{TTL: time.Minute}); err != nil {
+		if err := s.Set(ctx, "session", k, make([]byte, 200), store.SetOptions{TTL: time.Minute}); err != nil {
 			b.Fatal(err)
 		}
 		rt.n.Store(0)
 		b.ResetTimer()
 		for b.Loop() {
-			if _, err := s.Get(ctx, "session", k, session.GetOptions{}); err != nil {
+			if _, err := s.Get(ctx, "session", k, store.GetOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -118,14 +119,14 @@ func BenchmarkStoreSet(b *testing.B) {
 		now := time.Now()
 		// the record the first save replaces (a save from a missing record
 		// stores nothing)
-		if err := s.Set(ctx, "session", keys[0], value, session.SetOptions{TTL: time.Minute, Now: now, Metadata: benchMD}); err != nil {
+		if err := s.Set(ctx, "session", keys[0], value, store.SetOptions{TTL: time.Minute, Now: now, Metadata: benchMD}); err != nil {
 			b.Fatal(err)
 		}
 		rt.n.Store(0)
 		b.ResetTimer()
 		i := 0
 		for b.Loop() {
-			err := s.Set(ctx, "session", keys[(i+1)%len(keys)], value, session.SetOptions{
+			err := s.Set(ctx, "session", keys[(i+1)%len(keys)], value, store.SetOptions{
 				TTL: time.Minute, Now: now, OldKey: keys[i%len(keys)], StaleTTL: 10 * time.Second, Metadata: benchMD,
 			})
 			if err != nil {

@@ -20,9 +20,13 @@ func Example() {
 	})
 	defer client.Close()
 
+	st, err := redisstore.New(client, redisstore.WithPrefix("myapp"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := session.New(session.Config{
 		Secret:        "a long random secret, from your configuration",
-		Store:         redisstore.New(client, redisstore.WithPrefix("myapp")),
+		Store:         st,
 		StoreMetadata: true,
 	})
 	if err != nil {
@@ -37,7 +41,7 @@ func Example() {
 		}
 	})
 	http.HandleFunc("/logout-everywhere", func(w http.ResponseWriter, r *http.Request) {
-		n, err := m.RevokeSessions(r.Context(), "default", "alice")
+		n, err := m.RevokeSessions(r.Context(), "alice")
 		if err != nil {
 			http.Error(w, "sessions unavailable", http.StatusServiceUnavailable)
 			return
@@ -56,8 +60,11 @@ func Example_sentinel() {
 		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
-	store := redisstore.New(client, redisstore.WithWaitReplicas(1, 500*time.Millisecond))
-	_ = store // session.Config{Store: store, ...}
+	st, err := redisstore.New(client, redisstore.WithWaitReplicas(1, 500*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = st // session.Config{Store: st, ...}
 }
 
 // A Redis Cluster: each save still takes one round trip (one pipeline,
@@ -68,16 +75,22 @@ func Example_cluster() {
 		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
-	store := redisstore.New(client, redisstore.WithPrefix("myapp"))
-	_ = store // session.Config{Store: store, ...}
+	st, err := redisstore.New(client, redisstore.WithPrefix("myapp"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = st // session.Config{Store: st, ...}
 }
 
 // The key names are those of lua-resty-session, so that Go and OpenResty
 // services can share sessions.
 func ExampleStore_Key() {
-	store := redisstore.New(redis.NewClient(&redis.Options{}), redisstore.WithPrefix("myapp"), redisstore.WithSuffix("v1"))
-	fmt.Println(store.Key("session", "Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0"))
-	fmt.Println(store.IndexKey("session", "ZGVmYXVsdA", "YWxpY2U"))
+	st, err := redisstore.New(redis.NewClient(&redis.Options{}), redisstore.WithPrefix("myapp"), redisstore.WithSuffix("v1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(st.Key("session", "Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0"))
+	fmt.Println(st.IndexKey("session", "ZGVmYXVsdA", "YWxpY2U"))
 	// Output:
 	// myapp:session:Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0:v1
 	// myapp:session:ZGVmYXVsdA:YWxpY2U:v1

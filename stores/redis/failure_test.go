@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	redisstore "github.com/sessiongo/session/stores/redis"
 )
 
@@ -139,11 +140,11 @@ func TestServerFailure(t *testing.T) {
 				DialTimeout: time.Minute, ReadTimeout: time.Minute, WriteTimeout: time.Minute, PoolTimeout: time.Minute,
 			})
 			defer c.Close()
-			s := redisstore.New(c)
+			s := mustNew(t, c)
 			conformance.TestStoreOutage(t, s, func() { tt.breakIt(t, proc) })
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
-			if _, err := s.Get(ctx, "session", "key", session.GetOptions{}); !errors.Is(err, session.ErrStore) {
+			if _, err := s.Get(ctx, "session", "key", store.GetOptions{}); !errors.Is(err, session.ErrStore) {
 				t.Errorf("Get with the server %s: %v, want ErrStore", tt.name, err)
 			}
 		})
@@ -198,8 +199,7 @@ func TestSentinelFailover(t *testing.T) {
 	prefix := testPrefix(t, client)
 	// WAIT returns as soon as the replica acknowledges; 30 s is for a busy
 	// machine.
-	store := redisstore.New(client, redisstore.WithPrefix(prefix), redisstore.WithWaitReplicas(1, 30*time.Second))
-	a := newApp(t, store)
+	a := newApp(t, mustNew(t, client, redisstore.WithPrefix(prefix), redisstore.WithWaitReplicas(1, 30*time.Second)))
 	cookies := make([]*http.Cookie, 5)
 	for i := range cookies {
 		c, err := a.login(ctx, fmt.Sprintf("user%d", i))
@@ -252,7 +252,7 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	// The new master has no replica until the old one wakes up: saves
 	// work, but only without waiting for a replica.
-	unacked := newApp(t, redisstore.New(client, redisstore.WithPrefix(prefix)))
+	unacked := newApp(t, mustNew(t, client, redisstore.WithPrefix(prefix)))
 	if _, err := unacked.modify(ctx, cookies[0]); err != nil {
 		t.Fatalf("save after the failover: %v", err)
 	}
@@ -284,8 +284,8 @@ func TestWaitReplicas(t *testing.T) {
 	if info, _ := c.Info(context.Background(), "replication").Result(); !strings.Contains(info, "connected_slaves:0") {
 		t.Skipf("%s has replicas", singleAddr)
 	}
-	s := redisstore.New(c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 100*time.Millisecond))
-	err := s.Set(context.Background(), "session", "key", []byte("v"), session.SetOptions{TTL: time.Minute})
+	s := mustNew(t, c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 100*time.Millisecond))
+	err := s.Set(context.Background(), "session", "key", []byte("v"), store.SetOptions{TTL: time.Minute})
 	if !errors.Is(err, session.ErrStore) {
 		t.Fatalf("save that no replica acknowledged: %v, want ErrStore", err)
 	}

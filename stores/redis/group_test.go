@@ -11,10 +11,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	redisstore "github.com/sessiongo/session/stores/redis"
 )
 
-// The Store contract's rules for revocation that holds (core/store.go):
+// The Store contract's rules for revocation that holds (core/store/store.go):
 // a save from a record that is gone stores nothing, the records of one
 // browser session form a group, and Delete ends the whole group.
 
@@ -36,7 +37,7 @@ type groups struct {
 	prefix string
 	ctx    context.Context
 	now    time.Time
-	md     *session.Metadata // given to every Set and Delete under "session"
+	md     *store.Metadata // given to every Set and Delete under "session"
 }
 
 // newGroups returns a store of its own on mode m, under prefix (the test's
@@ -47,9 +48,9 @@ func newGroups(t *testing.T, m mode, prefix string) *groups {
 		prefix = testPrefix(t, c)
 	}
 	return &groups{
-		t: t, s: redisstore.New(c, redisstore.WithPrefix(prefix)), c: c, prefix: prefix,
+		t: t, s: mustNew(t, c, redisstore.WithPrefix(prefix)), c: c, prefix: prefix,
 		ctx: context.Background(), now: time.Now(),
-		md: &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{key(t)[:12]}},
+		md: &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{key(t)[:12]}},
 	}
 }
 
@@ -58,7 +59,7 @@ func (g *groups) bookkeeping() []string { return scanKeys(g.c, "{"+g.prefix+":*"
 
 // trySet is Set with the tests' defaults: a one-hour TTL, a one-hour stale
 // TTL (stale records stay readable through the test), the metadata.
-func (g *groups) trySet(name, k string, value string, opts session.SetOptions) error {
+func (g *groups) trySet(name, k string, value string, opts store.SetOptions) error {
 	if opts.TTL == 0 {
 		opts.TTL = time.Hour
 	}
@@ -75,7 +76,7 @@ func (g *groups) trySet(name, k string, value string, opts session.SetOptions) e
 	return g.s.Set(g.ctx, name, k, []byte(value), opts)
 }
 
-func (g *groups) set(name, k string, opts session.SetOptions) {
+func (g *groups) set(name, k string, opts store.SetOptions) {
 	g.t.Helper()
 	if err := g.trySet(name, k, "value of "+k, opts); err != nil {
 		g.t.Fatalf("Set(%s, %s): %v", name, k, err)
@@ -93,14 +94,14 @@ func (g *groups) chain(n int) []string {
 		if i > 0 {
 			old = keys[i-1]
 		}
-		g.set("session", keys[i], session.SetOptions{OldKey: old})
+		g.set("session", keys[i], store.SetOptions{OldKey: old})
 	}
 	return keys
 }
 
 func (g *groups) del(name, k string) {
 	g.t.Helper()
-	opts := session.DeleteOptions{Now: g.now}
+	opts := store.DeleteOptions{Now: g.now}
 	if name == "session" {
 		opts.Metadata = g.md
 	}
@@ -111,7 +112,7 @@ func (g *groups) del(name, k string) {
 
 func (g *groups) alive(name, k, why string) {
 	g.t.Helper()
-	got, err := g.s.Get(g.ctx, name, k, session.GetOptions{Now: g.now})
+	got, err := g.s.Get(g.ctx, name, k, store.GetOptions{Now: g.now})
 	if err != nil || !strings.HasPrefix(string(got), "value of ") {
 		g.t.Fatalf("%s: Get(%s, %s) = %q, %v; want the record", why, name, k, got, err)
 	}
@@ -121,7 +122,7 @@ func (g *groups) alive(name, k, why string) {
 // index lists it.
 func (g *groups) gone(name, k, why string) {
 	g.t.Helper()
-	if got, err := g.s.Get(g.ctx, name, k, session.GetOptions{Now: g.now}); !errors.Is(err, session.ErrNotFound) {
+	if got, err := g.s.Get(g.ctx, name, k, store.GetOptions{Now: g.now}); !errors.Is(err, session.ErrNotFound) {
 		g.t.Fatalf("%s: Get(%s, %s) = %q, %v; want ErrNotFound", why, name, k, got, err)
 	}
 	if link := redisstore.LinkKey(g.s.Key(name, k)); g.c.Exists(g.ctx, link).Val() != 0 {
@@ -155,7 +156,7 @@ func wantNotFound(t *testing.T, err error, what string) {
 	}
 }
 
-func partner(k string) session.RecordKey { return session.RecordKey{Name: "session", Key: k} }
+func partner(k string) store.RecordKey { return store.RecordKey{Name: "session", Key: k} }
 
 func testGroupRules(t *testing.T, m mode) {
 	t.Run("old key missing: nothing stored", func(t *testing.T) {
@@ -164,7 +165,7 @@ func testGroupRules(t *testing.T, m mode) {
 		g.del("session", deleted)
 		for _, old := range []string{key(t), deleted} {
 			k := key(t)
-			wantNotFound(t, g.trySet("session", k, "value of "+k, session.SetOptions{OldKey: old}), "Set with a missing OldKey")
+			wantNotFound(t, g.trySet("session", k, "value of "+k, store.SetOptions{OldKey: old}), "Set with a missing OldKey")
 			g.gone("session", k, "after a Set with a missing OldKey")
 			if n := g.c.Exists(g.ctx, g.s.IndexKey("session", g.md.Audiences[0], g.md.Subjects[0])).Val(); n != 0 {
 				t.Fatal("a Set with a missing OldKey wrote the subject index")
@@ -205,7 +206,7 @@ func testGroupRules(t *testing.T, m mode) {
 			root := g.chain(1)[0]
 			forks := []string{key(t), key(t)}
 			for _, k := range forks {
-				g.set("session", k, session.SetOptions{OldKey: root})
+				g.set("session", k, store.SetOptions{OldKey: root})
 			}
 			g.del("session", forks[deleted])
 			for _, k := range append(forks, root) {
@@ -220,7 +221,7 @@ func testGroupRules(t *testing.T, m mode) {
 		// reverse.
 		for _, deleteSession := range []bool{true, false} {
 			s, r := g.chain(1)[0], key(t)
-			g.set("remember", r, session.SetOptions{Partner: partner(s)})
+			g.set("remember", r, store.SetOptions{Partner: partner(s)})
 			if deleteSession {
 				g.del("session", s)
 			} else {
@@ -232,10 +233,10 @@ func testGroupRules(t *testing.T, m mode) {
 		// A remember record that rotates along a rotated session record.
 		s := g.chain(1)[0]
 		r := key(t)
-		g.set("remember", r, session.SetOptions{Partner: partner(s)})
+		g.set("remember", r, store.SetOptions{Partner: partner(s)})
 		s2, r2 := key(t), key(t)
-		g.set("session", s2, session.SetOptions{OldKey: s})
-		g.set("remember", r2, session.SetOptions{OldKey: r, Partner: partner(s2)})
+		g.set("session", s2, store.SetOptions{OldKey: s})
+		g.set("remember", r2, store.SetOptions{OldKey: r, Partner: partner(s2)})
 		g.del("session", s2)
 		for _, k := range []string{r, r2} {
 			g.gone("remember", k, "a remember record after Delete of the rotated session record")
@@ -246,11 +247,11 @@ func testGroupRules(t *testing.T, m mode) {
 	t.Run("partner missing: nothing stored", func(t *testing.T) {
 		g := newGroups(t, m, "")
 		old := key(t)
-		g.set("remember", old, session.SetOptions{})
+		g.set("remember", old, store.SetOptions{})
 		gone := g.chain(1)[0]
 		g.del("session", gone)
 		for _, p := range []string{key(t), gone} {
-			for _, opts := range []session.SetOptions{{Partner: partner(p)}, {OldKey: old, Partner: partner(p)}} {
+			for _, opts := range []store.SetOptions{{Partner: partner(p)}, {OldKey: old, Partner: partner(p)}} {
 				r := key(t)
 				wantNotFound(t, g.trySet("remember", r, "value of "+r, opts), "Set with a missing partner")
 				g.gone("remember", r, "after a Set with a missing partner")
@@ -266,9 +267,9 @@ func testGroupRules(t *testing.T, m mode) {
 		g := newGroups(t, m, "")
 		s := g.chain(1)[0]
 		old := key(t)
-		g.set("remember", old, session.SetOptions{})
+		g.set("remember", old, store.SetOptions{})
 		r := key(t)
-		g.set("remember", r, session.SetOptions{OldKey: old, Partner: partner(s)})
+		g.set("remember", r, store.SetOptions{OldKey: old, Partner: partner(s)})
 		g.del("session", s)
 		g.gone("remember", r, "a record set with OldKey and Partner after Delete of the partner")
 		g.alive("remember", old, "the old record, in a group of its own")
@@ -283,7 +284,7 @@ func testGroupRules(t *testing.T, m mode) {
 		before := g.c.PTTL(g.ctx, rk).Val()
 		listed := g.listed("session")
 		// TTL, OldKey, Partner and Metadata are ignored.
-		err := g.trySet("session", k, "value of replaced", session.SetOptions{
+		err := g.trySet("session", k, "value of replaced", store.SetOptions{
 			Replace: true, TTL: time.Second, OldKey: key(t), Partner: partner(key(t)),
 		})
 		if err != nil {
@@ -293,7 +294,7 @@ func testGroupRules(t *testing.T, m mode) {
 		if elapsed := time.Since(start); after > before || after < before-elapsed-time.Millisecond {
 			t.Fatalf("PTTL after Replace = %v, before %v, %v apart: want the expiry kept", after, before, elapsed)
 		}
-		if got, _ := g.s.Get(g.ctx, "session", k, session.GetOptions{}); string(got) != "value of replaced" {
+		if got, _ := g.s.Get(g.ctx, "session", k, store.GetOptions{}); string(got) != "value of replaced" {
 			t.Fatalf("Get after Replace = %q", got)
 		}
 		if got := g.listed("session"); !slices.Equal(got, listed) {
@@ -308,7 +309,7 @@ func testGroupRules(t *testing.T, m mode) {
 		deleted := g.chain(1)[0]
 		g.del("session", deleted)
 		for _, k := range []string{key(t), deleted} {
-			wantNotFound(t, g.trySet("session", k, "value of "+k, session.SetOptions{Replace: true}), "Replace of a missing record")
+			wantNotFound(t, g.trySet("session", k, "value of "+k, store.SetOptions{Replace: true}), "Replace of a missing record")
 			g.gone("session", k, "after Replace of a missing record")
 		}
 	})
@@ -330,7 +331,7 @@ func testGroupRules(t *testing.T, m mode) {
 
 		for _, deleteOld := range []bool{true, false} {
 			ref, next := reference(), key(t)
-			g.set("session", next, session.SetOptions{OldKey: ref})
+			g.set("session", next, store.SetOptions{OldKey: ref})
 			g.alive("session", ref, "a reference record after a rotation")
 			if got := g.c.Get(g.ctx, g.s.Key("session", ref)).Val(); got != "value of "+ref {
 				t.Fatalf("the reference record's value changed to %q", got)
@@ -349,11 +350,11 @@ func testGroupRules(t *testing.T, m mode) {
 		g := newGroups(t, m, "")
 		first := g.chain(1)[0]
 		next := key(t)
-		g.set("session", next, session.SetOptions{OldKey: first, StaleTTL: -1})
+		g.set("session", next, store.SetOptions{OldKey: first, StaleTTL: -1})
 		g.gone("session", first, "the old record after a save with StaleTTL 0")
 		g.alive("session", next, "the new record after a save with StaleTTL 0")
 		last := key(t)
-		g.set("session", last, session.SetOptions{OldKey: next})
+		g.set("session", last, store.SetOptions{OldKey: next})
 		g.del("session", last)
 		g.gone("session", next, "a record of the group after Delete")
 	})
@@ -361,7 +362,7 @@ func testGroupRules(t *testing.T, m mode) {
 	t.Run("a key set anew leaves its group", func(t *testing.T) {
 		g := newGroups(t, m, "")
 		keys := g.chain(2)
-		g.set("session", keys[0], session.SetOptions{})
+		g.set("session", keys[0], store.SetOptions{})
 		g.del("session", keys[1])
 		g.alive("session", keys[0], "a record set anew without OldKey, after Delete of its former group")
 	})
@@ -370,7 +371,7 @@ func testGroupRules(t *testing.T, m mode) {
 		g := newGroups(t, m, "")
 		s := g.chain(3)
 		r := key(t)
-		g.set("remember", r, session.SetOptions{Partner: partner(s[2]), TTL: 2 * time.Hour})
+		g.set("remember", r, store.SetOptions{Partner: partner(s[2]), TTL: 2 * time.Hour})
 		bookkeeping := g.bookkeeping()
 		// A link per record, one group.
 		if len(bookkeeping) != 5 {
@@ -406,7 +407,7 @@ func testGroupRules(t *testing.T, m mode) {
 		g := newGroups(t, m, prefix)
 		keys := g.chain(2)
 		r := key(t)
-		g.set("remember", r, session.SetOptions{Partner: partner(keys[1])})
+		g.set("remember", r, store.SetOptions{Partner: partner(keys[1])})
 		link := redisstore.LinkKey(g.s.Key("session", keys[1]))
 		if want := g.s.Key("session", keys[1]) + ":{group}"; link != want || c.Exists(g.ctx, link).Val() != 1 {
 			t.Fatalf("link key %s (exists: %d), want %s", link, c.Exists(g.ctx, link).Val(), want)
@@ -422,7 +423,7 @@ func testGroupRules(t *testing.T, m mode) {
 		for i := range long {
 			long[i] = byte('a' + i%26)
 		}
-		g.md = &session.Metadata{
+		g.md = &store.Metadata{
 			Audiences: []string{"YXBw", "YXBw"},
 			Subjects: []string{
 				base64.RawURLEncoding.EncodeToString(long),                                      // 1,334 characters
@@ -439,7 +440,7 @@ func testGroupRules(t *testing.T, m mode) {
 		// A failed save writes none of the index keys.
 		k := key(t)
 		g.md.Subjects[0] = base64.RawURLEncoding.EncodeToString(append(long, '!'))
-		wantNotFound(t, g.trySet("session", k, "v", session.SetOptions{OldKey: key(t)}), "Set with a missing OldKey")
+		wantNotFound(t, g.trySet("session", k, "v", store.SetOptions{OldKey: key(t)}), "Set with a missing OldKey")
 		if n := g.c.Exists(g.ctx, g.s.IndexKey("session", g.md.Audiences[0], g.md.Subjects[0])).Val(); n != 0 {
 			t.Fatal("a failed Set wrote the index of a long subject")
 		}

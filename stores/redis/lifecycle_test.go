@@ -93,8 +93,8 @@ func TestSharedServer(t *testing.T) {
 			c := connect(t, m)
 			prefix := testPrefix(t, c)
 			conformance.TestSharedStore(t,
-				redisstore.New(c, redisstore.WithPrefix(prefix)),
-				redisstore.New(connect(t, m), redisstore.WithPrefix(prefix)))
+				mustNew(t, c, redisstore.WithPrefix(prefix)),
+				mustNew(t, connect(t, m), redisstore.WithPrefix(prefix)))
 		})
 	}
 }

@@ -2,7 +2,8 @@ package redisstore
 
 import "time"
 
-// Option configures a Store made by New.
+// Option configures a Store made by New; New reports a bad value as an
+// error matching session.ErrInvalidConfig.
 type Option func(*Store)
 
 // WithPrefix puts prefix and a colon before every key the store writes, as
@@ -21,7 +22,9 @@ func WithSuffix(suffix string) Option {
 
 // WithWaitReplicas makes every save and delete wait until at least replicas
 // replicas have acknowledged it (Redis's WAIT, sent in the same round trip),
-// for at most timeout (0 waits forever, which is rarely what you want). A
+// for at most timeout (0 waits forever, which is rarely what you want).
+// replicas 0 waits for none, as without the option; a negative replicas or
+// timeout makes New fail. A
 // save that fewer replicas acknowledged in time returns an error matching
 // session.ErrStore, although the master kept it. Use it with Sentinel, so
 // that a session saved just before a failover is on the promoted replica.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	redisstore "github.com/sessiongo/session/stores/redis"
 )
 
@@ -46,7 +47,7 @@ func TestDeleteRacingSaves(t *testing.T) {
 						}
 						k := key(t)
 						after := over.Load()
-						err := g.trySet("session", k, "value of "+k, session.SetOptions{OldKey: cur})
+						err := g.trySet("session", k, "value of "+k, store.SetOptions{OldKey: cur})
 						if errors.Is(err, session.ErrNotFound) && !errors.Is(err, session.ErrStore) {
 							return
 						}
@@ -103,7 +104,7 @@ func TestClusterRounds(t *testing.T) {
 		g.c.AddHook(h)
 		o := *g
 		o.c = connect(g.t, m)
-		o.s = redisstore.New(o.c, redisstore.WithPrefix(g.prefix))
+		o.s = mustNew(g.t, o.c, redisstore.WithPrefix(g.prefix))
 		return &o
 	}
 
@@ -114,7 +115,7 @@ func TestClusterRounds(t *testing.T) {
 			var o *groups
 			o = other(g, step, func() { o.del("session", keys[1]) })
 			k := key(t)
-			wantNotFound(t, g.trySet("session", k, "value of "+k, session.SetOptions{OldKey: keys[1]}),
+			wantNotFound(t, g.trySet("session", k, "value of "+k, store.SetOptions{OldKey: keys[1]}),
 				"a save whose group was deleted after its "+step)
 			for _, k := range append(keys, k) {
 				g.gone("session", k, "after a Delete between the rounds of a save, after its "+step)
@@ -128,7 +129,7 @@ func TestClusterRounds(t *testing.T) {
 		var o *groups
 		o = other(g, "check", func() { o.del("session", s) })
 		r := key(t)
-		wantNotFound(t, g.trySet("remember", r, "value of "+r, session.SetOptions{Partner: partner(s)}),
+		wantNotFound(t, g.trySet("remember", r, "value of "+r, store.SetOptions{Partner: partner(s)}),
 			"a save whose partner was deleted after its check")
 		g.gone("remember", r, "a record whose partner was deleted during its save")
 	})
@@ -140,7 +141,7 @@ func TestClusterRounds(t *testing.T) {
 		var saveErr error
 		var o *groups
 		o = other(g, "drop", func() {
-			saveErr = o.trySet("session", k, "value of "+k, session.SetOptions{OldKey: keys[0]})
+			saveErr = o.trySet("session", k, "value of "+k, store.SetOptions{OldKey: keys[0]})
 		})
 		g.del("session", keys[1])
 		if saveErr != nil {
@@ -155,19 +156,19 @@ func TestClusterRounds(t *testing.T) {
 		g := newGroups(t, m, "")
 		keys := g.chain(3)
 		r := key(t)
-		g.set("remember", r, session.SetOptions{Partner: partner(keys[2])})
+		g.set("remember", r, store.SetOptions{Partner: partner(keys[2])})
 		// The round that deletes the other members fails, as if their node
 		// were down.
 		h := &failStep{op: "drop", arg: "all", err: errors.New("injected: node down")}
 		h.armed.Store(true)
 		g.c.AddHook(h)
-		opts := session.DeleteOptions{Now: g.now, Metadata: g.md}
+		opts := store.DeleteOptions{Now: g.now, Metadata: g.md}
 		if err := g.s.Delete(g.ctx, "session", keys[2], opts); !errors.Is(err, session.ErrStore) {
 			t.Fatalf("Delete with its third round failing: %v, want ErrStore", err)
 		}
 		g.alive("session", keys[2], "the deleted record, after its Delete failed before its last round")
 		k := key(t)
-		wantNotFound(t, g.trySet("session", k, "value of "+k, session.SetOptions{OldKey: keys[0]}),
+		wantNotFound(t, g.trySet("session", k, "value of "+k, store.SetOptions{OldKey: keys[0]}),
 			"a save from a member of a group whose Delete was cut short")
 		g.del("session", keys[2])
 		for _, k := range append(keys, k) {
@@ -183,7 +184,7 @@ func TestClusterRounds(t *testing.T) {
 		var saveErr error
 		var o *groups
 		o = other(g, "end", func() {
-			saveErr = o.trySet("session", k, "value of "+k, session.SetOptions{OldKey: keys[0]})
+			saveErr = o.trySet("session", k, "value of "+k, store.SetOptions{OldKey: keys[0]})
 		})
 		g.del("session", keys[1])
 		wantNotFound(t, saveErr, "a save from a stale record after the Delete ended the group")

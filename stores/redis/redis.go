@@ -9,9 +9,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
-// Store is a session.Store and session.SubjectIndex on Redis. It is safe for
+// Store is a session.Store and store.SubjectIndex on Redis. It is safe for
 // concurrent use; make one with New.
 type Store struct {
 	client       redis.UniversalClient
@@ -23,40 +24,74 @@ type Store struct {
 }
 
 var (
-	_ session.Store        = (*Store)(nil)
-	_ session.SubjectIndex = (*Store)(nil)
+	_ session.Store      = (*Store)(nil)
+	_ store.SubjectIndex = (*Store)(nil)
 )
 
 // New returns a Store that keeps sessions in Redis through client: a
 // *redis.Client (one server, or a Sentinel master from
 // redis.NewFailoverClient), a *redis.ClusterClient or a *redis.Ring. The
 // store does not close the client.
-func New(client redis.UniversalClient, opts ...Option) *Store {
+//
+// A nil client, or an option with a bad value (a negative number of
+// replicas or timeout in WithWaitReplicas), is an error matching
+// session.ErrInvalidConfig. Any prefix and suffix are accepted: Redis keys
+// are binary-safe.
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+	if isNil(client) {
+		return nil, fmt.Errorf("redisstore: nil client: %w", session.ErrInvalidConfig)
+	}
 	s := &Store{client: client}
 	switch client.(type) {
 	case *redis.ClusterClient, *redis.Ring:
 		s.perKey = true
 	}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
-	return s
+	switch {
+	case s.waitReplicas < 0:
+		return nil, fmt.Errorf("redisstore: WithWaitReplicas: negative number of replicas %d: %w",
+			s.waitReplicas, session.ErrInvalidConfig)
+	case s.waitTimeout < 0:
+		return nil, fmt.Errorf("redisstore: WithWaitReplicas: negative timeout %v: %w",
+			s.waitTimeout, session.ErrInvalidConfig)
+	}
+	return s, nil
+}
+
+// isNil reports whether client is nil, or a nil pointer of one of
+// go-redis's client types.
+func isNil(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case nil:
+		return true
+	case *redis.Client:
+		return c == nil
+	case *redis.ClusterClient:
+		return c == nil
+	case *redis.Ring:
+		return c == nil
+	}
+	return false
 }
 
 // Key returns the name of the Redis key that holds the record of the
 // session cookie name and storage key: "[prefix:]name:key[:suffix]".
-func (s *Store) Key(name, key string) string { return session.StoreKey(s.prefix, s.suffix, name, key) }
+func (s *Store) Key(name, key string) string { return store.Key(s.prefix, s.suffix, name, key) }
 
 // IndexKey returns the name of the sorted set that indexes the sessions of
 // an encoded audience and subject: "[prefix:]name:audience:subject[:suffix]".
 func (s *Store) IndexKey(name, audience, subject string) string {
-	return session.StoreKey(s.prefix, s.suffix, name, audience, subject)
+	return store.Key(s.prefix, s.suffix, name, audience, subject)
 }
 
 // Get returns the record stored under name and key. A missing or expired
 // record is an error matching session.ErrNotFound; Redis expires records on
 // its own clock, so opts.Now is not used.
-func (s *Store) Get(ctx context.Context, name, key string, _ session.GetOptions) ([]byte, error) {
+func (s *Store) Get(ctx context.Context, name, key string, _ store.GetOptions) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, storeError("get", err)
 	}
@@ -89,7 +124,7 @@ func (s *Store) Get(ctx context.Context, name, key string, _ session.GetOptions)
 // On a single server or a Sentinel master all of it is one script call:
 // atomic, one round trip. See the package documentation for a Redis
 // Cluster.
-func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	if err := ctx.Err(); err != nil {
 		return storeError("set", err)
 	}
@@ -123,7 +158,7 @@ type save struct {
 	now, expires int64 // unix seconds, for the index
 }
 
-func (s *Store) newSave(name, key string, value []byte, opts session.SetOptions) *save {
+func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *save {
 	sv := &save{
 		rec:   s.record(name, key),
 		value: value,
@@ -205,7 +240,7 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte) err
 // audience and subject of opts.Metadata (pruning entries that expired by
 // opts.Now). On a single server or a Sentinel master it is one script
 // call. Deleting a missing record is not an error.
-func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
+func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return storeError("delete", err)
 	}
@@ -227,14 +262,14 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 
 // Sessions lists the live sessions of an encoded audience and subject under
 // the cookie name, soonest to expire first, and prunes the entries that
-// expired by now. It implements session.SubjectIndex.
+// expired by now. It implements store.SubjectIndex.
 //
 // A Delete ends a whole group, and the index entries of the group's other
 // records stay behind (a remember cookie's record is indexed under its own
 // cookie name, which the Delete of a session record is not given): the
 // listing leaves out entries whose record is gone, and they go when they
 // expire. It takes two round trips: the index, then the records.
-func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
+func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, storeError("sessions", err)
 	}
@@ -251,7 +286,7 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 	}
 	entries := zs.Val()
 	if len(entries) == 0 {
-		return []session.IndexEntry{}, nil
+		return []store.IndexEntry{}, nil
 	}
 	exists := make([]*redis.IntCmd, len(entries))
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -264,13 +299,13 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 	if err != nil {
 		return nil, storeError("sessions", err)
 	}
-	out := make([]session.IndexEntry, 0, len(entries))
+	out := make([]store.IndexEntry, 0, len(entries))
 	for i, z := range entries {
 		if exists[i].Val() == 0 {
 			continue
 		}
 		member, _ := z.Member.(string)
-		out = append(out, session.IndexEntry{Key: member, Expires: time.Unix(int64(z.Score), 0)})
+		out = append(out, store.IndexEntry{Key: member, Expires: time.Unix(int64(z.Score), 0)})
 	}
 	return out, nil
 }

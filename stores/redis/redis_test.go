@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	redisstore "github.com/sessiongo/session/stores/redis"
 )
 
@@ -145,7 +146,17 @@ func newStore(t testing.TB, m mode, opts ...redisstore.Option) (*redisstore.Stor
 	t.Helper()
 	c := connect(t, m)
 	opts = append([]redisstore.Option{redisstore.WithPrefix(testPrefix(t, c))}, opts...)
-	return redisstore.New(c, opts...), c
+	return mustNew(t, c, opts...), c
+}
+
+// mustNew returns redisstore.New(c, opts...), failing the test on an error.
+func mustNew(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // roundTrips counts the exchanges with a server: commands and pipelines
@@ -186,6 +197,44 @@ func countRoundTrips(c redis.UniversalClient) *roundTrips {
 	return r
 }
 
+// TestNewErrors checks that New refuses what cannot work, with an error
+// matching session.ErrInvalidConfig, and accepts any prefix and suffix.
+// No server is needed: New does not connect.
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	client := redis.NewClient(&redis.Options{Addr: singleAddr})
+	defer client.Close()
+	tests := []struct {
+		name   string
+		client redis.UniversalClient
+		opts   []redisstore.Option
+		want   string // "" when New must succeed, else part of its error
+	}{
+		{"nil client", nil, nil, "nil client"},
+		{"nil *redis.Client", (*redis.Client)(nil), nil, "nil client"},
+		{"nil *redis.ClusterClient", (*redis.ClusterClient)(nil), nil, "nil client"},
+		{"nil *redis.Ring", (*redis.Ring)(nil), nil, "nil client"},
+		{"negative replicas", client, []redisstore.Option{redisstore.WithWaitReplicas(-1, time.Second)}, "negative number of replicas"},
+		{"negative timeout", client, []redisstore.Option{redisstore.WithWaitReplicas(1, -time.Second)}, "negative timeout"},
+		{"no options", client, nil, ""},
+		{"nil option", client, []redisstore.Option{nil}, ""},
+		{"zero replicas", client, []redisstore.Option{redisstore.WithWaitReplicas(0, 0)}, ""},
+		{"any prefix and suffix", client, []redisstore.Option{redisstore.WithPrefix("{app} x\n"), redisstore.WithSuffix("\x00")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := redisstore.New(tt.client, tt.opts...)
+			switch {
+			case tt.want == "" && (err != nil || s == nil):
+				t.Fatalf("New = %v, %v; want a store", s, err)
+			case tt.want != "" && (!errors.Is(err, session.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) || s != nil):
+				t.Fatalf("New = %v, %v; want an error matching session.ErrInvalidConfig about %q", s, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestKeyNames(t *testing.T) {
 	t.Parallel()
 	c := redis.NewClient(&redis.Options{Addr: singleAddr})
@@ -200,7 +249,7 @@ func TestKeyNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := redisstore.New(c, redisstore.WithPrefix(tt.prefix), redisstore.WithSuffix(tt.suffix))
+			s := mustNew(t, c, redisstore.WithPrefix(tt.prefix), redisstore.WithSuffix(tt.suffix))
 			if got := s.Key("session", "KEY"); got != tt.key {
 				t.Errorf("Key = %q, want %q (the reference's [prefix:]name:key[:suffix])", got, tt.key)
 			}
@@ -231,11 +280,11 @@ func TestStoreOnServers(t *testing.T) {
 func testStoreRules(t *testing.T, m mode) {
 	ctx := context.Background()
 	now := time.Now()
-	md := &session.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
+	md := &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
 
 	t.Run("get missing is ErrNotFound", func(t *testing.T) {
 		s, _ := newStore(t, m)
-		_, err := s.Get(ctx, "session", key(t), session.GetOptions{Now: now})
+		_, err := s.Get(ctx, "session", key(t), store.GetOptions{Now: now})
 		if !errors.Is(err, session.ErrNotFound) || !errors.Is(err, redis.Nil) {
 			t.Fatalf("Get of a missing key: %v, want ErrNotFound wrapping redis.Nil", err)
 		}
@@ -246,10 +295,10 @@ func testStoreRules(t *testing.T, m mode) {
 		k := key(t)
 		value := []byte(`["payload"]`)
 		start := time.Now()
-		if err := s.Set(ctx, "session", k, value, session.SetOptions{TTL: time.Minute, Now: now}); err != nil {
+		if err := s.Set(ctx, "session", k, value, store.SetOptions{TTL: time.Minute, Now: now}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Get(ctx, "session", k, session.GetOptions{Now: now})
+		got, err := s.Get(ctx, "session", k, store.GetOptions{Now: now})
 		if err != nil || string(got) != string(value) {
 			t.Fatalf("Get = %q, %v; want %q", got, err, value)
 		}
@@ -273,10 +322,10 @@ func testStoreRules(t *testing.T, m mode) {
 			t.Run(tt.name, func(t *testing.T) {
 				old, k := key(t), key(t)
 				start := time.Now()
-				if err := s.Set(ctx, "session", old, []byte("old"), session.SetOptions{TTL: tt.oldTTL, Now: now}); err != nil {
+				if err := s.Set(ctx, "session", old, []byte("old"), store.SetOptions{TTL: tt.oldTTL, Now: now}); err != nil {
 					t.Fatal(err)
 				}
-				err := s.Set(ctx, "session", k, []byte("new"), session.SetOptions{
+				err := s.Set(ctx, "session", k, []byte("new"), store.SetOptions{
 					TTL: time.Hour, Now: now, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
 				})
 				if err != nil {
@@ -287,7 +336,7 @@ func testStoreRules(t *testing.T, m mode) {
 				if min := tt.want - time.Since(start) - time.Millisecond; ttl > tt.want || ttl < min {
 					t.Fatalf("old record PTTL = %v, want in [%v, %v]", ttl, min, tt.want)
 				}
-				if got, err := s.Get(ctx, "session", old, session.GetOptions{}); err != nil || string(got) != "old" {
+				if got, err := s.Get(ctx, "session", old, store.GetOptions{}); err != nil || string(got) != "old" {
 					t.Fatalf("old record not readable within its stale ttl: %q, %v", got, err)
 				}
 			})
@@ -297,24 +346,24 @@ func testStoreRules(t *testing.T, m mode) {
 	t.Run("zero stale ttl removes the old record", func(t *testing.T) {
 		s, _ := newStore(t, m)
 		old, k := key(t), key(t)
-		if err := s.Set(ctx, "session", old, []byte("old"), session.SetOptions{TTL: time.Hour, Now: now}); err != nil {
+		if err := s.Set(ctx, "session", old, []byte("old"), store.SetOptions{TTL: time.Hour, Now: now}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Set(ctx, "session", k, []byte("new"), session.SetOptions{TTL: time.Hour, Now: now, OldKey: old}); err != nil {
+		if err := s.Set(ctx, "session", k, []byte("new"), store.SetOptions{TTL: time.Hour, Now: now, OldKey: old}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get(ctx, "session", old, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, "session", old, store.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
 			t.Fatalf("old record with stale ttl 0: %v, want ErrNotFound", err)
 		}
 	})
 
 	t.Run("subject index", func(t *testing.T) {
 		s, c := newStore(t, m)
-		md := &session.Metadata{Audiences: []string{"YXBw", "b3RoZXI"}, Subjects: []string{"YWxpY2U", "YWxpY2U"}}
+		md := &store.Metadata{Audiences: []string{"YXBw", "b3RoZXI"}, Subjects: []string{"YWxpY2U", "YWxpY2U"}}
 		a, b, b2 := key(t), key(t), key(t)
 		set := func(k, old string, ttl time.Duration, at time.Time) {
 			t.Helper()
-			if err := s.Set(ctx, "session", k, []byte("v"), session.SetOptions{
+			if err := s.Set(ctx, "session", k, []byte("v"), store.SetOptions{
 				TTL: ttl, Now: at, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
 			}); err != nil {
 				t.Fatal(err)
@@ -328,7 +377,7 @@ func testStoreRules(t *testing.T, m mode) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []session.IndexEntry{
+			want := []store.IndexEntry{
 				{Key: a, Expires: time.Unix(now.Unix()+3600, 0)},
 				{Key: b2, Expires: time.Unix(now.Add(time.Minute).Unix()+7200, 0)},
 			}
@@ -356,10 +405,10 @@ func testStoreRules(t *testing.T, m mode) {
 			t.Fatalf("index holds %d entries after a listing pruned it, want 1", n)
 		}
 		// Delete with metadata removes the record and the index entry.
-		if err := s.Delete(ctx, "session", b2, session.DeleteOptions{Now: now, Metadata: md}); err != nil {
+		if err := s.Delete(ctx, "session", b2, store.DeleteOptions{Now: now, Metadata: md}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get(ctx, "session", b2, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, "session", b2, store.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
 			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
 		}
 		for _, aud := range md.Audiences {
@@ -381,7 +430,7 @@ func testStoreRules(t *testing.T, m mode) {
 
 	t.Run("delete missing is not an error", func(t *testing.T) {
 		s, _ := newStore(t, m)
-		for _, opts := range []session.DeleteOptions{{}, {Now: now, Metadata: md}} {
+		for _, opts := range []store.DeleteOptions{{}, {Now: now, Metadata: md}} {
 			if err := s.Delete(ctx, "session", key(t), opts); err != nil {
 				t.Fatalf("Delete of a missing key: %v", err)
 			}
@@ -392,11 +441,11 @@ func testStoreRules(t *testing.T, m mode) {
 		s, _ := newStore(t, m)
 		tests := []struct {
 			name string
-			opts session.SetOptions
+			opts store.SetOptions
 		}{
-			{"zero ttl", session.SetOptions{}},
-			{"negative ttl", session.SetOptions{TTL: -time.Second}},
-			{"metadata mismatch", session.SetOptions{TTL: time.Second, Metadata: &session.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"c"}}}},
+			{"zero ttl", store.SetOptions{}},
+			{"negative ttl", store.SetOptions{TTL: -time.Second}},
+			{"metadata mismatch", store.SetOptions{TTL: time.Second, Metadata: &store.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"c"}}}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -412,13 +461,13 @@ func testStoreRules(t *testing.T, m mode) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		k := key(t)
-		if err := s.Set(cctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Metadata: md}); !errors.Is(err, session.ErrStore) || !errors.Is(err, context.Canceled) {
+		if err := s.Set(cctx, "session", k, []byte("v"), store.SetOptions{TTL: time.Minute, Metadata: md}); !errors.Is(err, session.ErrStore) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("Set with a cancelled context: %v, want ErrStore and context.Canceled", err)
 		}
-		if _, err := s.Get(ctx, "session", k, session.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, "session", k, store.GetOptions{}); !errors.Is(err, session.ErrNotFound) {
 			t.Fatalf("record written despite the cancelled context: %v", err)
 		}
-		if _, err := s.Get(cctx, "session", k, session.GetOptions{}); !errors.Is(err, context.Canceled) {
+		if _, err := s.Get(cctx, "session", k, store.GetOptions{}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Get with a cancelled context: %v", err)
 		}
 	})
@@ -432,7 +481,7 @@ func testStoreRules(t *testing.T, m mode) {
 		}
 		rounds := countRounds(c)
 		cluster := m.name == "cluster"
-		set := func(k string, opts session.SetOptions) {
+		set := func(k string, opts store.SetOptions) {
 			t.Helper()
 			opts.TTL, opts.Now, opts.StaleTTL, opts.Metadata = time.Minute, now, 10*time.Second, md
 			if err := s.Set(ctx, "session", k, []byte("v"), opts); err != nil {
@@ -445,14 +494,14 @@ func testStoreRules(t *testing.T, m mode) {
 			op                func()
 			single, inCluster int64
 		}{
-			{"save of a new session", func() { set(first, session.SetOptions{}) }, 1, 1},
-			{"save with old key", func() { set(next, session.SetOptions{OldKey: first}) }, 1, 3},
+			{"save of a new session", func() { set(first, store.SetOptions{}) }, 1, 1},
+			{"save with old key", func() { set(next, store.SetOptions{OldKey: first}) }, 1, 3},
 			{"save with partner", func() {
-				set(remember, session.SetOptions{Partner: session.RecordKey{Name: "session", Key: next}})
+				set(remember, store.SetOptions{Partner: store.RecordKey{Name: "session", Key: next}})
 			}, 1, 3},
-			{"replace", func() { set(next, session.SetOptions{Replace: true}) }, 1, 1},
+			{"replace", func() { set(next, store.SetOptions{Replace: true}) }, 1, 1},
 			{"delete of a group", func() {
-				if err := s.Delete(ctx, "session", next, session.DeleteOptions{Now: now, Metadata: md}); err != nil {
+				if err := s.Delete(ctx, "session", next, store.DeleteOptions{Now: now, Metadata: md}); err != nil {
 					t.Fatal(err)
 				}
 			}, 1, 4},
@@ -480,7 +529,7 @@ func testStoreRules(t *testing.T, m mode) {
 			wg.Add(1)
 			go func(k string) {
 				defer wg.Done()
-				errs <- s.Set(ctx, "session", k, []byte("v"), session.SetOptions{TTL: time.Minute, Now: now, Metadata: md})
+				errs <- s.Set(ctx, "session", k, []byte("v"), store.SetOptions{TTL: time.Minute, Now: now, Metadata: md})
 			}(keys[i])
 		}
 		wg.Wait()
@@ -497,7 +546,7 @@ func testStoreRules(t *testing.T, m mode) {
 	})
 }
 
-func equalEntries(a, b []session.IndexEntry) bool {
+func equalEntries(a, b []store.IndexEntry) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
@@ -27,7 +28,13 @@ func benchRequests(b *testing.B, path string, rotate bool) {
 		store func(b *testing.B) session.Store
 	}{
 		{"cookie", func(*testing.B) session.Store { return nil }},
-		{"memory", func(*testing.B) session.Store { return session.NewMemoryStore(nil) }},
+		{"memory", func(b *testing.B) session.Store {
+			st, err := session.NewMemoryStore()
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		}},
 	}
 	for _, database := range databases {
 		backends = append(backends, struct {
@@ -100,8 +107,8 @@ func BenchmarkTableSize(b *testing.B) {
 						i := 0
 						for b.Loop() {
 							key := benchKey()
-							md := &session.Metadata{Audiences: []string{"aud"}, Subjects: []string{"bench-user-" + strconv.Itoa(i%1000)}}
-							err := s.Set(ctx, "session", key, value, session.SetOptions{
+							md := &store.Metadata{Audiences: []string{"aud"}, Subjects: []string{"bench-user-" + strconv.Itoa(i%1000)}}
+							err := s.Set(ctx, "session", key, value, store.SetOptions{
 								TTL: time.Hour, Now: t0, OldKey: old, StaleTTL: 10 * time.Second, Metadata: md,
 							})
 							if err != nil {
@@ -116,7 +123,7 @@ func BenchmarkTableSize(b *testing.B) {
 						i := 0
 						for b.Loop() {
 							key := "fill-" + strconv.Itoa(1+i%n)
-							if _, err := s.Get(ctx, "session", key, session.GetOptions{Now: t0}); err != nil {
+							if _, err := s.Get(ctx, "session", key, store.GetOptions{Now: t0}); err != nil {
 								b.Fatal(err)
 							}
 							i++

@@ -141,9 +141,9 @@ func ExampleStore_Sessions() {
 			log.Fatal(err)
 		}
 	}
-	list, _ := m.Sessions(ctx, "default", "alice")
-	revoked, _ := m.RevokeSessions(ctx, "default", "alice")
-	left, _ := m.Sessions(ctx, "default", "alice")
+	list, _ := m.Sessions(ctx, "alice")
+	revoked, _ := m.RevokeSessions(ctx, "alice")
+	left, _ := m.Sessions(ctx, "alice")
 	fmt.Println(len(list), revoked, len(left))
 	// Output: 2 2 0
 }

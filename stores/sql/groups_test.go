@@ -13,11 +13,12 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
 // trySet is set without the t.Fatal: it returns Set's error.
-func trySet(s session.Store, name, key, value string, opts session.SetOptions) error {
+func trySet(s session.Store, name, key, value string, opts store.SetOptions) error {
 	if opts.Now.IsZero() {
 		opts.Now = t0
 	}
@@ -37,13 +38,13 @@ func wantNotFound(t *testing.T, err error, what string) {
 
 func del(t *testing.T, s session.Store, name, key string) {
 	t.Helper()
-	if err := s.Delete(context.Background(), name, key, session.DeleteOptions{Now: t0}); err != nil {
+	if err := s.Delete(context.Background(), name, key, store.DeleteOptions{Now: t0}); err != nil {
 		t.Fatalf("Delete(%s, %s): %v", name, key, err)
 	}
 }
 
 // listed returns the keys of name in the index of md's first pair at now.
-func listed(t *testing.T, s *sqlstore.Store, name string, md *session.Metadata, now time.Time) []string {
+func listed(t *testing.T, s *sqlstore.Store, name string, md *store.Metadata, now time.Time) []string {
 	t.Helper()
 	entries, err := s.Sessions(context.Background(), name, md.Audiences[0], md.Subjects[0], now)
 	if err != nil {
@@ -57,8 +58,8 @@ func listed(t *testing.T, s *sqlstore.Store, name string, md *session.Metadata, 
 	return keys
 }
 
-func subject(sub string) *session.Metadata {
-	return &session.Metadata{Audiences: []string{"aud"}, Subjects: []string{sub}}
+func subject(sub string) *store.Metadata {
+	return &store.Metadata{Audiences: []string{"aud"}, Subjects: []string{sub}}
 }
 
 // insertLegacy writes a record the way a sessions table without groups
@@ -81,7 +82,7 @@ func TestGroups(t *testing.T) {
 			t.Run(fmt.Sprintf("old key missing, stale ttl %v", staleTTL), func(t *testing.T) {
 				s, table := newStore(t, db, d)
 				md := subject("alice")
-				err := trySet(s, "session", "new", "v", session.SetOptions{OldKey: "never-set", StaleTTL: staleTTL, Metadata: md})
+				err := trySet(s, "session", "new", "v", store.SetOptions{OldKey: "never-set", StaleTTL: staleTTL, Metadata: md})
 				wantNotFound(t, err, "Set with a missing OldKey")
 				wantGet(t, s, "session", "new", t0, "")
 				if n, m := countRows(t, db, table), countRows(t, db, table+"_meta"); n != 0 || m != 0 {
@@ -91,9 +92,9 @@ func TestGroups(t *testing.T) {
 			t.Run(fmt.Sprintf("old key expired, stale ttl %v", staleTTL), func(t *testing.T) {
 				s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
 				md := subject("alice")
-				set(t, s, "session", "old", "o", session.SetOptions{TTL: time.Second, Metadata: md})
+				set(t, s, "session", "old", "o", store.SetOptions{TTL: time.Second, Metadata: md})
 				at := t0.Add(time.Second) // a record is gone at now+ttl
-				err := trySet(s, "session", "new", "v", session.SetOptions{Now: at, OldKey: "old", StaleTTL: staleTTL, Metadata: md})
+				err := trySet(s, "session", "new", "v", store.SetOptions{Now: at, OldKey: "old", StaleTTL: staleTTL, Metadata: md})
 				wantNotFound(t, err, "Set with an expired OldKey")
 				wantGet(t, s, "session", "new", at, "")
 				if n, m := countRows(t, db, table), countRows(t, db, table+"_meta"); n != 1 || m != 1 {
@@ -107,10 +108,10 @@ func TestGroups(t *testing.T) {
 		t.Run("delete the newest of a chain", func(t *testing.T) {
 			s, table := newStore(t, db, d)
 			md := subject("alice")
-			set(t, s, "session", "other", "x", session.SetOptions{Metadata: md})
-			set(t, s, "session", "s1", "1", session.SetOptions{Metadata: md})
-			set(t, s, "session", "s2", "2", session.SetOptions{Metadata: md, OldKey: "s1", StaleTTL: stale})
-			set(t, s, "session", "s3", "3", session.SetOptions{Metadata: md, OldKey: "s2", StaleTTL: stale})
+			set(t, s, "session", "other", "x", store.SetOptions{Metadata: md})
+			set(t, s, "session", "s1", "1", store.SetOptions{Metadata: md})
+			set(t, s, "session", "s2", "2", store.SetOptions{Metadata: md, OldKey: "s1", StaleTTL: stale})
+			set(t, s, "session", "s3", "3", store.SetOptions{Metadata: md, OldKey: "s2", StaleTTL: stale})
 			wantGet(t, s, "session", "s1", t0, "1") // within the stale TTL
 			del(t, s, "session", "s3")
 			for _, k := range []string{"s1", "s2", "s3"} {
@@ -126,29 +127,29 @@ func TestGroups(t *testing.T) {
 		})
 		t.Run("delete a stale member", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "s1", "1", session.SetOptions{})
-			set(t, s, "session", "s2", "2", session.SetOptions{OldKey: "s1", StaleTTL: stale})
-			set(t, s, "session", "s3", "3", session.SetOptions{OldKey: "s2", StaleTTL: stale})
+			set(t, s, "session", "s1", "1", store.SetOptions{})
+			set(t, s, "session", "s2", "2", store.SetOptions{OldKey: "s1", StaleTTL: stale})
+			set(t, s, "session", "s3", "3", store.SetOptions{OldKey: "s2", StaleTTL: stale})
 			del(t, s, "session", "s1")
 			wantGet(t, s, "session", "s2", t0, "")
 			wantGet(t, s, "session", "s3", t0, "")
 		})
 		t.Run("delete an expired member", func(t *testing.T) {
 			s, _ := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
-			set(t, s, "session", "s1", "1", session.SetOptions{})
-			set(t, s, "session", "s2", "2", session.SetOptions{OldKey: "s1", StaleTTL: stale})
+			set(t, s, "session", "s1", "1", store.SetOptions{})
+			set(t, s, "session", "s2", "2", store.SetOptions{OldKey: "s1", StaleTTL: stale})
 			later := t0.Add(time.Minute) // s1 expired, its row not cleaned up yet
 			wantGet(t, s, "session", "s1", later, "")
-			if err := s.Delete(context.Background(), "session", "s1", session.DeleteOptions{Now: later}); err != nil {
+			if err := s.Delete(context.Background(), "session", "s1", store.DeleteOptions{Now: later}); err != nil {
 				t.Fatal(err)
 			}
 			wantGet(t, s, "session", "s2", later, "")
 		})
 		t.Run("forks die together", func(t *testing.T) {
 			s, table := newStore(t, db, d)
-			set(t, s, "session", "s1", "1", session.SetOptions{})
-			set(t, s, "session", "a", "a", session.SetOptions{OldKey: "s1", StaleTTL: stale})
-			set(t, s, "session", "b", "b", session.SetOptions{OldKey: "s1", StaleTTL: stale}) // a concurrent request's save
+			set(t, s, "session", "s1", "1", store.SetOptions{})
+			set(t, s, "session", "a", "a", store.SetOptions{OldKey: "s1", StaleTTL: stale})
+			set(t, s, "session", "b", "b", store.SetOptions{OldKey: "s1", StaleTTL: stale}) // a concurrent request's save
 			wantGet(t, s, "session", "a", t0, "a")
 			wantGet(t, s, "session", "b", t0, "b")
 			del(t, s, "session", "a")
@@ -162,22 +163,22 @@ func TestGroups(t *testing.T) {
 		t.Run("partner", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
 			// Deleting the session record ends the remember record...
-			set(t, s, "session", "s", "s", session.SetOptions{})
-			set(t, s, "remember", "r", "r", session.SetOptions{Partner: session.RecordKey{Name: "session", Key: "s"}})
+			set(t, s, "session", "s", "s", store.SetOptions{})
+			set(t, s, "remember", "r", "r", store.SetOptions{Partner: store.RecordKey{Name: "session", Key: "s"}})
 			del(t, s, "session", "s")
 			wantGet(t, s, "remember", "r", t0, "")
 			// ...and the other way round.
-			set(t, s, "session", "s", "s", session.SetOptions{})
-			set(t, s, "remember", "r", "r", session.SetOptions{Partner: session.RecordKey{Name: "session", Key: "s"}})
+			set(t, s, "session", "s", "s", store.SetOptions{})
+			set(t, s, "remember", "r", "r", store.SetOptions{Partner: store.RecordKey{Name: "session", Key: "s"}})
 			del(t, s, "remember", "r")
 			wantGet(t, s, "session", "s", t0, "")
 			// A partner of a rotated record, and a rotated partner, are in
 			// the group too.
-			set(t, s, "session", "s1", "1", session.SetOptions{})
-			set(t, s, "session", "s2", "2", session.SetOptions{OldKey: "s1", StaleTTL: stale})
-			set(t, s, "remember", "r1", "r1", session.SetOptions{Partner: session.RecordKey{Name: "session", Key: "s2"}})
-			set(t, s, "remember", "r2", "r2", session.SetOptions{OldKey: "r1", StaleTTL: stale})
-			set(t, s, "session", "s3", "3", session.SetOptions{Partner: session.RecordKey{Name: "remember", Key: "r2"}})
+			set(t, s, "session", "s1", "1", store.SetOptions{})
+			set(t, s, "session", "s2", "2", store.SetOptions{OldKey: "s1", StaleTTL: stale})
+			set(t, s, "remember", "r1", "r1", store.SetOptions{Partner: store.RecordKey{Name: "session", Key: "s2"}})
+			set(t, s, "remember", "r2", "r2", store.SetOptions{OldKey: "r1", StaleTTL: stale})
+			set(t, s, "session", "s3", "3", store.SetOptions{Partner: store.RecordKey{Name: "remember", Key: "r2"}})
 			del(t, s, "session", "s1")
 			for _, k := range []string{"s2", "s3"} {
 				wantGet(t, s, "session", k, t0, "")
@@ -189,18 +190,18 @@ func TestGroups(t *testing.T) {
 		t.Run("partner missing", func(t *testing.T) {
 			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
 			md := subject("alice")
-			set(t, s, "session", "short", "s", session.SetOptions{TTL: time.Second})
+			set(t, s, "session", "short", "s", store.SetOptions{TTL: time.Second})
 			before := countRows(t, db, table)
 			for _, p := range []struct {
 				why     string
-				partner session.RecordKey
+				partner store.RecordKey
 				now     time.Time
 			}{
-				{"never set", session.RecordKey{Name: "session", Key: "nope"}, t0},
-				{"expired", session.RecordKey{Name: "session", Key: "short"}, t0.Add(time.Second)},
-				{"under another name", session.RecordKey{Name: "remember", Key: "short"}, t0},
+				{"never set", store.RecordKey{Name: "session", Key: "nope"}, t0},
+				{"expired", store.RecordKey{Name: "session", Key: "short"}, t0.Add(time.Second)},
+				{"under another name", store.RecordKey{Name: "remember", Key: "short"}, t0},
 			} {
-				err := trySet(s, "remember", "r", "r", session.SetOptions{Now: p.now, Partner: p.partner, Metadata: md})
+				err := trySet(s, "remember", "r", "r", store.SetOptions{Now: p.now, Partner: p.partner, Metadata: md})
 				wantNotFound(t, err, "Set with a partner "+p.why)
 				wantGet(t, s, "remember", "r", t0, "")
 				if n, m := countRows(t, db, table), countRows(t, db, table+"_meta"); n != before || m != 0 {
@@ -210,10 +211,10 @@ func TestGroups(t *testing.T) {
 		})
 		t.Run("partner wins over old key", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "s", "s", session.SetOptions{})
-			set(t, s, "remember", "r1", "r1", session.SetOptions{})
-			set(t, s, "remember", "r2", "r2", session.SetOptions{OldKey: "r1", StaleTTL: stale,
-				Partner: session.RecordKey{Name: "session", Key: "s"}})
+			set(t, s, "session", "s", "s", store.SetOptions{})
+			set(t, s, "remember", "r1", "r1", store.SetOptions{})
+			set(t, s, "remember", "r2", "r2", store.SetOptions{OldKey: "r1", StaleTTL: stale,
+				Partner: store.RecordKey{Name: "session", Key: "s"}})
 			del(t, s, "remember", "r1") // its group: r1 alone
 			wantGet(t, s, "session", "s", t0, "s")
 			wantGet(t, s, "remember", "r2", t0, "r2")
@@ -223,9 +224,9 @@ func TestGroups(t *testing.T) {
 		t.Run("stale ttl zero deletes only the old record", func(t *testing.T) {
 			s, table := newStore(t, db, d)
 			md := subject("alice")
-			set(t, s, "session", "s1", "1", session.SetOptions{Metadata: md})
-			set(t, s, "remember", "r", "r", session.SetOptions{Partner: session.RecordKey{Name: "session", Key: "s1"}})
-			set(t, s, "session", "s2", "2", session.SetOptions{OldKey: "s1", StaleTTL: 0, Metadata: md})
+			set(t, s, "session", "s1", "1", store.SetOptions{Metadata: md})
+			set(t, s, "remember", "r", "r", store.SetOptions{Partner: store.RecordKey{Name: "session", Key: "s1"}})
+			set(t, s, "session", "s2", "2", store.SetOptions{OldKey: "s1", StaleTTL: 0, Metadata: md})
 			wantGet(t, s, "session", "s1", t0, "")
 			wantGet(t, s, "remember", "r", t0, "r")
 			if n, m := countRows(t, db, table), countRows(t, db, table+"_meta"); n != 2 || m != 1 {
@@ -236,35 +237,35 @@ func TestGroups(t *testing.T) {
 		})
 		t.Run("old key equal to key", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "s", "1", session.SetOptions{})
-			set(t, s, "remember", "r", "r", session.SetOptions{Partner: session.RecordKey{Name: "session", Key: "s"}})
-			set(t, s, "session", "s", "2", session.SetOptions{OldKey: "s", StaleTTL: stale})
+			set(t, s, "session", "s", "1", store.SetOptions{})
+			set(t, s, "remember", "r", "r", store.SetOptions{Partner: store.RecordKey{Name: "session", Key: "s"}})
+			set(t, s, "session", "s", "2", store.SetOptions{OldKey: "s", StaleTTL: stale})
 			wantGet(t, s, "session", "s", t0.Add(time.Minute), "2") // rewritten, not shortened
 			del(t, s, "remember", "r")
 			wantGet(t, s, "session", "s", t0, "")
 		})
 		t.Run("rewriting a key keeps its group", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "s1", "1", session.SetOptions{})
-			set(t, s, "session", "s2", "2", session.SetOptions{OldKey: "s1", StaleTTL: stale})
-			set(t, s, "session", "s2", "2b", session.SetOptions{})
+			set(t, s, "session", "s1", "1", store.SetOptions{})
+			set(t, s, "session", "s2", "2", store.SetOptions{OldKey: "s1", StaleTTL: stale})
+			set(t, s, "session", "s2", "2b", store.SetOptions{})
 			del(t, s, "session", "s1")
 			wantGet(t, s, "session", "s2", t0, "")
 		})
 		t.Run("replace", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
 			md, other := subject("alice"), subject("bob")
-			set(t, s, "session", "s1", "1", session.SetOptions{Metadata: md})
-			set(t, s, "session", "s2", "2", session.SetOptions{TTL: time.Hour, OldKey: "s1", StaleTTL: stale, Metadata: md})
-			err := trySet(s, "session", "s2", "info", session.SetOptions{Replace: true, Now: t0.Add(time.Minute),
-				TTL: 5 * time.Hour, OldKey: "nope", Partner: session.RecordKey{Name: "x", Key: "y"}, Metadata: other})
+			set(t, s, "session", "s1", "1", store.SetOptions{Metadata: md})
+			set(t, s, "session", "s2", "2", store.SetOptions{TTL: time.Hour, OldKey: "s1", StaleTTL: stale, Metadata: md})
+			err := trySet(s, "session", "s2", "info", store.SetOptions{Replace: true, Now: t0.Add(time.Minute),
+				TTL: 5 * time.Hour, OldKey: "nope", Partner: store.RecordKey{Name: "x", Key: "y"}, Metadata: other})
 			if err != nil {
 				t.Fatalf("Replace of a live record: %v", err)
 			}
 			wantGet(t, s, "session", "s2", t0, "info")
 			wantGet(t, s, "session", "s2", t0.Add(time.Hour-time.Millisecond), "info")
 			wantGet(t, s, "session", "s2", t0.Add(time.Hour), "") // the expiry it had
-			if err := trySet(s, "session", "s2", "info", session.SetOptions{Replace: true}); err != nil {
+			if err := trySet(s, "session", "s2", "info", store.SetOptions{Replace: true}); err != nil {
 				t.Fatalf("Replace with the same value: %v", err)
 			}
 			entries, err := s.Sessions(context.Background(), "session", "aud", "alice", t0)
@@ -279,10 +280,10 @@ func TestGroups(t *testing.T) {
 		})
 		t.Run("replace missing", func(t *testing.T) {
 			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
-			wantNotFound(t, trySet(s, "session", "never", "v", session.SetOptions{Replace: true}), "Replace of a key never set")
+			wantNotFound(t, trySet(s, "session", "never", "v", store.SetOptions{Replace: true}), "Replace of a key never set")
 			wantGet(t, s, "session", "never", t0, "")
-			set(t, s, "session", "short", "old value", session.SetOptions{TTL: time.Second})
-			err := trySet(s, "session", "short", "new value", session.SetOptions{Replace: true, Now: t0.Add(time.Second)})
+			set(t, s, "session", "short", "old value", store.SetOptions{TTL: time.Second})
+			err := trySet(s, "session", "short", "new value", store.SetOptions{Replace: true, Now: t0.Add(time.Second)})
 			wantNotFound(t, err, "Replace of an expired record")
 			var data []byte
 			if err := db.QueryRow("SELECT data FROM " + table).Scan(&data); err != nil || string(data) != "old value" {
@@ -303,9 +304,9 @@ func TestGroups(t *testing.T) {
 			wantGet(t, s, "session", "l1", t0, "")
 			wantGet(t, s, "session", "l2", t0, "legacy l2")
 			// It can be rotated, and paired with.
-			set(t, s, "session", "n2", "n2", session.SetOptions{OldKey: "l2", StaleTTL: stale})
-			set(t, s, "remember", "r3", "r3", session.SetOptions{Partner: session.RecordKey{Name: "session", Key: "l3"}})
-			set(t, s, "session", "n4", "n4", session.SetOptions{OldKey: "l4", StaleTTL: 0})
+			set(t, s, "session", "n2", "n2", store.SetOptions{OldKey: "l2", StaleTTL: stale})
+			set(t, s, "remember", "r3", "r3", store.SetOptions{Partner: store.RecordKey{Name: "session", Key: "l3"}})
+			set(t, s, "session", "n4", "n4", store.SetOptions{OldKey: "l4", StaleTTL: 0})
 			del(t, s, "session", "n2")
 			wantGet(t, s, "session", "l2", t0, "")
 			del(t, s, "session", "l3")
@@ -329,7 +330,7 @@ func TestDeleteRacesSaves(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 		s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
 		md := subject("alice")
-		set(t, s, "session", "k0", "v", session.SetOptions{Metadata: md})
+		set(t, s, "session", "k0", "v", store.SetOptions{Metadata: md})
 
 		const writers, saves, deleteAfter = 4, 25, 12
 		var (
@@ -349,7 +350,7 @@ func TestDeleteRacesSaves(t *testing.T) {
 					mu.Unlock()
 					key := fmt.Sprintf("w%d-%d", w, i)
 					after := deleted.Load()
-					err := trySet(s, "session", key, "v", session.SetOptions{OldKey: old, StaleTTL: 10 * time.Second, Metadata: md})
+					err := trySet(s, "session", key, "v", store.SetOptions{OldKey: old, StaleTTL: 10 * time.Second, Metadata: md})
 					switch {
 					case err == nil && after:
 						t.Errorf("a save that started after Delete returned succeeded (%s from %s)", key, old)
@@ -376,14 +377,14 @@ func TestDeleteRacesSaves(t *testing.T) {
 		mu.Lock()
 		victim := keys[rand.IntN(len(keys))]
 		mu.Unlock()
-		if err := s.Delete(context.Background(), "session", victim, session.DeleteOptions{Now: t0}); err != nil {
+		if err := s.Delete(context.Background(), "session", victim, store.DeleteOptions{Now: t0}); err != nil {
 			t.Fatalf("Delete(%s) during saves: %v", victim, err)
 		}
 		deleted.Store(true)
 		<-done
 
 		for _, k := range keys {
-			if _, err := s.Get(context.Background(), "session", k, session.GetOptions{Now: t0}); !errors.Is(err, session.ErrNotFound) {
+			if _, err := s.Get(context.Background(), "session", k, store.GetOptions{Now: t0}); !errors.Is(err, session.ErrNotFound) {
 				t.Errorf("record %s of the deleted session: Get = %v; want ErrNotFound", k, err)
 			}
 		}

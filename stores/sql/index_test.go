@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
@@ -46,12 +46,12 @@ func testLongSubjects(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 	widest := strings.Repeat("c", 255) // the widest value stored as it is
 
 	s, table := newStore(t, db, d)
-	md := func(sub string) *session.Metadata {
-		return &session.Metadata{Audiences: []string{aud}, Subjects: []string{sub}}
+	md := func(sub string) *store.Metadata {
+		return &store.Metadata{Audiences: []string{aud}, Subjects: []string{sub}}
 	}
-	set(t, s, "session", "a1", "a", session.SetOptions{Metadata: md(alice)})
-	set(t, s, "session", "b1", "b", session.SetOptions{Metadata: md(bob)})
-	set(t, s, "session", "c1", "c", session.SetOptions{Metadata: md(widest)})
+	set(t, s, "session", "a1", "a", store.SetOptions{Metadata: md(alice)})
+	set(t, s, "session", "b1", "b", store.SetOptions{Metadata: md(bob)})
+	set(t, s, "session", "c1", "c", store.SetOptions{Metadata: md(widest)})
 	for sub, want := range map[string]string{alice: "a1", bob: "b1", widest: "c1"} {
 		if got := listed(t, s, "session", md(sub), t0); !slices.Equal(got, []string{want}) {
 			t.Fatalf("Sessions of a %d-byte subject = %v; want [%s]", len(sub), got, want)
@@ -67,11 +67,11 @@ func testLongSubjects(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 	}
 
 	// A save moves the entry of the long subject; Delete removes it.
-	set(t, s, "session", "a2", "a", session.SetOptions{OldKey: "a1", StaleTTL: 10 * time.Second, Metadata: md(alice)})
+	set(t, s, "session", "a2", "a", store.SetOptions{OldKey: "a1", StaleTTL: 10 * time.Second, Metadata: md(alice)})
 	if got := listed(t, s, "session", md(alice), t0); !slices.Equal(got, []string{"a2"}) {
 		t.Fatalf("Sessions after a save = %v; want [a2]", got)
 	}
-	if err := s.Delete(ctx, "session", "a2", session.DeleteOptions{Now: t0, Metadata: md(alice)}); err != nil {
+	if err := s.Delete(ctx, "session", "a2", store.DeleteOptions{Now: t0, Metadata: md(alice)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := listed(t, s, "session", md(alice), t0); len(got) != 0 {
@@ -88,10 +88,10 @@ func testLongSubjects(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 	if code != http.StatusOK {
 		t.Fatalf("login with a 1,000-byte subject: %d", code)
 	}
-	if got, err := a.m.Sessions(ctx, "default", user); err != nil || len(got) != 1 {
+	if got, err := a.m.Sessions(ctx, user); err != nil || len(got) != 1 {
 		t.Fatalf("Manager.Sessions = %v, %v; want 1 session", got, err)
 	}
-	if n, err := a.m.RevokeSessions(ctx, "default", user); err != nil || n != 1 {
+	if n, err := a.m.RevokeSessions(ctx, user); err != nil || n != 1 {
 		t.Fatalf("RevokeSessions = %d, %v; want 1", n, err)
 	}
 	if code, _, _ := a.do(t, "/read", cookie); code != http.StatusUnauthorized {

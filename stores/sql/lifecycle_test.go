@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
@@ -34,13 +36,13 @@ type app struct {
 	h     http.Handler
 }
 
-func newApp(t testing.TB, store session.Store) *app {
+func newApp(t testing.TB, st session.Store) *app {
 	t.Helper()
-	a := &app{store: store, clock: &clock{now: time.Unix(1_800_000_000, 0)}}
+	a := &app{store: st, clock: &clock{now: time.Unix(1_800_000_000, 0)}}
 	m, err := session.New(session.Config{
 		Secret:        "sqlstore lifecycle test secret",
-		Store:         store,
-		StoreMetadata: store != nil,
+		Store:         st,
+		StoreMetadata: st != nil,
 		Clock:         a.clock.Now,
 	})
 	if err != nil {
@@ -120,10 +122,13 @@ func (a *app) do(t testing.TB, path, cookie string) (int, string, string) {
 	return res.StatusCode, string(body), next
 }
 
-func (a *app) sessions(t testing.TB, user string) []session.IndexEntry {
+func (a *app) sessions(t testing.TB, user string) []store.IndexEntry {
 	t.Helper()
-	entries, err := a.store.(session.SubjectIndex).Sessions(context.Background(), a.m.CookieName(),
-		a.m.EncodeAudience("default"), a.m.EncodeSubject(user), a.clock.Now())
+	// The index keys, encoded as core encodes them on save: base64url of
+	// the audience and of the subject (HashSubject is off).
+	aud := base64.RawURLEncoding.EncodeToString([]byte(session.DefaultAudience))
+	sub := base64.RawURLEncoding.EncodeToString([]byte(user))
+	entries, err := a.store.(store.SubjectIndex).Sessions(context.Background(), a.m.CookieName(), aud, sub, a.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +137,8 @@ func (a *app) sessions(t testing.TB, user string) []session.IndexEntry {
 
 func TestLifecycleThroughCore(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
-		store, table := newStore(t, db, d)
-		a := newApp(t, store)
+		st, table := newStore(t, db, d)
+		a := newApp(t, st)
 
 		code, _, c1 := a.do(t, "/login?user=alice", "")
 		if code != http.StatusOK || c1 == "" {
@@ -177,10 +182,10 @@ func TestLifecycleThroughCore(t *testing.T) {
 
 		// A second device, then "log out everywhere" through the Manager.
 		_, _, c3 := a.do(t, "/login?user=alice", "")
-		if got, err := a.m.Sessions(context.Background(), "default", "alice"); err != nil || len(got) != 2 {
+		if got, err := a.m.Sessions(context.Background(), "alice"); err != nil || len(got) != 2 {
 			t.Fatalf("Manager.Sessions = %v, %v; want 2 sessions", got, err)
 		}
-		if n, err := a.m.RevokeSessions(context.Background(), "default", "alice"); err != nil || n != 2 {
+		if n, err := a.m.RevokeSessions(context.Background(), "alice"); err != nil || n != 2 {
 			t.Fatalf("RevokeSessions = %d, %v; want 2", n, err)
 		}
 		for _, c := range []string{c2, c3} {
@@ -209,8 +214,8 @@ func TestLifecycleThroughCore(t *testing.T) {
 // the save transaction fails after its upsert and its expiry update.
 func TestFailedSaveKeepsPreviousSession(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
-		store, table := newStore(t, db, d)
-		a := newApp(t, store)
+		st, table := newStore(t, db, d)
+		a := newApp(t, st)
 		_, _, c1 := a.do(t, "/login?user=alice", "")
 		if _, err := db.Exec("DROP TABLE " + table + "_meta"); err != nil {
 			t.Fatal(err)
@@ -268,22 +273,22 @@ func TestBrokenDatabase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			md := &session.Metadata{Audiences: []string{"a"}, Subjects: []string{"s"}}
+			md := &store.Metadata{Audiences: []string{"a"}, Subjects: []string{"s"}}
 			checks := map[string]func() error{
 				"Get": func() error {
-					_, err := s.Get(ctx, "session", "k", session.GetOptions{Now: t0})
+					_, err := s.Get(ctx, "session", "k", store.GetOptions{Now: t0})
 					if errors.Is(err, session.ErrNotFound) {
 						return fmt.Errorf("ErrNotFound from a broken database: %w", err)
 					}
 					return err
 				},
 				"Set": func() error {
-					return s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour})
+					return s.Set(ctx, "session", "k", []byte("v"), store.SetOptions{Now: t0, TTL: time.Hour})
 				},
 				"Set in a transaction": func() error {
-					return s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour, OldKey: "o", Metadata: md})
+					return s.Set(ctx, "session", "k", []byte("v"), store.SetOptions{Now: t0, TTL: time.Hour, OldKey: "o", Metadata: md})
 				},
-				"Delete":   func() error { return s.Delete(ctx, "session", "k", session.DeleteOptions{Now: t0}) },
+				"Delete":   func() error { return s.Delete(ctx, "session", "k", store.DeleteOptions{Now: t0}) },
 				"Sessions": func() error { _, err := s.Sessions(ctx, "session", "a", "s", t0); return err },
 				"Cleanup":  func() error { _, err := s.Cleanup(ctx, t0); return err },
 				"Migrate":  func() error { return sqlstore.Migrate(ctx, b.db, b.d) },

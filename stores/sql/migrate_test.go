@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
@@ -122,7 +122,7 @@ func TestMigrateUpgradesOldTables(t *testing.T) {
 				if got := listed(t, s, "session", md, t0); !slices.Equal(got, []string{"old1", "old2"}) {
 					t.Fatalf("Sessions = %v; want both sessions of the earlier version", got)
 				}
-				set(t, s, "session", "new1", "n", session.SetOptions{OldKey: "old1", StaleTTL: 10 * time.Second, Metadata: md})
+				set(t, s, "session", "new1", "n", store.SetOptions{OldKey: "old1", StaleTTL: 10 * time.Second, Metadata: md})
 				del(t, s, "session", "new1")
 				wantGet(t, s, "session", "old1", t0, "")
 				wantGet(t, s, "session", "old2", t0, "value of old2")

@@ -12,10 +12,11 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 )
 
 // Store keeps session records in a SQL database through database/sql. It
-// implements session.Store, session.SubjectIndex and session.Stopper, and
+// implements session.Store, store.SubjectIndex and store.Stopper, and
 // is safe for concurrent use. Create it with New.
 //
 // Expiry is compared against the session library's time given in
@@ -37,9 +38,9 @@ type Store struct {
 }
 
 var (
-	_ session.Store        = (*Store)(nil)
-	_ session.SubjectIndex = (*Store)(nil)
-	_ session.Stopper      = (*Store)(nil)
+	_ session.Store      = (*Store)(nil)
+	_ store.SubjectIndex = (*Store)(nil)
+	_ store.Stopper      = (*Store)(nil)
 )
 
 // New returns a Store that keeps records in db, written in dialect's SQL,
@@ -80,7 +81,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 // store's clock when zero, see WithClock) is before its expiry. A missing or expired record is an
 // error that matches session.ErrNotFound; a database failure is returned
 // wrapped.
-func (s *Store) Get(ctx context.Context, name, key string, opts session.GetOptions) ([]byte, error) {
+func (s *Store) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
 	var data []byte
 	err := s.db.QueryRowContext(ctx, s.q.get, key, name, s.d.timeArg(s.now(opts.Now))).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -122,7 +123,7 @@ func (s *Store) Get(ctx context.Context, name, key string, opts session.GetOptio
 //
 // Audiences and subjects longer than 255 bytes are indexed by their
 // SHA-256 digest (see Sessions), so none is ever cut short or refused.
-func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts session.SetOptions) error {
+func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	now := s.now(opts.Now)
 	if value == nil {
 		value = []byte{} // data is NOT NULL; database/sql binds a nil slice as NULL
@@ -238,7 +239,7 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte, now
 // CASCADE, and explicit deletes on SQLite, whose foreign keys are off
 // unless the connection turns them on), whatever opts.Metadata says.
 // Deleting a missing record is not an error.
-func (s *Store) Delete(ctx context.Context, name, key string, opts session.DeleteOptions) error {
+func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	err := s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error { return s.deleteGroup(ctx, tx, name, key) })
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete: %w", err)
@@ -253,7 +254,7 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts session.Delet
 // pair are pruned first. An audience or subject of any length works: beyond
 // 255 bytes (the width of MySQL's columns) the index holds its SHA-256
 // instead, on every database.
-func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]session.IndexEntry, error) {
+func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	now = s.now(now)
 	audience, subject = indexValue(audience), indexValue(subject)
 	if err := s.prune(ctx, audience, subject, now); err != nil {
@@ -264,7 +265,7 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 		return nil, fmt.Errorf("sqlstore: sessions: %w", err)
 	}
 	defer rows.Close()
-	var entries []session.IndexEntry
+	var entries []store.IndexEntry
 	for rows.Next() {
 		var (
 			key string
@@ -277,7 +278,7 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: sessions: %w", err)
 		}
-		entries = append(entries, session.IndexEntry{Key: key, Expires: t})
+		entries = append(entries, store.IndexEntry{Key: key, Expires: t})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: sessions: %w", err)

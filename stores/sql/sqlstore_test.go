@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessiongo/session/conformance"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
@@ -30,7 +31,7 @@ func TestConformance(t *testing.T) {
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func set(t *testing.T, s session.Store, name, key, value string, opts session.SetOptions) {
+func set(t *testing.T, s session.Store, name, key, value string, opts store.SetOptions) {
 	t.Helper()
 	if opts.Now.IsZero() {
 		opts.Now = t0
@@ -47,7 +48,7 @@ func set(t *testing.T, s session.Store, name, key, value string, opts session.Se
 // is "".
 func wantGet(t *testing.T, s session.Store, name, key string, now time.Time, want string) {
 	t.Helper()
-	got, err := s.Get(context.Background(), name, key, session.GetOptions{Now: now})
+	got, err := s.Get(context.Background(), name, key, store.GetOptions{Now: now})
 	switch {
 	case want == "" && !errors.Is(err, session.ErrNotFound):
 		t.Fatalf("Get(%s, %s) at %v = %q, %v; want ErrNotFound", name, key, now.Sub(t0), got, err)
@@ -62,53 +63,53 @@ func TestStoreRules(t *testing.T) {
 		t.Run("set get delete", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
 			wantGet(t, s, "session", "k1", t0, "")
-			set(t, s, "session", "k1", `["v1"]`, session.SetOptions{})
+			set(t, s, "session", "k1", `["v1"]`, store.SetOptions{})
 			wantGet(t, s, "session", "k1", t0, `["v1"]`)
-			set(t, s, "session", "k1", `["v2"]`, session.SetOptions{})
+			set(t, s, "session", "k1", `["v2"]`, store.SetOptions{})
 			wantGet(t, s, "session", "k1", t0, `["v2"]`)
-			if err := s.Delete(ctx, "session", "k1", session.DeleteOptions{Now: t0}); err != nil {
+			if err := s.Delete(ctx, "session", "k1", store.DeleteOptions{Now: t0}); err != nil {
 				t.Fatal(err)
 			}
 			wantGet(t, s, "session", "k1", t0, "")
-			if err := s.Delete(ctx, "session", "k1", session.DeleteOptions{Now: t0}); err != nil {
+			if err := s.Delete(ctx, "session", "k1", store.DeleteOptions{Now: t0}); err != nil {
 				t.Fatalf("deleting a missing record: %v", err)
 			}
 		})
 		t.Run("keys differing in case are distinct", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "abcDEF", "upper", session.SetOptions{})
-			set(t, s, "session", "abcdef", "lower", session.SetOptions{})
+			set(t, s, "session", "abcDEF", "upper", store.SetOptions{})
+			set(t, s, "session", "abcdef", "lower", store.SetOptions{})
 			wantGet(t, s, "session", "abcDEF", t0, "upper")
 			wantGet(t, s, "session", "abcdef", t0, "lower")
 		})
 		t.Run("cookie name is part of the record", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "k", "v", session.SetOptions{})
+			set(t, s, "session", "k", "v", store.SetOptions{})
 			wantGet(t, s, "remember", "k", t0, "")
-			if err := s.Delete(ctx, "remember", "k", session.DeleteOptions{Now: t0}); err != nil {
+			if err := s.Delete(ctx, "remember", "k", store.DeleteOptions{Now: t0}); err != nil {
 				t.Fatal(err)
 			}
 			wantGet(t, s, "session", "k", t0, "v")
 		})
 		t.Run("expiry follows the session clock", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "k", "v", session.SetOptions{TTL: 10 * time.Second})
+			set(t, s, "session", "k", "v", store.SetOptions{TTL: 10 * time.Second})
 			wantGet(t, s, "session", "k", t0.Add(10*time.Second-time.Millisecond), "v")
 			wantGet(t, s, "session", "k", t0.Add(10*time.Second), "") // gone at now+ttl, like a Redis EX
 		})
 		t.Run("stale ttl shortens the old record", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "old", "o", session.SetOptions{TTL: time.Hour})
+			set(t, s, "session", "old", "o", store.SetOptions{TTL: time.Hour})
 			now := t0.Add(time.Minute)
-			set(t, s, "session", "new", "n", session.SetOptions{Now: now, OldKey: "old", StaleTTL: 10 * time.Second})
+			set(t, s, "session", "new", "n", store.SetOptions{Now: now, OldKey: "old", StaleTTL: 10 * time.Second})
 			wantGet(t, s, "session", "old", now.Add(9*time.Second), "o")
 			wantGet(t, s, "session", "old", now.Add(10*time.Second), "")
 			wantGet(t, s, "session", "new", now.Add(30*time.Minute), "n")
 		})
 		t.Run("stale ttl never lengthens", func(t *testing.T) {
 			s, _ := newStore(t, db, d)
-			set(t, s, "session", "old", "o", session.SetOptions{TTL: 5 * time.Second})
-			set(t, s, "session", "new", "n", session.SetOptions{OldKey: "old", StaleTTL: time.Minute})
+			set(t, s, "session", "old", "o", store.SetOptions{TTL: 5 * time.Second})
+			set(t, s, "session", "new", "n", store.SetOptions{OldKey: "old", StaleTTL: time.Minute})
 			wantGet(t, s, "session", "old", t0.Add(4*time.Second), "o")
 			wantGet(t, s, "session", "old", t0.Add(5*time.Second), "")
 		})
@@ -116,24 +117,24 @@ func TestStoreRules(t *testing.T) {
 			s, _ := newStore(t, db, d)
 			big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
 			big = big[:len(big)-1]
-			if err := s.Set(ctx, "session", "big", big, session.SetOptions{Now: t0, TTL: time.Hour}); err != nil {
+			if err := s.Set(ctx, "session", "big", big, store.SetOptions{Now: t0, TTL: time.Hour}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Get(ctx, "session", "big", session.GetOptions{Now: t0})
+			got, err := s.Get(ctx, "session", "big", store.GetOptions{Now: t0})
 			if err != nil || !bytes.Equal(got, big) {
 				t.Fatalf("Get = %d bytes, %v; want %d bytes", len(got), err, len(big))
 			}
 		})
 		t.Run("subject index", func(t *testing.T) {
 			s, table := newStore(t, db, d)
-			md := &session.Metadata{Audiences: []string{"aud", "aud2"}, Subjects: []string{"alice", "alice"}}
-			set(t, s, "session", "a1", "1", session.SetOptions{TTL: time.Hour, Metadata: md})
-			set(t, s, "session", "a2", "2", session.SetOptions{TTL: 2 * time.Hour, Metadata: md})
-			set(t, s, "session", "a3", "3", session.SetOptions{TTL: time.Minute, Metadata: md})
-			set(t, s, "session", "a2", "2", session.SetOptions{TTL: 2 * time.Hour, Metadata: md}) // again: no duplicate
-			set(t, s, "session", "b1", "b", session.SetOptions{Metadata: &session.Metadata{
+			md := &store.Metadata{Audiences: []string{"aud", "aud2"}, Subjects: []string{"alice", "alice"}}
+			set(t, s, "session", "a1", "1", store.SetOptions{TTL: time.Hour, Metadata: md})
+			set(t, s, "session", "a2", "2", store.SetOptions{TTL: 2 * time.Hour, Metadata: md})
+			set(t, s, "session", "a3", "3", store.SetOptions{TTL: time.Minute, Metadata: md})
+			set(t, s, "session", "a2", "2", store.SetOptions{TTL: 2 * time.Hour, Metadata: md}) // again: no duplicate
+			set(t, s, "session", "b1", "b", store.SetOptions{Metadata: &store.Metadata{
 				Audiences: []string{"aud"}, Subjects: []string{"bob"}}})
-			set(t, s, "remember", "r1", "r", session.SetOptions{Metadata: md})
+			set(t, s, "remember", "r1", "r", store.SetOptions{Metadata: md})
 
 			keys := func(now time.Time, aud, sub string) []string {
 				t.Helper()
@@ -165,7 +166,7 @@ func TestStoreRules(t *testing.T) {
 			if got := countRows(t, db, table+"_meta"); got != 8 {
 				t.Errorf("%d index rows after pruning; want 8", got)
 			}
-			if err := s.Delete(ctx, "session", "a1", session.DeleteOptions{Now: t0, Metadata: md}); err != nil {
+			if err := s.Delete(ctx, "session", "a1", store.DeleteOptions{Now: t0, Metadata: md}); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := keys(t0, "aud", "alice"), []string{"a3", "a2"}; !slices.Equal(got, want) {
@@ -176,7 +177,7 @@ func TestStoreRules(t *testing.T) {
 			}
 			// A save that replaces a2 moves its index entries to the new key,
 			// while a2 stays readable for the stale TTL.
-			set(t, s, "session", "a4", "4", session.SetOptions{TTL: 3 * time.Hour, Metadata: md,
+			set(t, s, "session", "a4", "4", store.SetOptions{TTL: 3 * time.Hour, Metadata: md,
 				OldKey: "a2", StaleTTL: 10 * time.Second})
 			if got, want := keys(t0, "aud2", "alice"), []string{"a4"}; !slices.Equal(got, want) {
 				t.Fatalf("Sessions after replacing a2 = %v; want %v", got, want)
@@ -191,9 +192,9 @@ func TestStoreRules(t *testing.T) {
 		})
 		t.Run("cleanup", func(t *testing.T) {
 			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
-			md := &session.Metadata{Audiences: []string{"a"}, Subjects: []string{"s"}}
-			set(t, s, "session", "short", "1", session.SetOptions{TTL: time.Second, Metadata: md})
-			set(t, s, "session", "long", "2", session.SetOptions{TTL: time.Hour, Metadata: md})
+			md := &store.Metadata{Audiences: []string{"a"}, Subjects: []string{"s"}}
+			set(t, s, "session", "short", "1", store.SetOptions{TTL: time.Second, Metadata: md})
+			set(t, s, "session", "long", "2", store.SetOptions{TTL: time.Hour, Metadata: md})
 			n, err := s.Cleanup(ctx, t0.Add(time.Minute))
 			if err != nil || n != 1 {
 				t.Fatalf("Cleanup = %d, %v; want 1 row", n, err)
@@ -207,8 +208,8 @@ func TestStoreRules(t *testing.T) {
 		})
 		t.Run("cleanup on write", func(t *testing.T) {
 			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(1))
-			set(t, s, "session", "short", "1", session.SetOptions{TTL: time.Second})
-			set(t, s, "session", "other", "2", session.SetOptions{Now: t0.Add(time.Minute)})
+			set(t, s, "session", "short", "1", store.SetOptions{TTL: time.Second})
+			set(t, s, "session", "other", "2", store.SetOptions{Now: t0.Add(time.Minute)})
 			if got := countRows(t, db, table); got != 1 {
 				t.Errorf("%d rows after a write with probability 1; want 1", got)
 			}
@@ -217,7 +218,7 @@ func TestStoreRules(t *testing.T) {
 			s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0),
 				sqlstore.WithCleanupInterval(10*time.Millisecond),
 				sqlstore.WithClock(func() time.Time { return t0.Add(time.Hour) }))
-			set(t, s, "session", "k", "v", session.SetOptions{TTL: time.Minute})
+			set(t, s, "session", "k", "v", store.SetOptions{TTL: time.Minute})
 			deadline := time.Now().Add(time.Minute) // every 10 ms, on a machine that may be busy
 			for countRows(t, db, table) != 0 {
 				if time.Now().After(deadline) {
@@ -277,11 +278,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestSetRejectsBadArguments(t *testing.T) {
 	s, _ := newStore(t, openSQLiteMemory(t), sqlstore.SQLite)
 	ctx := context.Background()
-	if err := s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0}); err == nil {
+	if err := s.Set(ctx, "session", "k", []byte("v"), store.SetOptions{Now: t0}); err == nil {
 		t.Error("Set with a zero TTL succeeded")
 	}
-	md := &session.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"s"}}
-	if err := s.Set(ctx, "session", "k", []byte("v"), session.SetOptions{Now: t0, TTL: time.Hour, Metadata: md}); err == nil {
+	md := &store.Metadata{Audiences: []string{"a", "b"}, Subjects: []string{"s"}}
+	if err := s.Set(ctx, "session", "k", []byte("v"), store.SetOptions{Now: t0, TTL: time.Hour, Metadata: md}); err == nil {
 		t.Error("Set with 2 audiences and 1 subject succeeded")
 	}
 }

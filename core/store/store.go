@@ -1,4 +1,4 @@
-package session
+package store
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 //
 // name is the cookie name the record belongs to (the session or remember
 // cookie), key the storage key (base64url of the session id, or of its
-// SHA-256 with Config.HashStorageKey). Stores build their own keys from both,
-// typically "[prefix:]name:key[:suffix]".
+// SHA-256 with the session package's Config.HashStorageKey). Stores build
+// their own keys from both, typically "[prefix:]name:key[:suffix]" (see
+// Key).
 type Store interface {
 	// Get returns the value stored under name and key. A missing or expired
 	// record is an error that matches ErrNotFound. opts.Now is the time the
@@ -72,7 +73,7 @@ type SetOptions struct {
 	Now      time.Time     // the session library's clock
 	OldKey   string        // key of the record this one replaces, if any
 	StaleTTL time.Duration // how long the OldKey record may still be read
-	Metadata *Metadata     // subject index entries, with Config.StoreMetadata
+	Metadata *Metadata     // subject index entries, with the session package's Config.StoreMetadata
 	Partner  RecordKey     // a record of the same browser session under another cookie name
 	Replace  bool          // update an existing record only, keeping its expiry
 	// Anonymous is set when no entry of the session has a subject (a
@@ -99,7 +100,8 @@ type DeleteOptions struct {
 
 // Metadata names the subject index entries of one session: pairs of an
 // audience and a subject, both already encoded (base64url, the subject
-// hashed with Config.HashSubject), so stores use them as key parts as is.
+// hashed with the session package's Config.HashSubject), so stores use them
+// as key parts as is.
 type Metadata struct {
 	Audiences []string
 	Subjects  []string
@@ -109,15 +111,16 @@ type Metadata struct {
 type IndexEntry struct {
 	Key     string    // the storage key of the session
 	Expires time.Time // when the record expires
-	// Remember is set, in Manager.Sessions, on the record of a remember
-	// cookie; the session cookie's record of the same browser session is
-	// listed beside it, and revoking either ends both. Stores leave it
-	// unset.
+	// Remember is set, in the session package's Manager.Sessions, on the
+	// record of a remember cookie; the session cookie's record of the same
+	// browser session is listed beside it, and revoking either ends both.
+	// Stores leave it unset.
 	Remember bool
 }
 
-// SubjectIndex is implemented by stores that keep the subject index
-// (Config.StoreMetadata). Manager.Sessions and Manager.RevokeSessions use it.
+// SubjectIndex is implemented by stores that keep the subject index (the
+// session package's Config.StoreMetadata). The session package's
+// Manager.Sessions, Manager.RevokeSessions and Manager.RevokeSession use it.
 type SubjectIndex interface {
 	// Sessions lists the live sessions of an encoded audience and subject,
 	// pruning expired entries as it goes.
@@ -127,5 +130,6 @@ type SubjectIndex interface {
 // Stopper is implemented by stores that run background work (a cleaner
 // goroutine); Stop ends it and waits for it.
 type Stopper interface {
+	// Stop ends the background work and waits for it to finish.
 	Stop()
 }

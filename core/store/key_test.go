@@ -1,8 +1,8 @@
-package session
+package store
 
 import "testing"
 
-func TestStoreKey(t *testing.T) {
+func TestKey(t *testing.T) {
 	tests := []struct {
 		prefix, suffix string
 		parts          []string
@@ -14,8 +14,8 @@ func TestStoreKey(t *testing.T) {
 		{"app", "v1", []string{"session", "YXVk", "c3Vi"}, "app:session:YXVk:c3Vi:v1"},
 	}
 	for _, tt := range tests {
-		if got := StoreKey(tt.prefix, tt.suffix, tt.parts...); got != tt.want {
-			t.Errorf("StoreKey(%q, %q, %q) = %q, want %q", tt.prefix, tt.suffix, tt.parts, got, tt.want)
+		if got := Key(tt.prefix, tt.suffix, tt.parts...); got != tt.want {
+			t.Errorf("Key(%q, %q, %q) = %q, want %q", tt.prefix, tt.suffix, tt.parts, got, tt.want)
 		}
 	}
 }
