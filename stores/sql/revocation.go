@@ -150,7 +150,7 @@ func (s *Store) Revoke(ctx context.Context, marks []store.Mark, now time.Time) e
 		}
 		return nil
 	}
-	s.revoking.Store(true)
+	s.markUsed()
 	now = s.now(now)
 	rows := make(map[string]*markRow, len(marks))
 	for _, m := range marks {
@@ -179,6 +179,15 @@ func (s *Store) Revoke(ctx context.Context, marks []store.Mark, now time.Time) e
 	return nil
 }
 
+// markUsed records that the store serves as a revocation backend, so that
+// Cleanup deletes expired marks too. It only writes the flag once: Revoked
+// runs on every open that misses the cache.
+func (s *Store) markUsed() {
+	if !s.revoking.Load() {
+		s.revoking.Store(true)
+	}
+}
+
 // A markRow is a mark as Revoke writes it.
 type markRow struct {
 	key string
@@ -198,7 +207,7 @@ func laterOf(a, b time.Time) time.Time {
 // zero Time for a key without one, implementing store.Revoker. It is one
 // SELECT ... WHERE mark IN (...) for up to 1,000 keys.
 func (s *Store) Revoked(ctx context.Context, keys []string, now time.Time) ([]time.Time, error) {
-	s.revoking.Store(true)
+	s.markUsed()
 	out := make([]time.Time, len(keys))
 	if len(keys) == 0 {
 		if err := ctx.Err(); err != nil {
