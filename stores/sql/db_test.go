@@ -134,7 +134,7 @@ func freshTables(t testing.TB, db *sql.DB, d sqlstore.Dialect) []sqlstore.Option
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		for _, tb := range []string{table + "_meta", table} {
+		for _, tb := range []string{table + "_meta", table, table + "_revoked"} {
 			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+tb); err != nil {
 				t.Logf("drop %s: %v", tb, err)
 			}

@@ -90,6 +90,13 @@ func ExampleSchema() {
 	//   FOREIGN KEY (sid, name) REFERENCES web_sessions (sid, name) ON DELETE CASCADE ON UPDATE CASCADE
 	// );
 	// CREATE INDEX IF NOT EXISTS web_sessions_meta_sid_idx ON web_sessions_meta (sid, name);
+	// CREATE TABLE IF NOT EXISTS web_sessions_revoked (
+	//   mark    TEXT NOT NULL, -- sid:, sub: or key: and a base64url SHA-256
+	//   at_unix INTEGER NOT NULL, -- sessions created at or before it (unix seconds) are revoked
+	//   exp     INTEGER NOT NULL, -- Unix microseconds
+	//   PRIMARY KEY (mark)
+	// );
+	// CREATE INDEX IF NOT EXISTS web_sessions_rev_exp ON web_sessions_revoked (exp);
 }
 
 // A cleaner deletes expired rows every interval until Stop; Stop ends the

@@ -22,7 +22,7 @@ func Schema(dialect Dialect, opts ...Option) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return strings.Join(dialect.schema(n), ";\n") + ";\n", nil
+	return strings.Join(dialect.fullSchema(n), ";\n") + ";\n", nil
 }
 
 // Migrate creates the tables and indexes of a Store with these options
@@ -44,7 +44,7 @@ func Migrate(ctx context.Context, db *sql.DB, dialect Dialect, opts ...Option) e
 	if err != nil {
 		return err
 	}
-	stmts := dialect.schema(n)
+	stmts := dialect.fullSchema(n)
 	if _, err := db.ExecContext(ctx, stmts[0]); err != nil { // the sessions table
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}

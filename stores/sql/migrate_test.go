@@ -79,6 +79,7 @@ func TestMigrateUpgradesOldTables(t *testing.T) {
 				t.Cleanup(func() {
 					db.Exec("DROP TABLE IF EXISTS " + table + "_meta")
 					db.Exec("DROP TABLE IF EXISTS " + table)
+					db.Exec("DROP TABLE IF EXISTS " + table + "_revoked")
 				})
 				for _, stmt := range oldSchema[d] {
 					if _, err := db.Exec(strings.ReplaceAll(stmt, "sessions", table)); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	session "github.com/sessiongo/session/core"
@@ -31,6 +32,7 @@ type Store struct {
 	q           queries
 	probability float64
 	clock       func() time.Time
+	revoking    atomic.Bool // served as a revocation backend: Cleanup deletes expired marks too
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -287,7 +289,9 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 }
 
 // Cleanup deletes every record that expired at or before now, with its subject
-// index entries, and returns how many records it deleted. The cleaner
+// index entries, and returns how many records it deleted; once the store
+// has served as a revocation backend (Revoke, Revoked), it also deletes the
+// revocation marks that expired by then (not counted). The cleaner
 // (WithCleanupInterval) and the occasional cleanup on write call it; call
 // it yourself from a scheduled job if you prefer.
 func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
@@ -313,6 +317,9 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 			}
 			return clean(tx)
 		})
+	}
+	if err == nil && s.revoking.Load() {
+		err = s.cleanupMarks(ctx, arg)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: cleanup: %w", err)
