@@ -30,7 +30,7 @@ const revokedPart = "revoked"
 // RevokedKey returns the memcached key that holds the revocation mark of
 // key: "[prefix:]revoked:key[:suffix]".
 func (s *Store) RevokedKey(key string) string {
-	return session.StoreKey(s.prefix, s.suffix, revokedPart, key)
+	return store.Key(s.prefix, s.suffix, revokedPart, key)
 }
 
 // markNames returns the memcached keys of the marks of keys, checked.

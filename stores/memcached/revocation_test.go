@@ -35,7 +35,7 @@ func TestRevokedKeyNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
+			s := mustNew(t, memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
 			if got := s.RevokedKey("sid:HASH"); got != tt.want {
 				t.Errorf("RevokedKey = %q, want %q ([prefix:]revoked:key[:suffix])", got, tt.want)
 			}
@@ -299,7 +299,7 @@ func TestRevoker(t *testing.T) {
 		if err := c.Ping(); err != nil {
 			unavailable(t, "memcached %s unreachable: %v", memcachedAddrs[0], err)
 		}
-		s := memcachedstore.New(c, memcachedstore.WithPrefix(testPrefix()))
+		s := mustNew(t, c, memcachedstore.WithPrefix(testPrefix()))
 		keys := []string{markKey("sid"), markKey("sub"), markKey("key")}
 		tests := []struct {
 			name string
@@ -373,7 +373,7 @@ func TestRevokerUnreachable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := memcachedstore.New(memcache.New(addr))
+	s := mustNew(t, memcache.New(addr))
 	ctx := context.Background()
 	if err := s.Revoke(ctx, []store.Mark{{Key: markKey("sid"), At: time.Now(), TTL: time.Minute}}, time.Now()); !errors.Is(err, session.ErrStore) {
 		t.Errorf("Revoke with no server: %v, want ErrStore", err)

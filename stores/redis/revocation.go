@@ -29,7 +29,7 @@ const revokedPart = "revoked"
 // RevokedKey returns the name of the Redis key that holds the revocation
 // mark of key: "[prefix:]revoked:key[:suffix]".
 func (s *Store) RevokedKey(key string) string {
-	return session.StoreKey(s.prefix, s.suffix, revokedPart, key)
+	return store.Key(s.prefix, s.suffix, revokedPart, key)
 }
 
 // revokeScript writes marks: KEYS are the mark keys, ARGV the At (unix

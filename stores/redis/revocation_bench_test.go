@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	session "github.com/sessiongo/session/core"
 	"github.com/sessiongo/session/core/store"
 )
 
@@ -23,7 +22,7 @@ func BenchmarkRevoked(b *testing.B) {
 			rt := countRoundTrips(c)
 			ctx := context.Background()
 			k := key(b)
-			if err := s.Set(ctx, "session", k, make([]byte, 200), session.SetOptions{TTL: time.Hour}); err != nil {
+			if err := s.Set(ctx, "session", k, make([]byte, 200), store.SetOptions{TTL: time.Hour}); err != nil {
 				b.Fatal(err)
 			}
 			keys := []string{markKey("sid"), markKey("sub"), markKey("key")}
@@ -34,7 +33,7 @@ func BenchmarkRevoked(b *testing.B) {
 				b.ReportAllocs()
 				rt.n.Store(0)
 				for b.Loop() {
-					if _, err := s.Get(ctx, "session", k, session.GetOptions{}); err != nil {
+					if _, err := s.Get(ctx, "session", k, store.GetOptions{}); err != nil {
 						b.Fatal(err)
 					}
 				}

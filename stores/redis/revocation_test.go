@@ -37,7 +37,7 @@ func TestRevokedKeyNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := redisstore.New(c, redisstore.WithPrefix(tt.prefix), redisstore.WithSuffix(tt.suffix))
+			s := mustNew(t, c, redisstore.WithPrefix(tt.prefix), redisstore.WithSuffix(tt.suffix))
 			if got := s.RevokedKey("sid:HASH"); got != tt.want {
 				t.Errorf("RevokedKey = %q, want %q ([prefix:]revoked:key[:suffix])", got, tt.want)
 			}
@@ -378,7 +378,7 @@ func TestRevokerWaitReplicas(t *testing.T) {
 	t.Run("sentinel", func(t *testing.T) {
 		t.Parallel()
 		c := connect(t, modes[1])
-		s := redisstore.New(c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 30*time.Second))
+		s := mustNew(t, c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 30*time.Second))
 		if err := redisstore.LoadRevokeScript(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -397,7 +397,7 @@ func TestRevokerWaitReplicas(t *testing.T) {
 		if info, _ := c.Info(ctx, "replication").Result(); !strings.Contains(info, "connected_slaves:0") {
 			t.Skipf("%s has replicas", singleAddr)
 		}
-		s := redisstore.New(c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 100*time.Millisecond))
+		s := mustNew(t, c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 100*time.Millisecond))
 		if err := s.Revoke(ctx, mark, time.Now()); !errors.Is(err, session.ErrStore) {
 			t.Fatalf("Revoke that no replica acknowledged: %v, want ErrStore", err)
 		}
@@ -410,7 +410,7 @@ func TestRevokerUnreachable(t *testing.T) {
 	t.Parallel()
 	c := redis.NewClient(&redis.Options{Addr: spareAddr(t), MaxRetries: -1})
 	defer c.Close()
-	s := redisstore.New(c)
+	s := mustNew(t, c)
 	ctx := context.Background()
 	if err := s.Revoke(ctx, []store.Mark{{Key: markKey("sid"), At: time.Now(), TTL: time.Minute}}, time.Now()); !errors.Is(err, session.ErrStore) {
 		t.Errorf("Revoke with no server: %v, want ErrStore", err)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	session "github.com/sessiongo/session/core"
 	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
@@ -321,7 +320,7 @@ func testRevoker(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 
 	t.Run("migrate adds the revocation table to existing tables", func(t *testing.T) {
 		s, table := newStore(t, db, d)
-		set(t, s, "session", "k", "v", session.SetOptions{})
+		set(t, s, "session", "k", "v", store.SetOptions{})
 		if _, err := db.Exec("DROP TABLE " + table + "_revoked"); err != nil {
 			t.Fatal(err)
 		}
