@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 )
@@ -25,6 +26,9 @@ func (s *Session) Open() error {
 		return err
 	}
 	if rerr, _ := s.open(true, false); rerr != nil {
+		if s.m.rev.backend != nil && errors.Is(rerr, ErrStore) {
+			return rerr // FailClosed: the remember cookie could not be checked
+		}
 		return err
 	}
 	if serr := s.save(stateNew, true); serr != nil {
@@ -156,6 +160,7 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	} else {
 		s.meta = md
 	}
+	s.noteRequestCookie(remember, &md)
 	if metaOnly {
 		return nil, false
 	}
@@ -208,11 +213,19 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	}
 	for i := range entries {
 		if entries[i].audience == audience {
+			if err := s.checkRevoked(remember, &md, &entries[i]); err != nil {
+				return err, false
+			}
 			s.state = stateOpen
 			s.entries = entries
 			s.cur = i
 			return nil, false
 		}
+	}
+	// The other audiences' entries are kept for a save, unless the cookie
+	// itself was revoked.
+	if err := s.checkRevoked(remember, &md, nil); err != nil {
+		return err, false
 	}
 	s.entries = append(entries, *s.entry())
 	s.cur = len(s.entries) - 1

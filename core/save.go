@@ -31,6 +31,7 @@ func (s *Session) saveRemember() {
 	}
 	if !s.rmeta.valid && !s.renewed {
 		s.open(true, true) //nolint:errcheck // a missing remember cookie just starts a new one
+		s.checkRememberCreation()
 	}
 	if err := s.save(stateNew, true); err != nil {
 		s.m.logger.Warn("session: unable to save remember cookie", "err", err)
@@ -487,7 +488,7 @@ func (s *Session) Destroy() error {
 		if !s.rmeta.valid {
 			if err, _ := s.open(true, true); err != nil && !s.staleRememberCookie(err) {
 				s.state = stateClosed
-				return nil
+				return s.revokeDestroyed()
 			}
 		}
 		if err := s.destroy(true); err != nil {
@@ -495,7 +496,7 @@ func (s *Session) Destroy() error {
 		}
 	}
 	s.state = stateClosed
-	return nil
+	return s.revokeDestroyed()
 }
 
 // staleRememberCookie reports whether the remember cookie failed to open
