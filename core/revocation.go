@@ -152,7 +152,9 @@ func (m *Manager) revoked(ctx context.Context, keys []revKey, creation int64) (r
 	var missBuf [8]int
 	miss := missBuf[:0]
 	if c := r.cache; c != nil {
-		hit, cachedErr := c.lookup(keys, creation, now, &miss)
+		var hit bool
+		var cachedErr error
+		miss, hit, cachedErr = c.lookup(keys, creation, now, miss)
 		switch {
 		case hit:
 			return true, false, nil

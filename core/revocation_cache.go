@@ -46,7 +46,7 @@ func newRevocationCache(size int, ttl, errTTL time.Duration) *revocationCache {
 // lookup answers from the cache: revoked when a cached mark revokes a
 // cookie created at creation, else the last cached failure among keys, if
 // any; the indexes of the keys it does not hold are appended to miss.
-func (c *revocationCache) lookup(keys []revKey, creation int64, now time.Time, miss *[]int) (revoked bool, err error) {
+func (c *revocationCache) lookup(keys []revKey, creation int64, now time.Time, miss []int) (_ []int, revoked bool, err error) {
 	t := now.UnixNano()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -54,14 +54,14 @@ func (c *revocationCache) lookup(keys []revKey, creation int64, now time.Time, m
 		e, ok := c.entries[keys[i]]
 		switch {
 		case !ok || e.expires <= t:
-			*miss = append(*miss, i)
+			miss = append(miss, i)
 		case e.err != nil:
 			err = e.err
 		case e.marked && keys[i].revokes(e.at, creation):
-			return true, nil
+			return miss, true, nil
 		}
 	}
-	return false, err
+	return miss, false, err
 }
 
 // putAnswers caches the backend's answers ats for keys[miss[j]].

@@ -747,17 +747,17 @@ func TestRevocationCacheBounds(t *testing.T) {
 	c.putAnswers([]revKey{k}, []int{0}, []time.Time{{}}, now)
 	c.putAnswers([]revKey{k}, []int{0}, []time.Time{at.Add(-time.Hour)}, now)
 	c.putError([]revKey{k}, []int{0}, errors.New("down"), now)
-	var miss []int
-	if revoked, err := c.lookup([]revKey{k}, at.Unix(), now, &miss); !revoked || err != nil || len(miss) != 0 {
+	miss, revoked, err := c.lookup([]revKey{k}, at.Unix(), now, nil)
+	if !revoked || err != nil || len(miss) != 0 {
 		t.Fatalf("lookup = %v, %v, miss %v; want the mark", revoked, err, miss)
 	}
 	// A later mark replaces it.
 	c.putAnswers([]revKey{k}, []int{0}, []time.Time{now}, now)
-	if revoked, _ := c.lookup([]revKey{k}, now.Unix(), now, &miss); !revoked {
+	if _, revoked, _ := c.lookup([]revKey{k}, now.Unix(), now, nil); !revoked {
 		t.Fatal("a later mark did not replace the cached one")
 	}
 	// Expired: a miss.
-	if _, _ = c.lookup([]revKey{k}, 0, now.Add(time.Minute), &miss); len(miss) != 1 {
+	if miss, _, _ = c.lookup([]revKey{k}, 0, now.Add(time.Minute), nil); len(miss) != 1 {
 		t.Fatalf("an expired entry was not a miss")
 	}
 }
