@@ -16,6 +16,9 @@ import (
 	"github.com/sessiongo/session/core/store"
 )
 
+// newMemoryStore is the one place the revoker tests make a memory store.
+func newMemoryStore() *session.MemoryStore { return session.NewMemoryStore(nil) }
+
 // The Wait variant's server clocks apply to revocation marks too.
 
 func (s serverClockStore) Revoke(ctx context.Context, marks []store.Mark, _ time.Time) error {
@@ -41,7 +44,7 @@ func TestRevokerRulesSkip(t *testing.T) {
 				}
 			})
 		}
-		return noIndex{session.NewMemoryStore(nil)}
+		return noIndex{newMemoryStore()}
 	}, &StoreOptions{SkipIndex: true, MaxValueSize: 1 << 10})
 	if len(ran) != 0 {
 		t.Fatalf("revoker rules ran on a store without store.Revoker: %q", ran)
@@ -146,7 +149,7 @@ func TestBrokenRevokerHelper(t *testing.T) {
 		t.Skip("runs in a subprocess of TestRevokerRulesCatchBrokenRevokers")
 	}
 	TestStore(t, func(t *testing.T) session.Store {
-		return &brokenRevoker{MemoryStore: session.NewMemoryStore(nil), mode: mode,
+		return &brokenRevoker{MemoryStore: newMemoryStore(), mode: mode,
 			marks: map[string]time.Time{}, exp: map[string]time.Time{}}
 	}, &StoreOptions{MaxValueSize: 1 << 10})
 }

@@ -199,8 +199,6 @@ const (
 	DefaultRememberAbsoluteTimeout = 30 * 24 * time.Hour
 	DefaultTouchThreshold          = time.Minute
 	DefaultCompressionThreshold    = 1024
-	DefaultRevocationFailMode      = FailClosed
-	DefaultRevocationCacheSize     = 10_000
 )
 
 // DefaultConfig returns the configuration that the zero Config stands for,

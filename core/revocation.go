@@ -30,7 +30,9 @@ import (
 // its entry's keys in one call, after the cookie has been authenticated and
 // decrypted (a forged cookie costs no lookup).
 
-// FailMode says what a Manager does when its revocation backend fails.
+// FailMode says what a Manager does when its revocation backend fails
+// (Config.RevocationFailMode). The zero value means
+// DefaultRevocationFailMode.
 type FailMode string
 
 // The revocation fail modes (the reference's revocation_fail_mode).
@@ -39,13 +41,25 @@ const (
 	// revocation backend cannot be asked, and Destroy return one (after
 	// expiring the cookies) when the mark cannot be written: a revoked
 	// session never opens, at the price of refusing sessions while the
-	// backend is down. It is the default.
+	// backend is down. It is the default, unlike the reference's: a logout
+	// or an identity provider's revocation must not be undone by an outage,
+	// which an attacker may be able to cause. The failure is loud (ErrStore,
+	// which the middleware answers with a 500) and leaves the browser's
+	// cookies alone, so sessions resume when the backend is back.
 	FailClosed FailMode = "closed"
 	// FailOpen treats a session as not revoked when the backend cannot be
 	// asked, and lets Destroy succeed when the mark cannot be written,
 	// logging a warning each time: sessions keep working while the backend
 	// is down, and a revoked cookie works again meanwhile.
 	FailOpen FailMode = "open"
+)
+
+// Defaults of the revocation settings, which the reference does not have:
+// its revocation_fail_mode defaults to "open" (see FailClosed for why this
+// library's does not), and it has no cache of lookups.
+const (
+	DefaultRevocationFailMode  = FailClosed
+	DefaultRevocationCacheSize = 10_000
 )
 
 // Kinds of revocation keys.

@@ -95,16 +95,18 @@ func (c *revocationCache) putError(keys []revKey, miss []int, err error, now tim
 }
 
 // putMarks caches marks this Manager writes, keys[i] being what marks[i]
-// revokes.
+// revokes, for the answer TTL (or the error TTL when only errors are
+// cached, so that a cached failure does not hide this Manager's own mark).
 func (c *revocationCache) putMarks(keys []revKey, marks []store.Mark, now time.Time) {
-	if c.ttl <= 0 {
-		return
+	ttl := c.ttl
+	if ttl <= 0 {
+		ttl = c.errTTL
 	}
 	t := now.UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range keys {
-		c.set(keys[i], revEntry{expires: t + int64(c.ttl), marked: true, at: marks[i].At.Unix()}, t)
+		c.set(keys[i], revEntry{expires: t + int64(ttl), marked: true, at: marks[i].At.Unix()}, t)
 	}
 }
 

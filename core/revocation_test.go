@@ -13,9 +13,15 @@ import (
 	"github.com/sessiongo/session/core/store"
 )
 
-// newRevStore is the one place these tests make the store they use as the
-// revocation backend.
-func newRevStore() *MemoryStore { return NewMemoryStore(nil) }
+// newRevStore is the one place the revocation tests make a memory store
+// (the backend, or a server-side store): of at most maxEntries records and
+// marks, 0 meaning the default.
+func newRevStore(maxEntries int) *MemoryStore {
+	if maxEntries == 0 {
+		return NewMemoryStore(nil)
+	}
+	return NewMemoryStore(&MemoryStoreOptions{MaxEntries: maxEntries})
+}
 
 // revBackend wraps a backend, counting and recording calls, and failing
 // them when err is set.
@@ -28,7 +34,7 @@ type revBackend struct {
 	marks   [][]store.Mark
 }
 
-func newRevBackend() *revBackend { return &revBackend{Revoker: newRevStore()} }
+func newRevBackend() *revBackend { return &revBackend{Revoker: newRevStore(0)} }
 
 func (b *revBackend) Revoke(ctx context.Context, marks []store.Mark, now time.Time) error {
 	b.mu.Lock()
@@ -144,7 +150,7 @@ func wantOpens(t testing.TB, m *Manager, j stJar, why string) {
 
 func TestRevocationConfig(t *testing.T) {
 	t.Parallel()
-	backend := newRevStore()
+	backend := newRevStore(0)
 	tests := []struct {
 		name  string
 		cfg   Config
@@ -154,7 +160,7 @@ func TestRevocationConfig(t *testing.T) {
 		{"cookie storage", Config{Revocation: backend}, false},
 		{"fail open", Config{Revocation: backend, RevocationFailMode: FailOpen}, false},
 		{"fail closed", Config{Revocation: backend, RevocationFailMode: FailClosed}, false},
-		{"with a Store", Config{Revocation: backend, Store: NewMemoryStore(nil)}, true},
+		{"with a Store", Config{Revocation: backend, Store: newRevStore(0)}, true},
 		{"unknown fail mode", Config{Revocation: backend, RevocationFailMode: "Open"}, true},
 		{"unknown fail mode, no backend", Config{RevocationFailMode: "maybe"}, true},
 		{"negative cache size", Config{Revocation: backend, RevocationCacheSize: -1}, true},

@@ -20,7 +20,7 @@ func TestStoreRevokers(t *testing.T) {
 		st      func(t *testing.T) store.Revoker
 		cleanup func(st store.Revoker, now time.Time)
 	}{
-		{"memory", func(*testing.T) store.Revoker { return NewMemoryStore(&MemoryStoreOptions{MaxEntries: 4}) },
+		{"memory", func(*testing.T) store.Revoker { return newRevStore(4) },
 			func(st store.Revoker, now time.Time) { st.(*MemoryStore).Cleanup(now) }},
 		{"file", func(t *testing.T) store.Revoker { return newTestFileStore(t, nil) },
 			func(st store.Revoker, now time.Time) { st.(*FileStore).Cleanup(now) }}, //nolint:errcheck
@@ -62,7 +62,7 @@ func TestStoreRevokers(t *testing.T) {
 
 	t.Run("memory full", func(t *testing.T) {
 		t.Parallel()
-		st := NewMemoryStore(&MemoryStoreOptions{MaxEntries: 2})
+		st := newRevStore(2)
 		marks := func(keys ...string) []store.Mark {
 			var out []store.Mark
 			for _, k := range keys {
