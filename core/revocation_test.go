@@ -762,8 +762,63 @@ func TestRevocationCacheBounds(t *testing.T) {
 	if _, revoked, _ := c.lookup([]revKey{k}, now.Unix(), now, nil); !revoked {
 		t.Fatal("a later mark did not replace the cached one")
 	}
+	// With errors cached and answers not, this Manager's own mark still
+	// replaces a cached failure.
+	errOnly := newRevocationCache(64, 0, time.Minute)
+	errOnly.putError([]revKey{k}, []int{0}, errors.New("down"), now)
+	errOnly.putMarks([]revKey{k}, []store.Mark{{At: now}}, now)
+	if _, revoked, err := errOnly.lookup([]revKey{k}, now.Unix(), now, nil); !revoked || err != nil {
+		t.Fatalf("own mark over a cached failure: %v, %v", revoked, err)
+	}
 	// Expired: a miss.
 	if miss, _, _ = c.lookup([]revKey{k}, 0, now.Add(time.Minute), nil); len(miss) != 1 {
 		t.Fatalf("an expired entry was not a miss")
 	}
+}
+
+// TestRevocationConcurrent: one Manager, its cache and its backend used by
+// many requests at once (run with -race).
+func TestRevocationConcurrent(t *testing.T) {
+	t.Parallel()
+	clock := newStoreClock()
+	m := newRevManager(t, newRevBackend(), clock, func(c *Config) {
+		c.RevocationCacheTTL = time.Minute
+		c.RevocationCacheSize = 16 // evictions too
+	})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// No t.Fatal here: errors only, from these goroutines.
+			for i := range 20 {
+				j := stJar{}
+				var err error
+				revServe(t, m, j, func(s *Session) {
+					s.SetSubject("user")
+					s.SetRevocationKeys("k" + string(rune('a'+w)))
+					err = s.Save()
+				})
+				copied := j.clone()
+				if err == nil {
+					err = revOpen(t, m, j)
+				}
+				if err == nil && i%2 == 0 {
+					revServe(t, m, j, func(s *Session) {
+						if err = s.Open(); err == nil {
+							err = s.Destroy()
+						}
+					})
+					if err == nil && !errors.Is(revOpen(t, m, copied), ErrNotFound) {
+						err = errors.New("a destroyed session opens")
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
