@@ -274,3 +274,36 @@ func TestSetRevocationKeys(t *testing.T) {
 		t.Fatal("a closed session has keys")
 	}
 }
+
+// FuzzRevocationKeysRoundTrip: an entry with keys decodes to what was
+// encoded, and its first elements are those of the entry without keys.
+func FuzzRevocationKeysRoundTrip(f *testing.F) {
+	f.Add("shop", "alice", true, "sid:idp#1", "sub:idp#alice")
+	f.Add("default", "", false, "", "k")
+	f.Add("a\"b", "\u00e9", true, "\x00", "[]")
+	f.Fuzz(func(t *testing.T, audience, subject string, hasSubject bool, k1, k2 string) {
+		e := entry{data: map[string]any{"k": "v"}, audience: audience, subject: subject, hasSubject: hasSubject}
+		if !hasSubject {
+			e.subject = ""
+		}
+		var plain bytes.Buffer
+		if err := encodeEntries(&plain, []entry{e}); err != nil {
+			return // invalid UTF-8: refused with or without keys
+		}
+		e.keys = []string{k1, k2}
+		var withKeys bytes.Buffer
+		if err := encodeEntries(&withKeys, []entry{e}); err != nil {
+			return
+		}
+		if !strings.HasPrefix(withKeys.String(), strings.TrimSuffix(plain.String(), "]]")+",") {
+			t.Fatalf("%s does not extend %s", withKeys.String(), plain.String())
+		}
+		got, err := decodeEntries(withKeys.Bytes())
+		if err != nil {
+			t.Fatalf("decodeEntries(%s): %v", withKeys.String(), err)
+		}
+		if g := got[0]; g.audience != e.audience || g.subject != e.subject || g.hasSubject != e.hasSubject || !reflect.DeepEqual(g.keys, e.keys) {
+			t.Fatalf("round trip of %+v gave %+v", e, g)
+		}
+	})
+}

@@ -822,3 +822,39 @@ func TestRevocationConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRevocationPartialLogout: a Logout that leaves another audience in
+// the cookie writes no mark, as in the reference; the other audience's
+// session goes on.
+func TestRevocationPartialLogout(t *testing.T) {
+	t.Parallel()
+	clock := newStoreClock()
+	backend := newRevBackend()
+	a := newRevManager(t, backend, clock, func(c *Config) { c.Audience = "a" })
+	b := newRevManager(t, backend, clock, func(c *Config) { c.Audience = "b" })
+	j := revLogin(t, a, "alice")
+	revServe(t, b, j, func(s *Session) {
+		if err := s.Open(); !errors.Is(err, errMissingAudience) {
+			t.Fatalf("Open in b: %v, want the missing audience", err)
+		}
+		s.SetSubject("alice")
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	revServe(t, a, j, func(s *Session) {
+		if err := s.Open(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Logout(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, writes := backend.calls(); writes != 0 {
+		t.Fatalf("a Logout of one of two audiences wrote %d marks, want none", writes)
+	}
+	wantOpens(t, b, j, "the other audience after the logout")
+	if err := revOpen(t, a, j); !errors.Is(err, errMissingAudience) {
+		t.Fatalf("the logged-out audience: %v, want the missing audience", err)
+	}
+}
