@@ -13,7 +13,10 @@ import (
 // session is restored from the remember cookie: a new remember cookie (same
 // creation time) and a new session cookie are issued. A nil error means the
 // session exists; otherwise the session stays new and usable, and the error
-// says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore).
+// says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore). With cookie
+// storage and Config.Revocation, a revoked session is ErrNotFound ("session
+// revoked"), and with FailClosed a revocation backend that cannot be asked
+// is ErrStore.
 func (s *Session) Open() error {
 	if s.state == stateClosed {
 		return errClosed("open")

@@ -467,6 +467,12 @@ func (s *Session) Logout() error {
 // store record deleted, and the remember cookie too when remember is on or
 // the request carries one (a remember cookie from an earlier login must not
 // restore the session). The session is closed afterwards.
+//
+// With cookie storage and Config.Revocation, Destroy then revokes the ids of
+// the session and remember cookies the request came with and those this
+// request issued, so that copies of them no longer open. If that fails, the
+// cookies are expired all the same; the error, matching ErrStore, is
+// returned with FailClosed and logged with FailOpen.
 func (s *Session) Destroy() error {
 	switch s.state {
 	case stateClosed:
