@@ -145,8 +145,8 @@ type Config struct {
 
 	// Revocation is where cookie sessions are revoked (the reference's
 	// revocation): a store that implements store.Revoker, such as a
-	// MemoryStore, a FileStore or the Redis, Memcached and SQL stores. Nil
-	// turns revocation off. It needs cookie storage (with a Store, deleting
+	// MemoryStore, a FileStore, or a store of the stores/ modules, shared by
+	// every instance of the application. Nil turns revocation off. It needs cookie storage (with a Store, deleting
 	// the record already revokes: New refuses both). Destroy and Logout then
 	// write a mark that rejects copies of the cookie, Manager.RevokeSessions
 	// revokes a subject's sessions and Manager.Revoke an application's
