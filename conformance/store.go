@@ -94,7 +94,9 @@ type storeRule struct {
 // -parallel slots, as they mostly wait on the store.
 //
 // The subject-index rules run when the store implements
-// store.SubjectIndex (a store that does not is told to set SkipIndex).
+// store.SubjectIndex (a store that does not is told to set SkipIndex),
+// the revocation backend rules (revoker_*) when it implements
+// store.Revoker; other stores skip them.
 // The last rules drive whole sessions through the session library (open,
 // save, info, refresh, logout, destroy, revoke) with the store plugged in.
 //

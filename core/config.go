@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // Disabled turns a timeout off when used as its value in Config (the
@@ -141,6 +143,34 @@ type Config struct {
 	// only the 110-character header. Nil means cookie storage.
 	Store Store
 
+	// Revocation is where cookie sessions are revoked (the reference's
+	// revocation): a store that implements store.Revoker, such as a
+	// MemoryStore, a FileStore, or a store of the stores/ modules, shared by
+	// every instance of the application. Nil turns revocation off. It needs cookie storage (with a Store, deleting
+	// the record already revokes: New refuses both). Destroy and Logout then
+	// write a mark that rejects copies of the cookie, Manager.RevokeSessions
+	// revokes a subject's sessions and Manager.Revoke an application's
+	// revocation key; Open looks the session up, once per request. See
+	// docs/revocation.md.
+	Revocation store.Revoker
+	// RevocationFailMode says what happens when Revocation fails:
+	// FailClosed (the default) makes Open and Destroy fail with an error
+	// matching ErrStore; FailOpen treats the session as not revoked and
+	// logs a warning.
+	RevocationFailMode FailMode
+	// RevocationCacheTTL is how long this Manager keeps the answer of a
+	// revocation lookup; 0 (the default) keeps none, so every Open asks
+	// Revocation. A revocation made by another process is seen after at
+	// most this long; one made by this Manager at once.
+	RevocationCacheTTL time.Duration
+	// RevocationCacheErrorTTL is how long this Manager keeps a failed
+	// lookup, answering with RevocationFailMode without asking Revocation
+	// again; 0 (the default) keeps none.
+	RevocationCacheErrorTTL time.Duration
+	// RevocationCacheSize bounds the number of cached lookups (default
+	// DefaultRevocationCacheSize).
+	RevocationCacheSize int
+
 	// Clock returns the current time; nil means time.Now. Tests inject one.
 	Clock func() time.Time
 	// Rand is the source of session ids; nil means crypto/rand. Tests
@@ -189,6 +219,8 @@ func DefaultConfig() Config {
 		RememberAbsoluteTimeout: DefaultRememberAbsoluteTimeout,
 		TouchThreshold:          DefaultTouchThreshold,
 		CompressionThreshold:    DefaultCompressionThreshold,
+		RevocationFailMode:      DefaultRevocationFailMode,
+		RevocationCacheSize:     DefaultRevocationCacheSize,
 	}
 }
 

@@ -23,10 +23,10 @@ import (
 // enabled, route...) are not read, but a name other than "session", or an
 // option outside config, is an error.
 //
-// Each field of Config but Store, Clock, Rand and Logger is an option, under
-// the reference's name: the field's name in snake case (IdlingTimeout is
-// idling_timeout, CookieSameSite is cookie_same_site), but for
-// DisableHTTPOnly and DisableSecure, which are cookie_http_only and
+// Each field of Config but Store, Revocation, Clock, Rand and Logger is an
+// option, under the reference's name: the field's name in snake case
+// (IdlingTimeout is idling_timeout, CookieSameSite is cookie_same_site), but
+// for DisableHTTPOnly and DisableSecure, which are cookie_http_only and
 // cookie_secure. Values have the reference's types:
 //
 //   - Timeouts (stale_ttl, idling_timeout, rolling_timeout,
@@ -45,6 +45,10 @@ import (
 //     fallbacks of both forms are kept, the ikm_fallbacks first. An empty
 //     secret is an error, not a request for a random key: leave secret out
 //     for that.
+//   - revocation_fail_mode is "open" or "closed". revocation_cache_ttl and
+//     revocation_cache_error_ttl (also read as revocation_error_cache_ttl)
+//     are whole seconds, 0 caching nothing as in Config;
+//     revocation_cache_size is a number of entries.
 //   - null stands for an absent option (the default), as nil does in Lua.
 //
 // A key that is not an option is an error, so that a misspelt security
@@ -52,11 +56,12 @@ import (
 // and Kong's options that configure what a Config does not hold are skipped:
 // storage and its sections (dshm, file, memcached or memcache, mysql or
 // mariadb, postgres or postgresql, redis, shm, and the section named by a
-// custom storage), and Kong's logout_methods, logout_query_arg,
-// logout_post_arg and read_body_for_logout. ParseConfig makes no Store:
-// set Store, and Logger or Clock if needed, on the returned Config before
-// calling New. ParseConfigFunc hands the keys that are not options to a
-// function instead.
+// custom storage), revocation (the name of the revocation backend, whose
+// section is skipped too), and Kong's logout_methods, logout_query_arg,
+// logout_post_arg and read_body_for_logout. ParseConfig makes no Store and
+// no revocation backend: set Store or Revocation, and Logger or Clock if
+// needed, on the returned Config before calling New. ParseConfigFunc hands
+// the keys that are not options to a function instead.
 //
 // ParseConfig checks the form of each value; New checks the values
 // themselves (bind and header names, remember_safety, SameSite...). Errors
@@ -201,27 +206,30 @@ func kongConfig(members []jsonMember) ([]jsonMember, error) {
 
 // referenceSkipped are the keys of the reference and of Kong's session
 // plugin that configure what a Config does not hold: the storage, its
-// sections, and Kong's logout requests.
+// sections, Kong's logout requests, and the revocation backend.
 var referenceSkipped = map[string]bool{
 	"storage": true,
 	"dshm":    true, "file": true, "memcached": true, "memcache": true, "mysql": true,
 	"mariadb": true, "postgres": true, "postgresql": true, "redis": true, "shm": true,
 	"logout_methods": true, "logout_query_arg": true, "logout_post_arg": true,
-	"read_body_for_logout": true,
+	"read_body_for_logout": true, "revocation": true,
 }
 
 // skipReferenceOption is ParseConfig's rule for the keys that are not
 // options: skip those of referenceSkipped and the section of a custom
 // storage (the reference reads configuration[storage]), reject the others.
 func skipReferenceOption(members []jsonMember) func(string, json.RawMessage) error {
-	var storage string
+	var storage, revocation string
 	for _, m := range members {
-		if m.key == "storage" {
+		switch m.key {
+		case "storage":
 			_ = json.Unmarshal(m.value, &storage) // not a string: no custom section
+		case "revocation":
+			_ = json.Unmarshal(m.value, &revocation)
 		}
 	}
 	return func(key string, _ json.RawMessage) error {
-		if referenceSkipped[key] || storage != "" && key == storage {
+		if referenceSkipped[key] || storage != "" && key == storage || revocation != "" && key == revocation {
 			return nil
 		}
 		return errors.New("unknown option")
@@ -242,6 +250,7 @@ type configParser struct {
 	cfg                           Config
 	ikm, ikmHex                   []byte
 	ikmFallbacks, ikmFallbacksHex [][]byte
+	errorCacheTTLKey              string // which of the two names gave it
 }
 
 func (p *configParser) config() (Config, error) {
@@ -301,6 +310,31 @@ func secondsOption(set func(*Config, time.Duration)) optionSetter {
 		default:
 			set(&p.cfg, time.Duration(n)*time.Second)
 		}
+		return nil
+	}
+}
+
+// cacheTTLOption reads the whole seconds of a revocation cache TTL; 0 is
+// "no caching", as it is in Config. An option that has two names gives its
+// name, so that giving both is an error.
+func cacheTTLOption(name string, set func(*Config, time.Duration)) optionSetter {
+	return func(p *configParser, v any) error {
+		n, err := wholeNumber(v)
+		switch {
+		case err != nil:
+			return err
+		case n < 0:
+			return fmt.Errorf("%d is negative (0 turns caching off)", n)
+		case n > maxSeconds:
+			return fmt.Errorf("%d seconds is out of range", n)
+		}
+		if name != "" {
+			if p.errorCacheTTLKey != "" && p.errorCacheTTLKey != name {
+				return fmt.Errorf("also given as %s; give it once", p.errorCacheTTLKey)
+			}
+			p.errorCacheTTLKey = name
+		}
+		set(&p.cfg, time.Duration(n)*time.Second)
 		return nil
 	}
 }
@@ -470,6 +504,26 @@ var configOptions = map[string]optionSetter{
 		default:
 			p.cfg.CompressionThreshold = int(n)
 		}
+		return nil
+	},
+
+	"revocation_fail_mode": stringOption(func(c *Config, s string) { c.RevocationFailMode = FailMode(s) }),
+	"revocation_cache_ttl": cacheTTLOption("", func(c *Config, d time.Duration) { c.RevocationCacheTTL = d }),
+	// The error TTL under the name of its field and under the reference's
+	// proposed name (lua-resty-session's revocation cache pull request).
+	"revocation_cache_error_ttl": cacheTTLOption("revocation_cache_error_ttl", func(c *Config, d time.Duration) { c.RevocationCacheErrorTTL = d }),
+	"revocation_error_cache_ttl": cacheTTLOption("revocation_error_cache_ttl", func(c *Config, d time.Duration) { c.RevocationCacheErrorTTL = d }),
+	"revocation_cache_size": func(p *configParser, v any) error {
+		n, err := wholeNumber(v)
+		switch {
+		case err != nil:
+			return err
+		case n < 0:
+			return fmt.Errorf("%d is negative (0 is the default size)", n)
+		case n > math.MaxInt32:
+			return fmt.Errorf("%d entries is out of range", n)
+		}
+		p.cfg.RevocationCacheSize = int(n)
 		return nil
 	},
 

@@ -129,7 +129,7 @@ func TestParseConfigCoversOptions(t *testing.T) {
 			t.Errorf("option %s has no case in parseConfigCases", name)
 		}
 	}
-	notOptions := map[string]bool{"Store": true, "Clock": true, "Rand": true, "Logger": true}
+	notOptions := map[string]bool{"Store": true, "Revocation": true, "Clock": true, "Rand": true, "Logger": true}
 	renamed := map[string]string{"DisableHTTPOnly": "cookie_http_only", "DisableSecure": "cookie_secure"}
 	typ := reflect.TypeFor[Config]()
 	for i := range typ.NumField() {

@@ -38,10 +38,11 @@
 // strictly. Timeouts are enforced on the server from the authenticated
 // header, so a client cannot extend a session. Binding (Config.Bind) ties a
 // session to the client's IP, scheme and User-Agent. What cookie storage
-// cannot do is revoke a session before it expires: a stolen cookie stays
-// valid until its timeouts, so use a Store (and the subject index) when you
-// need server-side logout. Keys are never logged; without a configured
-// secret a random key is used and a warning is logged. New rejects keys
+// cannot do alone is revoke a session before it expires: a stolen cookie
+// stays valid until its timeouts, so set Config.Revocation (a backend of
+// revocation marks, checked on every Open) or use a Store (and the subject
+// index) when you need server-side logout. Keys are never logged; without a
+// configured secret a random key is used and a warning is logged. New rejects keys
 // anyone could use (an empty fallback secret, an all-zero IKM) and warns
 // about secrets shorter than 16 bytes. Cookies are Secure by default.
 // Refresh moves a session opened with a fallback key to the current key, so
@@ -62,6 +63,7 @@
 // differences, all on the side of safety: Secure by default (the
 // reference's cookie_secure defaults to false; see Config.DisableSecure),
 // the key checks and the fallback-key refresh above, invalid UTF-8 rejected
-// on save rather than changed, and ClearRequestCookie removing every cookie
-// that Open could read.
+// on save rather than changed, ClearRequestCookie removing every cookie
+// that Open could read, and revocation (Config.Revocation) failing closed by
+// default.
 package session

@@ -514,10 +514,10 @@ func (s *FileStore) updateIndex(name, path, key string, expires int64, drop stri
 	return out, nil
 }
 
-// Cleanup removes the record files that have expired at now, prunes every
-// index file, removes temporary files left by crashed writers, and returns
-// how many records it removed. The cleaner goroutine calls it; call it
-// yourself to clean up on your own schedule.
+// Cleanup removes the record and revocation mark files that have expired
+// at now, prunes every index file, removes temporary files left by crashed
+// writers, and returns how many records it removed. The cleaner goroutine
+// calls it; call it yourself to clean up on your own schedule.
 func (s *FileStore) Cleanup(now time.Time) (int, error) {
 	t := s.now(now)
 	names, err := os.ReadDir(s.dir)
@@ -553,6 +553,9 @@ func (s *FileStore) Cleanup(now time.Time) (int, error) {
 				}
 			}
 		}
+	}
+	if err := s.cleanupMarks(t); err != nil {
+		return removed, err
 	}
 	return removed, s.cleanupGroups()
 }

@@ -93,7 +93,16 @@ func (m *Manager) Sessions(ctx context.Context, subject string) ([]store.IndexEn
 // open with ErrNotFound from then on. Errors are those of Sessions; a failed
 // delete matches ErrStore and the count says how many were deleted before
 // it.
+//
+// With cookie storage and Config.Revocation it writes one mark instead and
+// returns 0 (the sessions are not known): the subject's sessions in the
+// audience created at or before now fail to open with ErrNotFound (in other
+// processes once their RevocationCacheTTL has passed), while one created
+// later, a new sign-in, opens. A failed write matches ErrStore.
 func (m *Manager) RevokeSessions(ctx context.Context, subject string) (int, error) {
+	if m.store == nil && m.rev.backend != nil {
+		return 0, m.revokeSubject(ctx, m.audience, subject)
+	}
 	named, err := m.indexEntries(ctx, subject)
 	if err != nil {
 		return 0, err

@@ -46,6 +46,7 @@ type Manager struct {
 	responseHeaders []string
 
 	store  Store
+	rev    revocation // Config.Revocation and its cache
 	clock  func() time.Time
 	rand   io.Reader
 	logger *slog.Logger
@@ -102,6 +103,9 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	if err := m.setCookies(&cfg); err != nil {
+		return nil, err
+	}
+	if err := m.setRevocation(&cfg); err != nil {
 		return nil, err
 	}
 

@@ -29,6 +29,7 @@ type MemoryStore struct {
 	indexes []memIndexShard
 	groups  memGroups
 	clock   func() time.Time
+	marks   memMarks // revocation marks (memory_revocation.go)
 
 	cleaner
 }
@@ -463,9 +464,10 @@ func (s *MemoryStore) Len() int {
 	return n
 }
 
-// Cleanup removes the records and subject index entries that have expired
-// at now and returns how many records it removed. The cleaner goroutine
-// calls it; call it yourself to clean up on your own schedule.
+// Cleanup removes the records, subject index entries and revocation marks
+// that have expired at now and returns how many records it removed. The
+// cleaner goroutine calls it; call it yourself to clean up on your own
+// schedule.
 func (s *MemoryStore) Cleanup(now time.Time) int {
 	t := s.now(now)
 	n := 0
@@ -486,6 +488,7 @@ func (s *MemoryStore) Cleanup(now time.Time) int {
 		}
 		ish.mu.Unlock()
 	}
+	s.marks.cleanup(t)
 	return n
 }
 

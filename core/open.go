@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -14,7 +15,10 @@ import (
 // session is restored from the remember cookie: a new remember cookie (same
 // creation time) and a new session cookie are issued. A nil error means the
 // session exists; otherwise the session stays new and usable, and the error
-// says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore).
+// says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore). With cookie
+// storage and Config.Revocation, a revoked session is ErrNotFound ("session
+// revoked"), and with FailClosed a revocation backend that cannot be asked
+// is ErrStore.
 func (s *Session) Open() error {
 	if s.state == stateClosed {
 		return errClosed("open")
@@ -27,6 +31,9 @@ func (s *Session) Open() error {
 		return err
 	}
 	if rerr, _ := s.open(true, false); rerr != nil {
+		if s.m.rev.backend != nil && errors.Is(rerr, ErrStore) {
+			return rerr // FailClosed: the remember cookie could not be checked
+		}
 		return err
 	}
 	if serr := s.save(stateNew, true); serr != nil {
@@ -158,6 +165,7 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	} else {
 		s.meta = md
 	}
+	s.noteRequestCookie(remember, &md)
 	if metaOnly {
 		return nil, false
 	}
@@ -210,11 +218,19 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	}
 	for i := range entries {
 		if entries[i].audience == audience {
+			if err := s.checkRevoked(remember, &md, &entries[i]); err != nil {
+				return err, false
+			}
 			s.state = stateOpen
 			s.entries = entries
 			s.cur = i
 			return nil, false
 		}
+	}
+	// The other audiences' entries are kept for a save, unless the cookie
+	// itself was revoked.
+	if err := s.checkRevoked(remember, &md, nil); err != nil {
+		return err, false
 	}
 	s.entries = append(entries, *s.entry())
 	s.cur = len(s.entries) - 1

@@ -11,13 +11,16 @@ import (
 
 // The plaintext of a session is a JSON array with one entry per audience:
 // [[data, audience, subject], ...], the subject left out when unset. Key
-// order inside data is not significant.
+// order inside data is not significant. An entry with revocation keys has
+// them as a fourth element, [data, audience, subject, [keys...]], the
+// subject false when unset (see appendRevocationKeys).
 
 type entry struct {
 	data       map[string]any
 	audience   string
 	subject    string
 	hasSubject bool
+	keys       []string // revocation keys (Session.SetRevocationKeys)
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -65,6 +68,12 @@ func encodeEntries(b *bytes.Buffer, entries []entry) error {
 				return fmt.Errorf("subject %q of audience %q is %w", e.subject, e.audience, errInvalidUTF8)
 			}
 		}
+		if len(e.keys) > 0 {
+			var err error
+			if out, err = appendRevocationKeys(out, e); err != nil {
+				return err
+			}
+		}
 		out = append(out, ']')
 	}
 	out = append(out, ']')
@@ -87,7 +96,7 @@ func decodeEntries(plaintext []byte) ([]entry, error) {
 	entries := make([]entry, 0, len(raw)+1)
 	for _, r := range raw {
 		fields, ok := r.([]any)
-		if !ok || len(fields) < 2 || len(fields) > 3 {
+		if !ok || len(fields) < 2 || len(fields) > 4 {
 			return nil, errBadEntry
 		}
 		var e entry
@@ -108,11 +117,16 @@ func decodeEntries(plaintext []byte) ([]entry, error) {
 		if e.audience, ok = fields[1].(string); !ok {
 			return nil, errBadEntry
 		}
-		if len(fields) == 3 && fields[2] != nil {
+		if len(fields) >= 3 && fields[2] != nil && fields[2] != false {
 			if e.subject, ok = fields[2].(string); !ok {
 				return nil, errBadEntry
 			}
 			e.hasSubject = true
+		}
+		if len(fields) == 4 {
+			if e.keys, ok = decodeRevocationKeys(fields[3]); !ok {
+				return nil, errBadEntry
+			}
 		}
 		entries = append(entries, e)
 	}

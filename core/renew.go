@@ -27,8 +27,8 @@ import (
 // longer open; the new records start a group of their own. If the deletion
 // fails, nothing is sent and the error matches ErrStore. With cookie storage
 // Renew only issues the new cookies: copies of the previous cookie, if any
-// were taken, keep working until one of their timeouts passes, as cookie
-// storage cannot revoke a cookie.
+// were taken, keep working until one of their timeouts passes (Renew writes
+// no revocation mark, even with Config.Revocation).
 //
 // Every audience's entry, the subject and the info store are kept. A
 // remember cookie is issued when remember is on (the configured Remember,

@@ -33,6 +33,7 @@ func (s *Session) saveRemember() {
 	}
 	if !s.rmeta.valid && !s.renewed {
 		s.open(true, true) //nolint:errcheck // a missing remember cookie just starts a new one
+		s.checkRememberCreation()
 	}
 	if err := s.save(stateNew, true); err != nil {
 		s.m.logger.Warn("session: unable to save remember cookie", "err", err)
@@ -468,6 +469,12 @@ func (s *Session) Logout() error {
 // store record deleted, and the remember cookie too when remember is on or
 // the request carries one (a remember cookie from an earlier login must not
 // restore the session). The session is closed afterwards.
+//
+// With cookie storage and Config.Revocation, Destroy then revokes the ids of
+// the session and remember cookies the request came with and those this
+// request issued, so that copies of them no longer open. If that fails, the
+// cookies are expired all the same; the error, matching ErrStore, is
+// returned with FailClosed and logged with FailOpen.
 func (s *Session) Destroy() error {
 	switch s.state {
 	case stateClosed:
@@ -489,7 +496,7 @@ func (s *Session) Destroy() error {
 		if !s.rmeta.valid {
 			if err, _ := s.open(true, true); err != nil && !s.staleRememberCookie(err) {
 				s.state = stateClosed
-				return nil
+				return s.revokeDestroyed()
 			}
 		}
 		if err := s.destroy(true); err != nil {
@@ -497,7 +504,7 @@ func (s *Session) Destroy() error {
 		}
 	}
 	s.state = stateClosed
-	return nil
+	return s.revokeDestroyed()
 }
 
 // staleRememberCookie reports whether the remember cookie failed to open

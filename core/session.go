@@ -49,6 +49,10 @@ type Session struct {
 	meta  meta // the session cookie
 	rmeta meta // the remember cookie
 
+	// rev holds the ids of the cookies the request came with, which
+	// Destroy revokes besides those of its last saves.
+	rev requestSIDs
+
 	info map[string]map[string]any // server-side info store, per audience
 
 	// indexed is the subject index entries the session's records were
