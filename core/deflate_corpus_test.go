@@ -179,10 +179,17 @@ var corpusLimit = []struct {
 	size int
 }{{"text", 84000}, {"tokens", 52000}, {"unicode", 56000}, {"cart", 120000}, {"blocks", 48000}}
 
+// corpusOver are data that zlib does not compress into nine cookies and the
+// compress/flate writer of earlier versions (BestSpeed) does.
+var corpusOver = []struct {
+	kind string
+	size int
+}{{"ids", 49000}, {"numbers", 55000}}
+
 // deflateCorpus returns the corpus: session plaintexts of each kind and
 // size, of one audience or, for every third size, of three audiences with
-// subjects; then the near-limit data (named limit-*, one audience whose
-// data is data); then inputs that take zlib's less common paths (edge-*:
+// subjects; then the near-limit data (limit-* and over-*, one audience
+// whose data is data); then inputs that take zlib's less common paths (edge-*:
 // stored blocks, runs, matches across the window, the largest input).
 func deflateCorpus() []corpusItem {
 	var items []corpusItem
@@ -216,6 +223,10 @@ func deflateCorpus() []corpusItem {
 	for _, l := range corpusLimit {
 		name := fmt.Sprintf("limit-%s-%d", l.kind, l.size)
 		add(name, []entry{{data: corpusData(l.kind, l.size, newCorpusRand(name)), audience: "default"}})
+	}
+	for _, o := range corpusOver {
+		name := fmt.Sprintf("over-%s-%d", o.kind, o.size)
+		add(name, []entry{{data: corpusData(o.kind, o.size, newCorpusRand(name)), audience: "default"}})
 	}
 	r := newCorpusRand("edge")
 	random := r.bytes(100000)

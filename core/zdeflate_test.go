@@ -2,14 +2,12 @@ package session
 
 import (
 	"bytes"
-	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -80,7 +78,7 @@ func TestZdeflateIsZlib(t *testing.T) {
 		}
 		if len(it.plain) >= 1024 && !strings.HasPrefix(it.name, "edge-") {
 			var f bytes.Buffer
-			oldDeflate(&f, it.plain)
+			flateFastest(&f, it.plain)
 			old += f.Len()
 			zlib += want.ZlibSize
 		}
@@ -88,20 +86,68 @@ func TestZdeflateIsZlib(t *testing.T) {
 	t.Logf("zlib %s; over the corpus the former compress/flate BestSpeed output was %.1f%% larger", rec.Zlib, 100*float64(old-zlib)/float64(zlib))
 }
 
-// oldDeflate is deflate as it was before zdeflate: compress/flate at
-// BestSpeed, its writers pooled.
-func oldDeflate(dst *bytes.Buffer, src []byte) {
-	w := oldFlateWriters.Get().(*flate.Writer)
-	defer oldFlateWriters.Put(w)
-	w.Reset(dst)
-	w.Write(src)
-	w.Close()
+// TestDeflateNearCookieLimit: data that zlib, and so the reference, fits in
+// nine cookies is saved in nine cookies, where the former compress/flate
+// writer made too long a value (limit-*); and data that only that writer
+// fits in nine cookies still is saved with it (over-*).
+func TestDeflateNearCookieLimit(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, Config{Secret: "a long enough secret"})
+	name := m.cookieName
+	fits := func(n int) bool { _, err := chunkCount(len(name), b64.EncodedLen(n)); return err == nil }
+	n := 0
+	for _, it := range deflateCorpus() {
+		limit, over := strings.HasPrefix(it.name, "limit-"), strings.HasPrefix(it.name, "over-")
+		if !limit && !over {
+			continue
+		}
+		n++
+		var zlib, fast bytes.Buffer
+		zdeflate(&zlib, it.plain)
+		flateFastest(&fast, it.plain)
+		if fits(len(it.plain)) || fits(zlib.Len()) != limit || fits(fast.Len()) != over {
+			t.Errorf("%s: not a case: %d bytes, %d deflated as zlib does, %d by compress/flate", it.name, len(it.plain), zlib.Len(), fast.Len())
+		}
+		r := newRecorder("")
+		s := m.NewSession(r)
+		s.SetData(it.data)
+		if err := s.Save(); err != nil {
+			t.Errorf("%s: %v", it.name, err)
+			continue
+		}
+		if got := len(r.setCookies); got != maxCookies {
+			t.Errorf("%s: %d cookies, want %d", it.name, got, maxCookies)
+		}
+		want := zlib.Len()
+		if over {
+			want = fast.Len()
+		}
+		if s.meta.dataSize != b64.EncodedLen(want) {
+			t.Errorf("%s: data size %d, want %d", it.name, s.meta.dataSize, b64.EncodedLen(want))
+		}
+		s = m.NewSession(newRecorder(joinCookies(r.setCookies)))
+		if err := s.Open(); err != nil || !jsonEqual(t, s.Data(), it.data) {
+			t.Errorf("%s: Open = %v", it.name, err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no limit-* or over-* items in the corpus")
+	}
 }
 
-var oldFlateWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed)
-	return w
-}}
+// TestCookieDeflateLimit: cookieDeflateLimit is the most data chunkCount
+// lets through.
+func TestCookieDeflateLimit(t *testing.T) {
+	for _, nameSize := range []int{1, 7, 8, 15, 40} {
+		limit := cookieDeflateLimit(nameSize)
+		if _, err := chunkCount(nameSize, b64.EncodedLen(limit)); err != nil {
+			t.Errorf("name of %d bytes: %d bytes do not fit: %v", nameSize, limit, err)
+		}
+		if _, err := chunkCount(nameSize, b64.EncodedLen(limit+1)); err == nil {
+			t.Errorf("name of %d bytes: %d bytes fit", nameSize, limit+1)
+		}
+	}
+}
 
 // FuzzZdeflate: whatever the input, zdeflate's output inflates back to it.
 func FuzzZdeflate(f *testing.F) {
