@@ -44,7 +44,9 @@ import (
 //     them as 64 hex digits. ikm and ikm_hex cannot both be given; the
 //     fallbacks of both forms are kept, the ikm_fallbacks first. An empty
 //     secret is an error, not a request for a random key: leave secret out
-//     for that.
+//     for that. As in the reference, secret_fallbacks is not used when
+//     ikm_fallbacks or ikm_fallbacks_hex is given, even as an empty array:
+//     the Config then has no SecretFallbacks (see Config.SecretFallbacks).
 //   - null stands for an absent option (the default), as nil does in Lua.
 //
 // A key that is not an option is an error, so that a misspelt security
@@ -242,6 +244,7 @@ type configParser struct {
 	cfg                           Config
 	ikm, ikmHex                   []byte
 	ikmFallbacks, ikmFallbacksHex [][]byte
+	ikmFallbacksGiven             bool // either form, even empty
 }
 
 func (p *configParser) config() (Config, error) {
@@ -254,6 +257,11 @@ func (p *configParser) config() (Config, error) {
 		cfg.IKM = p.ikmHex
 	}
 	cfg.IKMFallbacks = append(p.ikmFallbacks, p.ikmFallbacksHex...)
+	if p.ikmFallbacksGiven {
+		// The reference derives its fallback keys from secret_fallbacks
+		// only when ikm_fallbacks is nil.
+		cfg.SecretFallbacks = nil
+	}
 	return cfg, nil
 }
 
@@ -423,8 +431,8 @@ var configOptions = map[string]optionSetter{
 	"secret_fallbacks":  listOption(func(c *Config, l []string) { c.SecretFallbacks = l }),
 	"ikm":               keyOption(false, false, func(p *configParser, k [][]byte) { p.ikm = k[0] }),
 	"ikm_hex":           keyOption(true, false, func(p *configParser, k [][]byte) { p.ikmHex = k[0] }),
-	"ikm_fallbacks":     keyOption(false, true, func(p *configParser, k [][]byte) { p.ikmFallbacks = k }),
-	"ikm_fallbacks_hex": keyOption(true, true, func(p *configParser, k [][]byte) { p.ikmFallbacksHex = k }),
+	"ikm_fallbacks":     keyOption(false, true, func(p *configParser, k [][]byte) { p.ikmFallbacks, p.ikmFallbacksGiven = k, true }),
+	"ikm_fallbacks_hex": keyOption(true, true, func(p *configParser, k [][]byte) { p.ikmFallbacksHex, p.ikmFallbacksGiven = k, true }),
 
 	"cookie_prefix":      stringOption(func(c *Config, s string) { c.CookiePrefix = s }),
 	"cookie_name":        stringOption(func(c *Config, s string) { c.CookieName = s }),
