@@ -18,7 +18,7 @@ func BenchmarkSaveDeflated(b *testing.B) {
 	for _, it := range deflateCorpus() {
 		corpus[it.name] = it
 	}
-	for _, name := range []string{"tokens-2000", "cart-8000", "text-16000", "unicode-16000", "text-45000"} {
+	for _, name := range []string{"tokens-2000", "noise-2000", "cart-8000", "text-16000", "unicode-16000", "text-45000"} {
 		data := corpus[name].data
 		b.Run(name+"/old", func(b *testing.B) {
 			useOldDeflate(b)
