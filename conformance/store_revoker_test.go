@@ -16,7 +16,6 @@ import (
 	"github.com/sessiongo/session/core/store"
 )
 
-
 // The Wait variant's server clocks apply to revocation marks too.
 
 func (s serverClockStore) Revoke(ctx context.Context, marks []store.Mark, _ time.Time) error {

@@ -29,16 +29,24 @@ type Config struct {
 	// Empty, with no IKM either, means a random key (see New).
 	Secret string
 	// SecretFallbacks are older secrets that still open cookies (key
-	// rotation). New cookies always use Secret, and Refresh moves a session
-	// opened with a fallback to the current key. An empty string is a
-	// configuration error (it would make SHA-256("") a valid key).
+	// rotation). New cookies always use Secret (or IKM), and Refresh moves a
+	// session opened with a fallback to the current key. An empty string is
+	// a configuration error (it would make SHA-256("") a valid key).
+	//
+	// They are not used when IKMFallbacks has any entry, whether the
+	// primary key is Secret or IKM: as in the reference, the fallback keys
+	// are IKMFallbacks when given and the hashed SecretFallbacks otherwise,
+	// never both. New then logs a warning, and a cookie made with one of
+	// these secrets does not open. To keep an old secret next to IKM
+	// fallbacks, list its SHA-256 in IKMFallbacks.
 	SecretFallbacks []string
 	// IKM is the initial keying material given directly instead of Secret;
 	// it must be exactly 32 bytes, not all zero. IKM wins over Secret when
 	// both are set.
 	IKM []byte
 	// IKMFallbacks are older keys that still open cookies; 32 bytes each,
-	// none all zero.
+	// none all zero. When it has any entry, SecretFallbacks are not used
+	// (see there).
 	IKMFallbacks [][]byte
 
 	// CookiePrefix is "", "__Host-" or "__Secure-". It is prepended to both

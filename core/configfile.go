@@ -44,7 +44,9 @@ import (
 //     them as 64 hex digits. ikm and ikm_hex cannot both be given; the
 //     fallbacks of both forms are kept, the ikm_fallbacks first. An empty
 //     secret is an error, not a request for a random key: leave secret out
-//     for that.
+//     for that. As in the reference, secret_fallbacks is not used when
+//     ikm_fallbacks or ikm_fallbacks_hex is given, even as an empty array:
+//     the Config then has no SecretFallbacks (see Config.SecretFallbacks).
 //   - revocation_fail_mode is "open" or "closed". revocation_cache_ttl and
 //     revocation_cache_error_ttl (also read as revocation_error_cache_ttl)
 //     are whole seconds, 0 caching nothing as in Config;
@@ -251,6 +253,7 @@ type configParser struct {
 	ikm, ikmHex                   []byte
 	ikmFallbacks, ikmFallbacksHex [][]byte
 	errorCacheTTLKey              string // which of the two names gave it
+	ikmFallbacksGiven             bool   // either form, even empty
 }
 
 func (p *configParser) config() (Config, error) {
@@ -263,6 +266,11 @@ func (p *configParser) config() (Config, error) {
 		cfg.IKM = p.ikmHex
 	}
 	cfg.IKMFallbacks = append(p.ikmFallbacks, p.ikmFallbacksHex...)
+	if p.ikmFallbacksGiven {
+		// The reference derives its fallback keys from secret_fallbacks
+		// only when ikm_fallbacks is nil.
+		cfg.SecretFallbacks = nil
+	}
 	return cfg, nil
 }
 
@@ -457,8 +465,8 @@ var configOptions = map[string]optionSetter{
 	"secret_fallbacks":  listOption(func(c *Config, l []string) { c.SecretFallbacks = l }),
 	"ikm":               keyOption(false, false, func(p *configParser, k [][]byte) { p.ikm = k[0] }),
 	"ikm_hex":           keyOption(true, false, func(p *configParser, k [][]byte) { p.ikmHex = k[0] }),
-	"ikm_fallbacks":     keyOption(false, true, func(p *configParser, k [][]byte) { p.ikmFallbacks = k }),
-	"ikm_fallbacks_hex": keyOption(true, true, func(p *configParser, k [][]byte) { p.ikmFallbacksHex = k }),
+	"ikm_fallbacks":     keyOption(false, true, func(p *configParser, k [][]byte) { p.ikmFallbacks, p.ikmFallbacksGiven = k, true }),
+	"ikm_fallbacks_hex": keyOption(true, true, func(p *configParser, k [][]byte) { p.ikmFallbacksHex, p.ikmFallbacksGiven = k, true }),
 
 	"cookie_prefix":      stringOption(func(c *Config, s string) { c.CookiePrefix = s }),
 	"cookie_name":        stringOption(func(c *Config, s string) { c.CookieName = s }),

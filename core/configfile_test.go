@@ -38,6 +38,12 @@ var parseConfigCases = []struct {
 	{"ikm_fallbacks_hex", `{"ikm_fallbacks_hex": "` + hexKey + `"}`, Config{IKMFallbacks: [][]byte{hexIKM}}},
 	{"both fallback forms, raw first", `{"ikm_fallbacks_hex": ["` + hexKey + `"], "ikm_fallbacks": ["` + rawKey + `"]}`,
 		Config{IKMFallbacks: [][]byte{[]byte(rawKey), hexIKM}}},
+	// As in the reference, ikm_fallbacks given, even empty, drops secret_fallbacks.
+	{"secret_fallbacks with ikm_fallbacks", `{"secret_fallbacks": ["a"], "ikm_fallbacks": ["` + rawKey + `"]}`,
+		Config{IKMFallbacks: [][]byte{[]byte(rawKey)}}},
+	{"secret_fallbacks with empty ikm_fallbacks_hex", `{"ikm_fallbacks_hex": [], "secret_fallbacks": ["a"]}`, Config{}},
+	{"secret_fallbacks with null ikm_fallbacks", `{"ikm_fallbacks": null, "secret_fallbacks": ["a"]}`,
+		Config{SecretFallbacks: []string{"a"}}},
 	{"cookie_prefix", `{"cookie_prefix": "__Host-"}`, Config{CookiePrefix: "__Host-"}},
 	{"cookie_name", `{"cookie_name": "sid"}`, Config{CookieName: "sid"}},
 	{"cookie_path", `{"cookie_path": "/app"}`, Config{CookiePath: "/app"}},

@@ -31,9 +31,10 @@ type Header struct {
 	// MAC is the HMAC-SHA256 (truncated to 16 bytes) over the header.
 	MAC [16]byte
 	// Key is the index of the key that authenticated the header: 0 for
-	// Config.Secret or Config.IKM, then Config.IKMFallbacks and then
-	// Config.SecretFallbacks in order. It is -1 for a header that was not
-	// authenticated (ParseHeader).
+	// Config.Secret or Config.IKM, then 1, 2... for the fallback keys in
+	// order: Config.IKMFallbacks or, when that is empty,
+	// Config.SecretFallbacks (never both: see Config.SecretFallbacks). It
+	// is -1 for a header that was not authenticated (ParseHeader).
 	Key int
 }
 

@@ -170,7 +170,15 @@ func (m *Manager) setKeys(cfg *Config) error {
 		}
 		m.keys = append(m.keys, newKeyMaterial(ikm))
 	}
-	for i, s := range cfg.SecretFallbacks {
+	// As in the reference, the secret fallbacks are only a way to give the
+	// fallback keys: with IKM fallbacks they are not keys at all (whether
+	// the primary key is Secret or IKM), and so they are not checked.
+	secretFallbacks := cfg.SecretFallbacks
+	if len(cfg.IKMFallbacks) > 0 && len(secretFallbacks) > 0 {
+		m.logger.Warn("session: SecretFallbacks are ignored because IKMFallbacks are set, as in lua-resty-session; cookies made with a fallback secret do not open")
+		secretFallbacks = nil
+	}
+	for i, s := range secretFallbacks {
 		// An empty fallback (typically an unset environment variable) would
 		// make SHA-256("") a valid key: anyone could mint sessions.
 		if s == "" {

@@ -150,29 +150,61 @@ const (
 	maxStoreInflatedSize  = maxDataSize
 )
 
-var (
-	flateWriters = sync.Pool{New: func() any {
-		w, _ := flate.NewWriter(nil, flate.BestSpeed)
-		return w
-	}}
-	flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
-)
+var flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
 
 var errDeflateTooLarge = errors.New("data too large to compress")
 
-// deflate appends the raw DEFLATE compression of src to dst. It refuses src
-// longer than maxCookieInflatedSize (see above).
-func deflate(dst *bytes.Buffer, src []byte) error {
+// deflate appends the raw DEFLATE compression of src to dst: the bytes zlib
+// writes at its default level, as the reference does (see zdeflate), so
+// that the same data makes the same cookies, as long and as many. When
+// those are more than fit bytes (what nine cookies carry; fit < 0 is no
+// bound), the reference could not save the session either, and deflate
+// tries compress/flate's fastest level, which earlier versions used, and
+// keeps the shorter: some data (long lists of numbers or hex ids) compress
+// better that way, and what fitted before still does. It refuses src longer
+// than maxCookieInflatedSize (see above).
+func deflate(dst *bytes.Buffer, src []byte, fit int) error {
 	if len(src) > maxCookieInflatedSize {
 		return errDeflateTooLarge
 	}
+	start := dst.Len()
+	deflater(dst, src)
+	if fit >= 0 && dst.Len()-start > fit {
+		fast := getBuf()
+		defer putBuf(fast)
+		flateFastest(fast, src)
+		if fast.Len() < dst.Len()-start {
+			dst.Truncate(start)
+			dst.Write(fast.Bytes())
+		}
+	}
+	return nil
+}
+
+// deflater is zdeflate but in BenchmarkSaveDeflated, which puts
+// flateFastest, what earlier versions used, in its place to compare.
+var deflater = zdeflate
+
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return w
+}}
+
+// flateFastest appends the raw DEFLATE compression of src to dst at
+// compress/flate's fastest level.
+func flateFastest(dst *bytes.Buffer, src []byte) {
 	w := flateWriters.Get().(*flate.Writer)
 	defer flateWriters.Put(w)
 	w.Reset(dst)
-	if _, err := w.Write(src); err != nil {
-		return err
-	}
-	return w.Close()
+	w.Write(src) // a bytes.Buffer does not fail
+	w.Close()
+}
+
+// cookieDeflateLimit is the most compressed data that nine cookies named
+// with nameSize bytes carry (see chunkCount).
+func cookieDeflateLimit(nameSize int) int {
+	chars := maxCookies*maxCookieSize - (nameSize + 1 + headerEncodedSize) - (maxCookies-1)*(nameSize+2)
+	return chars * 3 / 4
 }
 
 var errInflateTooLarge = errors.New("inflated data too large")

@@ -96,7 +96,11 @@ func (s *Session) save(next state, remember bool) error {
 	if m.compressionThreshold != 0 && len(data) > m.compressionThreshold {
 		deflated := getBuf()
 		defer putBuf(deflated)
-		if err := deflate(deflated, data); err == nil && deflated.Len() < len(data) {
+		fit := -1
+		if m.store == nil {
+			fit = cookieDeflateLimit(len(name))
+		}
+		if err := deflate(deflated, data, fit); err == nil && deflated.Len() < len(data) {
 			h.flags |= flagDeflate
 			data = deflated.Bytes()
 		}

@@ -396,6 +396,12 @@ func (cf *configFlags) settings(e *env) (*settings, error) {
 			return nil, usagef("--%s: %v", v.opt.flag, err)
 		}
 	}
+	if len(st.cfg.IKMFallbacks) > 0 && len(st.cfg.SecretFallbacks) > 0 {
+		// Core ignores them too (as the reference does); say so here, where
+		// a flag and a file can meet, rather than in a discarded log.
+		fmt.Fprintln(e.stderr, "sessionctl: warning: ignoring the secret fallbacks: ikm fallbacks are set, and then lua-resty-session uses only those")
+		st.cfg.SecretFallbacks = nil
+	}
 	return st, nil
 }
 
