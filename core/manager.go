@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // Manager holds a validated configuration and everything that can be
@@ -272,9 +274,10 @@ func (m *Manager) Store() Store { return m.store }
 func (m *Manager) now() int64 { return m.clock().Unix() }
 
 // NewSession returns a new, empty session bound to one exchange (the
-// reference's session.new). Call Open or Start on it to read the request's
+// reference's session.new): adapter.NewHTTP(w, r) for net/http, or a
+// framework adapter's. Call Open or Start on it to read the request's
 // cookie. Sessions are not safe for concurrent use.
-func (m *Manager) NewSession(ex Exchange) *Session {
+func (m *Manager) NewSession(ex adapter.Exchange) *Session {
 	s := &Session{m: m, ex: ex, remember: m.remember, flags: m.bindFlags}
 	s.entries = s.inline[:1]
 	s.entries[0] = entry{data: map[string]any{}, audience: m.audience, subject: m.subject, hasSubject: m.hasSubject}
@@ -283,7 +286,7 @@ func (m *Manager) NewSession(ex Exchange) *Session {
 
 // New returns a new, empty session for a net/http request (see NewSession).
 func (m *Manager) New(w http.ResponseWriter, r *http.Request) *Session {
-	return m.NewSession(NewHTTPExchange(w, r))
+	return m.NewSession(adapter.NewHTTP(w, r))
 }
 
 // Open opens the session of a net/http request, restoring it from the

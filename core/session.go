@@ -3,6 +3,8 @@ package session
 import (
 	"crypto/sha256"
 	"strings"
+
+	"github.com/sessiongo/session/core/adapter"
 )
 
 type state uint8
@@ -35,7 +37,7 @@ type meta struct {
 // matching ErrClosed.
 type Session struct {
 	m  *Manager
-	ex Exchange
+	ex adapter.Exchange
 
 	state    state
 	entries  []entry

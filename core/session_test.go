@@ -511,37 +511,6 @@ func TestNetHTTPHelpers(t *testing.T) {
 	}
 }
 
-func TestHTTPExchange(t *testing.T) {
-	req := httptest.NewRequest("GET", "https://example.com/", nil)
-	req.Header.Add("Cookie", "a=1")
-	req.Header.Add("Cookie", "b=2")
-	req.Header.Set("User-Agent", "ua")
-	req.RemoteAddr = "[2001:db8::1]:443"
-	rec := httptest.NewRecorder()
-	ex := NewHTTPExchange(rec, req)
-	if ex.Cookies() != "a=1; b=2" || ex.UserAgent() != "ua" || ex.RemoteAddr() != "2001:db8::1" || ex.Scheme() != "https" {
-		t.Fatalf("exchange reads %q %q %q %q", ex.Cookies(), ex.UserAgent(), ex.RemoteAddr(), ex.Scheme())
-	}
-	if ex.Context() != req.Context() {
-		t.Fatal("Context is not the request's")
-	}
-	ex.SetCookie("s", "s=1")
-	ex.SetCookie("s2", "s2=1")
-	ex.SetCookie("s", "s=2")
-	if got := rec.Header()["Set-Cookie"]; !reflect.DeepEqual(got, []string{"s=2", "s2=1"}) {
-		t.Fatalf("Set-Cookie = %q, want the s line replaced in place", got)
-	}
-	ex.SetRequestHeader("X-A", "1")
-	ex.DelRequestHeader("Cookie")
-	ex.SetResponseHeader("X-B", "2")
-	if req.Header.Get("X-A") != "1" || req.Header.Get("Cookie") != "" || rec.Header().Get("X-B") != "2" {
-		t.Fatal("header writes did not land")
-	}
-	if ClientIP("10.0.0.1") != "10.0.0.1" {
-		t.Fatal("ClientIP of an address without port")
-	}
-}
-
 func TestCookieValue(t *testing.T) {
 	tests := []struct {
 		header, name, want string

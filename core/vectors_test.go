@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // The reference vectors (testdata/lua-resty-session-4.1.5.json) were
@@ -229,7 +231,7 @@ func (r *recorder) UserAgent() string        { return r.userAgent }
 func (r *recorder) RemoteAddr() string       { return r.remoteAddr }
 func (r *recorder) Scheme() string           { return r.scheme }
 func (r *recorder) SetCookie(name, line string) {
-	r.setCookies = ReplaceSetCookie(r.setCookies, name, line)
+	r.setCookies = adapter.ReplaceSetCookie(r.setCookies, name, line)
 }
 func (r *recorder) SetRequestHeader(name, value string) {
 	r.requestHeaders[strings.ToLower(name)] = value
