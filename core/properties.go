@@ -31,8 +31,9 @@ func (s *Session) ID() string {
 	return b64.EncodeToString(s.meta.sid[:])
 }
 
-// Nonce returns the raw 32-byte session id, or nil.
-func (s *Session) Nonce() []byte {
+// nonce returns the raw 32-byte session id (the reference's "nonce"
+// property), or nil.
+func (s *Session) nonce() []byte {
 	if !s.meta.valid {
 		return nil
 	}

@@ -392,8 +392,8 @@ func TestPropertiesAndHeaders(t *testing.T) {
 	if !reflect.DeepEqual(r.responseHeaders, map[string]string{"Session-Rolling-Timeout": "3500"}) {
 		t.Errorf("response headers = %v", r.responseHeaders)
 	}
-	if len(s.ID()) != 43 || len(s.Nonce()) != 32 || b64.EncodeToString(s.Nonce()) != s.ID() {
-		t.Errorf("id %q and nonce %x disagree", s.ID(), s.Nonce())
+	if len(s.ID()) != 43 || len(s.nonce()) != 32 || b64.EncodeToString(s.nonce()) != s.ID() {
+		t.Errorf("id %q and nonce %x disagree", s.ID(), s.nonce())
 	}
 	if !s.CreatedAt().Equal(time.Unix(1700000000, 0)) {
 		t.Errorf("CreatedAt = %v", s.CreatedAt())
