@@ -44,7 +44,8 @@ func (op Op) String() string {
 //	store := conformance.NewFaultyStore(session.NewMemoryStore(nil))
 //	m, _ := session.New(session.Config{Secret: secret, Store: store})
 //	store.Fail(conformance.OpGet, errors.New("connection refused"))
-//	// m.Open(w, r) now fails with an error matching session.ErrStore.
+//	// m.Open(w, r) of a request with a session cookie now fails with an
+//	// error matching session.ErrStore.
 //
 // FaultyStore always implements session.SubjectIndex; when the wrapped
 // store does not, Sessions returns an error matching errors.ErrUnsupported.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -284,52 +285,61 @@ func (m *Manager) NewSession(ex adapter.Exchange) *Session {
 	return s
 }
 
-// New returns a new, empty session for a net/http request (see NewSession).
-func (m *Manager) New(w http.ResponseWriter, r *http.Request) *Session {
-	return m.NewSession(adapter.NewHTTP(w, r))
-}
-
 // Open opens the session of a net/http request, restoring it from the
-// remember cookie when needed. It always returns a usable session: a new,
-// empty one when none could be opened, with exists false and err saying why
-// (ErrNotFound, ErrExpired, ErrInvalid...).
-func (m *Manager) Open(w http.ResponseWriter, r *http.Request) (s *Session, exists bool, err error) {
-	s = m.New(w, r)
-	err = s.Open()
-	return s, err == nil, err
+// remember cookie when needed. The session is never nil and always usable:
+// when the request has no usable session (no cookie, an expired one, one
+// that fails authentication), it is new and empty, s.Exists() is false and
+// err is nil; save it to start one. err is non-nil only for what the
+// caller must handle, such as a store outage (ErrStore), and the session
+// is then new and empty too. Session.Open says why a cookie was not
+// usable.
+func (m *Manager) Open(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	s := m.NewSession(adapter.NewHTTP(w, r))
+	return s, openError(s, s.Open())
 }
 
-// Start opens the session of a net/http request and refreshes it as needed
-// (a touch or a save as its timeouts near): the usual call at the start of a
-// request. refreshed reports that the refresh ran without error.
-func (m *Manager) Start(w http.ResponseWriter, r *http.Request) (s *Session, exists, refreshed bool, err error) {
-	s = m.New(w, r)
-	exists, refreshed, err = s.Start()
-	return s, exists, refreshed, err
+// Start opens the session of a net/http request, as Open does, and
+// refreshes it as needed (a touch, or a save as its timeouts near): the
+// usual call at the start of a request. err is nil when the request has no
+// usable session (s.Exists() is false); it reports a store outage while
+// opening, or a failed refresh (the session then exists).
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	s := m.NewSession(adapter.NewHTTP(w, r))
+	return s, openError(s, s.Start())
 }
 
 // Logout opens the session of a net/http request and logs it out of the
-// configured audience (see Session.Logout).
-func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) (exists, loggedOut bool, err error) {
-	s := m.New(w, r)
+// configured audience (see Session.Logout). A request without a usable
+// session has nothing to log out: the error is nil.
+func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
+	s := m.NewSession(adapter.NewHTTP(w, r))
 	if err := s.Open(); err != nil {
-		return false, false, err
+		return openError(s, err)
 	}
-	if err := s.Logout(); err != nil {
-		return true, false, err
-	}
-	return true, true, nil
+	return s.Logout()
 }
 
 // Destroy opens the session of a net/http request and destroys it, with its
-// cookies and its store record (see Session.Destroy).
-func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) (exists, destroyed bool, err error) {
-	s := m.New(w, r)
+// cookies and its store record (see Session.Destroy). A request without a
+// usable session has nothing to destroy: the error is nil.
+func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
+	s := m.NewSession(adapter.NewHTTP(w, r))
 	if err := s.Open(); err != nil {
-		return false, false, err
+		return openError(s, err)
 	}
-	if err := s.Destroy(); err != nil {
-		return true, false, err
+	return s.Destroy()
+}
+
+// openError returns err, from opening (or starting) s, unless it only
+// means that the request has no usable session: s does not exist and err
+// matches ErrNotFound, ErrExpired or ErrInvalid, but not ErrStore. The
+// request then goes on with s, new and empty, and openError returns nil.
+func openError(s *Session, err error) error {
+	if err == nil || s.Exists() || errors.Is(err, ErrStore) {
+		return err
 	}
-	return true, true, nil
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrInvalid) {
+		return nil
+	}
+	return err
 }

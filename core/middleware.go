@@ -67,12 +67,12 @@ func WithClearRequestCookie() MiddlewareOption {
 func WithAutoSave() MiddlewareOption { return func(o *middlewareOptions) { o.autoSave = true } }
 
 // WithErrorHandler sets the function the net/http middleware calls with an
-// error that is not an ordinary "no session" (ErrNotFound, ErrExpired and
-// ErrInvalid just give the handler a new session):
+// error. A request without a usable session is not one (the handler gets a
+// new session, as from Manager.Start); the errors are:
 //
-//   - a failure to open the session (a store outage), before the handler
-//     runs: the handler is not called, and the error handler writes the
-//     response;
+//   - a failure to open or refresh the session (a store outage), before
+//     the handler runs: the handler is not called, and the error handler
+//     writes the response;
 //   - a failure to commit (an auto-save that failed, ErrHeadersSent), after
 //     the handler returned: what the error handler writes is sent only when
 //     the handler wrote nothing, and is discarded otherwise.
@@ -115,13 +115,6 @@ func (mw *Middleware) Manager() *Manager { return mw.m }
 // Logger returns the Manager's logger (Config.Logger, or slog.Default).
 func (m *Manager) Logger() *slog.Logger { return m.logger }
 
-// Ordinary reports whether err from opening a session only means that there
-// is no usable session (ErrNotFound, ErrExpired, ErrInvalid): the request
-// goes on with a new one. Other errors (ErrStore...) are worth reporting.
-func Ordinary(err error) bool {
-	return err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrInvalid)
-}
-
 // Scope is a middleware's hold on one request's session: Begin opens it,
 // Commit runs just before the response headers go out, Finish after the
 // handler (see package adapter for how an adapter calls them). Not safe for
@@ -145,10 +138,11 @@ type Scope struct {
 }
 
 // Begin opens (or starts) the session of ex as the options say, clears the
-// request cookie and sets the request headers when asked. An ordinary
-// failure (see Ordinary) leaves a new session and a nil error; any other
-// error is returned with the scope, whose session is new and usable, and
-// the adapter should report it and not run the handler.
+// request cookie and sets the request headers when asked. A request
+// without a usable session gets a new one and a nil error, as from
+// Manager.Start; any other error (ErrStore...) is returned with the scope,
+// whose session is usable, and the adapter should report it and not run
+// the handler.
 func (mw *Middleware) Begin(ex adapter.Exchange) (*Scope, error) {
 	sc := &Scope{}
 	err := mw.begin(sc, ex)
@@ -163,9 +157,9 @@ func (mw *Middleware) begin(sc *Scope, ex adapter.Exchange) error {
 	if mw.opts.openOnly {
 		err = s.Open()
 	} else {
-		_, _, err = s.Start()
+		err = s.Start()
 	}
-	if !Ordinary(err) {
+	if err := openError(s, err); err != nil {
 		return err
 	}
 	if s.Exists() {

@@ -314,7 +314,7 @@ func TestMiddlewareErrors(t *testing.T) {
 	}{
 		{"open fails, default handler", header, false, false, 500, false},
 		{"open fails, custom handler", header, false, true, 418, false},
-		{"no cookie: ordinary", func(*testing.T) string { return "" }, false, false, 200, true},
+		{"no cookie: a new session", func(*testing.T) string { return "" }, false, false, 200, true},
 		{"auto-save fails, nothing written", func(*testing.T) string { return "" }, true, false, 500, true},
 	}
 	for _, tt := range tests {

@@ -12,7 +12,9 @@ import (
 // session is restored from the remember cookie: a new remember cookie (same
 // creation time) and a new session cookie are issued. A nil error means the
 // session exists; otherwise the session stays new and usable, and the error
-// says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore).
+// says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore). This is the
+// low-level call: Manager.Open and the middleware do not report the first
+// three, which only mean that the request has no usable session.
 func (s *Session) Open() error {
 	if s.state == stateClosed {
 		return errClosed("open")

@@ -319,8 +319,8 @@ func runVectorStep(t *testing.T, v vector, i int, step vectorStep, rnd *pinnedRa
 			}
 		}
 	case "start":
-		var exists, refreshed bool
-		exists, refreshed, opErr = s.Start()
+		opErr = s.Start()
+		exists, refreshed := s.Exists(), s.Exists() && opErr == nil
 		if want.Exists != nil && exists != *want.Exists {
 			t.Errorf("start exists = %v, want %v", exists, *want.Exists)
 		}
