@@ -170,7 +170,7 @@ func ExampleDefaultConfig() {
 
 func ExampleSession_SetHeaders() {
 	cfg := exampleConfig()
-	cfg.ResponseHeaders = []string{"id", "timeout"}
+	cfg.ResponseHeaders = []session.Property{session.PropertyID, session.PropertyTimeout}
 	m, err := session.New(cfg)
 	if err != nil {
 		log.Fatal(err)

@@ -29,7 +29,7 @@ type Manager struct {
 
 	remember           bool
 	rememberIterations int
-	rememberSafety     string
+	rememberSafety     RememberSafety
 	audience           string
 	subject            string
 	hasSubject         bool
@@ -45,8 +45,8 @@ type Manager struct {
 	storeMetadata  bool
 
 	bindFlags       uint16
-	requestHeaders  []string
-	responseHeaders []string
+	requestHeaders  []Property
+	responseHeaders []Property
 
 	store  Store
 	clock  func() time.Time
@@ -123,8 +123,8 @@ func New(cfg Config) (*Manager, error) {
 		m.bindFlags |= f
 	}
 	for _, list := range []struct {
-		dst  *[]string
-		src  []string
+		dst  *[]Property
+		src  []Property
 		name string
 	}{{&m.requestHeaders, cfg.RequestHeaders, "request_headers"}, {&m.responseHeaders, cfg.ResponseHeaders, "response_headers"}} {
 		for _, h := range list.src {
@@ -132,7 +132,7 @@ func New(cfg Config) (*Manager, error) {
 				return nil, configError("unknown %s name %q", list.name, h)
 			}
 		}
-		*list.dst = append([]string(nil), list.src...)
+		*list.dst = append([]Property(nil), list.src...)
 	}
 	return m, nil
 }
@@ -218,31 +218,32 @@ func (m *Manager) setCookies(cfg *Config) error {
 	secure := !cfg.DisableSecure
 
 	switch sameSite {
-	case "Lax", "Strict", "None", "Default":
+	case SameSiteLax, SameSiteStrict, SameSiteNone, SameSiteDefault:
 	default:
 		return configError("unknown cookie_same_site %q (want Lax, Strict, None or Default)", sameSite)
 	}
 	switch cfg.CookiePriority {
-	case "", "Low", "Medium", "High":
+	case "", PriorityLow, PriorityMedium, PriorityHigh:
 	default:
 		return configError("unknown cookie_priority %q (want Low, Medium or High)", cfg.CookiePriority)
 	}
+	prefix := string(cfg.CookiePrefix)
 	switch cfg.CookiePrefix {
-	case "__Host-":
-		name, remember = cfg.CookiePrefix+name, cfg.CookiePrefix+remember
+	case PrefixHost:
+		name, remember = prefix+name, prefix+remember
 		path, domain, secure = "/", "", true
-	case "__Secure-":
-		name, remember = cfg.CookiePrefix+name, cfg.CookiePrefix+remember
+	case PrefixSecure:
+		name, remember = prefix+name, prefix+remember
 		secure = true
 	case "":
-		if sameSite == "None" {
+		if sameSite == SameSiteNone {
 			secure = true
 		}
 	default:
 		return configError("unknown cookie_prefix %q (want __Host- or __Secure-)", cfg.CookiePrefix)
 	}
 	if cfg.CookieSameParty {
-		if sameSite == "Strict" {
+		if sameSite == SameSiteStrict {
 			return configError("SameParty session cookies cannot use SameSite=Strict")
 		}
 		secure = true
@@ -259,7 +260,7 @@ func (m *Manager) setCookies(cfg *Config) error {
 		return configError("invalid cookie_path %q or cookie_domain %q", path, domain)
 	}
 	m.cookieName, m.rememberName = name, remember
-	m.attrs = cookieAttrs(domain, path, sameSite, cfg.CookiePriority, cfg.CookieSameParty, cfg.CookiePartitioned, secure, !cfg.DisableHTTPOnly)
+	m.attrs = cookieAttrs(domain, path, string(sameSite), string(cfg.CookiePriority), cfg.CookieSameParty, cfg.CookiePartitioned, secure, !cfg.DisableHTTPOnly)
 	return nil
 }
 

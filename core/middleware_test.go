@@ -367,8 +367,8 @@ func (saveOnlyStore) Delete(context.Context, string, string, session.DeleteOptio
 func TestMiddlewareHeadersAndClearRequestCookie(t *testing.T) {
 	t.Parallel()
 	e := newMWEnv(t, session.Config{
-		RequestHeaders:  []string{"id", "subject"},
-		ResponseHeaders: []string{"id", "audience"},
+		RequestHeaders:  []session.Property{"id", "subject"},
+		ResponseHeaders: []session.Property{"id", "audience"},
 	})
 	cookie := e.login(t, map[string]any{"user": "alice"})
 	var seenID, seenCookie, savedID string

@@ -107,9 +107,9 @@ func TestNewValidates(t *testing.T) {
 		{"long ikm", Config{IKM: make([]byte, 33)}},
 		{"short ikm fallback", Config{Secret: "s", IKMFallbacks: [][]byte{make([]byte, 16)}}},
 		{"SameParty with Strict", Config{Secret: "s", CookieSameParty: true, CookieSameSite: "Strict"}},
-		{"unknown bind", Config{Secret: "s", Bind: []string{"ip", "cookie"}}},
-		{"unknown request header", Config{Secret: "s", RequestHeaders: []string{"id", "password"}}},
-		{"unknown response header", Config{Secret: "s", ResponseHeaders: []string{"nonce"}}},
+		{"unknown bind", Config{Secret: "s", Bind: []Binding{"ip", "cookie"}}},
+		{"unknown request header", Config{Secret: "s", RequestHeaders: []Property{"id", "password"}}},
+		{"unknown response header", Config{Secret: "s", ResponseHeaders: []Property{"nonce"}}},
 		{"unknown remember safety", Config{Secret: "s", RememberSafety: "Extreme"}},
 		{"unknown prefix", Config{Secret: "s", CookiePrefix: "__Foo-"}},
 		{"unknown same site", Config{Secret: "s", CookieSameSite: "lax"}},
@@ -373,8 +373,8 @@ func TestEnforceSameSubject(t *testing.T) {
 func TestPropertiesAndHeaders(t *testing.T) {
 	h := newHarness(t, Config{
 		Audience:        "app",
-		RequestHeaders:  []string{"id", "subject"},
-		ResponseHeaders: []string{"timeout", "audience"},
+		RequestHeaders:  []Property{"id", "subject"},
+		ResponseHeaders: []Property{"timeout", "audience"},
 		IdlingTimeout:   Disabled,
 	})
 	h.login(map[string]any{}, "wes")
@@ -482,7 +482,7 @@ func TestLogoutOfOneAudience(t *testing.T) {
 }
 
 func TestNetHTTPHelpers(t *testing.T) {
-	m := mustNew(t, Config{Secret: "s", Bind: []string{"ip"}})
+	m := mustNew(t, Config{Secret: "s", Bind: []Binding{"ip"}})
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/", nil)
 	req.RemoteAddr = "198.51.100.7:4711"
