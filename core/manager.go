@@ -291,22 +291,23 @@ func (m *Manager) NewSession(ex adapter.Exchange) *Session {
 // when the request has no usable session (no cookie, an expired one, one
 // that fails authentication), it is new and empty, s.Exists() is false and
 // err is nil; save it to start one. err is non-nil only for what the
-// caller must handle, such as a store outage (ErrStore), and the session
-// is then new and empty too. Session.Open says why a cookie was not
-// usable.
+// caller must handle, a store failure (ErrStore) above all, and the
+// session is then new and empty too. Session.Open says why a cookie was
+// not usable.
 func (m *Manager) Open(w http.ResponseWriter, r *http.Request) (*Session, error) {
 	s := m.NewSession(adapter.NewHTTP(w, r))
-	return s, openError(s, s.Open())
+	return s, openError(s.Open())
 }
 
 // Start opens the session of a net/http request, as Open does, and
 // refreshes it as needed (a touch, or a save as its timeouts near): the
-// usual call at the start of a request. err is nil when the request has no
-// usable session (s.Exists() is false); it reports a store outage while
-// opening, or a failed refresh (the session then exists).
+// usual call at the start of a request. As with Open, err is nil when the
+// request has no usable session (s.Exists() is false); it reports a store
+// failure (ErrStore) while opening the session or refreshing it (the
+// session then exists).
 func (m *Manager) Start(w http.ResponseWriter, r *http.Request) (*Session, error) {
 	s := m.NewSession(adapter.NewHTTP(w, r))
-	return s, openError(s, s.Start())
+	return s, openError(s.Start())
 }
 
 // Logout opens the session of a net/http request and logs it out of the
@@ -315,7 +316,7 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request) (*Session, error
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 	s := m.NewSession(adapter.NewHTTP(w, r))
 	if err := s.Open(); err != nil {
-		return openError(s, err)
+		return openError(err)
 	}
 	return s.Logout()
 }
@@ -326,17 +327,19 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
 	s := m.NewSession(adapter.NewHTTP(w, r))
 	if err := s.Open(); err != nil {
-		return openError(s, err)
+		return openError(err)
 	}
 	return s.Destroy()
 }
 
-// openError returns err, from opening (or starting) s, unless it only
-// means that the request has no usable session: s does not exist and err
-// matches ErrNotFound, ErrExpired or ErrInvalid, but not ErrStore. The
-// request then goes on with s, new and empty, and openError returns nil.
-func openError(s *Session, err error) error {
-	if err == nil || s.Exists() || errors.Is(err, ErrStore) {
+// openError returns err, from opening or starting a session, unless it
+// only means that the request has no usable session: it matches
+// ErrNotFound, ErrExpired or ErrInvalid, and not ErrStore (an outage is
+// never hidden). The request then goes on with the session (new and empty
+// when it did not open), and openError returns nil. Manager.Open,
+// Manager.Start and the middleware share the rule.
+func openError(err error) error {
+	if err == nil || errors.Is(err, ErrStore) {
 		return err
 	}
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrInvalid) {

@@ -11,11 +11,19 @@ import (
 	"time"
 )
 
-// outageStore is a store whose Get fails with err while err is set: a
-// record that is gone (ErrNotFound) or a store that is down.
+// outageStore is a store whose Get fails with err while err is set (a
+// record that is gone, ErrNotFound, or a store that is down), and whose
+// Set fails with setErr while that is set.
 type outageStore struct {
 	Store
-	err error
+	err, setErr error
+}
+
+func (o *outageStore) Set(ctx context.Context, name, key string, value []byte, opts SetOptions) error {
+	if o.setErr != nil {
+		return o.setErr
+	}
+	return o.Store.Set(ctx, name, key, value, opts)
 }
 
 func (o *outageStore) Get(ctx context.Context, name, key string, opts GetOptions) ([]byte, error) {
@@ -36,7 +44,12 @@ type nsEnv struct {
 func newNSEnv(t *testing.T, withStore bool) *nsEnv {
 	t.Helper()
 	e := &nsEnv{clock: newTestClock()}
-	cfg := Config{Secret: "no-session test secret", Clock: e.clock.Now, Logger: slog.New(slog.DiscardHandler)}
+	cfg := Config{
+		Secret:        "no-session test secret",
+		IdlingTimeout: Disabled, // so that a refresh 50 minutes in saves
+		Clock:         e.clock.Now,
+		Logger:        slog.New(slog.DiscardHandler),
+	}
 	if withStore {
 		e.store = &outageStore{Store: NewMemoryStore(nil)}
 		cfg.Store = e.store
@@ -70,6 +83,9 @@ type nsCase struct {
 	prepare func(t *testing.T, e *nsEnv) string
 	exists  bool  // the request has a usable session
 	wantErr error // nil: no error; else the error must match it
+	// startErr, when set, is wantErr for the calls that refresh the
+	// session (Start and the middleware without OpenOnly).
+	startErr error
 }
 
 var errNSOutage = errors.New("connection refused")
@@ -82,7 +98,7 @@ var nsCases = []nsCase{
 	{name: "unrelated cookies", prepare: func(*testing.T, *nsEnv) string { return "theme=dark; lang=en" }},
 	{name: "expired", prepare: func(t *testing.T, e *nsEnv) string {
 		c := nsLogin(t, e.m)
-		e.clock.Advance(DefaultIdlingTimeout + time.Minute)
+		e.clock.Advance(DefaultRollingTimeout + time.Minute)
 		return c
 	}},
 	{name: "tampered", prepare: func(t *testing.T, e *nsEnv) string {
@@ -110,6 +126,12 @@ var nsCases = []nsCase{
 		e.store.err = errNSOutage
 		return c
 	}},
+	{name: "refresh fails", storeOnly: true, exists: true, startErr: ErrStore, prepare: func(t *testing.T, e *nsEnv) string {
+		c := nsLogin(t, e.m)
+		e.clock.Advance(50 * time.Minute) // past 3/4 of the rolling timeout: the refresh saves
+		e.store.setErr = errNSOutage
+		return c
+	}},
 }
 
 // nsRun runs fn for each call, each case that applies to each storage,
@@ -135,15 +157,15 @@ func nsRun(t *testing.T, calls []string, fn func(t *testing.T, e *nsEnv, tt nsCa
 	}
 }
 
-// checkErr reports err unless it is what tt wants.
-func (tt nsCase) checkErr(t *testing.T, what string, err error) {
+// nsCheckErr reports err unless it is want.
+func nsCheckErr(t *testing.T, what string, err, want error) {
 	t.Helper()
 	switch {
-	case tt.wantErr == nil && err != nil:
+	case want == nil && err != nil:
 		t.Errorf("%s = %v, want nil: a request without a usable session is not an error", what, err)
-	case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
-		t.Errorf("%s = %v, want an error matching %v", what, err, tt.wantErr)
-	case tt.wantErr == ErrStore && !errors.Is(err, errNSOutage):
+	case want != nil && !errors.Is(err, want):
+		t.Errorf("%s = %v, want an error matching %v", what, err, want)
+	case want == ErrStore && !errors.Is(err, errNSOutage):
 		t.Errorf("%s = %v, want it to wrap the store's error", what, err)
 	}
 }
@@ -157,6 +179,10 @@ func TestOpenStartWithoutSession(t *testing.T) {
 	t.Parallel()
 	calls := []string{"Open", "Start", "Middleware", "Middleware OpenOnly"}
 	nsRun(t, calls, func(t *testing.T, e *nsEnv, tt nsCase, r *http.Request, call string) {
+		want := tt.wantErr
+		if tt.startErr != nil && (call == "Start" || call == "Middleware") {
+			want = tt.startErr
+		}
 		var s *Session
 		var err error
 		switch call {
@@ -177,13 +203,13 @@ func TestOpenStartWithoutSession(t *testing.T) {
 			e.m.Middleware(opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				called, s = true, FromRequest(r)
 			})).ServeHTTP(httptest.NewRecorder(), r)
-			if want := tt.wantErr == nil; called != want {
-				t.Errorf("handler called = %v, want %v", called, want)
+			if called != (want == nil) {
+				t.Errorf("handler called = %v, want %v", called, want == nil)
 			}
 		}
-		tt.checkErr(t, call, err)
+		nsCheckErr(t, call, err, want)
 		if s == nil {
-			if call == "Open" || call == "Start" || tt.wantErr == nil {
+			if call == "Open" || call == "Start" || want == nil {
 				t.Fatal("no session")
 			}
 			return // the middleware did not run the handler
@@ -212,7 +238,7 @@ func TestLogoutDestroyWithoutSession(t *testing.T) {
 			fn = e.m.Destroy
 		}
 		w := httptest.NewRecorder()
-		tt.checkErr(t, call, fn(w, r))
+		nsCheckErr(t, call, fn(w, r), tt.wantErr)
 		lines := w.Result().Header.Values("Set-Cookie")
 		switch {
 		case tt.exists && (len(lines) == 0 || !strings.Contains(lines[0], "Max-Age=0")):

@@ -159,7 +159,7 @@ func (mw *Middleware) begin(sc *Scope, ex adapter.Exchange) error {
 	} else {
 		err = s.Start()
 	}
-	if err := openError(s, err); err != nil {
+	if err := openError(err); err != nil {
 		return err
 	}
 	if s.Exists() {
