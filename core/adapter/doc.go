@@ -6,8 +6,10 @@
 //
 //	import "github.com/sessiongo/session/core/adapter"
 //
-// Users of net/http, chi, gin, echo or fiber never import it: the session
+// Users of net/http, chi, gin, echo or fiber do not need it: the session
 // package's middleware and the adapters under adapters/ use it for them.
+// Code that drives a Manager by hand on any Exchange does:
+// m.NewSession(adapter.NewHTTP(w, r)).
 //
 // # Writing an adapter
 //
