@@ -26,7 +26,7 @@ import (
 func SessionCookie(tb testing.TB, m *session.Manager, data map[string]any) string {
 	tb.Helper()
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	s := newSession(m, w, httptest.NewRequest(http.MethodGet, "/", nil))
 	for k, v := range data {
 		s.Set(k, v)
 	}

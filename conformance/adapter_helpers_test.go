@@ -64,9 +64,9 @@ func TestSessionCookie(t *testing.T) {
 			}
 			req := httptest.NewRequest("GET", "/", nil)
 			req.Header.Set("Cookie", v)
-			s, exists, err := m.Open(httptest.NewRecorder(), req)
-			if err != nil || !exists {
-				t.Fatalf("opening the cookie: exists=%v, err=%v; want the saved session", exists, err)
+			s, err := openSession(m, httptest.NewRecorder(), req)
+			if err != nil {
+				t.Fatalf("opening the cookie: %v; want the saved session", err)
 			}
 			for k, want := range tt.data {
 				if got := s.Get(k); got != want {
@@ -99,7 +99,7 @@ func TestCheckSetCookies(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("GET", "/", nil))
+	s := newSession(m, w, httptest.NewRequest("GET", "/", nil))
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}

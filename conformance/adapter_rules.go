@@ -328,8 +328,8 @@ func testClearRequestCookie(s *suite) {
 // handler made.
 func testHeaders(s *suite) {
 	c := s.start(mountSpec{prefix: "/a", cfg: session.Config{
-		RequestHeaders:  []string{"id", "audience", "subject"},
-		ResponseHeaders: []string{"id", "subject", "timeout"},
+		RequestHeaders:  []session.Property{session.PropertyID, session.PropertyAudience, session.PropertySubject},
+		ResponseHeaders: []session.Property{session.PropertyID, session.PropertySubject, session.PropertyTimeout},
 	}, opts: MiddlewareOptions{SetHeaders: true}})
 	st, resp := c.get("/a/state")
 	if len(st.Headers) != 0 || resp.Header.Get("Session-Id") != "" {

@@ -46,7 +46,8 @@ func (op Op) String() string {
 //	faulty := conformance.NewFaultyStore(st)
 //	m, _ := session.New(session.Config{Secret: secret, Store: faulty})
 //	faulty.Fail(conformance.OpGet, errors.New("connection refused"))
-//	// m.Open(w, r) now fails with an error matching session.ErrStore.
+//	// m.Open(w, r) of a request with a session cookie now fails with an
+//	// error matching session.ErrStore.
 //
 // FaultyStore always implements store.SubjectIndex; when the wrapped
 // store does not, Sessions returns an error matching errors.ErrUnsupported.

@@ -70,7 +70,7 @@ func TestStoreOutage(t *testing.T, st session.Store, breakServer func()) {
 	login := func(ctx context.Context) ([]*http.Cookie, error) {
 		var err error
 		cookies := serve(ctx, nil, func(w http.ResponseWriter, r *http.Request) {
-			s := m.New(w, r)
+			s := newSession(m, w, r)
 			s.SetSubject("alice")
 			s.Set("user", "alice")
 			err = s.Save()
@@ -79,7 +79,7 @@ func TestStoreOutage(t *testing.T, st session.Store, breakServer func()) {
 	}
 	open := func(ctx context.Context, cookies []*http.Cookie) error {
 		var err error
-		serve(ctx, cookies, func(w http.ResponseWriter, r *http.Request) { _, _, err = m.Open(w, r) })
+		serve(ctx, cookies, func(w http.ResponseWriter, r *http.Request) { _, err = openSession(m, w, r) })
 		return err
 	}
 
@@ -111,7 +111,7 @@ func TestStoreOutage(t *testing.T, st session.Store, breakServer func()) {
 		}, storeFailure, wantLibrary},
 		{"destroy", false, func(ctx context.Context) error {
 			var err error
-			serve(ctx, cookies, func(w http.ResponseWriter, r *http.Request) { _, _, err = m.Destroy(w, r) })
+			serve(ctx, cookies, func(w http.ResponseWriter, r *http.Request) { err = destroySession(m, w, r) })
 			return err
 		}, storeFailure, wantLibrary},
 		{"manager_sessions", true, func(ctx context.Context) error {

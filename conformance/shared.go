@@ -63,7 +63,7 @@ func TestSharedStore(t *testing.T, a, b session.Store) {
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Cookie", changed)
-	if _, _, err := ma.Open(httptest.NewRecorder(), r); !errors.Is(err, session.ErrNotFound) {
+	if _, err := openSession(ma, httptest.NewRecorder(), r); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("a session revoked through store b opens through store a with %v, want ErrNotFound", err)
 	}
 }
@@ -87,7 +87,7 @@ func sharedServe(t *testing.T, m *session.Manager, cookie, step string, h func(*
 		r.Header.Set("Cookie", cookie)
 	}
 	w := httptest.NewRecorder()
-	s, _, err := m.Open(w, r)
+	s, err := openSession(m, w, r)
 	if err != nil && cookie != "" {
 		t.Fatalf("%s: open: %v", step, err)
 	}

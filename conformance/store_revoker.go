@@ -10,6 +10,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 	"github.com/sessiongo/session/core/store"
 )
 
@@ -295,7 +296,7 @@ func (c *storeCase) cookieLogin(m *session.Manager, subject string, keys ...stri
 	j := storeJar{}
 	var err error
 	j.serve(c, func(w http.ResponseWriter, r *http.Request) {
-		s := m.NewSession(session.NewHTTPExchange(w, r))
+		s := m.NewSession(adapter.NewHTTP(w, r))
 		s.SetSubject(subject)
 		s.SetRevocationKeys(keys...)
 		s.Set("user", subject)
@@ -312,7 +313,7 @@ func (c *storeCase) cookieOpen(m *session.Manager, j storeJar) error {
 	c.t.Helper()
 	var err error
 	j.clone().serve(c, func(w http.ResponseWriter, r *http.Request) {
-		err = m.NewSession(session.NewHTTPExchange(w, r)).Open()
+		err = m.NewSession(adapter.NewHTTP(w, r)).Open()
 	})
 	return err
 }
@@ -322,7 +323,7 @@ func (c *storeCase) cookieDestroy(m *session.Manager, j storeJar) error {
 	c.t.Helper()
 	var err error
 	j.serve(c, func(w http.ResponseWriter, r *http.Request) {
-		s := m.NewSession(session.NewHTTPExchange(w, r))
+		s := m.NewSession(adapter.NewHTTP(w, r))
 		if err = s.Open(); err != nil {
 			c.fatalf("Open before Destroy: %v", err)
 		}
@@ -483,7 +484,7 @@ func ruleRevokerFailModes(c *storeCase) {
 		r.fail(nil)
 		var destroyErr error
 		lines := j.serve(c, func(w http.ResponseWriter, req *http.Request) {
-			s := m.NewSession(session.NewHTTPExchange(w, req))
+			s := m.NewSession(adapter.NewHTTP(w, req))
 			if err := s.Open(); err != nil {
 				c.fatalf("Open with the backend back: %v", err)
 			}

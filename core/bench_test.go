@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // The benchmarks drive sessions through net/http with an in-process handler
@@ -63,7 +64,7 @@ func cookieRequest(b *testing.B, m *session.Manager, data map[string]any) *http.
 	b.Helper()
 	w := &discard{h: http.Header{}}
 	r, _ := http.NewRequest("GET", "http://example.com/", nil)
-	s := m.New(w, r)
+	s := m.NewSession(adapter.NewHTTP(w, r))
 	s.SetData(data)
 	if err := s.Save(); err != nil {
 		b.Fatal(err)
@@ -84,7 +85,7 @@ func BenchmarkNewSave(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w.reset()
-		s := m.New(w, r)
+		s := m.NewSession(adapter.NewHTTP(w, r))
 		s.Set("user", "alice")
 		if err := s.Save(); err != nil {
 			b.Fatal(err)
@@ -98,9 +99,9 @@ func benchOpenRead(b *testing.B, cfg session.Config, data map[string]any) {
 	w := &discard{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
-		s, exists, err := m.Open(w, r)
-		if !exists || s.Get("user") != "alice" {
-			b.Fatal(err)
+		s, err := m.Open(w, r)
+		if err != nil || !s.Exists() || s.Get("user") != "alice" {
+			b.Fatal("open:", err)
 		}
 	}
 }
@@ -112,9 +113,9 @@ func benchOpenModifySave(b *testing.B, cfg session.Config, data map[string]any) 
 	b.ReportAllocs()
 	for b.Loop() {
 		w.reset()
-		s, exists, err := m.Open(w, r)
-		if !exists {
-			b.Fatal(err)
+		s, err := m.Open(w, r)
+		if err != nil || !s.Exists() {
+			b.Fatal("open:", err)
 		}
 		s.Set("n", 43.0)
 		if err := s.Save(); err != nil {
@@ -154,9 +155,9 @@ func BenchmarkTouch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w.reset()
-		s, exists, err := m.Open(w, r)
-		if !exists {
-			b.Fatal(err)
+		s, err := m.Open(w, r)
+		if err != nil || !s.Exists() {
+			b.Fatal("open:", err)
 		}
 		if err := s.Touch(); err != nil {
 			b.Fatal(err)

@@ -17,7 +17,7 @@ func TestManagerConcurrentUse(t *testing.T) {
 		{"memory", func() Store { return newTestMemoryStore(t) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			m := mustNew(t, Config{Secret: "s", Store: tt.store(), Remember: true, RememberSafety: "Low", Bind: []string{"ip"}})
+			m := mustNew(t, Config{Secret: "s", Store: tt.store(), Remember: true, RememberSafety: "Low", Bind: []Binding{"ip"}})
 			var wg sync.WaitGroup
 			errs := make(chan error, 64)
 			for g := 0; g < 16; g++ {

@@ -49,9 +49,10 @@ type Config struct {
 	// (see there).
 	IKMFallbacks [][]byte
 
-	// CookiePrefix is "", "__Host-" or "__Secure-". It is prepended to both
-	// cookie names and forces Secure (and, for __Host-, Path=/ and no Domain).
-	CookiePrefix string
+	// CookiePrefix is "" (none), PrefixHost ("__Host-") or PrefixSecure
+	// ("__Secure-"). It is prepended to both cookie names and forces Secure
+	// (and, for __Host-, Path=/ and no Domain).
+	CookiePrefix Prefix
 	// CookieName is the session cookie's name (default "session"). Chunks of
 	// a large session are named CookieName2 ... CookieName9.
 	CookieName string
@@ -71,10 +72,12 @@ type Config struct {
 	// cookie_secure defaults to false: a configuration ported from it that
 	// relies on that default needs DisableSecure.
 	DisableSecure bool
-	// CookiePriority is "", "Low", "Medium" or "High".
-	CookiePriority string
-	// CookieSameSite is "Lax" (default), "Strict", "None" or "Default".
-	CookieSameSite string
+	// CookiePriority is "" (no attribute), PriorityLow, PriorityMedium or
+	// PriorityHigh.
+	CookiePriority Priority
+	// CookieSameSite is SameSiteLax (the default), SameSiteStrict,
+	// SameSiteNone or SameSiteDefault.
+	CookieSameSite SameSite
 	// CookieSameParty adds the SameParty attribute; it cannot be combined
 	// with SameSite=Strict.
 	CookieSameParty bool
@@ -85,10 +88,10 @@ type Config struct {
 	// long-lived cookie that restores the session after the session cookie
 	// is gone. Session.SetRemember changes it per session.
 	Remember bool
-	// RememberSafety is the key derivation cost of remember cookies: "None"
-	// (HKDF), "Low", "Medium" (default), "High" or "Very High" (PBKDF2 with
-	// 1e3 to 1e6 iterations).
-	RememberSafety string
+	// RememberSafety is the key derivation cost of remember cookies:
+	// SafetyNone (HKDF), SafetyLow, SafetyMedium (the default), SafetyHigh or
+	// SafetyVeryHigh (PBKDF2 with 1e3 to 1e6 iterations).
+	RememberSafety RememberSafety
 	// RememberCookieName is the remember cookie's name (default "remember").
 	RememberCookieName string
 
@@ -136,16 +139,15 @@ type Config struct {
 	// larger than 1.7 MiB is never compressed (a bound on inflating).
 	CompressionThreshold int
 
-	// Bind ties the session to properties of the client: "ip", "scheme"
-	// and "user-agent" (or "user_agent").
-	Bind []string
+	// Bind ties the session to properties of the client: BindIP,
+	// BindScheme and BindUserAgent.
+	Bind []Binding
 	// RequestHeaders lists the properties that Session.SetHeaders sends
-	// upstream: "id", "audience", "subject", "timeout", "idling-timeout",
-	// "rolling-timeout", "absolute-timeout".
-	RequestHeaders []string
+	// upstream, as request headers (PropertyID sends Session-Id...).
+	RequestHeaders []Property
 	// ResponseHeaders lists the properties that Session.SetHeaders sends to
-	// the client, from the same names as RequestHeaders.
-	ResponseHeaders []string
+	// the client, as response headers.
+	ResponseHeaders []Property
 
 	// Store keeps the encrypted data on the server; the cookie then holds
 	// only the 110-character header. Nil means cookie storage.
@@ -195,8 +197,8 @@ type Config struct {
 const (
 	DefaultCookieName              = "session"
 	DefaultCookiePath              = "/"
-	DefaultCookieSameSite          = "Lax"
-	DefaultRememberSafety          = "Medium"
+	DefaultCookieSameSite          = SameSiteLax
+	DefaultRememberSafety          = SafetyMedium
 	DefaultRememberCookieName      = "remember"
 	DefaultAudience                = "default"
 	DefaultStaleTTL                = 10 * time.Second
@@ -245,7 +247,7 @@ func seconds(d, def time.Duration) int64 {
 	return max(int64(d/time.Second), 1)
 }
 
-func orDefault(s, def string) string {
+func orDefault[T ~string](s, def T) T {
 	if s == "" {
 		return def
 	}
@@ -266,20 +268,20 @@ const (
 	flagBindUserAgent uint16 = 0x0400
 )
 
-var bindFlags = map[string]uint16{
-	"ip":         flagBindIP,
-	"scheme":     flagBindScheme,
-	"user-agent": flagBindUserAgent,
-	"user_agent": flagBindUserAgent,
+var bindFlags = map[Binding]uint16{
+	BindIP:        flagBindIP,
+	BindScheme:    flagBindScheme,
+	BindUserAgent: flagBindUserAgent,
+	"user_agent":  flagBindUserAgent,
 }
 
 // pbkdf2 iterations per remember_safety level; 0 means HKDF.
-var rememberSafety = map[string]int{
-	"None":      0,
-	"Low":       1000,
-	"Medium":    10000,
-	"High":      100000,
-	"Very High": 1000000,
+var rememberSafety = map[RememberSafety]int{
+	SafetyNone:     0,
+	SafetyLow:      1000,
+	SafetyMedium:   10000,
+	SafetyHigh:     100000,
+	SafetyVeryHigh: 1000000,
 }
 
 // validCookieName reports whether s is an RFC 6265 token.

@@ -347,6 +347,18 @@ func cacheTTLOption(name string, set func(*Config, time.Duration)) optionSetter 
 	}
 }
 
+// convertList converts a list of option values to one of the enumerations.
+func convertList[T ~string](l []string) []T {
+	if l == nil {
+		return nil
+	}
+	out := make([]T, len(l))
+	for i, v := range l {
+		out[i] = T(v)
+	}
+	return out
+}
+
 func listOption(set func(*Config, []string)) optionSetter {
 	return func(p *configParser, v any) error {
 		list, err := stringList(v)
@@ -468,19 +480,19 @@ var configOptions = map[string]optionSetter{
 	"ikm_fallbacks":     keyOption(false, true, func(p *configParser, k [][]byte) { p.ikmFallbacks, p.ikmFallbacksGiven = k, true }),
 	"ikm_fallbacks_hex": keyOption(true, true, func(p *configParser, k [][]byte) { p.ikmFallbacksHex, p.ikmFallbacksGiven = k, true }),
 
-	"cookie_prefix":      stringOption(func(c *Config, s string) { c.CookiePrefix = s }),
+	"cookie_prefix":      stringOption(func(c *Config, s string) { c.CookiePrefix = Prefix(s) }),
 	"cookie_name":        stringOption(func(c *Config, s string) { c.CookieName = s }),
 	"cookie_path":        stringOption(func(c *Config, s string) { c.CookiePath = s }),
 	"cookie_domain":      stringOption(func(c *Config, s string) { c.CookieDomain = s }),
 	"cookie_http_only":   boolOption(func(c *Config, b bool) { c.DisableHTTPOnly = !b }),
 	"cookie_secure":      boolOption(func(c *Config, b bool) { c.DisableSecure = !b }),
-	"cookie_priority":    stringOption(func(c *Config, s string) { c.CookiePriority = s }),
-	"cookie_same_site":   stringOption(func(c *Config, s string) { c.CookieSameSite = s }),
+	"cookie_priority":    stringOption(func(c *Config, s string) { c.CookiePriority = Priority(s) }),
+	"cookie_same_site":   stringOption(func(c *Config, s string) { c.CookieSameSite = SameSite(s) }),
 	"cookie_same_party":  boolOption(func(c *Config, b bool) { c.CookieSameParty = b }),
 	"cookie_partitioned": boolOption(func(c *Config, b bool) { c.CookiePartitioned = b }),
 
 	"remember":             boolOption(func(c *Config, b bool) { c.Remember = b }),
-	"remember_safety":      stringOption(func(c *Config, s string) { c.RememberSafety = s }),
+	"remember_safety":      stringOption(func(c *Config, s string) { c.RememberSafety = RememberSafety(s) }),
 	"remember_cookie_name": stringOption(func(c *Config, s string) { c.RememberCookieName = s }),
 
 	"audience":             stringOption(func(c *Config, s string) { c.Audience = s }),
@@ -535,7 +547,7 @@ var configOptions = map[string]optionSetter{
 		return nil
 	},
 
-	"bind":             listOption(func(c *Config, l []string) { c.Bind = l }),
-	"request_headers":  listOption(func(c *Config, l []string) { c.RequestHeaders = l }),
-	"response_headers": listOption(func(c *Config, l []string) { c.ResponseHeaders = l }),
+	"bind":             listOption(func(c *Config, l []string) { c.Bind = convertList[Binding](l) }),
+	"request_headers":  listOption(func(c *Config, l []string) { c.RequestHeaders = convertList[Property](l) }),
+	"response_headers": listOption(func(c *Config, l []string) { c.ResponseHeaders = convertList[Property](l) }),
 }

@@ -1,20 +1,114 @@
 // Package session implements secure HTTP sessions, wire-compatible with
-// lua-resty-session 4 (the session library of OpenResty and Kong).
+// lua-resty-session 4 (the session library of OpenResty and Kong): a
+// cookie made by one opens in the other.
 //
 //	import session "github.com/sessiongo/session/core"
 //
-// A Manager holds a validated Config; it is safe for concurrent use. Each
-// request gets its own Session, bound to an Exchange (the request and its
-// response). net/http is built in:
+// # Getting started
 //
-//	m, err := session.New(session.Config{Secret: secret})
-//	...
-//	s, exists, refreshed, err := m.Start(w, r) // open + refresh
-//	s.Set("user", "alice")
-//	err = s.Save()                             // new id, new Set-Cookie
+// Make one Manager when the application starts, from a Config (the
+// reference's option table; every zero value is the reference's default).
+// It is immutable and safe for concurrent use:
 //
-// Framework adapters (gin, echo, fiber, chi) implement Exchange and call
-// Manager.NewSession; they never format cookies or touch crypto.
+//	m, err := session.New(session.Config{
+//		Secret:       os.Getenv("SESSION_SECRET"), // 16 bytes or more
+//		CookiePrefix: session.PrefixHost,          // __Host-session
+//	})
+//	if err != nil {
+//		log.Fatal(err) // matches ErrInvalidConfig
+//	}
+//
+// Each request then gets its own Session. With net/http, m.Start opens the
+// request's session and refreshes it as its timeouts near:
+//
+//	s, err := m.Start(w, r)
+//	if err != nil { // the store is down (ErrStore): log err, answer 500
+//		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+//		return
+//	}
+//	if !s.Exists() {
+//		// No usable session: no cookie, an expired one, one tampered
+//		// with. s is new and empty; saving it starts a session.
+//	}
+//
+// A request without a usable session is not an error: the session is never
+// nil and always usable, and err reports only what the caller must handle.
+// Manager.Open does the same without the refresh.
+//
+// The middleware does this for every request: m.Middleware() for net/http
+// (read the session with FromRequest, or FromContext in code that has only
+// a context.Context), and the adapters for gin, echo, fiber and chi
+// (github.com/sessiongo/session/adapters/...). It answers 500 when the store
+// is down (WithErrorHandler changes that), and with WithAutoSave it saves a
+// changed session before the response headers go out.
+//
+// # Reading and writing values
+//
+// Set stores a value that encoding/json can encode; Get[T] and Decode read
+// it back with its type, in this request and in later ones (Session.Get
+// returns what encoding/json gives an any). Save sends the new cookie: call
+// it before writing the body, or use the middleware's WithAutoSave.
+//
+//	s.Set("cart", Cart{Items: []string{"book"}})
+//	if err := s.Save(); err != nil { ... } // ErrStore, or ErrTooLarge
+//	cart, err := session.Get[Cart](s, "cart") // ErrNotFound when missing
+//
+// Flash adds a message that the next request reads once (Flashes,
+// PopFlashes). Info holds values that, with a store, are saved without a
+// new cookie. Subject, Audience and the timeouts (Timeout,
+// IdlingTimeout...) describe the session; Property and SetHeaders pass them
+// to upstreams.
+//
+// # Signing in and out
+//
+// At login, set the subject and call Renew rather than Save: the session
+// gets a new id, so that no cookie from before the login (a copy, or one an
+// attacker planted) opens the signed-in session:
+//
+//	s.SetSubject(user.ID)
+//	s.SetRemember(rememberMe) // with Config.Remember: a long-lived second cookie
+//	if err := s.Renew(); err != nil { ... }
+//
+// At logout, s.Destroy() (or m.Destroy(w, r)) expires the cookies and
+// deletes the store records; s.Logout() removes only the current
+// audience from a cookie that several applications share. m.Destroy and
+// m.Logout of a request without a session do nothing and return nil.
+//
+// # Stores
+//
+// By default the whole session lives in the cookie (encrypted and
+// authenticated), and nothing is kept on the server: such a session cannot
+// be revoked before it expires. With Config.Store the cookie holds only a
+// header and the data lives in a store: NewMemoryStore and NewFileStore
+// here, Redis, Memcached and SQL databases in their own modules
+// (github.com/sessiongo/session/stores/...). With Config.StoreMetadata the
+// store also indexes sessions by subject: Manager.Sessions lists a user's
+// sessions and Manager.RevokeSessions signs them out everywhere.
+//
+// # Errors
+//
+// Every error matches one of the sentinel errors with errors.Is and keeps
+// the reference's message. What an application meets: ErrStore (the store
+// failed: log the error, never send its text, answer 500 or 503),
+// ErrTooLarge from Save (store less, or use a store), ErrInvalidConfig from
+// New, ErrHeadersSent from the middleware's error handler (a save after the
+// body), ErrClosed after Destroy, Logout or Close. ErrNotFound, ErrExpired
+// and ErrInvalid say why a request has no usable session; the middleware,
+// Manager.Open and Manager.Start do not report them, and the low-level
+// Session.Open does, for logs and tests.
+//
+// # For adapter and store authors
+//
+// A framework adapter connects the middleware to its framework:
+// package adapter (github.com/sessiongo/session/core/adapter) holds the
+// Exchange a session reads its request through, and its documentation
+// walks through Middleware.Begin, Scope.Commit before the response headers,
+// Scope.Finish after the handler and NewContext. Manager.NewSession makes a
+// session on any Exchange. A store implements the Store interface; package
+// store (github.com/sessiongo/session/core/store) holds it with what only
+// store authors need. Package conformance
+// (github.com/sessiongo/session/conformance) tests both: TestAdapter and
+// TestStore.
 //
 // # Wire format
 //

@@ -10,6 +10,23 @@ import (
 	session "github.com/sessiongo/session/core"
 )
 
+// A production configuration: the enumerations are typed constants.
+func ExampleConfig() {
+	m, err := session.New(session.Config{
+		Secret:         "a long random secret, from your configuration",
+		CookiePrefix:   session.PrefixHost, // __Host-session: Secure, Path=/, no Domain
+		CookieSameSite: session.SameSiteStrict,
+		Remember:       true,
+		RememberSafety: session.SafetyHigh,
+		Bind:           []session.Binding{session.BindScheme, session.BindUserAgent},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(m.CookieName(), m.RememberCookieName())
+	// Output: __Host-session __Host-remember
+}
+
 func ExampleParseConfig() {
 	// The session plugin of a Kong route, as Kong's Admin API returns it; a
 	// plain object of lua-resty-session's options works the same.

@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -29,7 +28,11 @@ func ExampleSession_Renew() {
 		log.Fatal(err)
 	}
 	login := func(w http.ResponseWriter, r *http.Request) {
-		s, _, _ := m.Open(w, r) // a new session when there is none
+		s, err := m.Open(w, r) // a new session when there is none
+		if err != nil {
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
 		// ... check the credentials, then:
 		s.SetSubject("alice")
 		if err := s.Renew(); err != nil {
@@ -37,8 +40,9 @@ func ExampleSession_Renew() {
 		}
 	}
 	logout := func(w http.ResponseWriter, r *http.Request) {
-		if s, _, err := m.Open(w, r); err == nil {
-			s.Destroy() //nolint:errcheck // the cookie is expired either way
+		// No session is not an error: there is nothing to destroy.
+		if err := m.Destroy(w, r); err != nil {
+			http.Error(w, "try again", http.StatusInternalServerError)
 		}
 	}
 	serve := func(h http.HandlerFunc, cookie *http.Cookie) *http.Cookie {
@@ -50,34 +54,41 @@ func ExampleSession_Renew() {
 		h(w, r)
 		return w.Result().Cookies()[0]
 	}
-	open := func(cookie *http.Cookie) (*session.Session, error) {
+	open := func(cookie *http.Cookie) *session.Session {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.AddCookie(cookie)
-		s, _, err := m.Open(httptest.NewRecorder(), r)
-		return s, err
+		s, err := m.Open(httptest.NewRecorder(), r)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return s
 	}
 
 	visitor := serve(func(w http.ResponseWriter, r *http.Request) {
-		s := m.New(w, r)
+		s, err := m.Open(w, r)
+		if err != nil {
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
 		s.Set("cart", []string{"book"})
-		s.Save() //nolint:errcheck
+		if err := s.Save(); err != nil {
+			http.Error(w, "try again", http.StatusInternalServerError)
+		}
 	}, nil)
 	user := serve(login, visitor)
 
-	_, err = open(visitor)
-	fmt.Println("visitor's cookie:", errors.Is(err, session.ErrNotFound))
-	s, err := open(user)
+	fmt.Println("visitor's cookie opens:", open(visitor).Exists())
+	s := open(user)
 	cart, _ := session.Get[[]string](s, "cart")
-	fmt.Println("new cookie:", err, s.Subject(), cart)
+	fmt.Println("new cookie opens:", s.Exists(), s.Subject(), cart)
 	list, _ := m.Sessions(context.Background(), "alice")
 	fmt.Println("alice's sessions:", len(list))
 
 	serve(logout, user)
-	_, err = open(user)
-	fmt.Println("after logout:", errors.Is(err, session.ErrNotFound))
+	fmt.Println("after logout, opens:", open(user).Exists())
 	// Output:
-	// visitor's cookie: true
-	// new cookie: <nil> alice [book]
+	// visitor's cookie opens: false
+	// new cookie opens: true alice [book]
 	// alice's sessions: 1
-	// after logout: true
+	// after logout, opens: false
 }

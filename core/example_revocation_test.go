@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // newExampleRevocationBackend stands for a backend every instance of the
@@ -36,7 +37,7 @@ func ExampleManager_Revoke() {
 
 	// Sign-in: the session carries the ID token's sid and sub.
 	w := httptest.NewRecorder()
-	s := m.NewSession(session.NewHTTPExchange(w, httptest.NewRequest(http.MethodGet, "/callback", nil)))
+	s := m.NewSession(adapter.NewHTTP(w, httptest.NewRequest(http.MethodGet, "/callback", nil)))
 	s.SetSubject("alice")
 	s.SetRevocationKeys("sid:https://idp.example#8f2c", "sub:https://idp.example#alice")
 	if err := s.Save(); err != nil {
@@ -54,7 +55,7 @@ func ExampleManager_Revoke() {
 	for _, c := range cookies {
 		r.AddCookie(c)
 	}
-	err = m.NewSession(session.NewHTTPExchange(httptest.NewRecorder(), r)).Open()
+	err = m.NewSession(adapter.NewHTTP(httptest.NewRecorder(), r)).Open()
 	fmt.Println(errors.Is(err, session.ErrNotFound), err)
 	// Output:
 	// true session revoked

@@ -31,7 +31,10 @@ func ExampleNewMemoryStore() {
 		panic(err)
 	}
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	s, err := m.Open(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if err != nil {
+		panic(err)
+	}
 	s.Set("user", "alice")
 	if err := s.Save(); err != nil {
 		panic(err)
@@ -83,7 +86,10 @@ func ExampleManager_RevokeSessions() {
 		panic(err)
 	}
 	login := func(subject string) {
-		s := m.New(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		s, err := m.Open(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		if err != nil {
+			panic(err)
+		}
 		s.SetSubject(subject)
 		if err := s.Save(); err != nil {
 			panic(err)

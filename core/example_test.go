@@ -9,6 +9,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // A fixed clock and id source make the cookies of these examples
@@ -27,9 +28,13 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	// A login handler saves a new session.
+	// A login handler saves a new session: the request has none yet, so
+	// Open gives a new, empty one (and no error).
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("POST", "/login", nil))
+	s, err := m.Open(w, httptest.NewRequest("POST", "/login", nil))
+	if err != nil {
+		log.Fatal(err) // a store outage: reply 500
+	}
 	s.SetSubject("alice")
 	s.Set("role", "admin")
 	if err := s.Save(); err != nil {
@@ -41,13 +46,20 @@ func Example() {
 	// A later request carries the cookie back.
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(cookie)
-	s, exists, refreshed, err := m.Start(httptest.NewRecorder(), r)
-	fmt.Println(exists, refreshed, err, s.Subject(), s.Get("role"))
+	s, err = m.Start(httptest.NewRecorder(), r)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Exists(), s.Subject(), s.Get("role"))
 	// Output:
 	// session 161 true
-	// true true <nil> alice admin
+	// true alice admin
 }
 
+// A request without a usable session (here a forged cookie) is not an
+// error: Open returns a new, empty session, which does not exist until it
+// is saved. The error is for what the caller must handle, such as a store
+// outage.
 func ExampleManager_Open() {
 	m, err := session.New(exampleConfig())
 	if err != nil {
@@ -55,8 +67,26 @@ func ExampleManager_Open() {
 	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Cookie", "session=forged")
-	_, exists, err := m.Open(httptest.NewRecorder(), r)
-	fmt.Println(exists, errors.Is(err, session.ErrInvalid), err)
+	s, err := m.Open(httptest.NewRecorder(), r)
+	if err != nil {
+		log.Fatal(err) // a store outage: reply 500
+	}
+	fmt.Println(s.Exists(), s.Get("user"))
+	// Output: false <nil>
+}
+
+// Session.Open, the low-level call behind Manager.Open, says why a request
+// has no usable session, with the reference library's message.
+func ExampleSession_Open() {
+	m, err := session.New(exampleConfig())
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", "session=forged")
+	s := m.NewSession(adapter.NewHTTP(httptest.NewRecorder(), r))
+	err = s.Open()
+	fmt.Println(s.Exists(), errors.Is(err, session.ErrInvalid), err)
 	// Output: false true invalid session header
 }
 
@@ -66,7 +96,10 @@ func ExampleSession_Save() {
 		log.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("GET", "/", nil))
+	s, err := m.Open(w, httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
 	s.Set("cart", []any{"book"})
 	if err := s.Save(); err != nil {
 		log.Fatal(err)
@@ -84,7 +117,10 @@ func ExampleSession_SetRemember() {
 	}
 	for _, rememberMe := range []bool{true, false} {
 		w := httptest.NewRecorder()
-		s := m.New(w, httptest.NewRequest("POST", "/login", nil))
+		s, err := m.Open(w, httptest.NewRequest("POST", "/login", nil))
+		if err != nil {
+			log.Fatal(err)
+		}
 		s.SetRemember(rememberMe) // from the form's "remember me" box
 		if err := s.Save(); err != nil {
 			log.Fatal(err)
@@ -106,18 +142,23 @@ func ExampleSession_Logout() {
 		log.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("GET", "/", nil))
+	s, err := m.Open(w, httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
 	s.Set("user", "alice")
-	s.Save() //nolint:errcheck
+	if err := s.Save(); err != nil {
+		log.Fatal(err)
+	}
 
 	r := httptest.NewRequest("POST", "/logout", nil)
 	r.AddCookie(w.Result().Cookies()[0])
 	w = httptest.NewRecorder()
-	exists, loggedOut, err := m.Logout(w, r)
-	fmt.Println(exists, loggedOut, err)
+	if err := m.Logout(w, r); err != nil {
+		log.Fatal(err) // a store outage; no session is not an error
+	}
 	fmt.Println(w.Header().Get("Set-Cookie"))
 	// Output:
-	// true true <nil>
 	// session=; Path=/; SameSite=Lax; Secure; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0
 }
 
@@ -129,15 +170,20 @@ func ExampleDefaultConfig() {
 
 func ExampleSession_SetHeaders() {
 	cfg := exampleConfig()
-	cfg.ResponseHeaders = []string{"id", "timeout"}
+	cfg.ResponseHeaders = []session.Property{session.PropertyID, session.PropertyTimeout}
 	m, err := session.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("GET", "/", nil))
-	s.Save() //nolint:errcheck
-	s.SetHeaders()
+	s, err := m.Open(w, httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Save(); err != nil {
+		log.Fatal(err)
+	}
+	s.SetHeaders() //nolint:errcheck // the session exists
 	fmt.Println(w.Header().Get("Session-Id"), w.Header().Get("Session-Timeout"))
 	// Output: BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc 900
 }

@@ -24,7 +24,10 @@ func ExampleGet() {
 		log.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("POST", "/", nil))
+	s, err := m.Open(w, httptest.NewRequest("POST", "/", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
 	s.Set("id", int64(9007199254740993)) // beyond 2^53: a float64 cannot hold it
 	s.Set("seen", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	s.Set("cart", Cart{Items: []string{"book"}, Total: 12})
@@ -35,7 +38,7 @@ func ExampleGet() {
 	// The next request.
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(w.Result().Cookies()[0])
-	s, _, err = m.Open(httptest.NewRecorder(), r)
+	s, err = m.Open(httptest.NewRecorder(), r)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,7 +68,10 @@ func ExampleSession_Decode() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	s := m.New(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	s, err := m.Open(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
 	s.Set("cart", Cart{Items: []string{"book", "pen"}})
 	var cart Cart
 	if err := s.Decode("cart", &cart); err != nil {
@@ -83,7 +89,10 @@ func ExampleSession_Flash() {
 		log.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	s := m.New(w, httptest.NewRequest("POST", "/profile", nil))
+	s, err := m.Open(w, httptest.NewRequest("POST", "/profile", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
 	s.Flash("notice", "Profile saved")
 	if err := s.Save(); err != nil {
 		log.Fatal(err)
@@ -94,7 +103,7 @@ func ExampleSession_Flash() {
 		r := httptest.NewRequest("GET", "/profile", nil)
 		r.AddCookie(cookie)
 		w := httptest.NewRecorder()
-		s, _, err := m.Open(w, r)
+		s, err := m.Open(w, r)
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func stLogin(t testing.TB, m *Manager, subject string) stJar {
 	t.Helper()
 	j := stJar{}
 	j.serve(t, func(w http.ResponseWriter, r *http.Request) {
-		s := m.New(w, r)
+		s := newHTTP(m, w, r)
 		s.SetSubject(subject)
 		s.Set("user", subject)
 		if err := s.Save(); err != nil {
@@ -97,7 +97,7 @@ func stLogin(t testing.TB, m *Manager, subject string) stJar {
 func stOpenErr(t testing.TB, m *Manager, j stJar) error {
 	t.Helper()
 	var err error
-	j.clone().serve(t, func(w http.ResponseWriter, r *http.Request) { _, _, err = m.Open(w, r) })
+	j.clone().serve(t, func(w http.ResponseWriter, r *http.Request) { _, err = openHTTP(m, w, r) })
 	return err
 }
 

@@ -62,7 +62,7 @@ func TestParseHeaderErrors(t *testing.T) {
 // but Key, and that the fields say what was saved.
 func TestHeaderMatchesParse(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, Config{Bind: []string{"ip", "scheme"}, Remember: true, RememberSafety: "None"})
+	h := newHarness(t, Config{Bind: []Binding{"ip", "scheme"}, Remember: true, RememberSafety: "None"})
 	h.login(map[string]any{"user": "alice"}, "alice")
 	h.clock.Advance(30 * time.Second)
 	s, r := h.request()

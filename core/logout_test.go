@@ -29,7 +29,7 @@ func TestSecurityDestroyEndsRememberCookie(t *testing.T) {
 				t.Fatal("no remember cookie after login")
 			}
 			j.serve(t, func(w http.ResponseWriter, r *http.Request) {
-				s, _, err := m.Open(w, r)
+				s, err := openHTTP(m, w, r)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -40,7 +40,7 @@ func TestSecurityDestroyEndsRememberCookie(t *testing.T) {
 			})
 			before := j.clone()
 			j.serve(t, func(w http.ResponseWriter, r *http.Request) {
-				if _, _, err := m.Destroy(w, r); err != nil {
+				if err := m.Destroy(w, r); err != nil {
 					t.Fatal(err)
 				}
 			})

@@ -4,12 +4,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // Manager holds a validated configuration and everything that can be
@@ -26,7 +29,7 @@ type Manager struct {
 
 	remember           bool
 	rememberIterations int
-	rememberSafety     string
+	rememberSafety     RememberSafety
 	audience           string
 	subject            string
 	hasSubject         bool
@@ -42,8 +45,8 @@ type Manager struct {
 	storeMetadata  bool
 
 	bindFlags       uint16
-	requestHeaders  []string
-	responseHeaders []string
+	requestHeaders  []Property
+	responseHeaders []Property
 
 	store  Store
 	rev    revocation // Config.Revocation and its cache
@@ -124,8 +127,8 @@ func New(cfg Config) (*Manager, error) {
 		m.bindFlags |= f
 	}
 	for _, list := range []struct {
-		dst  *[]string
-		src  []string
+		dst  *[]Property
+		src  []Property
 		name string
 	}{{&m.requestHeaders, cfg.RequestHeaders, "request_headers"}, {&m.responseHeaders, cfg.ResponseHeaders, "response_headers"}} {
 		for _, h := range list.src {
@@ -133,7 +136,7 @@ func New(cfg Config) (*Manager, error) {
 				return nil, configError("unknown %s name %q", list.name, h)
 			}
 		}
-		*list.dst = append([]string(nil), list.src...)
+		*list.dst = append([]Property(nil), list.src...)
 	}
 	return m, nil
 }
@@ -227,31 +230,32 @@ func (m *Manager) setCookies(cfg *Config) error {
 	secure := !cfg.DisableSecure
 
 	switch sameSite {
-	case "Lax", "Strict", "None", "Default":
+	case SameSiteLax, SameSiteStrict, SameSiteNone, SameSiteDefault:
 	default:
 		return configError("unknown cookie_same_site %q (want Lax, Strict, None or Default)", sameSite)
 	}
 	switch cfg.CookiePriority {
-	case "", "Low", "Medium", "High":
+	case "", PriorityLow, PriorityMedium, PriorityHigh:
 	default:
 		return configError("unknown cookie_priority %q (want Low, Medium or High)", cfg.CookiePriority)
 	}
+	prefix := string(cfg.CookiePrefix)
 	switch cfg.CookiePrefix {
-	case "__Host-":
-		name, remember = cfg.CookiePrefix+name, cfg.CookiePrefix+remember
+	case PrefixHost:
+		name, remember = prefix+name, prefix+remember
 		path, domain, secure = "/", "", true
-	case "__Secure-":
-		name, remember = cfg.CookiePrefix+name, cfg.CookiePrefix+remember
+	case PrefixSecure:
+		name, remember = prefix+name, prefix+remember
 		secure = true
 	case "":
-		if sameSite == "None" {
+		if sameSite == SameSiteNone {
 			secure = true
 		}
 	default:
 		return configError("unknown cookie_prefix %q (want __Host- or __Secure-)", cfg.CookiePrefix)
 	}
 	if cfg.CookieSameParty {
-		if sameSite == "Strict" {
+		if sameSite == SameSiteStrict {
 			return configError("SameParty session cookies cannot use SameSite=Strict")
 		}
 		secure = true
@@ -268,7 +272,7 @@ func (m *Manager) setCookies(cfg *Config) error {
 		return configError("invalid cookie_path %q or cookie_domain %q", path, domain)
 	}
 	m.cookieName, m.rememberName = name, remember
-	m.attrs = cookieAttrs(domain, path, sameSite, cfg.CookiePriority, cfg.CookieSameParty, cfg.CookiePartitioned, secure, !cfg.DisableHTTPOnly)
+	m.attrs = cookieAttrs(domain, path, string(sameSite), string(cfg.CookiePriority), cfg.CookieSameParty, cfg.CookiePartitioned, secure, !cfg.DisableHTTPOnly)
 	return nil
 }
 
@@ -284,61 +288,74 @@ func (m *Manager) Store() Store { return m.store }
 func (m *Manager) now() int64 { return m.clock().Unix() }
 
 // NewSession returns a new, empty session bound to one exchange (the
-// reference's session.new). Call Open or Start on it to read the request's
+// reference's session.new): adapter.NewHTTP(w, r) for net/http, or a
+// framework adapter's. Call Open or Start on it to read the request's
 // cookie. Sessions are not safe for concurrent use.
-func (m *Manager) NewSession(ex Exchange) *Session {
+func (m *Manager) NewSession(ex adapter.Exchange) *Session {
 	s := &Session{m: m, ex: ex, remember: m.remember, flags: m.bindFlags}
 	s.entries = s.inline[:1]
 	s.entries[0] = entry{data: map[string]any{}, audience: m.audience, subject: m.subject, hasSubject: m.hasSubject}
 	return s
 }
 
-// New returns a new, empty session for a net/http request (see NewSession).
-func (m *Manager) New(w http.ResponseWriter, r *http.Request) *Session {
-	return m.NewSession(NewHTTPExchange(w, r))
-}
-
 // Open opens the session of a net/http request, restoring it from the
-// remember cookie when needed. It always returns a usable session: a new,
-// empty one when none could be opened, with exists false and err saying why
-// (ErrNotFound, ErrExpired, ErrInvalid...).
-func (m *Manager) Open(w http.ResponseWriter, r *http.Request) (s *Session, exists bool, err error) {
-	s = m.New(w, r)
-	err = s.Open()
-	return s, err == nil, err
+// remember cookie when needed. The session is never nil and always usable:
+// when the request has no usable session (no cookie, an expired one, one
+// that fails authentication), it is new and empty, s.Exists() is false and
+// err is nil; save it to start one. err is non-nil only for what the
+// caller must handle, a store failure (ErrStore) above all, and the
+// session is then new and empty too. Session.Open says why a cookie was
+// not usable.
+func (m *Manager) Open(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	s := m.NewSession(adapter.NewHTTP(w, r))
+	return s, openError(s.Open())
 }
 
-// Start opens the session of a net/http request and refreshes it as needed
-// (a touch or a save as its timeouts near): the usual call at the start of a
-// request. refreshed reports that the refresh ran without error.
-func (m *Manager) Start(w http.ResponseWriter, r *http.Request) (s *Session, exists, refreshed bool, err error) {
-	s = m.New(w, r)
-	exists, refreshed, err = s.Start()
-	return s, exists, refreshed, err
+// Start opens the session of a net/http request, as Open does, and
+// refreshes it as needed (a touch, or a save as its timeouts near): the
+// usual call at the start of a request. As with Open, err is nil when the
+// request has no usable session (s.Exists() is false); it reports a store
+// failure (ErrStore) while opening the session or refreshing it (the
+// session then exists).
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	s := m.NewSession(adapter.NewHTTP(w, r))
+	return s, openError(s.Start())
 }
 
 // Logout opens the session of a net/http request and logs it out of the
-// configured audience (see Session.Logout).
-func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) (exists, loggedOut bool, err error) {
-	s := m.New(w, r)
+// configured audience (see Session.Logout). A request without a usable
+// session has nothing to log out: the error is nil.
+func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
+	s := m.NewSession(adapter.NewHTTP(w, r))
 	if err := s.Open(); err != nil {
-		return false, false, err
+		return openError(err)
 	}
-	if err := s.Logout(); err != nil {
-		return true, false, err
-	}
-	return true, true, nil
+	return s.Logout()
 }
 
 // Destroy opens the session of a net/http request and destroys it, with its
-// cookies and its store record (see Session.Destroy).
-func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) (exists, destroyed bool, err error) {
-	s := m.New(w, r)
+// cookies and its store record (see Session.Destroy). A request without a
+// usable session has nothing to destroy: the error is nil.
+func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
+	s := m.NewSession(adapter.NewHTTP(w, r))
 	if err := s.Open(); err != nil {
-		return false, false, err
+		return openError(err)
 	}
-	if err := s.Destroy(); err != nil {
-		return true, false, err
+	return s.Destroy()
+}
+
+// openError returns err, from opening or starting a session, unless it
+// only means that the request has no usable session: it matches
+// ErrNotFound, ErrExpired or ErrInvalid, and not ErrStore (an outage is
+// never hidden). The request then goes on with the session (new and empty
+// when it did not open), and openError returns nil. Manager.Open,
+// Manager.Start and the middleware share the rule.
+func openError(err error) error {
+	if err == nil || errors.Is(err, ErrStore) {
+		return err
 	}
-	return true, true, nil
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrInvalid) {
+		return nil
+	}
+	return err
 }

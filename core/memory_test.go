@@ -402,7 +402,7 @@ func TestSecurityAnonymousCannotEvict(t *testing.T) {
 		for range 2100 {
 			j := stJar{}
 			j.serve(t, func(w http.ResponseWriter, r *http.Request) {
-				s := m.New(w, r)
+				s := newHTTP(m, w, r)
 				s.Set("csrf", "token")
 				if err := s.Save(); err != nil {
 					failed++

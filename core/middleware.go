@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // Middleware support: one request's session work, shared by the net/http
@@ -65,12 +67,12 @@ func WithClearRequestCookie() MiddlewareOption {
 func WithAutoSave() MiddlewareOption { return func(o *middlewareOptions) { o.autoSave = true } }
 
 // WithErrorHandler sets the function the net/http middleware calls with an
-// error that is not an ordinary "no session" (ErrNotFound, ErrExpired and
-// ErrInvalid just give the handler a new session):
+// error. A request without a usable session is not one (the handler gets a
+// new session, as from Manager.Start); the errors are:
 //
-//   - a failure to open the session (a store outage), before the handler
-//     runs: the handler is not called, and the error handler writes the
-//     response;
+//   - a failure to open or refresh the session (a store outage), before
+//     the handler runs: the handler is not called, and the error handler
+//     writes the response;
 //   - a failure to commit (an auto-save that failed, ErrHeadersSent), after
 //     the handler returned: what the error handler writes is sent only when
 //     the handler wrote nothing, and is discarded otherwise.
@@ -83,8 +85,8 @@ func WithErrorHandler(fn func(w http.ResponseWriter, r *http.Request, err error)
 
 // Middleware is the per-request session work of a middleware, configured
 // once: Handler is the net/http middleware, and Begin lets framework
-// adapters run the same work through their own Exchange. It is safe for
-// concurrent use.
+// adapters run the same work through their own adapter.Exchange. It is
+// safe for concurrent use.
 type Middleware struct {
 	m    *Manager
 	opts middlewareOptions
@@ -113,20 +115,13 @@ func (mw *Middleware) Manager() *Manager { return mw.m }
 // Logger returns the Manager's logger (Config.Logger, or slog.Default).
 func (m *Manager) Logger() *slog.Logger { return m.logger }
 
-// Ordinary reports whether err from opening a session only means that there
-// is no usable session (ErrNotFound, ErrExpired, ErrInvalid): the request
-// goes on with a new one. Other errors (ErrStore...) are worth reporting.
-func Ordinary(err error) bool {
-	return err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrInvalid)
-}
-
 // Scope is a middleware's hold on one request's session: Begin opens it,
 // Commit runs just before the response headers go out, Finish after the
-// handler. It is the Exchange of its session, wrapping the adapter's, so
-// that it sees every cookie the session sets. Not safe for concurrent use.
+// handler (see package adapter for how an adapter calls them). Not safe for
+// concurrent use.
 type Scope struct {
 	mw *Middleware
-	ex Exchange
+	ex adapter.Exchange // the adapter's; the session's is scopeExchange
 	s  *Session
 
 	committed bool
@@ -143,27 +138,28 @@ type Scope struct {
 }
 
 // Begin opens (or starts) the session of ex as the options say, clears the
-// request cookie and sets the request headers when asked. An ordinary
-// failure (see Ordinary) leaves a new session and a nil error; any other
-// error is returned with the scope, whose session is new and usable, and
-// the adapter should report it and not run the handler.
-func (mw *Middleware) Begin(ex Exchange) (*Scope, error) {
+// request cookie and sets the request headers when asked. A request
+// without a usable session gets a new one and a nil error, as from
+// Manager.Start; any other error (ErrStore...) is returned with the scope,
+// whose session is usable, and the adapter should report it and not run
+// the handler.
+func (mw *Middleware) Begin(ex adapter.Exchange) (*Scope, error) {
 	sc := &Scope{}
 	err := mw.begin(sc, ex)
 	return sc, err
 }
 
-func (mw *Middleware) begin(sc *Scope, ex Exchange) error {
+func (mw *Middleware) begin(sc *Scope, ex adapter.Exchange) error {
 	sc.mw, sc.ex = mw, ex
-	s := mw.m.NewSession(sc)
+	s := mw.m.NewSession((*scopeExchange)(sc))
 	sc.s = s
 	var err error
 	if mw.opts.openOnly {
 		err = s.Open()
 	} else {
-		_, _, err = s.Start()
+		err = s.Start()
 	}
-	if !Ordinary(err) {
+	if err := openError(err); err != nil {
 		return err
 	}
 	if s.Exists() {
@@ -183,9 +179,6 @@ func (mw *Middleware) begin(sc *Scope, ex Exchange) error {
 
 // Session returns the request's session.
 func (sc *Scope) Session() *Session { return sc.s }
-
-// Committed reports whether Commit ran.
-func (sc *Scope) Committed() bool { return sc.committed }
 
 // Commit does the session's pending work before the response headers go
 // out: the auto-save and the response headers, as configured. Only the
@@ -252,25 +245,31 @@ func (s *Session) fingerprint() (sum [32]byte, ok bool) {
 	return sha256.Sum256(b.Bytes()), true
 }
 
+// scopeExchange is the Exchange of a scope's session: it wraps the
+// adapter's, so that the scope sees every cookie the session sets. It is
+// the Scope itself under another method set, so it costs no allocation.
+type scopeExchange Scope
+
 // Context returns the adapter's request context.
-func (sc *Scope) Context() context.Context { return sc.ex.Context() }
+func (x *scopeExchange) Context() context.Context { return x.ex.Context() }
 
 // Cookies returns the request's Cookie header.
-func (sc *Scope) Cookies() string { return sc.ex.Cookies() }
+func (x *scopeExchange) Cookies() string { return x.ex.Cookies() }
 
 // UserAgent returns the request's User-Agent header.
-func (sc *Scope) UserAgent() string { return sc.ex.UserAgent() }
+func (x *scopeExchange) UserAgent() string { return x.ex.UserAgent() }
 
 // RemoteAddr returns the client's IP address.
-func (sc *Scope) RemoteAddr() string { return sc.ex.RemoteAddr() }
+func (x *scopeExchange) RemoteAddr() string { return x.ex.RemoteAddr() }
 
 // Scheme returns the request's scheme.
-func (sc *Scope) Scheme() string { return sc.ex.Scheme() }
+func (x *scopeExchange) Scheme() string { return x.ex.Scheme() }
 
 // SetCookie passes the line to the adapter's Exchange, noting a save of the
 // session cookie for AutoSave and a cookie set after the commit as
 // ErrHeadersSent.
-func (sc *Scope) SetCookie(name, line string) {
+func (x *scopeExchange) SetCookie(name, line string) {
+	sc := (*Scope)(x)
 	if sc.committed && sc.lateErr == nil {
 		sc.lateErr = &Error{Kind: ErrHeadersSent, Msg: "unable to send session cookie " + name + " after the response headers"}
 	}
@@ -283,13 +282,13 @@ func (sc *Scope) SetCookie(name, line string) {
 }
 
 // SetRequestHeader sets a request header through the adapter's Exchange.
-func (sc *Scope) SetRequestHeader(name, value string) { sc.ex.SetRequestHeader(name, value) }
+func (x *scopeExchange) SetRequestHeader(name, value string) { x.ex.SetRequestHeader(name, value) }
 
 // DelRequestHeader removes a request header through the adapter's Exchange.
-func (sc *Scope) DelRequestHeader(name string) { sc.ex.DelRequestHeader(name) }
+func (x *scopeExchange) DelRequestHeader(name string) { x.ex.DelRequestHeader(name) }
 
 // SetResponseHeader sets a response header through the adapter's Exchange.
-func (sc *Scope) SetResponseHeader(name, value string) { sc.ex.SetResponseHeader(name, value) }
+func (x *scopeExchange) SetResponseHeader(name, value string) { x.ex.SetResponseHeader(name, value) }
 
 type contextKey struct{}
 
@@ -315,7 +314,7 @@ func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
 // deadlines, Hijack through Unwrap).
 func (mw *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &httpScope{ex: HTTPExchange{W: w, R: r}}
+		st := &httpScope{ex: adapter.HTTP{W: w, R: r}}
 		if err := mw.begin(&st.sc, &st.ex); err != nil {
 			mw.handleError(w, r, err)
 			return
@@ -334,7 +333,7 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 // one allocation.
 type httpScope struct {
 	sc Scope
-	ex HTTPExchange
+	ex adapter.HTTP
 	w  responseWriter
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // The net/http middleware gives every request its session; with
@@ -42,8 +43,8 @@ func ExampleManager_Middleware() {
 }
 
 // Adapters for frameworks that are not net/http drive the same work through
-// a Middleware and their own Exchange: Begin before the handler, Commit just
-// before the response headers go out, Finish after the handler.
+// a Middleware and their own adapter.Exchange: Begin before the handler,
+// Commit just before the response headers go out, Finish after the handler.
 func ExampleMiddleware_Begin() {
 	m, err := session.New(session.Config{Secret: "change me: a long random secret"})
 	if err != nil {
@@ -52,7 +53,7 @@ func ExampleMiddleware_Begin() {
 	mw := session.NewMiddleware(m, session.WithAutoSave())
 
 	w := httptest.NewRecorder()
-	ex := session.NewHTTPExchange(w, httptest.NewRequest("GET", "/", nil)) // a framework's Exchange
+	ex := adapter.NewHTTP(w, httptest.NewRequest("GET", "/", nil)) // a framework's Exchange
 	scope, err := mw.Begin(ex)
 	if err != nil {
 		panic(err) // a store outage: report it, skip the handler

@@ -315,7 +315,7 @@ func TestMiddlewareErrors(t *testing.T) {
 	}{
 		{"open fails, default handler", header, false, false, 500, false},
 		{"open fails, custom handler", header, false, true, 418, false},
-		{"no cookie: ordinary", func(*testing.T) string { return "" }, false, false, 200, true},
+		{"no cookie: a new session", func(*testing.T) string { return "" }, false, false, 200, true},
 		{"auto-save fails, nothing written", func(*testing.T) string { return "" }, true, false, 500, true},
 	}
 	for _, tt := range tests {
@@ -368,8 +368,8 @@ func (saveOnlyStore) Delete(context.Context, string, string, store.DeleteOptions
 func TestMiddlewareHeadersAndClearRequestCookie(t *testing.T) {
 	t.Parallel()
 	e := newMWEnv(t, session.Config{
-		RequestHeaders:  []string{"id", "subject"},
-		ResponseHeaders: []string{"id", "audience"},
+		RequestHeaders:  []session.Property{"id", "subject"},
+		ResponseHeaders: []session.Property{"id", "audience"},
 	})
 	cookie := e.login(t, map[string]any{"user": "alice"})
 	var seenID, seenCookie, savedID string

@@ -18,7 +18,9 @@ import (
 // says why (ErrNotFound, ErrExpired, ErrInvalid, ErrStore). With cookie
 // storage and Config.Revocation, a revoked session is ErrNotFound ("session
 // revoked"), and with FailClosed a revocation backend that cannot be asked
-// is ErrStore.
+// is ErrStore. This is the low-level call: Manager.Open and the middleware
+// do not report ErrNotFound, ErrExpired and ErrInvalid, which only mean that
+// the request has no usable session.
 func (s *Session) Open() error {
 	if s.state == stateClosed {
 		return errClosed("open")

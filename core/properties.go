@@ -9,17 +9,17 @@ import (
 // headers that carry them.
 
 // propertyHeaders maps property names to the headers SetHeaders sets.
-var propertyHeaders = map[string]string{
-	"id":               "Session-Id",
-	"audience":         "Session-Audience",
-	"subject":          "Session-Subject",
-	"timeout":          "Session-Timeout",
-	"idling-timeout":   "Session-Idling-Timeout",
-	"idling_timeout":   "Session-Idling-Timeout",
-	"rolling-timeout":  "Session-Rolling-Timeout",
-	"rolling_timeout":  "Session-Rolling-Timeout",
-	"absolute-timeout": "Session-Absolute-Timeout",
-	"absolute_timeout": "Session-Absolute-Timeout",
+var propertyHeaders = map[Property]string{
+	PropertyID:              "Session-Id",
+	PropertyAudience:        "Session-Audience",
+	PropertySubject:         "Session-Subject",
+	PropertyTimeout:         "Session-Timeout",
+	PropertyIdlingTimeout:   "Session-Idling-Timeout",
+	"idling_timeout":        "Session-Idling-Timeout",
+	PropertyRollingTimeout:  "Session-Rolling-Timeout",
+	"rolling_timeout":       "Session-Rolling-Timeout",
+	PropertyAbsoluteTimeout: "Session-Absolute-Timeout",
+	"absolute_timeout":      "Session-Absolute-Timeout",
 }
 
 // ID returns the session id as 43 base64url characters, or "" before the
@@ -31,8 +31,9 @@ func (s *Session) ID() string {
 	return b64.EncodeToString(s.meta.sid[:])
 }
 
-// Nonce returns the raw 32-byte session id, or nil.
-func (s *Session) Nonce() []byte {
+// nonce returns the raw 32-byte session id (the reference's "nonce"
+// property), or nil.
+func (s *Session) nonce() []byte {
 	if !s.meta.valid {
 		return nil
 	}
@@ -84,31 +85,30 @@ func (s *Session) Timeout() (left time.Duration, ok bool) {
 	return left, ok
 }
 
-// Property returns a property by the reference's name, formatted as its
-// header carries it: "id", "audience", "subject", "timeout",
-// "idling-timeout", "rolling-timeout", "absolute-timeout" (timeouts in
-// seconds). ok is false for an unknown or absent property.
-func (s *Session) Property(name string) (value string, ok bool) {
+// Property returns a property (PropertyID, PropertyTimeout...), formatted
+// as its header carries it (timeouts in seconds). ok is false for an
+// unknown or absent property.
+func (s *Session) Property(name Property) (value string, ok bool) {
 	if s.state == stateClosed {
 		return "", false
 	}
 	var t time.Duration
 	switch name {
-	case "id":
+	case PropertyID:
 		id := s.ID()
 		return id, id != ""
-	case "audience":
+	case PropertyAudience:
 		return s.entry().audience, true
-	case "subject":
+	case PropertySubject:
 		e := s.entry()
 		return e.subject, e.hasSubject
-	case "timeout":
+	case PropertyTimeout:
 		t, ok = s.Timeout()
-	case "idling-timeout", "idling_timeout":
+	case PropertyIdlingTimeout, "idling_timeout":
 		t, ok = s.IdlingTimeout()
-	case "rolling-timeout", "rolling_timeout":
+	case PropertyRollingTimeout, "rolling_timeout":
 		t, ok = s.RollingTimeout()
-	case "absolute-timeout", "absolute_timeout":
+	case PropertyAbsoluteTimeout, "absolute_timeout":
 		t, ok = s.AbsoluteTimeout()
 	default:
 		return "", false
@@ -122,7 +122,7 @@ func (s *Session) Property(name string) (value string, ok bool) {
 // SetHeaders sets the request and the response headers of the given
 // properties, or of Config.RequestHeaders and Config.ResponseHeaders when
 // none are given. Unknown names are ignored.
-func (s *Session) SetHeaders(names ...string) error {
+func (s *Session) SetHeaders(names ...Property) error {
 	if err := s.headersAllowed("set request/response headers on"); err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (s *Session) SetHeaders(names ...string) error {
 
 // SetRequestHeaders sets the request headers of the given properties, or of
 // Config.RequestHeaders when none are given.
-func (s *Session) SetRequestHeaders(names ...string) error {
+func (s *Session) SetRequestHeaders(names ...Property) error {
 	if err := s.headersAllowed("set request headers on"); err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Session) SetRequestHeaders(names ...string) error {
 
 // SetResponseHeaders sets the response headers of the given properties, or
 // of Config.ResponseHeaders when none are given.
-func (s *Session) SetResponseHeaders(names ...string) error {
+func (s *Session) SetResponseHeaders(names ...Property) error {
 	if err := s.headersAllowed("set response headers on"); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (s *Session) headersAllowed(op string) error {
 	return nil
 }
 
-func (s *Session) setHeaders(names []string, set func(name, value string)) {
+func (s *Session) setHeaders(names []Property, set func(name, value string)) {
 	for _, name := range names {
 		header, known := propertyHeaders[name]
 		if !known {

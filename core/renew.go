@@ -12,7 +12,8 @@ import (
 // before (session fixation) or a copy of the visitor's earlier cookie does
 // not come to hold a signed-in user:
 //
-//	s, _, _ := m.Open(w, r) // or the middleware's session; a new one is fine
+//	s, err := m.Open(w, r) // or the middleware's session; a new one is fine
+//	if err != nil { ... }  // a store outage
 //	// ... check the credentials ...
 //	s.SetSubject(user)
 //	s.SetRemember(rememberMe) // optional

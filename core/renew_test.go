@@ -30,7 +30,7 @@ func rnKey(t testing.TB, m *Manager, value string) string {
 func rnVisit(t testing.TB, m *Manager, j stJar, key string, value any) {
 	t.Helper()
 	j.serve(t, func(w http.ResponseWriter, r *http.Request) {
-		s, _, _ := m.Open(w, r)
+		s, _ := openHTTP(m, w, r)
 		s.Set(key, value)
 		if err := s.Save(); err != nil {
 			t.Fatalf("save: %v", err)
@@ -43,7 +43,7 @@ func rnLogin(t testing.TB, m *Manager, j stJar, subject string, before func(*Ses
 	t.Helper()
 	var s *Session
 	j.serve(t, func(w http.ResponseWriter, r *http.Request) {
-		s, _, _ = m.Open(w, r)
+		s, _ = openHTTP(m, w, r)
 		s.SetSubject(subject)
 		if before != nil {
 			before(s)
@@ -117,7 +117,7 @@ func TestRenewStores(t *testing.T) {
 					subject string
 				}
 				j.clone().serve(t, func(w http.ResponseWriter, r *http.Request) {
-					s, _, err := m.Open(w, r)
+					s, err := openHTTP(m, w, r)
 					if err != nil {
 						t.Fatalf("the new cookie does not open: %v", err)
 					}
@@ -313,7 +313,7 @@ func TestRenewMiddleware(t *testing.T) {
 	}
 	var step, cart string
 	j.clone().serve(t, func(w http.ResponseWriter, r *http.Request) {
-		s, _, err := m.Open(w, r)
+		s, err := openHTTP(m, w, r)
 		if err != nil {
 			t.Fatalf("the new cookie: %v", err)
 		}

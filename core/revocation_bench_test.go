@@ -7,6 +7,7 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // BenchmarkOpenReadRevocation is BenchmarkOpenRead with revocation on,
@@ -31,7 +32,7 @@ func BenchmarkOpenReadRevocation(b *testing.B) {
 			w := &discard{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
-				s := m.NewSession(session.NewHTTPExchange(w, r))
+				s := m.NewSession(adapter.NewHTTP(w, r))
 				if err := s.Open(); err != nil || s.Get("user") != "alice" {
 					b.Fatal(err)
 				}
@@ -63,7 +64,7 @@ func BenchmarkOpenReadRevocationRatio(b *testing.B) {
 		for k := range sides {
 			sd := sides[(k+n)%2] // each goes first every other time
 			start := time.Now()
-			s := sd.m.NewSession(session.NewHTTPExchange(w, sd.r))
+			s := sd.m.NewSession(adapter.NewHTTP(w, sd.r))
 			if err := s.Open(); err != nil || s.Get("user") != "alice" {
 				b.Fatal(err)
 			}
@@ -93,7 +94,7 @@ func revocationCookieRequest(b *testing.B, m *session.Manager) *http.Request {
 	b.Helper()
 	w := &discard{h: http.Header{}}
 	r, _ := http.NewRequest("GET", "http://example.com/", nil)
-	s := m.NewSession(session.NewHTTPExchange(w, r))
+	s := m.NewSession(adapter.NewHTTP(w, r))
 	s.SetData(smallData)
 	s.SetSubject("alice")
 	s.SetRevocationKeys("sid:https://idp.example#8f2c")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiongo/session/core/adapter"
 	"github.com/sessiongo/session/core/store"
 )
 
@@ -94,7 +95,7 @@ func newRevManager(t testing.TB, backend store.Revoker, clock *storeClock, mutat
 func revServe(t testing.TB, m *Manager, j stJar, h func(s *Session)) []string {
 	t.Helper()
 	return j.serve(t, func(w http.ResponseWriter, r *http.Request) {
-		h(m.NewSession(NewHTTPExchange(w, r)))
+		h(m.NewSession(adapter.NewHTTP(w, r)))
 	})
 }
 
@@ -320,7 +321,7 @@ func TestRevocationDestroyMarksTheRequestCookies(t *testing.T) {
 			copied := j.clone()
 			clock.Add(50 * time.Minute) // past 3/4 of the one-hour rolling timeout
 			revServe(t, m, j, func(s *Session) {
-				if _, refreshed, err := s.Start(); err != nil || !refreshed {
+				if err := s.Start(); err != nil || !s.Exists() {
 					t.Fatalf("Start: %v", err)
 				}
 				if s.meta.sid == s.rev.cookie.sid {

@@ -431,16 +431,16 @@ func (s *Session) Refresh() error {
 }
 
 // Start opens the session and refreshes it as needed (the reference's
-// session.start). exists reports that the session was opened; refreshed
-// that the refresh ran without error.
-func (s *Session) Start() (exists, refreshed bool, err error) {
+// session.start). An error from Open is returned as it is, saying why the
+// request has no usable session (ErrNotFound, ErrExpired, ErrInvalid) or
+// that the store failed: s.Exists() is then false. An error from Refresh
+// is returned with s.Exists() true. Manager.Start and the middleware do
+// not report a request without a usable session as an error.
+func (s *Session) Start() error {
 	if err := s.Open(); err != nil {
-		return false, false, err
+		return err
 	}
-	if err := s.Refresh(); err != nil {
-		return true, false, err
-	}
-	return true, true, nil
+	return s.Refresh()
 }
 
 // Logout logs the session out of the current audience: the entry (and its

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"strings"
 
+	"github.com/sessiongo/session/core/adapter"
 	"github.com/sessiongo/session/core/store"
 )
 
@@ -37,7 +38,7 @@ type meta struct {
 // matching ErrClosed.
 type Session struct {
 	m  *Manager
-	ex Exchange
+	ex adapter.Exchange
 
 	state    state
 	entries  []entry

@@ -34,7 +34,7 @@ func TestConcurrentRequestsAcrossSave(t *testing.T) {
 		var err error
 		out.serve(t, func(w http.ResponseWriter, r *http.Request) {
 			var s *Session
-			if s, _, err = m.Open(w, r); err != nil {
+			if s, err = openHTTP(m, w, r); err != nil {
 				return
 			}
 			if between != nil {

@@ -29,7 +29,7 @@ func TestEveryCharacterChangeIsDetected(t *testing.T) {
 		{"chunked", Config{CompressionThreshold: -1}, map[string]any{"blob": noise(7000)}, "session"},
 		{"chunked part 2", Config{CompressionThreshold: -1}, map[string]any{"blob": noise(7000)}, "session2"},
 		{"remember", Config{Remember: true, RememberSafety: "None"}, map[string]any{"user": "bob"}, "remember"},
-		{"bound", Config{Bind: []string{"ip", "user-agent"}}, map[string]any{"user": "carol"}, "session"},
+		{"bound", Config{Bind: []Binding{"ip", "user-agent"}}, map[string]any{"user": "carol"}, "session"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,11 +21,11 @@
 // Each request's session is started (opened and refreshed as its timeouts
 // near) before the handlers run; an unusable cookie just gives a new
 // session. echo sits on net/http, so the adapter uses core's net/http
-// Exchange; the session's pending work (WithAutoSave, WithHeaders) is
-// committed from echo's before-response hook (c.Response().Before), just
-// before echo writes the headers, and from a thin wrapper of
-// c.Response().Writer that catches a Flush (or a direct write) before echo
-// wrote anything. The work itself is core's (session.Scope): cookies are
+// Exchange (adapter.HTTP); the session's pending work (WithAutoSave,
+// WithHeaders) is committed from echo's before-response hook
+// (c.Response().Before), just before echo writes the headers, and from a
+// thin wrapper of c.Response().Writer that catches a Flush (or a direct
+// write) before echo wrote anything. The work itself is core's (session.Scope): cookies are
 // formatted by core only, so every adapter sends the same bytes.
 //
 // # Service code

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // contextKey is the echo context key of the session.
@@ -29,7 +30,7 @@ func Middleware(m *session.Manager, opts ...Option) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			res := c.Response()
-			st := &state{ex: session.HTTPExchange{W: res, R: c.Request()}}
+			st := &state{ex: adapter.HTTP{W: res, R: c.Request()}}
 			scope, err := mw.Begin(&st.ex)
 			if err != nil {
 				return onError(c, err)
@@ -68,7 +69,7 @@ func From(c echo.Context) *session.Session {
 
 // state is what the middleware keeps per request, in one allocation.
 type state struct {
-	ex session.HTTPExchange
+	ex adapter.HTTP
 	w  writer
 }
 

@@ -21,7 +21,7 @@
 // Each request's session is started (opened and refreshed as its timeouts
 // near) before the handlers run; an unusable cookie just gives a new
 // session. fiber runs on fasthttp, not net/http, so the adapter implements
-// core's Exchange for a *fiber.Ctx. fiber buffers the response until every
+// core's adapter.Exchange for a *fiber.Ctx. fiber buffers the response until every
 // handler has returned, so the session's pending work (WithAutoSave,
 // WithHeaders) is committed after the handlers, and a Save may come after
 // the handler wrote its body. The Set-Cookie lines are core's own, kept by

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // contextKey is the fiber locals key of the session.
@@ -58,7 +59,7 @@ func From(c *fiber.Ctx) *session.Session {
 	return s
 }
 
-// Exchange is core's session.Exchange for a fiber request. Middleware uses
+// Exchange is core's adapter.Exchange for a fiber request. Middleware uses
 // one per request; it is exported for code that drives a session.Manager
 // by hand (m.NewSession(fibersession.NewExchange(c))), which must call
 // Flush before the handler returns.
@@ -68,7 +69,7 @@ type Exchange struct {
 	buf        [4]string
 }
 
-var _ session.Exchange = (*Exchange)(nil)
+var _ adapter.Exchange = (*Exchange)(nil)
 
 // NewExchange returns the Exchange of c.
 func NewExchange(c *fiber.Ctx) *Exchange {
@@ -117,7 +118,7 @@ func (e *Exchange) Scheme() string { return strings.Clone(e.c.Protocol()) }
 // replacing (in place) one kept earlier for the same name; Flush copies
 // the lines into the response.
 func (e *Exchange) SetCookie(name, line string) {
-	e.setCookies = session.ReplaceSetCookie(e.setCookies, name, line)
+	e.setCookies = adapter.ReplaceSetCookie(e.setCookies, name, line)
 }
 
 // SetRequestHeader sets a request header. A Cookie header replaces the

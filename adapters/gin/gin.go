@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 )
 
 // contextKey is the gin context key of the session.
@@ -27,7 +28,7 @@ func Middleware(m *session.Manager, opts ...Option) gin.HandlerFunc {
 		onError = func(c *gin.Context, err error) { defaultErrorHandler(m, c, err) }
 	}
 	return func(c *gin.Context) {
-		st := &state{ex: session.HTTPExchange{W: c.Writer, R: c.Request}}
+		st := &state{ex: adapter.HTTP{W: c.Writer, R: c.Request}}
 		scope, err := mw.Begin(&st.ex)
 		if err != nil {
 			onError(c, err)
@@ -64,7 +65,7 @@ func From(c *gin.Context) *session.Session {
 
 // state is what the middleware keeps per request, in one allocation.
 type state struct {
-	ex session.HTTPExchange
+	ex adapter.HTTP
 	w  writer
 }
 

@@ -128,7 +128,7 @@ var options = []option{
 		return nil
 	}},
 	{"remember-safety", kindString, "remember cookie key derivation: None, Low, Medium (default), High, Very High", func(st *settings, v value) error {
-		st.cfg.RememberSafety = v.(string)
+		st.cfg.RememberSafety = session.RememberSafety(v.(string))
 		return nil
 	}},
 	{"remember-cookie-name", kindString, "remember cookie name (default \"remember\")", func(st *settings, v value) error {
@@ -140,7 +140,7 @@ var options = []option{
 		return nil
 	}},
 	{"cookie-prefix", kindString, "cookie name prefix: __Host- or __Secure-", func(st *settings, v value) error {
-		st.cfg.CookiePrefix = v.(string)
+		st.cfg.CookiePrefix = session.Prefix(v.(string))
 		return nil
 	}},
 	{"cookie-path", kindString, "cookie Path (default /)", func(st *settings, v value) error {
@@ -163,11 +163,11 @@ var options = []option{
 		return nil
 	}},
 	{"cookie-priority", kindString, "cookie Priority: Low, Medium or High", func(st *settings, v value) error {
-		st.cfg.CookiePriority = v.(string)
+		st.cfg.CookiePriority = session.Priority(v.(string))
 		return nil
 	}},
 	{"cookie-same-site", kindString, "cookie SameSite: Lax (default), Strict, None or Default", func(st *settings, v value) error {
-		st.cfg.CookieSameSite = v.(string)
+		st.cfg.CookieSameSite = session.SameSite(v.(string))
 		return nil
 	}},
 	{"cookie-same-party", kindBool, "SameParty cookies", func(st *settings, v value) error {
@@ -230,7 +230,10 @@ var options = []option{
 		return nil
 	}},
 	{"bind", kindNames, "bind to request properties: ip, scheme, user-agent (repeatable or comma-separated)", func(st *settings, v value) error {
-		st.cfg.Bind = v.([]string)
+		st.cfg.Bind = nil
+		for _, b := range v.([]string) {
+			st.cfg.Bind = append(st.cfg.Bind, session.Binding(b))
+		}
 		return nil
 	}},
 	{"store", kindString, "server-side store `URL`: redis://, rediss://, redis-sentinel://, redis-cluster://, memcached://, postgres://, mysql://, sqlite://, file://", func(st *settings, v value) error {

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/adapter"
 	"github.com/sessiongo/session/core/store"
 )
 
-// exchange is the session.Exchange of one simulated request: the cookie
+// exchange is the adapter.Exchange of one simulated request: the cookie
 // and the request properties come from the command line, and the
 // Set-Cookie lines the session library writes are collected.
 type exchange struct {
@@ -29,7 +30,7 @@ func (x *exchange) UserAgent() string        { return x.userAgent }
 func (x *exchange) RemoteAddr() string       { return x.remoteAddr }
 func (x *exchange) Scheme() string           { return x.scheme }
 func (x *exchange) SetCookie(name, line string) {
-	x.setCookies = session.ReplaceSetCookie(x.setCookies, name, line)
+	x.setCookies = adapter.ReplaceSetCookie(x.setCookies, name, line)
 }
 func (x *exchange) SetRequestHeader(string, string)  {}
 func (x *exchange) DelRequestHeader(string)          {}

@@ -71,7 +71,7 @@ func TestNewOpensInCore(t *testing.T) {
 		{
 			name:    "ikm, bound to ip and user agent",
 			args:    []string{"--ikm-hex", hex.EncodeToString(ikm), "--bind", "ip,user-agent", "--remote-addr", "192.0.2.7", "--user-agent", "curl/8", "--data", `{"k":"v"}`},
-			cfg:     session.Config{IKM: ikm, Bind: []string{"ip", "user-agent"}},
+			cfg:     session.Config{IKM: ikm, Bind: []session.Binding{session.BindIP, session.BindUserAgent}},
 			props:   &exchange{remoteAddr: "192.0.2.7", userAgent: "curl/8"},
 			cookies: 1, data: map[string]any{"k": "v"}, audience: "default",
 		},

@@ -170,7 +170,7 @@ func runOpen(e *env, args []string) error {
 		SetCookie: ex.setCookies,
 	}
 	r.Restored = r.Exists && len(ex.setCookies) > 0
-	if v, ok := s.Property("subject"); ok {
+	if v, ok := s.Property(session.PropertySubject); ok {
 		r.Subject = &v
 	}
 	if h, ok := s.Header(); ok {

@@ -77,7 +77,11 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	r.Post("/visit", func(w http.ResponseWriter, r *http.Request) {
 		s := chisession.From(r)
-		visits, err := session.Get[int64](s, "visits") // ErrNotFound when signed out
+		if !s.Exists() { // signed out: nothing to count, the page shows the login form
+			done(w, r, nil)
+			return
+		}
+		visits, err := session.Get[int64](s, "visits")
 		if err == nil {
 			s.Set("visits", visits+1)
 			err = s.Save()
@@ -85,16 +89,22 @@ func newHandler(m *session.Manager) http.Handler {
 		done(w, r, err)
 	})
 	r.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
-		done(w, r, chisession.From(r).Destroy()) // expires the session and remember cookies
+		s := chisession.From(r)
+		if !s.Exists() { // signed out already: nothing to end
+			done(w, r, nil)
+			return
+		}
+		done(w, r, s.Destroy()) // expires the session and remember cookies
 	})
 	return r
 }
 
-// done ends a form post: back to the page, which shows the login form when
-// there was no session to act on (session.Ordinary: ErrNotFound, ErrExpired,
-// ErrInvalid). Any other error, a store outage (ErrStore) above all, fails.
+// done ends a form post: back to the page, or a bare 500 for an error (a
+// store outage, ErrStore, above all). A visitor without a session is not
+// an error: the middleware gave them a new one, and the handlers check
+// s.Exists().
 func done(w http.ResponseWriter, r *http.Request, err error) {
-	if err != nil && !session.Ordinary(err) {
+	if err != nil {
 		fail(w, err)
 		return
 	}

@@ -15,7 +15,11 @@ func newSession(t *testing.T) (*session.Session, *httptest.ResponseRecorder) {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	return m.New(w, httptest.NewRequest("GET", "/", nil)), w
+	s, err := m.Open(w, httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, w
 }
 
 func TestRender(t *testing.T) {
@@ -68,7 +72,10 @@ func TestNewManagerSecure(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := httptest.NewRecorder()
-		s := m.New(w, httptest.NewRequest("POST", "/login", nil))
+		s, err := m.Open(w, httptest.NewRequest("POST", "/login", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
 		s.SetSubject("ann")
 		s.SetRemember(false)
 		if err := s.Renew(); err != nil {

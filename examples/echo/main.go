@@ -79,7 +79,10 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	e.POST("/visit", func(c echo.Context) error {
 		s := echosession.From(c)
-		visits, err := session.Get[int64](s, "visits") // ErrNotFound when signed out
+		if !s.Exists() { // signed out: nothing to count, the page shows the login form
+			return done(c, nil)
+		}
+		visits, err := session.Get[int64](s, "visits")
 		if err == nil {
 			s.Set("visits", visits+1)
 			err = s.Save()
@@ -87,16 +90,21 @@ func newHandler(m *session.Manager) http.Handler {
 		return done(c, err)
 	})
 	e.POST("/logout", func(c echo.Context) error {
-		return done(c, echosession.From(c).Destroy()) // expires the session and remember cookies
+		s := echosession.From(c)
+		if !s.Exists() { // signed out already: nothing to end
+			return done(c, nil)
+		}
+		return done(c, s.Destroy()) // expires the session and remember cookies
 	})
 	return e
 }
 
-// done ends a form post: back to the page, which shows the login form when
-// there was no session to act on (session.Ordinary: ErrNotFound, ErrExpired,
-// ErrInvalid). Any other error, a store outage (ErrStore) above all, fails.
+// done ends a form post: back to the page, or a bare 500 for an error (a
+// store outage, ErrStore, above all). A visitor without a session is not
+// an error: the middleware gave them a new one, and the handlers check
+// s.Exists().
 func done(c echo.Context, err error) error {
-	if err != nil && !session.Ordinary(err) {
+	if err != nil {
 		return fail(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/")

@@ -79,7 +79,11 @@ func newHandler(m *session.Manager) http.Handler {
 	})
 	r.POST("/visit", func(c *gin.Context) {
 		s := ginsession.From(c)
-		visits, err := session.Get[int64](s, "visits") // ErrNotFound when signed out
+		if !s.Exists() { // signed out: nothing to count, the page shows the login form
+			done(c, nil)
+			return
+		}
+		visits, err := session.Get[int64](s, "visits")
 		if err == nil {
 			s.Set("visits", visits+1)
 			err = s.Save()
@@ -87,16 +91,22 @@ func newHandler(m *session.Manager) http.Handler {
 		done(c, err)
 	})
 	r.POST("/logout", func(c *gin.Context) {
-		done(c, ginsession.From(c).Destroy()) // expires the session and remember cookies
+		s := ginsession.From(c)
+		if !s.Exists() { // signed out already: nothing to end
+			done(c, nil)
+			return
+		}
+		done(c, s.Destroy()) // expires the session and remember cookies
 	})
 	return r
 }
 
-// done ends a form post: back to the page, which shows the login form when
-// there was no session to act on (session.Ordinary: ErrNotFound, ErrExpired,
-// ErrInvalid). Any other error, a store outage (ErrStore) above all, fails.
+// done ends a form post: back to the page, or a bare 500 for an error (a
+// store outage, ErrStore, above all). A visitor without a session is not
+// an error: the middleware gave them a new one, and the handlers check
+// s.Exists().
 func done(c *gin.Context, err error) {
-	if err != nil && !session.Ordinary(err) {
+	if err != nil {
 		fail(c, err)
 		return
 	}

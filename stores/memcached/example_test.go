@@ -33,8 +33,12 @@ func Example() {
 		log.Fatal(err)
 	}
 	http.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
-		s, _, err := m.Open(w, r)
+		s, err := m.Open(w, r)
 		if err != nil {
+			http.Error(w, "sessions unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if !s.Exists() {
 			http.Error(w, "please sign in", http.StatusUnauthorized)
 			return
 		}

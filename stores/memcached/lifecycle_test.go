@@ -50,7 +50,10 @@ func (a *app) serve(ctx context.Context, cookie *http.Cookie, h func(w http.Resp
 // login saves a new session of user and returns its cookie.
 func (a *app) login(ctx context.Context, user string) (*http.Cookie, error) {
 	return a.serve(ctx, nil, func(w http.ResponseWriter, r *http.Request) error {
-		s := a.m.New(w, r)
+		s, err := a.m.Open(w, r)
+		if err != nil {
+			return err
+		}
 		s.SetSubject(user)
 		s.Set("user", user)
 		return s.Save()
@@ -61,7 +64,10 @@ func (a *app) login(ctx context.Context, user string) (*http.Cookie, error) {
 func (a *app) read(ctx context.Context, cookie *http.Cookie) (string, error) {
 	var body string
 	_, err := a.serve(ctx, cookie, func(w http.ResponseWriter, r *http.Request) error {
-		s, _, err := a.m.Open(w, r)
+		s, err := a.m.Open(w, r)
+		if err == nil && !s.Exists() {
+			err = session.ErrNotFound // no usable session
+		}
 		body = fmt.Sprintf("%v %v", s.Get("user"), s.Get("n"))
 		return err
 	})
@@ -72,9 +78,12 @@ func (a *app) read(ctx context.Context, cookie *http.Cookie) (string, error) {
 // new key; it returns the new cookie.
 func (a *app) modify(ctx context.Context, cookie *http.Cookie) (*http.Cookie, error) {
 	return a.serve(ctx, cookie, func(w http.ResponseWriter, r *http.Request) error {
-		s, _, err := a.m.Open(w, r)
+		s, err := a.m.Open(w, r)
 		if err != nil {
 			return err
+		}
+		if !s.Exists() {
+			return session.ErrNotFound // no usable session
 		}
 		n, _ := s.Get("n").(float64)
 		s.Set("n", n+1)

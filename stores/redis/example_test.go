@@ -33,7 +33,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	http.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		s := m.New(w, r)
+		s, err := m.Open(w, r)
+		if err != nil {
+			http.Error(w, "sessions unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		s.SetSubject("alice")
 		s.Set("user", "alice")
 		if err := s.Save(); err != nil {

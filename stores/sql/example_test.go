@@ -42,7 +42,10 @@ func Example() {
 	// A login handler saves a session...
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, "/login", nil)
-	s := m.New(w, r)
+	s, err := m.Open(w, r)
+	if err != nil {
+		log.Fatal(err)
+	}
 	s.Set("user", "alice")
 	if err := s.Save(); err != nil {
 		log.Fatal(err)
@@ -52,14 +55,17 @@ func Example() {
 	// ...and a later request opens it from the database.
 	r = httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(cookie)
-	s, exists, err := m.Open(httptest.NewRecorder(), r)
-	fmt.Println(exists, err, s.Get("user"), len(cookie.Value))
+	s, err = m.Open(httptest.NewRecorder(), r)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Exists(), s.Get("user"), len(cookie.Value))
 
 	var rows int
 	db.QueryRow("SELECT COUNT(*) FROM sessions").Scan(&rows)
 	fmt.Println("rows:", rows)
 	// Output:
-	// true <nil> alice 110
+	// true alice 110
 	// rows: 1
 }
 
@@ -142,7 +148,10 @@ func ExampleStore_Sessions() {
 		log.Fatal(err)
 	}
 	for range 2 { // two devices log in
-		s := m.New(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+		s, err := m.Open(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+		if err != nil {
+			log.Fatal(err)
+		}
 		s.SetSubject("alice")
 		if err := s.Save(); err != nil {
 			log.Fatal(err)

@@ -58,7 +58,11 @@ func newApp(t testing.TB, st session.Store) *app {
 		http.Error(w, err.Error(), status)
 	}
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		s := m.New(w, r)
+		s, err := m.Open(w, r)
+		if err != nil {
+			fail(w, err)
+			return
+		}
 		s.SetSubject(r.URL.Query().Get("user"))
 		s.Set("user", r.URL.Query().Get("user"))
 		s.Set("count", 0.0)
@@ -67,21 +71,25 @@ func newApp(t testing.TB, st session.Store) *app {
 		}
 	})
 	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
-		s, exists, err := m.Open(w, r)
-		if err != nil && !exists {
-			if errors.Is(err, session.ErrStore) {
-				fail(w, err)
-				return
-			}
-			http.Error(w, err.Error(), http.StatusUnauthorized)
+		s, err := m.Open(w, r)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		if !s.Exists() {
+			http.Error(w, "no session", http.StatusUnauthorized)
 			return
 		}
 		fmt.Fprintf(w, "%v %v", s.Get("user"), s.Get("count"))
 	})
 	mux.HandleFunc("/count", func(w http.ResponseWriter, r *http.Request) {
-		s, exists, err := m.Open(w, r)
-		if !exists {
-			http.Error(w, fmt.Sprint(err), http.StatusUnauthorized)
+		s, err := m.Open(w, r)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		if !s.Exists() {
+			http.Error(w, "no session", http.StatusUnauthorized)
 			return
 		}
 		n, _ := s.Get("count").(float64)
@@ -93,7 +101,7 @@ func newApp(t testing.TB, st session.Store) *app {
 		fmt.Fprint(w, n+1)
 	})
 	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
-		if _, _, err := m.Destroy(w, r); err != nil {
+		if err := m.Destroy(w, r); err != nil {
 			fail(w, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package session
+package adapter
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // needs them. It deals in raw strings only: the session library parses the
 // Cookie header and formats every Set-Cookie line itself, so every framework
 // sends identical bytes. Adapters implement it for their framework; this
-// package implements it for net/http (NewHTTPExchange).
+// package implements it for net/http (HTTP).
 type Exchange interface {
 	// Context returns the request's context; store calls run under it, so a
 	// cancelled request cancels them.
@@ -60,22 +60,24 @@ func ClientIP(addr string) string {
 	return addr
 }
 
-// HTTPExchange is the Exchange of a net/http request and response.
-type HTTPExchange struct {
-	W http.ResponseWriter
-	R *http.Request
+// HTTP is the Exchange of a net/http request and response. An adapter
+// whose framework wraps net/http (gin, echo) may embed an HTTP value in
+// the state it allocates per request rather than call NewHTTP.
+type HTTP struct {
+	W http.ResponseWriter // the response: Set-Cookie lines and response headers go to W.Header()
+	R *http.Request       // the request: cookies, User-Agent, address, scheme, context
 }
 
-// NewHTTPExchange returns the Exchange of w and r.
-func NewHTTPExchange(w http.ResponseWriter, r *http.Request) *HTTPExchange {
-	return &HTTPExchange{W: w, R: r}
+// NewHTTP returns the Exchange of w and r.
+func NewHTTP(w http.ResponseWriter, r *http.Request) *HTTP {
+	return &HTTP{W: w, R: r}
 }
 
 // Context returns r's context.
-func (e *HTTPExchange) Context() context.Context { return e.R.Context() }
+func (e *HTTP) Context() context.Context { return e.R.Context() }
 
 // Cookies returns r's Cookie header lines joined with "; ".
-func (e *HTTPExchange) Cookies() string {
+func (e *HTTP) Cookies() string {
 	v := e.R.Header["Cookie"]
 	switch len(v) {
 	case 0:
@@ -87,14 +89,14 @@ func (e *HTTPExchange) Cookies() string {
 }
 
 // UserAgent returns r's User-Agent header.
-func (e *HTTPExchange) UserAgent() string { return e.R.Header.Get("User-Agent") }
+func (e *HTTP) UserAgent() string { return e.R.Header.Get("User-Agent") }
 
 // RemoteAddr returns the IP of r.RemoteAddr.
-func (e *HTTPExchange) RemoteAddr() string { return ClientIP(e.R.RemoteAddr) }
+func (e *HTTP) RemoteAddr() string { return ClientIP(e.R.RemoteAddr) }
 
 // Scheme returns "https" for a TLS connection and "http" otherwise, like
 // nginx's $scheme.
-func (e *HTTPExchange) Scheme() string {
+func (e *HTTP) Scheme() string {
 	if e.R.TLS != nil {
 		return "https"
 	}
@@ -102,16 +104,16 @@ func (e *HTTPExchange) Scheme() string {
 }
 
 // SetCookie replaces or adds the Set-Cookie line of name in w's header.
-func (e *HTTPExchange) SetCookie(name, line string) {
+func (e *HTTP) SetCookie(name, line string) {
 	h := e.W.Header()
 	h["Set-Cookie"] = ReplaceSetCookie(h["Set-Cookie"], name, line)
 }
 
 // SetRequestHeader sets a header of r.
-func (e *HTTPExchange) SetRequestHeader(name, value string) { e.R.Header.Set(name, value) }
+func (e *HTTP) SetRequestHeader(name, value string) { e.R.Header.Set(name, value) }
 
 // DelRequestHeader removes a header of r.
-func (e *HTTPExchange) DelRequestHeader(name string) { e.R.Header.Del(name) }
+func (e *HTTP) DelRequestHeader(name string) { e.R.Header.Del(name) }
 
 // SetResponseHeader sets a header of w.
-func (e *HTTPExchange) SetResponseHeader(name, value string) { e.W.Header().Set(name, value) }
+func (e *HTTP) SetResponseHeader(name, value string) { e.W.Header().Set(name, value) }
