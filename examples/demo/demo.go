@@ -9,24 +9,12 @@ import (
 	session "github.com/sessiongo/session/core"
 )
 
-// NewManager configures sessions on cookie storage, so no server is needed.
-// An empty secret gives a random key (and core logs a warning), so sessions
-// do not survive a restart; the examples pass $SESSION_SECRET. Remember-me is
-// on; a login without the box calls SetRemember(false), which marks that
-// session so that no remember cookie is issued for it.
-//
-// addr is the address the demo listens on, over plain HTTP. Cookies are
-// Secure (core's default) unless addr is a loopback address: there, and
-// only there, the demo turns Secure off (Config.DisableSecure), because a
-// cookie jar, and a browser outside localhost, does not send Secure cookies
-// back over plain HTTP. On any other address the cookies stay Secure: serve
-// the demo behind TLS.
-func NewManager(secret, addr string) (*session.Manager, error) {
-	return session.New(session.Config{Secret: secret, Remember: true, DisableSecure: loopback(addr)})
-}
-
-// loopback reports whether addr ("host:port") is a loopback address.
-func loopback(addr string) bool {
+// Loopback reports whether addr ("host:port") is a loopback address. The
+// examples serve plain HTTP, and a browser (outside localhost) or a cookie
+// jar does not send Secure cookies back over plain HTTP: they turn Secure
+// off (Config.DisableSecure) on a loopback address, and only there. On any
+// other address the cookies stay Secure: serve the example behind TLS.
+func Loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
@@ -38,25 +26,35 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Page is what the demo page shows. Each example fills it in from its
+// Page is what the example page shows. Each example fills it in from its
 // session; without a User it is the login form.
 type Page struct {
 	// Framework names the example in the page's heading.
 	Framework string
+	// Notices are the flash messages to show, once.
+	Notices []string
 	// User is the signed-in subject; empty, the page is the login form.
 	User string
+	// Name, UserID, Since and Roles are the signed-in user's profile.
+	Name   string
+	UserID int64
+	Since  time.Time
+	Roles  []string
 	// Visits is the visit counter.
 	Visits int64
-	// Notices are the flash messages to show, once.
-	Notices []any
 	// Session, when set, gives the details at the foot of the page: its id,
 	// remaining timeouts and remember setting. Render only reads them.
 	Session *session.Session
 }
 
+// SinceFormat is the layout of Page.Since on the page: RFC 3339 with every
+// nanosecond, so that a test sees the exact instant and offset.
+const SinceFormat = time.RFC3339Nano
+
 // details is what the template reads: p and its session's details.
 type details struct {
 	Page
+	SinceText                     string
 	ID, Idling, Rolling, Absolute string
 	Remember                      bool
 }
@@ -64,6 +62,9 @@ type details struct {
 // Render writes the page for p to w.
 func (p Page) Render(w io.Writer) error {
 	d := details{Page: p}
+	if !p.Since.IsZero() {
+		d.SinceText = p.Since.Format(SinceFormat)
+	}
 	if s := p.Session; s != nil {
 		d.ID, d.Remember = s.ID(), s.Remember()
 		d.Idling = remaining(s.IdlingTimeout())
@@ -82,22 +83,27 @@ func remaining(d time.Duration, ok bool) string {
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <title>sessiongo demo</title>
-<style>body{font:16px system-ui;max-width:36em;margin:3em auto}dt{font-weight:bold}</style>
+<style>body{font:16px system-ui;max-width:36em;margin:3em auto}dt{font-weight:bold}form{display:inline}</style>
 <h1>sessiongo demo ({{.Framework}})</h1>
-{{range .Notices}}<p><i>{{.}}</i></p>
+{{range .Notices}}<p class="notice"><i>{{.}}</i></p>
 {{end}}{{if .User}}
-<p>Signed in as <b>{{.User}}</b>.</p>
+<p>Signed in as <b id="user">{{.User}}</b>.</p>
 <dl>
-<dt>Visits</dt><dd>{{.Visits}}</dd>
-<dt>Session id</dt><dd><code>{{.ID}}</code></dd>
-<dt>Remaining</dt><dd>idling {{.Idling}}, rolling {{.Rolling}}, absolute {{.Absolute}}</dd>
-<dt>Remember me</dt><dd>{{.Remember}}</dd>
+<dt>Name</dt><dd id="name">{{.Name}}</dd>
+<dt>User id</dt><dd id="user-id">{{.UserID}}</dd>
+<dt>Member since</dt><dd id="since">{{.SinceText}}</dd>
+<dt>Roles</dt><dd id="roles">{{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}</dd>
+<dt>Visits</dt><dd id="visits">{{.Visits}}</dd>
+<dt>Session id</dt><dd><code id="session-id">{{.ID}}</code></dd>
+<dt>Remaining</dt><dd id="remaining">idling {{.Idling}}, rolling {{.Rolling}}, absolute {{.Absolute}}</dd>
+<dt>Remember me</dt><dd id="remember">{{.Remember}}</dd>
 </dl>
 <form method="post" action="/visit"><button>Count a visit</button></form>
 <form method="post" action="/logout"><button>Log out</button></form>
+<form method="post" action="/logout-everywhere"><button>Log out everywhere</button></form>
 {{else}}
 <form method="post" action="/login">
-<label>Name <input name="user" required autofocus></label>
+<label>Name <input name="user" required autofocus placeholder="alice or bob"></label>
 <label><input type="checkbox" name="remember"> Remember me</label>
 <button>Log in</button>
 </form>
