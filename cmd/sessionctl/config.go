@@ -51,6 +51,13 @@ type option struct {
 type settings struct {
 	cfg   session.Config
 	store string // a store URL (--store, or built from "storage" and its section)
+
+	// From the file: the storage name ("cookie", "redis"...), and the
+	// revocation backend of cookie storage ("revocation": "redis") with its
+	// section, which revoke makes a store URL of.
+	storage           string
+	revocation        string
+	revocationSection map[string]any
 }
 
 func secondsValue(v value) time.Duration {
@@ -425,15 +432,18 @@ func (st *settings) applyFile(e *env, raw []byte) error {
 		}
 		_, section := storageSectionKey(key)
 		switch {
-		case key == "store" || key == "storage":
+		case key == "store" || key == "storage" || key == "revocation":
 			var s string
 			if json.Unmarshal(v, &s) != nil {
 				return errors.New("want a string")
 			}
-			if key == "store" {
+			switch key {
+			case "store":
 				st.store = s
-			} else {
+			case "storage":
 				storage = s
+			default:
+				st.revocation = s
 			}
 		case section:
 			d := json.NewDecoder(bytes.NewReader(v))
@@ -452,6 +462,12 @@ func (st *settings) applyFile(e *env, raw []byte) error {
 		return err
 	}
 	st.cfg = cfg
+	st.storage = storage
+	for _, n := range storageSections[st.revocation] {
+		if s, ok := sections[n]; ok {
+			st.revocationSection = s
+		}
+	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		fmt.Fprintf(e.stderr, "sessionctl: warning: ignoring unknown configuration options: %s\n", strings.Join(unknown, ", "))

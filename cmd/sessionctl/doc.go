@@ -8,6 +8,7 @@
 //	sessionctl keygen                                   # a fresh 32-byte key
 //	sessionctl sessions list --store redis://127.0.0.1:6379 --subject alice
 //	sessionctl sessions revoke --store postgres://... --subject alice
+//	sessionctl revoke --config app.json --key 'sid:https://idp.example#8f2c'   # cookie sessions
 //
 // Configuration comes from flags named after lua-resty-session's options
 // (--audience, --remember, --bind, --idling-timeout, ...) and from a JSON

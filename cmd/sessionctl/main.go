@@ -51,6 +51,7 @@ func init() {
 		{"new", "mint a session and print its Set-Cookie lines", runNew},
 		{"keygen", "print a fresh random 32-byte key", runKeygen},
 		{"sessions", "list or revoke a subject's sessions in a store (list|revoke)", runSessions},
+		{"revoke", "revoke cookie sessions by key or subject in the revocation backend", runRevoke},
 	}
 }
 

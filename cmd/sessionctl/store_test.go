@@ -176,7 +176,7 @@ func dropTables(t *testing.T, driver, dsn, table string) {
 	}
 	t.Cleanup(func() {
 		defer db.Close()
-		for _, tb := range []string{table + "_meta", table} {
+		for _, tb := range []string{table + "_meta", table, table + "_revoked"} {
 			if _, err := db.Exec("DROP TABLE IF EXISTS " + tb); err != nil {
 				t.Logf("drop %s: %v", tb, err)
 			}

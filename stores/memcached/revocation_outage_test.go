@@ -1,0 +1,36 @@
+package memcachedstore_test
+
+import (
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/sessiongo/session/conformance"
+)
+
+// TestRevocationOutage runs the store as the revocation backend of cookie
+// sessions on a memcached of the test's own, which the rule kills or
+// freezes in the middle of a request: FailClosed and FailOpen, and the
+// cache of lookups (hits, expiry, cached failures) counted on this server.
+// The client's own timeout is a minute, far past the rule's margin.
+func TestRevocationOutage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, p *os.Process)
+	}{
+		{"stopped", func(t *testing.T, p *os.Process) { p.Kill(); waitState(t, p, "Z") }},
+		{"frozen", func(t *testing.T, p *os.Process) { p.Signal(syscall.SIGSTOP); waitState(t, p, "T") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			addr, proc := throwawayMemcached(t)
+			c := memcache.New(addr)
+			c.Timeout = outageClientTimeout
+			defer c.Close()
+			conformance.TestRevocationOutage(t, mustNew(t, c), func() { tt.breakIt(t, proc) })
+		})
+	}
+}
