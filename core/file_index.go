@@ -39,8 +39,8 @@ import (
 // holds dead entries, and removes those left with none).
 
 const (
-	fileIndexDir     = "index"  // indexes whose name cannot be a file name; not hex, so no legacy name directory
-	fileIndexCompact = 8 << 10  // an index larger than this is compacted by the write that finds it mostly dead
+	fileIndexDir     = "index"   // indexes whose name cannot be a file name; not hex, so no legacy name directory
+	fileIndexCompact = 8 << 10   // an index larger than this is compacted by the write that finds it mostly dead
 	fileIndexMaxExp  = 1<<40 - 1 // the largest expiry 5 bytes hold
 )
 

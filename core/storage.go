@@ -32,9 +32,9 @@ type storeOptions struct {
 	clock      func() time.Time
 	sync       bool
 	file       fileOptions // the file store's own options (file_options.go)
-	memoryOnly []string // options given that only the memory store takes
-	fileOnly   []string // options given that only the file store takes
-	bad        []string // options given with a bad value, and why
+	memoryOnly []string    // options given that only the memory store takes
+	fileOnly   []string    // options given that only the file store takes
+	bad        []string    // options given with a bad value, and why
 }
 
 // WithMaxEntries bounds the number of records of a MemoryStore (default
