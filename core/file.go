@@ -235,7 +235,7 @@ var errNotRegular = errors.New("not a regular file")
 // readRecord reads a record file and its expiry (modification time) from
 // one open file, so that both belong to the same write.
 func readRecord(path string) (value []byte, expires int64, err error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|fileNoFollow, 0)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -256,9 +256,9 @@ func readRecord(path string) (value []byte, expires int64, err error) {
 }
 
 // recordExpiry returns the expiry of a record file; ok is false when there
-// is no regular file.
+// is no regular file (a symbolic link is not followed).
 func recordExpiry(path string) (expires int64, ok bool) {
-	info, err := os.Stat(path)
+	info, err := os.Lstat(path)
 	if err != nil || !info.Mode().IsRegular() {
 		return 0, false
 	}
@@ -374,7 +374,7 @@ func (s *FileStore) shorten(path string, now int64, staleTTL time.Duration) erro
 	if !ok || expires <= stale {
 		return nil
 	}
-	if err := os.Chtimes(path, time.Time{}, time.Unix(0, stale)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := setMtime(path, time.Unix(0, stale)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fileError("unable to shorten old record", err)
 	}
 	return nil

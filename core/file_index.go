@@ -230,7 +230,7 @@ func (s *FileStore) readIndex(path string, now int64) (indexState, error) {
 	mu := s.lock(path)
 	mu.Lock()
 	defer mu.Unlock()
-	data, err := os.ReadFile(path)
+	data, err := readNoFollow(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return indexState{}, nil
@@ -256,7 +256,7 @@ func (s *FileStore) appendIndex(path, entries string, now int64) error {
 	if err := s.appendFile(path, []byte(entries)); err != nil {
 		return fileError("unable to write index", err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readNoFollow(path)
 	if err != nil {
 		return fileError("unable to read index", err)
 	}
@@ -264,19 +264,43 @@ func (s *FileStore) appendIndex(path, entries string, now int64) error {
 	if len(data) > fileIndexCompact && idx.size() < len(data)/2 {
 		return s.compactIndex(path, now, false)
 	}
-	if err := os.Chtimes(path, time.Time{}, idx.mtime(now)); err != nil {
+	if err := setMtime(path, idx.mtime(now)); err != nil {
 		return fileError("unable to set index time", err)
 	}
 	return nil
 }
 
+// setMtime sets the modification time of the regular file at path, never
+// through a symbolic link.
+func setMtime(path string, mtime time.Time) error {
+	info, err := os.Lstat(path)
+	if err == nil && !info.Mode().IsRegular() {
+		err = errNotRegular
+	}
+	if err == nil {
+		err = os.Chtimes(path, time.Time{}, mtime)
+	}
+	return err
+}
+
+// readNoFollow reads the file at path, not through a symbolic link.
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|fileNoFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 // appendFile appends data to path, created when missing (as its directory
 // is), with one write.
 func (s *FileStore) appendFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	const flags = os.O_WRONLY | os.O_APPEND | os.O_CREATE | fileNoFollow
+	f, err := os.OpenFile(path, flags, 0o600)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = os.MkdirAll(filepath.Dir(path), 0o700); err == nil {
-			f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			f, err = os.OpenFile(path, flags, 0o600)
 		}
 	}
 	if err != nil {
@@ -300,7 +324,7 @@ func (s *FileStore) appendFile(path string, data []byte) error {
 // rename may be lost, a window of microseconds that only a process of
 // another library (or another sessiongo process) can hit.
 func (s *FileStore) compactIndex(path string, now int64, strict bool) error {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|fileNoFollow, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -319,7 +343,7 @@ func (s *FileStore) compactIndex(path string, now int64, strict bool) error {
 	content := idx.encode()
 	switch {
 	case bytes.Equal(content, data):
-		err = os.Chtimes(path, time.Time{}, idx.mtime(now))
+		err = setMtime(path, idx.mtime(now))
 	case len(idx.live) == 0:
 		err = os.Remove(path)
 	default:
@@ -340,9 +364,9 @@ func (s *FileStore) compactIndex(path string, now int64, strict bool) error {
 	if err := s.appendFile(path, tail); err != nil {
 		return fileError("unable to write index", err)
 	}
-	if data, err = os.ReadFile(path); err == nil {
+	if data, err = readNoFollow(path); err == nil {
 		idx, _ = parseIndex(data, now, false)
-		err = os.Chtimes(path, time.Time{}, idx.mtime(now))
+		err = setMtime(path, idx.mtime(now))
 	}
 	if err != nil {
 		return fileError("unable to set index time", err)

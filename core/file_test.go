@@ -634,3 +634,39 @@ func FuzzFileIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestFileStoreSymlinks: whoever can write in the store's directory cannot
+// point a record or an index at a file elsewhere for the store to read,
+// append to or touch.
+func TestFileStoreSymlinks(t *testing.T) {
+	t.Parallel()
+	if fileNoFollow == 0 {
+		t.Skip("no O_NOFOLLOW on this OS")
+	}
+	ctx := context.Background()
+	st := newTestFileStore(t)
+	target := filepath.Join(t.TempDir(), "target")
+	os.WriteFile(target, []byte("secret"), 0o600)
+	old := time.Unix(1e9, 0)
+	os.Chtimes(target, old, old)
+	md := &store.Metadata{Audiences: []string{"YXVk"}, Subjects: []string{"c3Vi"}}
+	for _, link := range []string{st.recordPath("session", fkA), st.indexPath("session", "YXVk", "c3Vi")} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := st.Get(ctx, "session", fkA, store.GetOptions{Now: stAt(0)}); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("Get through a symbolic link = %q, %v; want a store error", got, err)
+	}
+	if _, err := st.Sessions(ctx, "session", "YXVk", "c3Vi", stAt(0)); !errors.Is(err, ErrStore) {
+		t.Errorf("Sessions through a symbolic link: %v, want ErrStore", err)
+	}
+	if err := st.Set(ctx, "session", fkB, []byte("v"), store.SetOptions{TTL: time.Hour, Now: stAt(0), Metadata: md}); !errors.Is(err, ErrStore) {
+		t.Errorf("Set appending through a symbolic link: %v, want ErrStore", err)
+	}
+	// A record replaces the link itself.
+	stSet(t, st, "session", fkA, "v", store.SetOptions{TTL: time.Hour, Now: stAt(0)})
+	if data, _ := os.ReadFile(target); string(data) != "secret" || !fileMtime(t, target).Equal(old) {
+		t.Errorf("the link's target changed: %q, %v", data, fileMtime(t, target))
+	}
+}
