@@ -320,9 +320,10 @@ func (s *FileStore) appendFile(path string, data []byte) error {
 // or removes it when none is left; the caller holds path's lock. Strict,
 // it leaves a file that is not entirely an index alone. Entries that
 // another process appends to the old file while it is being replaced are
-// appended again to the new one; one appended between that check and the
-// rename may be lost, a window of microseconds that only a process of
-// another library (or another sessiongo process) can hit.
+// appended again to the new one; only an entry written to the old file
+// after that catch-up, by a process that opened it just before the rename,
+// is lost: a window of microseconds that only another process (the
+// reference, or another sessiongo process) can hit.
 func (s *FileStore) compactIndex(path string, now int64, strict bool) error {
 	f, err := os.OpenFile(path, os.O_RDONLY|fileNoFollow, 0)
 	if err != nil {
