@@ -99,6 +99,9 @@ type fileVectorFileState struct {
 
 func loadFileVectors(t *testing.T) []fileVector {
 	t.Helper()
+	if !fileColonNames {
+		t.Skip("the reference's index names hold ':', which this OS does not take in a file name")
+	}
 	raw, err := os.ReadFile(filepath.Join("testdata", "stores-file-lua-resty-session-4.1.5.json"))
 	if err != nil {
 		t.Fatalf("file store vectors (testdata/, part of the repository): %v", err)
