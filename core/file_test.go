@@ -545,6 +545,9 @@ func TestFileStoreCleanup(t *testing.T) {
 		write("session_a:b.sess", "not an index", past),
 		write("legacy_dir/r00", "no magic", past),
 	}
+	// An index the reference left with its time at its last rotation: kept
+	// while it lists a live session, its time moved to that session's expiry.
+	refIndex := write("remember_YQ:cw.sess", fkB+":"+encodeExp(stAt(time.Hour))+";"+fkA+";", past)
 	// The previous layout: hex(name) directories.
 	legacyDir := filepath.Join(dir, "73657373696f6e")
 	legacyOld := write("73657373696f6e/r6b31", "sessiongo-record 1\nold", past)
@@ -568,6 +571,9 @@ func TestFileStoreCleanup(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(st.indexPath("session", "YQ", "cw")); string(data) != fkB+":"+encodeExp(stAt(time.Hour))+";" {
 		t.Errorf("index after cleanup = %q, want only %s", data, fkB)
+	}
+	if data, _ := os.ReadFile(refIndex); string(data) != fkB+":"+encodeExp(stAt(time.Hour))+";" || !fileMtime(t, refIndex).Equal(stAt(time.Hour)) {
+		t.Errorf("the reference's index after cleanup = %q, %v; want its live entry until %v", data, fileMtime(t, refIndex), stAt(time.Hour))
 	}
 	if _, err := os.Stat(st.indexPath("remember", "YQ", long.Subjects[0])); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("an index without live entries was kept: %v", err)
