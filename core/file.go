@@ -1,13 +1,9 @@
 package session
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,56 +15,65 @@ import (
 	"github.com/sessiongo/session/core/store"
 )
 
-// FileStore is a Store that keeps one file per record under a directory,
-// the counterpart of the reference library's file store, with a subject
-// index (it implements store.SubjectIndex) kept in files too. It is safe for
-// concurrent use within a process, and several processes may share a
-// directory: every write goes to a temporary file that is renamed into
-// place, so readers see a whole record or none.
+// FileStore is a Store that keeps one file per record in a directory, laid
+// out as the reference library's file storage lays it out, so that a Go
+// service and OpenResty (or Kong) can share one directory: each opens the
+// sessions the other saved. It keeps a subject index (store.SubjectIndex)
+// and revocation marks (store.Revoker) in files too.
 //
-// Layout: dir/<hex(name)>/r<hex(key)> holds a record,
-// dir/<hex(name)>/i<hex(SHA-256(audience, subject))> the index of one
-// audience and subject, and dir/groups/<group> the members of one group of
-// records (one browser session, see Store.Set). A record file starts with
-// the line "sessiongo-record <expiry in unix nanoseconds> <group>", then the
-// value; an index file has one "<key> <expiry>" line per session, a group
-// file one "<hex(name)> <key>" line per record. Groups are kept consistent
-// under locks of this process: processes that share a directory may, in a
-// race between a save in one and a delete in another, leave a record of a
-// deleted group behind. Expiry is judged against
-// the Now of each call, not the file's modification time. Names and keys
-// are hex-encoded, so no name or key can reach outside the directory, and
-// they are also validated: 1 to 127 bytes of printable ASCII without
-// spaces, '/', '\' or "..". Others are rejected with an error. Audiences
-// and subjects, of any length, only ever appear hashed.
+// Layout, with the options WithFilePrefix and WithFileSuffix (both empty
+// by default, then "prefix_" and ".suffix" are left out):
 //
-// Context cancellation is checked when a call starts: a cancelled call
-// changes nothing and returns the context's error.
+//	dir/[prefix_]name_key[.suffix]               a record: the value as is; its modification time is its expiry
+//	dir/[prefix_]name_audience:subject[.suffix]  the subject index: "key:exp;" entries, "key;" once a key is replaced or deleted
+//	dir/groups/, dir/links/                      the record groups of Store.Set (sessiongo only)
+//	dir/index/                                   indexes whose name cannot be a file name (sessiongo only)
+//	dir/revoked/                                 revocation marks (sessiongo only)
+//
+// name is the cookie name, key the storage key; in the index, exp is the
+// expiry in Unix seconds as 5 little-endian bytes in base64url. The
+// reference never looks into the subdirectories. See docs/stores.md for
+// what each side does with the other's files.
+//
+// Records are written to a temporary file that is renamed into place, so a
+// reader sees a whole record or none; index entries are appended with one
+// write each, as the reference appends them. Several processes (and the
+// reference) may share the directory; record groups are kept consistent
+// under the locks of one process only. Names, keys, audiences and subjects
+// are validated before they become part of a file name: a cookie name is 1
+// to 127 bytes of printable ASCII without spaces, '/', '\' or ':', a key 1
+// to 127 base64url characters; anything else is rejected with an error. An
+// audience and subject pair that cannot be part of a file name (too long,
+// or with such characters) is indexed in dir/index under a hash instead.
+//
+// Expiry is judged against the Now of each call. Context cancellation is
+// checked when a call starts: a cancelled call changes nothing and returns
+// the context's error.
 type FileStore struct {
-	dir   string
-	clock func() time.Time
-	sync  bool
+	dir            string
+	prefix, suffix string
+	clock          func() time.Time
+	sync           bool
 
-	locks  [64]sync.Mutex // striped by record or index file path
+	locks  [64]sync.Mutex // striped by file path
 	glocks [64]sync.Mutex // striped by group; taken before locks
-	dirs   sync.Map       // name directories known to exist
+	dirs   sync.Map       // subdirectories known to exist
 
 	cleaner
 }
 
 const (
-	fileMagic      = "sessiongo-record "
-	fileMaxPart    = 127
-	fileTmpPrefix  = ".tmp-"
-	fileTmpMaxAge  = time.Hour // temporary files older than this are debris
-	fileRecordChar = 'r'
-	fileIndexChar  = 'i'
+	fileMaxPart   = 127 // longest cookie name and storage key
+	fileMaxName   = 255 // longest file name (NAME_MAX on common file systems)
+	fileTmpPrefix = ".tmp-"
+	fileTmpMaxAge = time.Hour // temporary files older than this are debris
 )
 
 var errFileNotFound = newError(ErrNotFound, "file store: no such record")
 
-// NewFileStore returns a FileStore keeping its files under dir, which is
-// created (mode 0700) when missing. It takes the options
+// NewFileStore returns a FileStore keeping its files in dir (the reference
+// file storage's option path), which is created (mode 0700) when missing.
+// It takes the options WithFilePrefix, WithFileSuffix,
 // WithCleanupInterval, WithClock and WithSync; any other option, or a bad
 // value, is an error matching ErrInvalidConfig, as are an empty dir and one
 // that cannot be created. With WithCleanupInterval it starts a cleaner
@@ -84,7 +89,7 @@ func NewFileStore(dir string, opts ...StoreOption) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, configError("file store: %w", err)
 	}
-	s := &FileStore{dir: dir, clock: o.clock, sync: o.sync}
+	s := &FileStore{dir: dir, prefix: o.file.prefix, suffix: o.file.suffix, clock: o.clock, sync: o.sync}
 	if o.cleanup > 0 {
 		s.startCleaner(o.cleanup, func() { s.Cleanup(s.clock()) }) //nolint:errcheck // the next pass retries
 	}
@@ -94,17 +99,51 @@ func NewFileStore(dir string, opts ...StoreOption) (*FileStore, error) {
 // Dir returns the directory the store keeps its files in.
 func (s *FileStore) Dir() string { return s.dir }
 
-// validPart reports whether a name, key, audience or subject can be stored.
+// validPart reports whether a revocation key can be stored: 1 to 127 bytes
+// of printable ASCII without spaces, '/', '\' or "..". (Revocation marks
+// are named by the hex of their key.)
 func validPart(p string) bool {
 	if len(p) == 0 || len(p) > fileMaxPart || strings.Contains(p, "..") {
 		return false
 	}
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c >= 0x7f || c == '/' || c == '\\' {
+		if !fileNameByte(p[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// validCookieName reports whether name can be part of a file name: 1 to
+// 127 bytes of printable ASCII without spaces, '/', '\' or ':' (so that no
+// record name is ever an index name).
+func validRecordName(name string) bool {
+	if len(name) == 0 || len(name) > fileMaxPart {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !fileNameByte(name[i]) || name[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// validStorageKey reports whether key is 1 to 127 base64url characters.
+func validStorageKey(key string) bool {
+	if len(key) == 0 || len(key) > fileMaxPart {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if !base64urlByte(key[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func base64urlByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 func fileError(msg string, err error) error { return wrapError(ErrStore, "file store: "+msg, err) }
@@ -113,17 +152,45 @@ func invalidPart(what, p string) error {
 	return fileError("invalid "+what+" "+strconv.Quote(p)+" (want 1 to 127 printable ASCII bytes without spaces, '/', '\\' or \"..\")", nil)
 }
 
-func (s *FileStore) nameDir(name string) string {
-	return filepath.Join(s.dir, hex.EncodeToString([]byte(name)))
+// checkRecord validates the name and key of a record, and the length of
+// the file name they make.
+func (s *FileStore) checkRecord(what, name, key string) error {
+	switch {
+	case !validRecordName(name):
+		return fileError("invalid "+what+"name "+strconv.Quote(name)+" (want 1 to 127 bytes of printable ASCII without spaces, '/', '\\' or ':')", nil)
+	case !validStorageKey(key):
+		return fileError("invalid "+what+"key "+strconv.Quote(key)+" (want 1 to 127 base64url characters)", nil)
+	case len(s.fileName(name, key)) > fileMaxName:
+		return fileError("file name of "+what+"record "+strconv.Quote(name)+" "+strconv.Quote(key)+" longer than 255 bytes", nil)
+	}
+	return nil
 }
 
+// fileName is the reference's file name of a record (part is its key) or
+// of an index (part is "audience:subject"): [prefix_]name_part[.suffix].
+func (s *FileStore) fileName(name, part string) string {
+	var b strings.Builder
+	b.Grow(len(s.prefix) + len(name) + len(part) + len(s.suffix) + 3)
+	if s.prefix != "" {
+		b.WriteString(s.prefix)
+		b.WriteByte('_')
+	}
+	b.WriteString(name)
+	b.WriteByte('_')
+	b.WriteString(part)
+	if s.suffix != "" {
+		b.WriteByte('.')
+		b.WriteString(s.suffix)
+	}
+	return b.String()
+}
+
+// recordBase is the file name of a record whose name and key are valid.
+func (s *FileStore) recordBase(name, key string) string { return s.fileName(name, key) }
+
+// recordPath is the path of a record whose name and key are valid.
 func (s *FileStore) recordPath(name, key string) string {
-	return filepath.Join(s.nameDir(name), string(fileRecordChar)+hex.EncodeToString([]byte(key)))
-}
-
-func (s *FileStore) indexPath(name, audience, subject string) string {
-	sum := sha256.Sum256([]byte(audience + "\x00" + subject))
-	return filepath.Join(s.nameDir(name), string(fileIndexChar)+hex.EncodeToString(sum[:]))
+	return filepath.Join(s.dir, s.recordBase(name, key))
 }
 
 func (s *FileStore) lock(path string) *sync.Mutex {
@@ -138,30 +205,23 @@ func (s *FileStore) now(t time.Time) int64 {
 }
 
 // Get returns the value stored under name and key; a missing or expired
-// record (judged against opts.Now) is an error matching ErrNotFound. An
-// expired record's file is removed.
+// record (its modification time at or before opts.Now) is an error
+// matching ErrNotFound. An expired record's file is removed.
 func (s *FileStore) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !validPart(name) {
-		return nil, invalidPart("name", name)
-	}
-	if !validPart(key) {
-		return nil, invalidPart("key", key)
+	if err := s.checkRecord("", name, key); err != nil {
+		return nil, err
 	}
 	now := s.now(opts.Now)
 	path := s.recordPath(name, key)
-	data, err := os.ReadFile(path)
+	value, expires, err := readRecord(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errFileNotFound
 		}
 		return nil, fileError("unable to read record", err)
-	}
-	expires, _, value, err := parseRecord(data)
-	if err != nil {
-		return nil, err
 	}
 	if expires <= now {
 		s.removeExpired(path, now)
@@ -170,113 +230,114 @@ func (s *FileStore) Get(ctx context.Context, name, key string, opts store.GetOpt
 	return value, nil
 }
 
-// parseRecord splits a record file into its expiry, group and value. The
-// group is empty in records written before groups existed.
-func parseRecord(data []byte) (expires int64, group string, value []byte, err error) {
-	i := bytes.IndexByte(data, '\n')
-	if i < 0 || !bytes.HasPrefix(data, []byte(fileMagic)) {
-		return 0, "", nil, fileError("corrupt record file", nil)
-	}
-	head, group, _ := strings.Cut(string(data[len(fileMagic):i]), " ")
-	expires, err = strconv.ParseInt(head, 10, 64)
-	if err != nil {
-		return 0, "", nil, fileError("corrupt record file", err)
-	}
-	return expires, group, data[i+1:], nil
-}
+var errNotRegular = errors.New("not a regular file")
 
-// recordHeader is the first line of a record file.
-func recordHeader(expires int64, group string) []byte {
-	return []byte(fileMagic + strconv.FormatInt(expires, 10) + " " + group + "\n")
-}
-
-// readHead reads the expiry and group of a record file; ok is false when
-// the file is missing or corrupt.
-func readHead(path string) (expires int64, group string, ok bool) {
-	f, err := os.Open(path)
+// readRecord reads a record file and its expiry (modification time) from
+// one open file, so that both belong to the same write.
+func readRecord(path string) (value []byte, expires int64, err error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|fileNoFollow, 0)
 	if err != nil {
-		return 0, "", false
+		return nil, 0, err
 	}
 	defer f.Close()
-	var buf [128]byte
-	n, _ := io.ReadFull(f, buf[:])
-	i := bytes.IndexByte(buf[:n], '\n')
-	if i < 0 {
-		return 0, "", false
+	info, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
 	}
-	expires, group, _, err = parseRecord(buf[:i+1])
-	return expires, group, err == nil
+	if !info.Mode().IsRegular() {
+		return nil, 0, errNotRegular
+	}
+	var b bytes.Buffer
+	b.Grow(int(info.Size()) + bytes.MinRead)
+	if _, err := b.ReadFrom(f); err != nil {
+		return nil, 0, err
+	}
+	return b.Bytes(), info.ModTime().UnixNano(), nil
 }
 
-// readExpiry reads the expiry of a record file; ok is false when the file
-// is missing or corrupt.
-func readExpiry(path string) (expires int64, ok bool) {
-	expires, _, ok = readHead(path)
-	return expires, ok
+// recordExpiry returns the expiry of a record file; ok is false when there
+// is no regular file (a symbolic link is not followed).
+func recordExpiry(path string) (expires int64, ok bool) {
+	info, err := os.Lstat(path)
+	if err != nil || !info.Mode().IsRegular() {
+		return 0, false
+	}
+	return info.ModTime().UnixNano(), true
 }
 
 // removeExpired removes a record file if it is still expired at now, under
-// the file's lock so that a concurrent Set is never undone.
+// the file's lock so that a Set of this process is never undone.
 func (s *FileStore) removeExpired(path string, now int64) bool {
 	mu := s.lock(path)
 	mu.Lock()
 	defer mu.Unlock()
-	if exp, ok := readExpiry(path); ok && exp <= now {
+	if exp, ok := recordExpiry(path); ok && exp <= now {
 		return os.Remove(path) == nil
 	}
 	return false
 }
 
-// Set writes value under name and key for opts.TTL from opts.Now,
-// shortens the life of the opts.OldKey record to opts.StaleTTL (removing it
-// when StaleTTL is not positive), and updates the subject index of
-// opts.Metadata. The record joins the group of opts.Partner or
-// opts.OldKey; when that record is not readable, nothing is written and the
-// error matches ErrNotFound. With opts.Replace only the value of an
-// existing record changes.
+// Set writes value under name and key for opts.TTL from opts.Now (the
+// file's modification time is set to the expiry), shortens the life of
+// the opts.OldKey record to opts.StaleTTL (removing it when StaleTTL is not
+// positive), and appends to the subject index of opts.Metadata the key
+// with its expiry and, as replaced, the old key. The record joins the
+// group of opts.Partner or opts.OldKey; when that record is not readable,
+// nothing is written and the error matches ErrNotFound. With opts.Replace
+// only the value of an existing record changes.
 func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !validPart(name) {
-		return invalidPart("name", name)
-	}
-	if !validPart(key) {
-		return invalidPart("key", key)
+	if err := s.checkRecord("", name, key); err != nil {
+		return err
 	}
 	now := s.now(opts.Now)
 	if opts.Replace {
-		return s.replace(name, key, value, now)
+		return s.replace(s.recordPath(name, key), value, now)
 	}
-	if opts.OldKey != "" && !validPart(opts.OldKey) {
-		return invalidPart("old key", opts.OldKey)
+	if opts.OldKey != "" {
+		if err := s.checkRecord("old ", name, opts.OldKey); err != nil {
+			return err
+		}
 	}
-	if !opts.Partner.IsZero() && (!validPart(opts.Partner.Name) || !validPart(opts.Partner.Key)) {
-		return invalidPart("partner", opts.Partner.Name+" "+opts.Partner.Key)
+	if !opts.Partner.IsZero() {
+		if err := s.checkRecord("partner ", opts.Partner.Name, opts.Partner.Key); err != nil {
+			return err
+		}
 	}
 	if opts.TTL <= 0 {
 		return fileError("invalid ttl", nil)
 	}
-	if md := opts.Metadata; md != nil && len(md.Audiences) != len(md.Subjects) {
+	md := opts.Metadata
+	if md != nil && len(md.Audiences) != len(md.Subjects) {
 		return fileError("metadata audiences and subjects differ in number", nil)
 	}
 	expires := now + int64(opts.TTL)
-	src := opts.Partner
-	if src.IsZero() && opts.OldKey != "" && opts.OldKey != key {
-		src = store.RecordKey{Name: name, Key: opts.OldKey}
+	r := s.recordBase(name, key)
+	var src string
+	switch {
+	case !opts.Partner.IsZero():
+		src = s.recordBase(opts.Partner.Name, opts.Partner.Key)
+	case opts.OldKey != "" && opts.OldKey != key:
+		src = s.recordBase(name, opts.OldKey)
 	}
-	if err := s.writeInGroup(store.RecordKey{Name: name, Key: key}, src, expires, value, now); err != nil {
+	if err := s.writeInGroup(r, src, expires, value, now); err != nil {
 		return err
 	}
-	if opts.OldKey != "" && opts.OldKey != key {
-		if err := s.shorten(name, s.recordPath(name, opts.OldKey), now, opts.StaleTTL); err != nil {
+	replaced := opts.OldKey != "" && opts.OldKey != key
+	if replaced {
+		if err := s.shorten(s.recordPath(name, opts.OldKey), now, opts.StaleTTL); err != nil {
 			return err
 		}
 	}
-	if md := opts.Metadata; md != nil {
+	if md != nil {
+		entries := indexEntry(key, expirySeconds(expires))
+		if replaced {
+			entries += indexTombstone(opts.OldKey)
+		}
 		for i := range md.Audiences {
-			path := s.indexPath(name, md.Audiences[i], md.Subjects[i])
-			if _, err := s.updateIndex(name, path, key, expires, opts.OldKey, now, false); err != nil {
+			if err := s.appendIndex(s.indexPath(name, md.Audiences[i], md.Subjects[i]), entries, now); err != nil {
 				return err
 			}
 		}
@@ -284,21 +345,21 @@ func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opt
 	return nil
 }
 
-// replace rewrites the value of a live record, keeping its expiry and group.
-func (s *FileStore) replace(name, key string, value []byte, now int64) error {
-	path := s.recordPath(name, key)
+// replace rewrites the value of a live record, keeping its expiry.
+func (s *FileStore) replace(path string, value []byte, now int64) error {
 	mu := s.lock(path)
 	mu.Lock()
 	defer mu.Unlock()
-	expires, group, ok := readHead(path)
+	expires, ok := recordExpiry(path)
 	if !ok || expires <= now {
 		return errFileNotFound
 	}
-	return s.writeLocked(name, path, recordHeader(expires, group), value)
+	return s.writeAtomic(s.dir, path, value, time.Unix(0, expires))
 }
 
-// shorten makes the record at path expire at most staleTTL after now.
-func (s *FileStore) shorten(name, path string, now int64, staleTTL time.Duration) error {
+// shorten makes the record at path expire at most staleTTL after now, or
+// removes it when staleTTL is not positive. A missing record is left so.
+func (s *FileStore) shorten(path string, now int64, staleTTL time.Duration) error {
 	mu := s.lock(path)
 	mu.Lock()
 	defer mu.Unlock()
@@ -308,112 +369,68 @@ func (s *FileStore) shorten(name, path string, now int64, staleTTL time.Duration
 		}
 		return nil
 	}
+	expires, ok := recordExpiry(path)
 	stale := now + int64(staleTTL)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fileError("unable to read old record", err)
+	if !ok || expires <= stale {
+		return nil
 	}
-	expires, group, value, err := parseRecord(data)
-	if err != nil || expires <= stale {
-		return nil // a corrupt old record is left for the cleaner
-	}
-	return s.writeLocked(name, path, recordHeader(stale, group), value)
-}
-
-// writeFile writes header and value to path atomically, under path's lock.
-func (s *FileStore) writeFile(name, path string, header, value []byte) error {
-	tmp, err := s.writeTempIn(s.nameDir(name), header, value)
-	if err != nil {
-		return err
-	}
-	mu := s.lock(path)
-	mu.Lock()
-	err = os.Rename(tmp, path)
-	mu.Unlock()
-	if err != nil {
-		os.Remove(tmp)
-		return fileError("unable to write record", err)
+	if err := setMtime(path, time.Unix(0, stale)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fileError("unable to shorten old record", err)
 	}
 	return nil
 }
 
-// writeLocked is writeFile for a caller that holds path's lock.
-func (s *FileStore) writeLocked(name, path string, header, value []byte) error {
-	return s.writeLockedIn(s.nameDir(name), path, header, value)
-}
-
-// writeLockedIn writes header and value to path, through a temporary file
-// in dir, for a caller that holds path's lock.
-func (s *FileStore) writeLockedIn(dir, path string, header, value []byte) error {
-	tmp, err := s.writeTempIn(dir, header, value)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fileError("unable to write "+filepath.Base(path), err)
-	}
-	return nil
-}
-
-// writeTempIn writes header and value to a new temporary file in dir and
-// returns its path.
-func (s *FileStore) writeTempIn(dir string, header, value []byte) (string, error) {
-	if _, ok := s.dirs.Load(dir); !ok {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return "", fileError("unable to create directory", err)
-		}
-		s.dirs.Store(dir, struct{}{})
-	}
+// writeAtomic writes data to path through a temporary file in dir (on the
+// same file system) that gets mtime, when not zero, before it is renamed
+// into place. The caller holds path's lock.
+func (s *FileStore) writeAtomic(dir, path string, data []byte, mtime time.Time) error {
 	f, err := os.CreateTemp(dir, fileTmpPrefix+"*")
-	if errors.Is(err, fs.ErrNotExist) { // removed behind our back
+	if errors.Is(err, fs.ErrNotExist) { // created on first use, or removed behind our back
 		if err = os.MkdirAll(dir, 0o700); err == nil {
 			f, err = os.CreateTemp(dir, fileTmpPrefix+"*")
 		}
 	}
 	if err != nil {
-		return "", fileError("unable to create temporary file", err)
+		return fileError("unable to create temporary file", err)
 	}
-	_, err = f.Write(header)
-	if err == nil {
-		_, err = f.Write(value)
-	}
+	tmp := f.Name()
+	_, err = f.Write(data)
 	if err == nil && s.sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", fileError("unable to write temporary file", err)
+	if err == nil && !mtime.IsZero() {
+		err = os.Chtimes(tmp, time.Time{}, mtime)
 	}
-	return f.Name(), nil
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fileError("unable to write "+filepath.Base(path), err)
+	}
+	return nil
 }
 
 // Delete removes the record under name and key, every other record of its
-// group, and its subject index entries of opts.Metadata. Deleting a missing
-// record is not an error.
+// group, and appends the key, as deleted, to the subject index of
+// opts.Metadata. Deleting a missing record is not an error.
 func (s *FileStore) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !validPart(name) {
-		return invalidPart("name", name)
+	if err := s.checkRecord("", name, key); err != nil {
+		return err
 	}
-	if !validPart(key) {
-		return invalidPart("key", key)
-	}
-	if err := s.deleteGroup(store.RecordKey{Name: name, Key: key}); err != nil {
+	if err := s.deleteGroup(s.recordBase(name, key)); err != nil {
 		return err
 	}
 	if md := opts.Metadata; md != nil {
 		now := s.now(opts.Now)
 		for i := range min(len(md.Audiences), len(md.Subjects)) {
-			if _, err := s.updateIndex(name, s.indexPath(name, md.Audiences[i], md.Subjects[i]), "", 0, key, now, false); err != nil {
+			if err := s.appendIndex(s.indexPath(name, md.Audiences[i], md.Subjects[i]), indexTombstone(key), now); err != nil {
 				return err
 			}
 		}
@@ -421,143 +438,46 @@ func (s *FileStore) Delete(ctx context.Context, name, key string, opts store.Del
 	return nil
 }
 
-// removeRecord removes a record file under its lock.
-func (s *FileStore) removeRecord(path string) error {
+// removeFile removes a file under its lock; a missing file is no error.
+func (s *FileStore) removeFile(path string) error {
 	mu := s.lock(path)
 	mu.Lock()
 	err := os.Remove(path)
 	mu.Unlock()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fileError("unable to delete record", err)
+		return fileError("unable to delete "+filepath.Base(path), err)
 	}
 	return nil
 }
 
 // Sessions lists the live sessions of an encoded audience and subject under
-// the cookie name, soonest to expire first, pruning expired entries and
-// entries whose record is gone. It implements store.SubjectIndex.
+// the cookie name, soonest to expire first: the keys the index holds as
+// live at now whose record is still there, with the record's expiry. An
+// index that holds replaced, deleted or expired entries is rewritten
+// without them. It implements store.SubjectIndex.
 func (s *FileStore) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !validPart(name) {
-		return nil, invalidPart("name", name)
+	if !validRecordName(name) {
+		return nil, fileError("invalid name "+strconv.Quote(name), nil)
 	}
-	entries, err := s.updateIndex(name, s.indexPath(name, audience, subject), "", 0, "", s.now(now), true)
+	t := s.now(now)
+	idx, err := s.readIndex(s.indexPath(name, audience, subject), t)
 	if err != nil {
 		return nil, err
 	}
-	sortEntries(entries)
-	return entries, nil
-}
-
-// updateIndex rewrites the index file at path: adds key (when not empty)
-// with its expiry, removes drop, prunes expired entries (and, with list,
-// entries whose record is gone, returning the live ones with their record's
-// expiry).
-func (s *FileStore) updateIndex(name, path, key string, expires int64, drop string, now int64, list bool) ([]store.IndexEntry, error) {
-	mu := s.lock(path)
-	mu.Lock()
-	defer mu.Unlock()
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fileError("unable to read index", err)
-	}
-	type kv struct {
-		key     string
-		expires int64
-	}
-	var kept []kv
-	changed := false
 	var out []store.IndexEntry
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		k, e, ok := strings.Cut(sc.Text(), " ")
-		exp, err := strconv.ParseInt(e, 10, 64)
-		if !ok || err != nil || !validPart(k) || exp <= now || k == drop || k == key {
-			changed = true
+	for _, e := range idx.live {
+		if s.checkRecord("", name, e.key) != nil {
 			continue
 		}
-		if list {
-			recExp, ok := readExpiry(s.recordPath(name, k))
-			if !ok || recExp <= now {
-				changed = true
-				continue
-			}
-			out = append(out, store.IndexEntry{Key: k, Expires: time.Unix(0, recExp)})
+		if exp, ok := recordExpiry(s.recordPath(name, e.key)); ok && exp > t {
+			out = append(out, store.IndexEntry{Key: e.key, Expires: time.Unix(0, exp)})
 		}
-		kept = append(kept, kv{k, exp})
 	}
-	if key != "" {
-		kept = append(kept, kv{key, expires})
-		changed = true
-	}
-	if !changed {
-		return out, nil
-	}
-	if len(kept) == 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fileError("unable to remove index", err)
-		}
-		return out, nil
-	}
-	var b bytes.Buffer
-	for _, e := range kept {
-		b.WriteString(e.key)
-		b.WriteByte(' ')
-		b.WriteString(strconv.FormatInt(e.expires, 10))
-		b.WriteByte('\n')
-	}
-	if err := s.writeLocked(name, path, nil, b.Bytes()); err != nil {
-		return nil, err
-	}
+	sortEntries(out)
 	return out, nil
-}
-
-// Cleanup removes the record and revocation mark files that have expired
-// at now, prunes every index file, removes temporary files left by crashed
-// writers, and returns how many records it removed. The cleaner goroutine
-// calls it; call it yourself to clean up on your own schedule.
-func (s *FileStore) Cleanup(now time.Time) (int, error) {
-	t := s.now(now)
-	names, err := os.ReadDir(s.dir)
-	if err != nil {
-		return 0, fileError("unable to list directory", err)
-	}
-	removed := 0
-	for _, d := range names {
-		raw, err := hex.DecodeString(d.Name())
-		if !d.IsDir() || err != nil {
-			continue // not ours
-		}
-		name := string(raw)
-		dir := filepath.Join(s.dir, d.Name())
-		files, err := os.ReadDir(dir)
-		if err != nil {
-			return removed, fileError("unable to list directory", err)
-		}
-		for _, f := range files {
-			path := filepath.Join(dir, f.Name())
-			switch {
-			case strings.HasPrefix(f.Name(), fileTmpPrefix):
-				if info, err := f.Info(); err == nil && time.Since(info.ModTime()) > fileTmpMaxAge {
-					os.Remove(path)
-				}
-			case f.Name()[0] == fileRecordChar:
-				if exp, ok := readExpiry(path); ok && exp <= t && s.removeExpired(path, t) {
-					removed++
-				}
-			case f.Name()[0] == fileIndexChar:
-				if _, err := s.updateIndex(name, path, "", 0, "", t, true); err != nil {
-					return removed, err
-				}
-			}
-		}
-	}
-	if err := s.cleanupMarks(t); err != nil {
-		return removed, err
-	}
-	return removed, s.cleanupGroups()
 }
 
 // Stop ends the cleaner goroutine, if any, and waits for it. The store

@@ -24,7 +24,7 @@ import (
 // rather than the later At and expiry of both.
 
 const (
-	fileMarksDir  = "revoked" // not hex, so Cleanup never takes it for a name directory
+	fileMarksDir  = "revoked" // not hex, so Cleanup never takes it for a legacy name directory
 	fileMarkMagic = "sessiongo-mark "
 )
 
@@ -93,7 +93,7 @@ func (s *FileStore) revokeOne(mk store.Mark, t int64) error {
 		at, expires = max(at, oldAt), max(expires, oldExpires)
 	}
 	line := fileMarkMagic + strconv.FormatInt(at, 10) + " " + strconv.FormatInt(expires, 10) + "\n"
-	return s.writeLockedIn(filepath.Dir(path), path, []byte(line), nil)
+	return s.writeAtomic(filepath.Dir(path), path, []byte(line), time.Time{})
 }
 
 // Revoked returns, for each key, the At of its live mark at now (the
@@ -134,10 +134,7 @@ func (s *FileStore) cleanupMarks(t int64) error {
 	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name())
-		if strings.HasPrefix(f.Name(), fileTmpPrefix) {
-			if info, err := f.Info(); err == nil && time.Since(info.ModTime()) > fileTmpMaxAge {
-				os.Remove(path)
-			}
+		if removeDebris(dir, f) {
 			continue
 		}
 		if _, expires, ok, _ := readMark(path); !ok || expires > t {

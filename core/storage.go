@@ -34,6 +34,8 @@ type storeOptions struct {
 	memoryOnly []string // options given that only the memory store takes
 	fileOnly   []string // options given that only the file store takes
 	bad        []string // options given with a bad value, and why
+
+	file fileOptions // the file store's own options (file_options.go)
 }
 
 // WithMaxEntries bounds the number of records of a MemoryStore (default
@@ -66,8 +68,8 @@ func WithMaxEntries(n int) StoreOption {
 // temporary files); the store's Stop ends it. The default, 0, starts none:
 // expired records are then removed when they are read and, in a
 // MemoryStore, whenever a write lands in their shard, in a FileStore index
-// entries whenever their index is written or read. A negative d is an
-// error.
+// entries whenever their index is read or found mostly dead by a write. A
+// negative d is an error.
 func WithCleanupInterval(d time.Duration) StoreOption {
 	return func(o *storeOptions) {
 		if d < 0 {
