@@ -297,7 +297,8 @@ func wantLoadError(t *testing.T, what string, err error, want string) {
 type item struct {
 	value string
 	flags uint32
-	ttl   int64 // -1: no expiry
+	ttl   int64     // -1: no expiry
+	exp   time.Time // the expiry on the test's clock, within a second
 }
 
 // server reads and writes items of the test server directly: gomemcache
@@ -373,6 +374,9 @@ func (sv *server) get(key string) (item, bool) {
 		case 't':
 			it.ttl = n
 		}
+	}
+	if it.ttl >= 0 {
+		it.exp = time.Now().Add(time.Duration(it.ttl) * time.Second)
 	}
 	buf := make([]byte, size+2)
 	if _, err := io.ReadFull(rw, buf); err != nil {

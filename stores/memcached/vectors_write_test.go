@@ -104,7 +104,8 @@ func (sv *server) snapshot(keys []string) map[string]item {
 }
 
 // changes compares two snapshots: an item whose value or flags differ, or
-// whose expiry moved by more than a second, changed.
+// whose expiry moved by more than two seconds (memcached reports whole
+// seconds), changed.
 func changes(before, after map[string]item) map[string]change {
 	out := map[string]change{}
 	for k, a := range after {
@@ -112,7 +113,7 @@ func changes(before, after map[string]item) map[string]change {
 		switch {
 		case !ok:
 			out[k] = change{"created", a}
-		case a.value != b.value || a.flags != b.flags || (a.ttl < 0) != (b.ttl < 0) || abs(a.ttl-b.ttl) > 1:
+		case a.value != b.value || a.flags != b.flags || (a.ttl < 0) != (b.ttl < 0) || a.exp.Sub(b.exp).Abs() > 2*time.Second:
 			out[k] = change{"changed", a}
 		}
 	}

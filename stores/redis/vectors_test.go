@@ -285,12 +285,13 @@ func wantLoadError(t *testing.T, what string, err error, want string) {
 }
 
 // item is what Redis holds under a key: a string or a sorted set, and its
-// TTL in whole seconds (-1: none).
+// TTL in whole seconds (-1: none) and expiry on the test's clock.
 type item struct {
 	typ     string
 	value   string
 	members map[string]int64 // zset member → score
 	ttl     int64
+	exp     time.Time
 }
 
 // server reads and writes the keys of a test prefix directly.
@@ -332,6 +333,7 @@ func (sv *server) get(key string) (item, bool) {
 	it.ttl = -1
 	if pttl >= 0 {
 		it.ttl = int64((pttl + 500*time.Millisecond) / time.Second)
+		it.exp = time.Now().Add(pttl)
 	}
 	return it, true
 }

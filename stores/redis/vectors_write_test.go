@@ -103,7 +103,7 @@ func changes(before, after map[string]item) map[string]change {
 		case !ok:
 			out[k] = change{"created", a}
 		case a.typ != b.typ || a.value != b.value || !maps.Equal(a.members, b.members) ||
-			(a.ttl < 0) != (b.ttl < 0) || abs(a.ttl-b.ttl) > 1:
+			(a.ttl < 0) != (b.ttl < 0) || a.exp.Sub(b.exp).Abs() > time.Second:
 			out[k] = change{"changed", a}
 		}
 	}
