@@ -208,8 +208,23 @@ func TestStoreOnServer(t *testing.T) {
 			t.Fatalf("Get = %q, %v; want %q", got, err, value)
 		}
 		it, err := c.Get(s.Key("session", k))
-		if err != nil || string(it.Value) != string(value) {
-			t.Fatalf("raw get of %s = %v, %v", s.Key("session", k), it, err)
+		if err != nil || string(it.Value) != string(value) || it.Flags != 0 {
+			t.Fatalf("raw get of %s = %v, %v; want the value with flags 0, as the reference writes it", s.Key("session", k), it, err)
+		}
+		// The record's expiry is in its (empty) group pointer, which a
+		// Delete removes with it.
+		pk := memcachedstore.PointerKey(s, "session", k)
+		p, err := c.Get(pk)
+		if err != nil || len(p.Value) != 0 || int64(p.Flags) != now.Unix()+60 {
+			t.Fatalf("group pointer %s = %v, %v; want empty, with the expiry %d in its flags", pk, p, err, now.Unix()+60)
+		}
+		if err := s.Delete(ctx, "session", k, store.DeleteOptions{Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		for _, gone := range []string{s.Key("session", k), pk} {
+			if _, err := c.Get(gone); !errors.Is(err, memcache.ErrCacheMiss) {
+				t.Fatalf("%s after Delete: %v, want it gone", gone, err)
+			}
 		}
 	})
 
