@@ -190,3 +190,29 @@ func BenchmarkOpenModifySave(b *testing.B) {
 	}
 	report(b, rt)
 }
+
+// BenchmarkStoreSetFirst is the first save of a session (a login): a new
+// key, no old one, indexed in a list that exists.
+func BenchmarkStoreSetFirst(b *testing.B) {
+	s, _, rt := benchStore(b)
+	ctx := context.Background()
+	value := make([]byte, 200)
+	now := time.Now()
+	if err := s.Set(ctx, "session", key(b), value, store.SetOptions{TTL: time.Minute, Now: now, Metadata: benchMD}); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, 64)
+	for i := range keys {
+		keys[i] = key(b)
+	}
+	rt.n.Store(0)
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if err := s.Set(ctx, "session", keys[i%len(keys)], value, store.SetOptions{TTL: time.Minute, Now: now, Metadata: benchMD}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	report(b, rt)
+}

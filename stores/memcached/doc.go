@@ -4,18 +4,22 @@
 //
 //	import memcachedstore "github.com/sessiongo/session/stores/memcached"
 //
-// It keeps the key names and the subject index of lua-resty-session's
-// memcached storage, so Go and OpenResty services can share one memcached:
-// records live under "[prefix:]name:key[:suffix]" with the record's TTL, and,
-// with Config.StoreMetadata, every (audience, subject) pair has a list under
-// "[prefix:]name:audience:subject[:suffix]" of entries "key:exp;" (exp is the
-// expiry in unix seconds, five bytes little endian, base64url) and
-// tombstones "key;" that remove an earlier entry of the same key. When that
-// list key would be longer than memcached's 250 bytes (subjects of more than
-// about 170 bytes), the subject part is "@" and the base64url SHA-256 of the
-// encoded subject (see Store.IndexKey). Every key a call writes is checked
-// before its first write, so that no call stops half way on a key memcached
-// refuses.
+// It keeps its records and subject index as lua-resty-session's memcached
+// storage keeps them, so Go and OpenResty (or Kong) services can share one
+// memcached and each other's sessions: records live under
+// "[prefix:]name:key[:suffix]", escaped as the reference's client
+// (lua-resty-memcached) escapes every key, "app%3Asession%3AKEY", with flags
+// 0 and the record's TTL; with Config.StoreMetadata, every (audience,
+// subject) pair has a list under "[prefix:]name:audience:subject[:suffix]",
+// escaped likewise, of entries "key:exp;" (exp is the expiry in unix
+// seconds, five bytes little endian, base64url) and tombstones "key;" that
+// remove an earlier entry of the same key, created without an expiry. When
+// that list key would be longer than memcached's 250 bytes (subjects of more
+// than about 170 bytes), the subject part is "@" and the base64url SHA-256 of
+// the encoded subject, in a name of the store's own (see Store.IndexKey).
+// Every key a call writes is checked before its first write, so that no call
+// stops half way on a key memcached refuses. The README's "Sharing with
+// OpenResty/Kong" says what is shared and what is not.
 //
 // # Groups
 //
@@ -23,12 +27,15 @@
 // record, and the remember record beside it) form a group, and Delete ends
 // the whole group, so that a revoked or destroyed session has no cookie left
 // that opens, not even one replaced a moment before (still readable for the
-// stale TTL) or the remember cookie. A record that joins a group has a group
-// pointer, "[prefix:]name:key:@group[:suffix]", holding the group id; a
-// group has a member list, "[prefix:]@group:id[:suffix]", in the format of
-// the subject index with "name/key" for the key. Both expire with the
-// records they serve. A record nothing joined has neither, as the reference
-// writes it: it is a group of its own until a save joins it.
+// stale TTL) or the remember cookie. Every record the store writes has a
+// group pointer, "[prefix:]name:key:@group[:suffix]", holding the group id
+// (empty while the record is a group of its own) and, in its flags, the
+// record's expiry; a group has a member list, "[prefix:]@group:id[:suffix]",
+// in the format of the subject index with "name/key" for the key. Both
+// expire with the records they serve, and their names, unescaped, hold a
+// ':', which no name the reference sends does: the reference never reads or
+// writes them. A record the reference wrote has no pointer: it is a group of
+// its own until a save joins it.
 //
 // memcached has no transactions, so the store orders its operations so
 // that every race ends with the group deleted: a save writes its record
@@ -50,21 +57,24 @@
 // write the store compacts the list: it reads it with gets, drops the
 // expired entries and the tombstoned ones, and writes the rest back with
 // cas, which fails if anyone appended in between (the store then reads and
-// tries again, a few times). Compaction also sets the list's expiry to that
-// of its longest-lived entry, so a list never expires before a session it
-// lists. An emptied list is kept, empty, for a second rather than deleted.
+// tries again, a few times); a list left empty is deleted the same way (a
+// cas that expires it at once). Lists never expire on their own, as the
+// reference creates them: the reference appends to a list without changing
+// its expiry, so an expiry could end a list before a session the reference
+// listed in it. A save that appends to a list also takes off any expiry the
+// reference's cleanup gave it.
 //
 // # Expiry
 //
 // memcached reads an expiration above 30 days as a unix time, so longer TTLs
 // (remember-me sessions) are sent as the server's wall-clock time plus the
 // TTL. memcached cannot report an item's remaining TTL through gomemcache,
-// so the store writes each record's expiry into the item's flags: the stale
-// TTL of a replaced record only ever shortens its life (a record that
-// expires sooner is left alone), and a Set with Replace keeps the expiry. A
-// record without that expiry (written by another client, such as the
-// reference library, whose flags are 0) is shortened unconditionally, as
-// the reference does, and replaced with opts.TTL.
+// and a record's flags stay 0 as the reference writes them, so the store
+// keeps each record's expiry in its group pointer's flags: the stale TTL of
+// a replaced record only ever shortens its life (a record that expires
+// sooner is left alone), and a Set with Replace keeps the expiry. A record
+// without a pointer (written by the reference) is shortened
+// unconditionally, as the reference does, and replaced with opts.TTL.
 //
 // # Failures and deadlines
 //

@@ -46,8 +46,9 @@ func Example() {
 	})
 }
 
-// The key names are those of lua-resty-session, so that Go and OpenResty
-// services can share sessions.
+// The key names are those of lua-resty-session, escaped as its memcached
+// client (lua-resty-memcached) escapes every key, so that Go and OpenResty
+// services read and write the same items.
 func ExampleStore_Key() {
 	st, err := memcachedstore.New(memcache.New(), memcachedstore.WithPrefix("myapp"))
 	if err != nil {
@@ -56,6 +57,6 @@ func ExampleStore_Key() {
 	fmt.Println(st.Key("session", "Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0"))
 	fmt.Println(st.IndexKey("session", "ZGVmYXVsdA", "YWxpY2U"))
 	// Output:
-	// myapp:session:Cw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0
-	// myapp:session:ZGVmYXVsdA:YWxpY2U
+	// myapp%3Asession%3ACw8vHgmTwTnsC3MCyBe5Ga3UCkpHhCq6ORBnLwN8ug0
+	// myapp%3Asession%3AZGVmYXVsdA%3AYWxpY2U
 }

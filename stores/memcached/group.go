@@ -11,18 +11,20 @@ import (
 // Groups. The records of one browser session (its rotations, and the
 // records of the session and remember cookies) form a group, so that
 // Delete can end all of them. memcached has no transactions; the store
-// keeps two kinds of items beside the records:
+// keeps two kinds of items beside the records, named raw (keys.go), so that
+// the reference never reads or writes them:
 //
-//   - a group pointer per grouped record, "[prefix:]name:key:@group[:suffix]",
-//     whose value is the group id (16 random bytes, base64url) and which
-//     expires with the record;
+//   - a group pointer per record, "[prefix:]name:key:@group[:suffix]",
+//     whose value is the group id (16 random bytes, base64url), empty for a
+//     record that is a group of its own, whose flags hold the record's
+//     expiry, and which expires with the record;
 //   - a member list per group, "[prefix:]@group:id[:suffix]", in the
 //     format of the subject index ("name/key:exp;" per member), with the
 //     expiry of its longest-lived member in its flags and as its own.
 //
-// A record that nothing joined has neither (as the reference writes it):
-// it is a group of its own, and becomes a grouped record when a first
-// record joins it (adopt). A group has ended when its member list is gone:
+// A record that nothing joined has no group (its pointer is empty, or
+// missing for a record the reference wrote): it is a group of its own, and
+// becomes a grouped record when a first record joins it (adopt). A group has ended when its member list is gone:
 // ending a group deletes the records the list names, then removes the list
 // with a compare-and-swap (an item expired at once) that fails if the list
 // changed since it was read, and joining a group is a compare-and-swap of
@@ -56,13 +58,15 @@ const memberGrace = 5
 const maxMembers = 64
 
 // anchor is the record a new record joins the group of, as read before the
-// write: its expiry (from its flags; 0 when it was written without one,
-// as by the reference) and its group id ("" when it has no group yet).
+// write: its group pointer (nil when it has none, as a record the
+// reference wrote), its expiry (from the pointer's flags; 0 when unknown)
+// and its group id ("" when it has no group yet).
 type anchor struct {
 	recordRef
-	exp   int64
-	group string
-	old   bool // it is the record the new one replaces (opts.OldKey)
+	pointer *memcache.Item
+	exp     int64
+	group   string
+	old     bool // it is the record the new one replaces (opts.OldKey)
 }
 
 // role names the anchor in errors.
@@ -88,16 +92,21 @@ func (s *Store) join(w *write, a *anchor) error {
 			if err != nil || ok {
 				return err
 			}
-			// Another save gave the anchor a group at the same time:
-			// join that one.
+			// The anchor's pointer changed meanwhile: another save gave
+			// it a group at the same time (join that one), or it is gone
+			// (adopt again: if the anchor was deleted, adopt finds out).
 			it, err := s.client.Get(a.ptr)
 			if errors.Is(err, memcache.ErrCacheMiss) {
-				continue // and its group ended already: adopt finds out
+				a.pointer, a.group = nil, ""
+				continue
 			}
 			if err != nil {
 				return err
 			}
-			a.group = string(it.Value)
+			a.pointer, a.group = it, string(it.Value)
+			if a.group == "" {
+				continue
+			}
 			if !validPart(a.group) {
 				return fmt.Errorf("corrupt group pointer %q: %q", a.ptr, it.Value)
 			}
@@ -110,19 +119,21 @@ func (s *Store) join(w *write, a *anchor) error {
 	return fmt.Errorf("the group of %q keeps changing", a.rec)
 }
 
-// setPointer writes the group pointer of the record of w.
+// setPointer writes the group pointer of the record of w: the group id
+// ("" for none) and, in its flags, the record's expiry.
 func (s *Store) setPointer(w *write, id string) error {
-	return s.client.Set(&memcache.Item{Key: w.ptr, Value: []byte(id), Expiration: expiration(w.ttl)})
+	return s.client.Set(&memcache.Item{Key: w.ptr, Value: []byte(id), Flags: uint32(w.expires), Expiration: expiration(w.ttl)})
 }
 
 // adopt makes a new group of the anchor, which has none yet, and the record
-// of w: it writes the record's pointer and the member list, then adds the
-// anchor's pointer (with add, so that two saves that adopt the same anchor
-// at once end up in one group: the second gets false and joins the first's
-// group), then checks that the anchor still exists. That check closes the
-// race with a Delete of the anchor, which deletes the record before it
-// reads the pointer: either Delete sees the pointer and ends the group, or
-// the check sees the record gone and adopt ends the group itself.
+// of w: it writes the record's pointer and the member list, then gives the
+// anchor its pointer to the group (with add when it has none, else with
+// compare-and-swap of its empty pointer, so that two saves that adopt the
+// same anchor at once end up in one group: the second gets false and joins
+// the first's group), then checks that the anchor still exists. That check
+// closes the race with a Delete of the anchor, which deletes the record
+// before it reads the pointer: either Delete sees the pointer and ends the
+// group, or the check sees the record gone and adopt ends the group itself.
 func (s *Store) adopt(w *write, a *anchor) (bool, error) {
 	id := newGroupID()
 	gk := s.groupKey(id)
@@ -136,8 +147,14 @@ func (s *Store) adopt(w *write, a *anchor) (bool, error) {
 	if err != nil {
 		return false, err // ErrNotStored too: a fresh random id is never taken
 	}
-	err = s.client.Add(&memcache.Item{Key: a.ptr, Value: []byte(id), Expiration: expireAt(aExp, w.now)})
-	if errors.Is(err, memcache.ErrNotStored) {
+	p := &memcache.Item{Key: a.ptr, Value: []byte(id), Flags: uint32(a.knownExp(w)), Expiration: expireAt(aExp, w.now)}
+	if a.pointer == nil {
+		err = s.client.Add(p)
+	} else {
+		p.CasID = a.pointer.CasID
+		err = s.client.CompareAndSwap(p)
+	}
+	if errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCASConflict) || errors.Is(err, memcache.ErrCacheMiss) {
 		s.client.Delete(gk) // nobody points at it; it would expire anyway
 		return false, nil
 	}
@@ -162,17 +179,25 @@ func (s *Store) adopt(w *write, a *anchor) (bool, error) {
 
 // memberExp is the expiry of the anchor in its group's member list: its
 // own, or, for the record being replaced, at most the stale TTL from now;
-// a record written without its expiry (by the reference) counts as living
-// as long as the new record, or the stale TTL when it is being replaced.
+// a record whose expiry is unknown (written by the reference) counts as
+// living as long as the new record, or the stale TTL when it is being
+// replaced.
 func (a *anchor) memberExp(w *write) int64 {
-	exp := a.exp
-	if a.old && (exp == 0 || exp > w.staleExp) {
-		exp = w.staleExp
-	}
+	exp := a.knownExp(w)
 	if exp == 0 {
 		exp = w.expires
 	}
 	return max(exp, w.now+1)
+}
+
+// knownExp is the anchor's expiry once the save is done, 0 when unknown:
+// its own, or, for the record being replaced, which the save touches to
+// the stale TTL unless it expires sooner, at most the stale TTL from now.
+func (a *anchor) knownExp(w *write) int64 {
+	if a.old && (a.exp == 0 || a.exp > w.staleExp) {
+		return max(w.staleExp, w.now+1)
+	}
+	return a.exp
 }
 
 // addMember adds the record of w to the member list of the anchor's group

@@ -105,30 +105,38 @@ func sortedEntries(live map[string]int64) []store.IndexEntry {
 	return out
 }
 
-// addToList appends entry to the list ik, or creates the list with it.
+// addToList appends entry to the list ik, or creates the list with it, as
+// the reference does: flags 0, no expiry. It reports whether it appended.
 // Appending first saves a round trip in the usual case, a session whose
 // list exists.
-func (s *Store) addToList(ik string, entry []byte, expires, ttl int64) error {
+func (s *Store) addToList(ik string, entry []byte) (appended bool, err error) {
 	for range 3 {
 		err := s.client.Append(&memcache.Item{Key: ik, Value: entry})
 		if !errors.Is(err, memcache.ErrNotStored) {
-			return err
+			return err == nil, err
 		}
 		// No list: create it, unless someone else just did.
-		err = s.client.Add(&memcache.Item{Key: ik, Value: entry, Flags: uint32(expires), Expiration: expiration(ttl)})
+		err = s.client.Add(&memcache.Item{Key: ik, Value: entry})
 		if !errors.Is(err, memcache.ErrNotStored) {
-			return err
+			return false, err
 		}
 	}
-	return fmt.Errorf("memcachedstore: subject index %q keeps appearing and vanishing", ik)
+	return false, fmt.Errorf("memcachedstore: subject index %q keeps appearing and vanishing", ik)
 }
 
 // compact reads the list ik, drops its expired and replaced entries and
-// writes it back with compare-and-swap, with the expiry of its longest-lived
-// entry. It returns the live entries. A list changed by someone else between
+// writes it back with compare-and-swap, without an expiry, or deletes it
+// (an item stored with a negative expiration expires at once) when no live
+// entry is left. It returns the live entries. A list with nothing to drop is
+// left as it is, unless force is set. A list changed by someone else between
 // the read and the write is read again; after compactAttempts tries the list
 // is left as it is (still correct, only longer).
-func (s *Store) compact(ik string, now int64) (map[string]int64, error) {
+//
+// Lists never get an expiry: the reference appends to a list without
+// changing its expiry, so any expiry could end a list before a session the
+// reference appended to it. The reference's own cleanup gives lists one;
+// every save of this store that appends to a list takes it off (force).
+func (s *Store) compact(ik string, now int64, force bool) (map[string]int64, error) {
 	var live map[string]int64
 	for attempt := 0; attempt < compactAttempts; attempt++ {
 		it, err := s.client.Get(ik)
@@ -143,12 +151,15 @@ func (s *Store) compact(ik string, now int64) (map[string]int64, error) {
 		if err != nil {
 			return nil, err
 		}
-		list, maxExp := encodeList(live)
-		if !garbage && int64(it.Flags) >= maxExp {
-			return live, nil // nothing to drop, and the list outlives its entries
+		if !garbage && !force {
+			return live, nil
 		}
-		it.Value, it.Flags = list, uint32(maxExp)
-		it.Expiration = expireAt(maxExp, now)
+		if len(live) == 0 {
+			it.Value, it.Expiration = nil, -1
+		} else {
+			it.Value, _ = encodeList(live)
+			it.Expiration = 0
+		}
 		err = s.client.CompareAndSwap(it)
 		if err == nil || errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored) {
 			return live, nil

@@ -14,9 +14,15 @@ import (
 // maxKeyLen is the longest key memcached accepts.
 const maxKeyLen = 250
 
-// Bookkeeping keys carry '@', which is neither in base64url (storage keys,
-// audiences, subjects) nor in an RFC 6265 token (cookie names), so they
-// cannot collide with a record or a subject index list of the same store.
+// Names. Records and subject index lists are the reference's items: their
+// names are the reference's, escaped as its client escapes them (escape.go),
+// so they hold no raw ':'. The store's own items (group pointers, group
+// member lists, revocation marks, and the index lists of subjects too long
+// for the reference's names) are named raw, with ':' between the parts:
+// no item the reference reads or writes can have such a name. Their
+// names also carry '@' (or, for marks, two more parts than a record), which
+// is neither in base64url (storage keys, audiences, subjects) nor in an RFC
+// 6265 token (cookie names), so they cannot collide with each other either.
 const (
 	groupSuffix  = "@group" // after a record's key: its group pointer
 	groupsPart   = "@group" // in place of a cookie name: a group's member list
@@ -24,27 +30,36 @@ const (
 )
 
 // Key returns the memcached key that holds the record of the session cookie
-// name and storage key: "[prefix:]name:key[:suffix]".
-func (s *Store) Key(name, key string) string { return store.Key(s.prefix, s.suffix, name, key) }
+// name and storage key: "[prefix:]name:key[:suffix]" escaped as
+// lua-resty-memcached escapes keys (ngx.escape_uri), so that the reference
+// reads and writes the same item: "app%3Asession%3AKEY".
+func (s *Store) Key(name, key string) string {
+	return escapeKey(store.Key(s.prefix, s.suffix, name, key))
+}
 
 // IndexKey returns the memcached key of the subject index list of an encoded
-// audience and subject: "[prefix:]name:audience:subject[:suffix]", as the
-// reference names it. When that key would not be a valid memcached key
-// (longer than 250 bytes, as with subjects of more than about 170 bytes, or
-// with spaces or control characters), the subject part is "@" followed by
-// the base64url SHA-256 of the subject, unpadded, 44 characters in all:
+// audience and subject: "[prefix:]name:audience:subject[:suffix]", escaped
+// as Key escapes it, the reference's name for it. When that key would be
+// longer than memcached's 250 bytes (subjects of more than about 170
+// bytes), which the reference cannot write at all, the list is one of the
+// store's own items, named raw: the subject part is "@" followed by the
+// base64url SHA-256 of the subject, unpadded,
 // "[prefix:]name:audience:@HASH[:suffix]".
 func (s *Store) IndexKey(name, audience, subject string) string {
-	k := store.Key(s.prefix, s.suffix, name, audience, subject)
-	if legalKey(k) {
+	k := escapeKey(store.Key(s.prefix, s.suffix, name, audience, subject))
+	if len(k) <= maxKeyLen {
 		return k
 	}
 	sum := sha256.Sum256([]byte(subject))
 	return store.Key(s.prefix, s.suffix, name, audience, hashedPrefix+base64.RawURLEncoding.EncodeToString(sum[:]))
 }
 
-// pointerKey returns the key of the group pointer of a record:
-// "[prefix:]name:key:@group[:suffix]".
+// pointerKey returns the key of the group pointer of a record, named raw:
+// "[prefix:]name:key:@group[:suffix]". Every record the store writes has
+// one (records the reference wrote have none): its value is the record's
+// group id, or empty when the record is a group of its own, and its flags
+// hold the record's expiry in unix seconds, which memcached does not report
+// and the record's own flags, 0 as the reference writes them, do not hold.
 func (s *Store) pointerKey(name, key string) string {
 	return store.Key(s.prefix, s.suffix, name, key, groupSuffix)
 }
@@ -80,7 +95,8 @@ func validPart(p string) bool {
 }
 
 // legalKey reports whether memcached accepts k as a key: at most 250 bytes,
-// without spaces or control characters.
+// without spaces or control characters. An escaped key has neither, so for
+// it only the length counts.
 func legalKey(k string) bool {
 	if len(k) == 0 || len(k) > maxKeyLen {
 		return false
@@ -94,9 +110,10 @@ func legalKey(k string) bool {
 }
 
 // checkAffixes checks the prefix and the suffix: memcached must accept
-// them in a key, and leave room for the keys of a record (the longest being
-// its group pointer) under a one-character cookie name and a storage key of
-// 43 characters, the base64url of 32 bytes.
+// them in a key as they are (the store's own items are named raw), and they
+// must leave room for the keys of a record (its escaped name, and its group
+// pointer) under a one-character cookie name and a storage key of 43
+// characters, the base64url of 32 bytes.
 func (s *Store) checkAffixes() error {
 	for _, a := range [...]struct{ what, v string }{{"WithPrefix", s.prefix}, {"WithSuffix", s.suffix}} {
 		if a.v != "" && !legalKey(a.v) {
@@ -104,7 +121,8 @@ func (s *Store) checkAffixes() error {
 				a.what, a.v, maxKeyLen, session.ErrInvalidConfig)
 		}
 	}
-	if k := s.pointerKey("x", strings.Repeat("A", 43)); !legalKey(k) {
+	k := strings.Repeat("A", 43)
+	if !legalKey(s.pointerKey("x", k)) || !legalKey(s.Key("x", k)) {
 		return fmt.Errorf("memcachedstore: prefix and suffix of %d bytes leave no room for a session's keys in memcached's %d: %w",
 			len(s.prefix)+len(s.suffix), maxKeyLen, session.ErrInvalidConfig)
 	}
@@ -112,7 +130,8 @@ func (s *Store) checkAffixes() error {
 }
 
 // recordRef is a record the store may touch: its cookie name and storage
-// key, and the memcached keys of the record and of its group pointer.
+// key, and the memcached keys of the record (escaped) and of its group
+// pointer (raw).
 type recordRef struct {
 	name, key string
 	rec, ptr  string
@@ -129,7 +148,7 @@ func (s *Store) ref(what, name, key string) (recordRef, error) {
 		return recordRef{}, fmt.Errorf("invalid storage key %q for the %s: %w", key, what, session.ErrStore)
 	}
 	r := recordRef{name: name, key: key, rec: s.Key(name, key), ptr: s.pointerKey(name, key)}
-	if !legalKey(r.ptr) {
+	if !legalKey(r.ptr) || !legalKey(r.rec) {
 		return recordRef{}, fmt.Errorf("key %q of the %s is too long for memcached (prefix and suffix too long?): %w", r.ptr, what, session.ErrStore)
 	}
 	return r, nil

@@ -37,13 +37,13 @@ func TestLongSubject(t *testing.T) {
 	s, c := newStore(t)
 
 	sum := sha256.Sum256([]byte(subject))
-	want := s.Key("session", "YXBw") + ":@" + base64.RawURLEncoding.EncodeToString(sum[:])
+	want := strings.ReplaceAll(s.Key("session", "YXBw"), "%3A", ":") + ":@" + base64.RawURLEncoding.EncodeToString(sum[:])
 	ik := s.IndexKey("session", "YXBw", subject)
 	if ik != want {
-		t.Fatalf("IndexKey of a 1000-byte subject = %q, want %q ([prefix:]name:audience:@ + base64url SHA-256 of the subject)", ik, want)
+		t.Fatalf("IndexKey of a 1000-byte subject = %q, want %q ([prefix:]name:audience:@ + base64url SHA-256 of the subject, raw: a name the reference never uses)", ik, want)
 	}
 	short := "YWxpY2U"
-	if got := s.IndexKey("session", "YXBw", short); got != s.Key("session", "YXBw")+":"+short {
+	if got := s.IndexKey("session", "YXBw", short); got != s.Key("session", "YXBw")+"%3A"+short {
 		t.Fatalf("IndexKey of a short subject = %q, want the reference's layout", got)
 	}
 

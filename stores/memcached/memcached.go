@@ -122,16 +122,19 @@ func (s *Store) newWrite(name, key string, opts store.SetOptions) (*write, error
 	return w, nil
 }
 
-// Set stores value under name and key for opts.TTL, with the record's
-// expiry in the item's flags.
+// Set stores value under name and key for opts.TTL, as the reference
+// stores it (flags 0), with the record's expiry in the flags of its group
+// pointer.
 //
 // With opts.OldKey or opts.Partner, the record joins the group of that
 // record (Partner first), which must exist: otherwise Set writes nothing
 // and returns an error matching session.ErrNotFound, as it does when the
 // group ends while the record joins it. The old record's expiry is then
-// shortened to opts.StaleTTL (never lengthened). With opts.Metadata, key is
-// added to the subject index list of each audience and subject, with a
-// tombstone for opts.OldKey, and the list compacted.
+// shortened to opts.StaleTTL (never lengthened; a record without a known
+// expiry, as the reference writes them, is touched to opts.StaleTTL as the
+// reference does). With opts.Metadata, key is added to the subject index
+// list of each audience and subject, with a tombstone for opts.OldKey, and
+// the list compacted.
 //
 // With opts.Replace, Set only replaces the value of an existing record (with
 // compare-and-swap), keeping its expiry, group and index entries.
@@ -149,17 +152,26 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 func (s *Store) set(w *write, value []byte) error {
 	var (
 		a      *anchor
-		oldExp int64 // the old record's expiry, from its flags
+		oldExp int64          // the old record's expiry, from its pointer; 0: unknown
+		own    *memcache.Item // the record's own pointer, when it replaces itself
 	)
 	if w.old != nil || w.partner != nil {
 		var err error
-		if a, oldExp, err = s.resolve(w); err != nil {
+		if a, oldExp, own, err = s.resolve(w); err != nil {
 			return err
 		}
 	}
-	err := s.client.Set(&memcache.Item{Key: w.rec, Value: value, Flags: uint32(w.expires), Expiration: expiration(w.ttl)})
+	err := s.client.Set(&memcache.Item{Key: w.rec, Value: value, Expiration: expiration(w.ttl)})
 	if err != nil {
 		return err
+	}
+	if a == nil {
+		// No group to join: the pointer only records the expiry (and
+		// keeps the group of a record that replaces itself).
+		if err := s.ownPointer(w, own); err != nil {
+			s.takeBack(w)
+			return err
+		}
 	}
 	if err := s.index(w); err != nil {
 		s.takeBack(w)
@@ -191,17 +203,46 @@ func (s *Store) takeBack(w *write) {
 	tomb := appendTombstone(nil, w.key)
 	for _, ik := range w.index {
 		if s.client.Append(&memcache.Item{Key: ik, Value: tomb}) == nil {
-			s.compact(ik, w.now)
+			s.compact(ik, w.now, false)
 		}
 	}
+}
+
+// ownPointer writes the group pointer of a record that joins no group: an
+// empty group and the record's expiry. A record that replaces itself
+// (prev, its pointer as read before the write) keeps its group, with
+// compare-and-swap so that a group given to it meanwhile is kept too.
+func (s *Store) ownPointer(w *write, prev *memcache.Item) error {
+	for range casAttempts {
+		if prev == nil {
+			return s.setPointer(w, "")
+		}
+		err := s.client.CompareAndSwap(&memcache.Item{
+			Key: w.ptr, Value: prev.Value, Flags: uint32(w.expires), Expiration: expiration(w.ttl), CasID: prev.CasID,
+		})
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, memcache.ErrCacheMiss), errors.Is(err, memcache.ErrNotStored):
+			prev = nil
+		case errors.Is(err, memcache.ErrCASConflict):
+			if prev, err = s.client.Get(w.ptr); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	return fmt.Errorf("group pointer %q keeps changing", w.ptr)
 }
 
 // resolve reads the old and partner records of w and their group pointers,
 // in one round trip per server, and returns the anchor the new record joins
 // (the partner, else the old record; nil when the old record is the record
-// itself) and the old record's expiry. A missing old or partner record is
-// an error matching session.ErrNotFound.
-func (s *Store) resolve(w *write) (*anchor, int64, error) {
+// itself, whose pointer it then returns), and the old record's expiry (0
+// when unknown: a record without a pointer, as the reference writes them).
+// A missing old or partner record is an error matching session.ErrNotFound.
+func (s *Store) resolve(w *write) (*anchor, int64, *memcache.Item, error) {
 	var keys []string
 	for _, r := range []*recordRef{w.old, w.partner} {
 		if r != nil {
@@ -210,18 +251,19 @@ func (s *Store) resolve(w *write) (*anchor, int64, error) {
 	}
 	items, err := s.client.GetMulti(keys)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	var oldExp int64
 	if w.old != nil {
-		it := items[w.old.rec]
-		if it == nil {
-			return nil, 0, notFound("set", "old record", memcache.ErrCacheMiss)
+		if items[w.old.rec] == nil {
+			return nil, 0, nil, notFound("set", "old record", memcache.ErrCacheMiss)
 		}
-		oldExp = int64(it.Flags)
+		if p := items[w.old.ptr]; p != nil {
+			oldExp = int64(p.Flags)
+		}
 	}
 	if w.partner != nil && items[w.partner.rec] == nil {
-		return nil, 0, notFound("set", "partner record", memcache.ErrCacheMiss)
+		return nil, 0, nil, notFound("set", "partner record", memcache.ErrCacheMiss)
 	}
 	var a *anchor
 	switch {
@@ -230,16 +272,15 @@ func (s *Store) resolve(w *write) (*anchor, int64, error) {
 	case w.old.key != w.key:
 		a = &anchor{recordRef: *w.old, old: true}
 	default:
-		return nil, oldExp, nil // a record that replaces itself keeps its group
+		return nil, oldExp, items[w.old.ptr], nil // a record that replaces itself keeps its group
 	}
-	a.exp = int64(items[a.rec].Flags)
 	if it := items[a.ptr]; it != nil {
-		a.group = string(it.Value)
-		if !validPart(a.group) {
-			return nil, 0, fmt.Errorf("corrupt group pointer %q: %q", a.ptr, it.Value)
+		a.pointer, a.exp, a.group = it, int64(it.Flags), string(it.Value)
+		if a.group != "" && !validPart(a.group) {
+			return nil, 0, nil, fmt.Errorf("corrupt group pointer %q: %q", a.ptr, it.Value)
 		}
 	}
-	return a, oldExp, nil
+	return a, oldExp, nil, nil
 }
 
 // shorten makes the old record k, which expires at exp (0: unknown), expire
@@ -260,7 +301,9 @@ func (s *Store) shorten(k string, exp int64, w *write) error {
 }
 
 // index adds the key of w, and a tombstone of the key it replaces, to the
-// subject index lists of w, and compacts them.
+// subject index lists of w: a list that exists is appended to, then
+// compacted; a new one is created with add, without an expiry, as the
+// reference creates it.
 func (s *Store) index(w *write) error {
 	if len(w.index) == 0 {
 		return nil
@@ -270,10 +313,17 @@ func (s *Store) index(w *write) error {
 		entry = appendTombstone(entry, w.old.key)
 	}
 	for _, ik := range w.index {
-		if err := s.addToList(ik, entry, w.expires, w.ttl); err != nil {
+		appended, err := s.addToList(ik, entry)
+		if err != nil {
 			return err
 		}
-		if _, err := s.compact(ik, w.now); err != nil {
+		if !appended {
+			continue // a new list, holding only entry
+		}
+		// Rewritten even with nothing to drop: the reference's cleanup
+		// may have given the list an expiry, which append keeps and
+		// which the new entry may outlive.
+		if _, err := s.compact(ik, w.now, true); err != nil {
 			return err
 		}
 	}
@@ -282,8 +332,8 @@ func (s *Store) index(w *write) error {
 
 // replace is Set with opts.Replace: it replaces the value of the existing
 // record under name and key with compare-and-swap, so that a record deleted
-// meanwhile stays deleted, and keeps its expiry (from the flags; a record
-// written without it, by the reference, gets opts.TTL).
+// meanwhile stays deleted, and keeps its expiry (from its group pointer; a
+// record without one, written by the reference, gets opts.TTL).
 func (s *Store) replace(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
 	r, err := s.ref("record", name, key)
 	if err != nil {
@@ -292,21 +342,25 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte, opt
 	now := unix(opts.Now)
 	return run(ctx, "set", func() error {
 		for range casAttempts {
-			it, err := s.client.Get(r.rec)
-			if errors.Is(err, memcache.ErrCacheMiss) {
-				return notFound("set", "record to replace", err)
-			}
+			items, err := s.client.GetMulti([]string{r.rec, r.ptr})
 			if err != nil {
 				return err
 			}
-			exp := int64(it.Flags)
+			it := items[r.rec]
+			if it == nil {
+				return notFound("set", "record to replace", memcache.ErrCacheMiss)
+			}
+			var exp int64
+			if p := items[r.ptr]; p != nil {
+				exp = int64(p.Flags)
+			}
 			if exp == 0 {
 				if opts.TTL <= 0 {
-					return fmt.Errorf("record %q has no expiry in its flags (another client wrote it) and the replace gives no ttl", r.rec)
+					return fmt.Errorf("record %q has no known expiry (another client wrote it) and the replace gives no ttl", r.rec)
 				}
 				exp = now + seconds(opts.TTL)
 			}
-			it.Value, it.Flags, it.Expiration = value, uint32(exp), expireAt(exp, now)
+			it.Value, it.Expiration = value, expireAt(exp, now)
 			err = s.client.CompareAndSwap(it)
 			switch {
 			case err == nil:
@@ -353,6 +407,11 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteO
 		case errors.Is(err, memcache.ErrCacheMiss):
 		case err != nil:
 			return err
+		case len(it.Value) == 0:
+			// A group of its own: the pointer only held its expiry.
+			if err := s.deleteItem(r.ptr); err != nil {
+				return err
+			}
 		case !validPart(string(it.Value)):
 			return fmt.Errorf("corrupt group pointer %q: %q", r.ptr, it.Value)
 		default:
@@ -406,7 +465,7 @@ func (s *Store) unindex(members []string, md *store.Metadata, now int64) error {
 			if err != nil {
 				return err
 			}
-			if _, err := s.compact(ik, now); err != nil {
+			if _, err := s.compact(ik, now, false); err != nil {
 				return err
 			}
 		}
@@ -420,7 +479,7 @@ func (s *Store) unindex(members []string, md *store.Metadata, now int64) error {
 func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	var out []store.IndexEntry
 	err := run(ctx, "sessions", func() error {
-		live, err := s.compact(s.IndexKey(name, audience, subject), unix(now))
+		live, err := s.compact(s.IndexKey(name, audience, subject), unix(now), false)
 		if err != nil {
 			return err
 		}

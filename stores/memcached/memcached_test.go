@@ -142,26 +142,41 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
+// TestKeyNames checks the names of records and index lists: the
+// reference's, escaped as lua-resty-memcached escapes keys (the last rows
+// are names the reference wrote in the store vectors).
 func TestKeyNames(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, prefix, suffix, key, index string
 	}{
-		{"bare", "", "", "session:KEY", "session:AUD:SUB"},
-		{"prefix", "app", "", "app:session:KEY", "app:session:AUD:SUB"},
-		{"suffix", "", "v1", "session:KEY:v1", "session:AUD:SUB:v1"},
-		{"both", "app", "v1", "app:session:KEY:v1", "app:session:AUD:SUB:v1"},
+		{"bare", "", "", "session%3AKEY", "session%3AAUD%3ASUB"},
+		{"prefix", "app", "", "app%3Asession%3AKEY", "app%3Asession%3AAUD%3ASUB"},
+		{"suffix", "", "v1", "session%3AKEY%3Av1", "session%3AAUD%3ASUB%3Av1"},
+		{"both", "app", "v1", "app%3Asession%3AKEY%3Av1", "app%3Asession%3AAUD%3ASUB%3Av1"},
+		{"escaped prefix", "my-app:v1/@", "", "my-app%3Av1%2F%40%3Asession%3AKEY", "my-app%3Av1%2F%40%3Asession%3AAUD%3ASUB"},
+		{"unescaped punctuation", "a-b.c_d~e!f'g(h)i*j", "", "a-b.c_d~e!f'g(h)i*j%3Asession%3AKEY", "a-b.c_d~e!f'g(h)i*j%3Asession%3AAUD%3ASUB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mustNew(t, memcache.New(), memcachedstore.WithPrefix(tt.prefix), memcachedstore.WithSuffix(tt.suffix))
 			if got := s.Key("session", "KEY"); got != tt.key {
-				t.Errorf("Key = %q, want %q (the reference's [prefix:]name:key[:suffix])", got, tt.key)
+				t.Errorf("Key = %q, want %q (the reference's [prefix:]name:key[:suffix], escaped)", got, tt.key)
 			}
 			if got := s.IndexKey("session", "AUD", "SUB"); got != tt.index {
-				t.Errorf("IndexKey = %q, want %q (the reference's [prefix:]name:audience:subject[:suffix])", got, tt.index)
+				t.Errorf("IndexKey = %q, want %q (the reference's [prefix:]name:audience:subject[:suffix], escaped)", got, tt.index)
 			}
 		})
+	}
+	s := mustNew(t, memcache.New(), memcachedstore.WithPrefix("storeref"))
+	for _, tt := range []struct{ got, want string }{
+		{s.Key("sr_memc_login", "zNqLg0GygW7PLpTGsgWR97GWucWpAXGQTVN2CISqDjs"), "storeref%3Asr_memc_login%3AzNqLg0GygW7PLpTGsgWR97GWucWpAXGQTVN2CISqDjs"},
+		{s.IndexKey("sr_memc_login", "YXBwLWE", "YWxpY2VAZXhhbXBsZS5jb20"), "storeref%3Asr_memc_login%3AYXBwLWE%3AYWxpY2VAZXhhbXBsZS5jb20"},
+		{s.IndexKey("sr_memc_aud", "YXBwLWI", "alice@example.com"), "storeref%3Asr_memc_aud%3AYXBwLWI%3Aalice%40example.com"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("key %q, want the reference's %q", tt.got, tt.want)
+		}
 	}
 }
 
@@ -193,8 +208,23 @@ func TestStoreOnServer(t *testing.T) {
 			t.Fatalf("Get = %q, %v; want %q", got, err, value)
 		}
 		it, err := c.Get(s.Key("session", k))
-		if err != nil || string(it.Value) != string(value) {
-			t.Fatalf("raw get of %s = %v, %v", s.Key("session", k), it, err)
+		if err != nil || string(it.Value) != string(value) || it.Flags != 0 {
+			t.Fatalf("raw get of %s = %v, %v; want the value with flags 0, as the reference writes it", s.Key("session", k), it, err)
+		}
+		// The record's expiry is in its (empty) group pointer, which a
+		// Delete removes with it.
+		pk := memcachedstore.PointerKey(s, "session", k)
+		p, err := c.Get(pk)
+		if err != nil || len(p.Value) != 0 || int64(p.Flags) != now.Unix()+60 {
+			t.Fatalf("group pointer %s = %v, %v; want empty, with the expiry %d in its flags", pk, p, err, now.Unix()+60)
+		}
+		if err := s.Delete(ctx, "session", k, store.DeleteOptions{Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		for _, gone := range []string{s.Key("session", k), pk} {
+			if _, err := c.Get(gone); !errors.Is(err, memcache.ErrCacheMiss) {
+				t.Fatalf("%s after Delete: %v, want it gone", gone, err)
+			}
 		}
 	})
 

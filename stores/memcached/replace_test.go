@@ -9,6 +9,7 @@ import (
 
 	session "github.com/sessiongo/session/core"
 	"github.com/sessiongo/session/core/store"
+	memcachedstore "github.com/sessiongo/session/stores/memcached"
 )
 
 func TestReplace(t *testing.T) {
@@ -34,8 +35,12 @@ func TestReplace(t *testing.T) {
 			t.Fatalf("Get after Replace = %q, %v", got, err)
 		}
 		it, err := g.c.Get(g.s.Key(k.name, k.key))
-		if err != nil || int64(it.Flags) != now.Unix()+3600 {
-			t.Fatalf("expiry in the flags after Replace = %v, %v; want the record's, %d", it.Flags, err, now.Unix()+3600)
+		if err != nil || it.Flags != 0 {
+			t.Fatalf("record after Replace = %v, %v; want flags 0, as the reference writes them", it, err)
+		}
+		p, err := g.c.Get(memcachedstore.PointerKey(g.s, k.name, k.key))
+		if err != nil || int64(p.Flags) != now.Unix()+3600 {
+			t.Fatalf("expiry in the group pointer's flags after Replace = %v, %v; want the record's, %d", p, err, now.Unix()+3600)
 		}
 		entries, err := g.s.Sessions(ctx, k.name, g.md.Audiences[0], g.md.Subjects[0], now)
 		if err != nil || !equalEntries(entries, []store.IndexEntry{{Key: k.key, Expires: time.Unix(now.Unix()+3600, 0)}}) {

@@ -166,7 +166,7 @@ func (s *Store) undo(ctx context.Context, sv *save) {
 // its members read; the other members deleted; then the record itself, last,
 // so that a Delete cut short (a node failing) can be done again, and the
 // group shrunk to its mark.
-func (s *Store) deleteSlots(ctx context.Context, rec record, key string, index []string, now int64) error {
+func (s *Store) deleteSlots(ctx context.Context, rec record, key string, index, pairs []string, now int64) error {
 	first := newCall([]string{rec.key, rec.link}, "drop", "lone")
 	calls := []*call{first}
 	for _, k := range index {
@@ -186,8 +186,16 @@ func (s *Store) deleteSlots(ctx context.Context, rec record, key string, index [
 	members, _ := end.cmd.StringSlice()
 	drops := make([]*call, 0, len(members))
 	for _, m := range members {
-		if m != rec.key {
-			drops = append(drops, newCall([]string{m, linkKey(m)}, "drop", "all"))
+		if m == rec.key {
+			continue
+		}
+		drops = append(drops, newCall([]string{m, linkKey(m)}, "drop", "all"))
+		// It leaves the indexes of the same audiences and subjects
+		// under its own cookie name.
+		if name, mkey, ok := s.recordParts(m); ok {
+			for _, k := range s.indexKeys(name, pairs) {
+				drops = append(drops, newCall([]string{k}, "index", "remove", mkey, "", now, 0, 0))
+			}
 		}
 	}
 	if err := s.exec(ctx, "delete", drops...); err != nil {

@@ -244,6 +244,39 @@ func testGroupRules(t *testing.T, m mode) {
 		g.gone("session", s, "the first session record")
 	})
 
+	t.Run("the group's other records leave their indexes", func(t *testing.T) {
+		c := connect(t, m)
+		st := mustNew(t, c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithSuffix("sfx"))
+		ctx, now := context.Background(), time.Now()
+		md := &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
+		s1, s2, r1, r2 := key(t), key(t), key(t), key(t)
+		for _, w := range []struct {
+			name, key string
+			opts      store.SetOptions
+		}{
+			{"session", s1, store.SetOptions{}},
+			{"remember", r1, store.SetOptions{Partner: partner(s1)}},
+			{"session", s2, store.SetOptions{OldKey: s1, StaleTTL: time.Hour}},
+			{"remember", r2, store.SetOptions{OldKey: r1, StaleTTL: time.Hour, Partner: partner(s2)}},
+		} {
+			w.opts.TTL, w.opts.Now, w.opts.Metadata = time.Hour, now, md
+			if err := st.Set(ctx, w.name, w.key, []byte("v"), w.opts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The reference deletes the session and the remember record,
+		// each with its index entry; a Delete of the session record here
+		// ends both, and both leave their indexes.
+		if err := st.Delete(ctx, "session", s2, store.DeleteOptions{Now: now, Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"session", "remember"} {
+			if k := st.IndexKey(name, "YXBw", "YWxpY2U"); c.Exists(ctx, k).Val() != 0 {
+				t.Errorf("index %s left after the Delete of the group: %v", k, c.ZRange(ctx, k, 0, -1).Val())
+			}
+		}
+	})
+
 	t.Run("partner missing: nothing stored", func(t *testing.T) {
 		g := newGroups(t, m, "")
 		old := key(t)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -236,39 +237,84 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte) err
 
 // Delete removes the record under name and key with every other record of
 // its group (the records it replaced, those that replaced it, its partners
-// under the other cookie name), and key from the subject index of each
-// audience and subject of opts.Metadata (pruning entries that expired by
-// opts.Now). On a single server or a Sentinel master it is one script
-// call. Deleting a missing record is not an error.
+// under the other cookie name), and the keys of all of them from the
+// subject index of each audience and subject of opts.Metadata, each under
+// its own cookie name (pruning entries that expired by opts.Now), as the
+// reference's deletes of the session and remember records would. On a
+// single server or a Sentinel master it is one script call. Deleting a
+// missing record is not an error.
 func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return storeError("delete", err)
 	}
 	rec := s.record(name, key)
-	var index []string
+	var pairs []string // "audience:subject"
 	if md := opts.Metadata; md != nil {
-		index = make([]string, min(len(md.Audiences), len(md.Subjects)))
-		for i := range index {
-			index[i] = s.IndexKey(name, md.Audiences[i], md.Subjects[i])
+		pairs = make([]string, min(len(md.Audiences), len(md.Subjects)))
+		for i := range pairs {
+			pairs[i] = md.Audiences[i] + ":" + md.Subjects[i]
 		}
 	}
+	index := s.indexKeys(name, pairs)
 	now := unix(opts.Now)
 	if s.perKey {
-		return s.deleteSlots(ctx, rec, key, index, now)
+		return s.deleteSlots(ctx, rec, key, index, pairs, now)
 	}
 	keys := append([]string{rec.key, rec.link}, index...)
-	return s.exec(ctx, "delete", newCall(keys, "delete", key, now))
+	pre, suf := s.affixes()
+	args := append([]any{"delete", key, now, pre, suf}, anys(pairs)...)
+	return s.exec(ctx, "delete", newCall(keys, args...))
+}
+
+// indexKeys returns the names of the subject indexes of name for pairs of
+// "audience:subject".
+func (s *Store) indexKeys(name string, pairs []string) []string {
+	out := make([]string, len(pairs))
+	for i, p := range pairs {
+		out[i] = store.Key(s.prefix, s.suffix, name, p)
+	}
+	return out
+}
+
+// affixes returns the prefix and the suffix as record keys hold them: "p:"
+// and ":s", or "" when empty.
+func (s *Store) affixes() (pre, suf string) {
+	if s.prefix != "" {
+		pre = s.prefix + ":"
+	}
+	if s.suffix != "" {
+		suf = ":" + s.suffix
+	}
+	return pre, suf
+}
+
+// recordParts returns the cookie name and storage key of a record key of
+// the store (Key): neither holds a ':'.
+func (s *Store) recordParts(k string) (name, key string, ok bool) {
+	pre, suf := s.affixes()
+	mid, ok1 := strings.CutPrefix(k, pre)
+	mid, ok2 := strings.CutSuffix(mid, suf)
+	name, key, ok3 := strings.Cut(mid, ":")
+	return name, key, ok1 && ok2 && ok3 && name != "" && key != "" && !strings.Contains(key, ":")
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // Sessions lists the live sessions of an encoded audience and subject under
 // the cookie name, soonest to expire first, and prunes the entries that
 // expired by now. It implements store.SubjectIndex.
 //
-// A Delete ends a whole group, and the index entries of the group's other
-// records stay behind (a remember cookie's record is indexed under its own
-// cookie name, which the Delete of a session record is not given): the
-// listing leaves out entries whose record is gone, and they go when they
-// expire. It takes two round trips: the index, then the records.
+// Entries whose record is gone without a Delete that named them (a record
+// expired early, or deleted by the reference, which removes only the
+// record it is given and no other of its group) are left out of the
+// listing, and pruned when they expire. It takes two round trips: the
+// index, then the records.
 func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, storeError("sessions", err)

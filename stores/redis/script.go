@@ -21,7 +21,9 @@ import (
 //	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group], index...
 //	         ARGV "save", "o"/"p"/"op"/"", value, ttl ms, stale ms, key, old key or "",
 //	         now (unix s), expires (unix s)          → "ok", "old" or "partner" (missing)
-//	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s)
+//	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s), "prefix:" or "",
+//	         ":suffix" or "", then "audience:subject" per index (for the indexes of the group's
+//	         other records, under their cookie names)
 //	replace  KEYS record                             ARGV "replace", value     → 1, or 0 when missing
 //	check    KEYS record, link, a new group          ARGV "check", found ("1": found a group
 //	         when the record has none)               → {1, its group or ""}, or {0} when missing
@@ -189,16 +191,39 @@ function ops.save()
   return 'ok'
 end
 
+-- record_parts returns the cookie name and storage key of the record key
+-- m, with the prefix pre ("p:" or "") and suffix suf (":s" or "")
+-- (recordParts in redis.go).
+local function record_parts(m, pre, suf)
+  if #m <= #pre + #suf or string.sub(m, 1, #pre) ~= pre then return nil end
+  if #suf > 0 and string.sub(m, -#suf) ~= suf then return nil end
+  local mid = string.sub(m, #pre + 1, #m - #suf)
+  local i = string.find(mid, ':', 1, true)
+  if not i or i == 1 or i == #mid or string.find(mid, ':', i + 1, true) then return nil end
+  return string.sub(mid, 1, i - 1), string.sub(mid, i + 1)
+end
+
 function ops.delete()
   local g = redis.call('GET', KEYS[2])
   redis.call('UNLINK', KEYS[1], KEYS[2])
+  local others = {}
   if g then
     for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
       redis.call('UNLINK', m, companion(m, 'group'))
+      if m ~= KEYS[1] then others[#others + 1] = m end
     end
     redis.call('UNLINK', g)
   end
   for i = 3, #KEYS do index_remove(KEYS[i], ARGV[2], ARGV[3]) end
+  -- The group's other records leave the indexes of the same audiences and
+  -- subjects under their own cookie names.
+  local pre, suf = ARGV[4], ARGV[5]
+  for _, m in ipairs(others) do
+    local name, key = record_parts(m, pre, suf)
+    if name then
+      for j = 6, #ARGV do index_remove(pre .. name .. ':' .. ARGV[j] .. suf, key, ARGV[3]) end
+    end
+  end
   return 'ok'
 end
 
