@@ -290,7 +290,9 @@ func (x *scopeExchange) DelRequestHeader(name string) { x.ex.DelRequestHeader(na
 // SetResponseHeader sets a response header through the adapter's Exchange.
 func (x *scopeExchange) SetResponseHeader(name, value string) { x.ex.SetResponseHeader(name, value) }
 
-type contextKey struct{}
+// contextKey is the context key of the session, shared with adapters whose
+// framework context reads its own values (adapter.ContextKey).
+type contextKey = adapter.ContextKey
 
 // NewContext returns a copy of ctx that carries s; FromContext returns it.
 func NewContext(ctx context.Context, s *Session) context.Context {

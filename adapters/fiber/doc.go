@@ -2,12 +2,15 @@
 //
 //	import fibersession "github.com/sessiongo/session/adapters/fiber"
 //
+// For fiber v3, the package of the same name and API is
+// github.com/sessiongo/session/adapters/fiberv3.
+//
 // Mount Middleware on an app or a group and read the session from fiber's
 // locals with From:
 //
 //	m, err := session.New(session.Config{Secret: secret})
 //	...
-//	app := fiber.New()
+//	app := fiber.New(fiber.Config{ReadBufferSize: fibersession.ReadBufferSize})
 //	app.Use(fibersession.Middleware(m))
 //	app.Get("/", func(c *fiber.Ctx) error {
 //		s := fibersession.From(c)
@@ -33,6 +36,21 @@
 // fasthttp reuses its buffers once a request is done: the adapter copies
 // what the session keeps (the Cookie header). A session must not be used
 // after its request returned, as with every value of a *fiber.Ctx.
+//
+// # Request headers
+//
+// fasthttp reads a request's headers into fiber.Config.ReadBufferSize
+// bytes, 4096 by default, and answers 431 to a request whose headers do not
+// fit, before any handler runs. A session kept in cookies (no Store) grows
+// to nine 4096-byte cookies, and its remember cookie to as many more, all
+// sent back by the browser: with cookie storage, the app needs a
+// ReadBufferSize of at least ReadBufferSize. Middleware checks it on the app
+// that serves the request (c.App(), so also when the middleware sits in a
+// mounted sub-app) and, while it is smaller, fails every request with a
+// session.ErrInvalidConfig error that says so, to the error handler: by
+// default a 500 and an error logged with the Manager's logger. A session
+// that outgrows the buffer would otherwise fail later, silently, for that
+// user alone.
 //
 // # Service code
 //

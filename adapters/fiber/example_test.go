@@ -12,13 +12,15 @@ import (
 )
 
 // A fiber app whose handler reads and changes the session; WithAutoSave
-// saves it after the handler, before fiber sends the response.
+// saves it after the handler, before fiber sends the response. With cookie
+// storage the app reads request headers into ReadBufferSize bytes, room for
+// a session of nine cookies.
 func Example() {
 	m, err := session.New(session.Config{Secret: "change me: a long random secret"})
 	if err != nil {
 		panic(err)
 	}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app := fiber.New(fiber.Config{ReadBufferSize: fibersession.ReadBufferSize, DisableStartupMessage: true})
 	app.Use(fibersession.Middleware(m, fibersession.WithAutoSave()))
 	app.Get("/", func(c *fiber.Ctx) error {
 		s := fibersession.From(c)

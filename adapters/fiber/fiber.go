@@ -16,6 +16,12 @@ type contextKey struct{}
 // session from m; read it with From in handlers, and with
 // session.FromContext of c.UserContext() in code that only has a
 // context.Context. See the options for what else it does.
+//
+// With cookie storage (m has no Store) the app must read request headers
+// into at least ReadBufferSize bytes: the middleware checks the
+// configuration of the app that serves the request, once per app, and
+// fails every request with a session.ErrInvalidConfig error (to the error
+// handler: a logged 500 by default) until it does.
 func Middleware(m *session.Manager, opts ...Option) fiber.Handler {
 	var cfg config
 	for _, o := range opts {
@@ -28,7 +34,11 @@ func Middleware(m *session.Manager, opts ...Option) fiber.Handler {
 	if onError == nil {
 		onError = func(c *fiber.Ctx, err error) error { return defaultErrorHandler(m, c, err) }
 	}
+	check := &bufferCheck{cookies: m.Store() == nil}
 	return func(c *fiber.Ctx) error {
+		if err := check.app(c.App()); err != nil {
+			return onError(c, err)
+		}
 		ex := NewExchange(c)
 		scope, err := mw.Begin(ex)
 		if err != nil {

@@ -41,9 +41,11 @@ func options(o conformance.MiddlewareOptions) []fibersession.Option {
 	return opts
 }
 
-// newApp returns a fiber app that accepts the suite's 48 KiB of cookies.
+// newApp returns a fiber app that reads request headers into
+// fibersession.ReadBufferSize bytes, as the middleware asks for cookie
+// storage.
 func newApp() *fiber.App {
-	return fiber.New(fiber.Config{ReadBufferSize: 64 << 10, DisableStartupMessage: true})
+	return fiber.New(fiber.Config{ReadBufferSize: fibersession.ReadBufferSize, DisableStartupMessage: true})
 }
 
 func serve(t *testing.T, ln net.Listener, app *conformance.App) {

@@ -39,10 +39,12 @@ func WithAutoSave() Option { return coreOption(session.WithAutoSave()) }
 
 // WithErrorHandler sets the handler of errors other than an unusable cookie
 // (which just gives a new session); the middleware returns what fn returns,
-// so a non-nil error goes on to the app's ErrorHandler. It is called when
-// the store fails while the session is opened, before the handlers run (the
-// chain is then not called); and after the handlers, for a failed auto-save
-// (an error the handlers returned themselves takes precedence over fn's).
+// so a non-nil error goes on to the app's ErrorHandler. It is called
+// before the handlers run (the chain is then not called) when the store
+// fails while the session is opened, and when the app's ReadBufferSize is
+// too small for cookie storage (session.ErrInvalidConfig: see
+// ReadBufferSize); and after the handlers, for a failed auto-save (an error
+// the handlers returned themselves takes precedence over fn's).
 // fiber has not sent anything at either point, so fn may still replace the
 // response. The default logs the error with the Manager's logger and
 // returns a 500 *fiber.Error that wraps it (errors.Is and errors.As see

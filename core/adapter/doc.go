@@ -31,7 +31,9 @@
 //     handlers find it (gin's c.Set, echo's c.Set, fiber's c.Locals, read
 //     back by the adapter's From accessor), and in the request's
 //     context.Context with session.NewContext, so that service code reads
-//     it with session.FromContext.
+//     it with session.FromContext. Where the framework's context is itself
+//     a context.Context reading the framework's own values (Fiber v3's
+//     fiber.Ctx reads c.Locals), store it there under ContextKey{}.
 //  3. Commit before the headers. Call scope.Commit just before the
 //     framework writes the response headers: from a wrapper of its response
 //     writer (the first WriteHeader, Write or Flush) or from a
@@ -49,9 +51,9 @@
 // framework sends the same bytes. An adapter that keeps Set-Cookie lines
 // itself replaces a line for the same cookie name with ReplaceSetCookie.
 //
-// The adapters in the repository (adapters/gin, adapters/echo,
-// adapters/fiber, adapters/chi) are complete examples, each a few dozen
-// lines. Test an adapter with conformance.TestAdapter, which runs the same
+// The adapters in the repository (adapters/gin, adapters/echo and
+// adapters/echov5, adapters/fiber and adapters/fiberv3, adapters/chi) are
+// complete examples, each a few dozen lines. Test an adapter with conformance.TestAdapter, which runs the same
 // HTTP behaviours against every framework (new sessions, saves, refreshes,
 // logout, remember-me, chunked cookies, headers, a store outage...), and
 // check its own response paths with conformance.CheckSetCookies.

@@ -118,7 +118,8 @@ func currentUser(ctx context.Context) (Profile, error) {
 // fiber's user context carries it too (c.UserContext(), not c.Context()),
 // for the service code. fiber reads request headers into ReadBufferSize
 // bytes (4 KiB by default): the browser sends the session cookies back, so
-// leave room for a session larger than one cookie.
+// leave room for a session larger than one cookie, as the middleware
+// checks (fibersession.ReadBufferSize).
 func newApp(m *session.Manager) *fiber.App {
 	// fail logs err (a backend outage, ErrStore, above all) and answers a
 	// bare 500: the error's text may name the backend's hosts, so it never
@@ -135,7 +136,7 @@ func newApp(m *session.Manager) *fiber.App {
 		return c.Redirect("/", http.StatusSeeOther)
 	}
 
-	app := fiber.New(fiber.Config{ReadBufferSize: 64 << 10, DisableStartupMessage: true})
+	app := fiber.New(fiber.Config{ReadBufferSize: fibersession.ReadBufferSize, DisableStartupMessage: true})
 	app.Use(recover.New(), fibersession.Middleware(m))
 	app.Get("/", func(c *fiber.Ctx) error {
 		page, err := view(c.UserContext(), fibersession.From(c))

@@ -245,8 +245,13 @@ func importNames(l string) []string {
 			return []string{name}
 		}
 	}
+	// A major version suffix is not the package's name:
+	// github.com/gofiber/fiber/v3 is package fiber.
+	path = majorSuffix.ReplaceAllString(path, "")
 	return []string{path[strings.LastIndex(path, "/")+1:]}
 }
+
+var majorSuffix = regexp.MustCompile(`/v[0-9]+$`)
 
 // usedPackages returns the known package names used as "name." in code.
 func usedPackages(code string) []string {

@@ -60,9 +60,13 @@ import (
 
 func main() {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	store, err := redisstore.New(client, redisstore.WithPrefix("app"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := session.New(session.Config{
 		Secret: "a secret for the user-module check only",
-		Store:  redisstore.New(client, redisstore.WithPrefix("app")),
+		Store:  store,
 	})
 	if err != nil {
 		log.Fatal(err)
