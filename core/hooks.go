@@ -18,7 +18,8 @@ import (
 //
 // Hooks run synchronously, in the goroutine of the call that caused them
 // and with the request's context (the adapter.Exchange's), so a hook sees
-// the request's trace and request-scoped values; keep them quick. A hook
+// the request's trace and request-scoped values; keep them quick. Requests
+// call them concurrently: they must be safe for concurrent use. A hook
 // that panics is recovered: the panic and its stack are logged with the
 // Manager's logger (Config.Logger) and the request goes on as if the hook
 // had returned.
@@ -250,8 +251,8 @@ type StoreCall struct {
 // StoreEvent is what OnStoreError gets: the call and its error.
 type StoreEvent struct {
 	StoreCall
-	// Err is the store's error, as wrapped into the error the caller gets;
-	// it may name the store's hosts or files.
+	// Err is the store's error, which the caller gets wrapped (matching
+	// ErrStore); it may name the store's hosts or files.
 	Err error
 }
 
