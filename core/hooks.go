@@ -252,7 +252,8 @@ type StoreCall struct {
 type StoreEvent struct {
 	StoreCall
 	// Err is the store's error, which the caller gets wrapped (matching
-	// ErrStore); it may name the store's hosts or files.
+	// ErrStore; with FailOpen a failed revocation call is only logged); it
+	// may name the store's hosts or files.
 	Err error
 }
 
