@@ -189,8 +189,15 @@ type Config struct {
 	// or repeating source makes ids guessable and reuses AES-GCM nonces.
 	Rand io.Reader
 	// Logger receives warnings (for example a missing secret); nil means
-	// slog.Default().
+	// slog.Default(). Messages about a request are logged with its context
+	// (WarnContext...), so a request-scoped handler sees them.
 	Logger *slog.Logger
+
+	// Hooks are called at the moments of a session's life (created,
+	// rotated, destroyed, rejected...) and around every store call: for
+	// metrics, logs and traces. The zero value calls nothing. See Hooks,
+	// and github.com/sessiongo/session/otel for OpenTelemetry.
+	Hooks Hooks
 }
 
 // Default values of the reference library.

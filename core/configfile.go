@@ -23,8 +23,8 @@ import (
 // enabled, route...) are not read, but a name other than "session", or an
 // option outside config, is an error.
 //
-// Each field of Config but Store, Revocation, Clock, Rand and Logger is an
-// option, under the reference's name: the field's name in snake case
+// Each field of Config but Store, Revocation, Clock, Rand, Logger and Hooks
+// is an option, under the reference's name: the field's name in snake case
 // (IdlingTimeout is idling_timeout, CookieSameSite is cookie_same_site), but
 // for DisableHTTPOnly and DisableSecure, which are cookie_http_only and
 // cookie_secure. Values have the reference's types:
@@ -61,8 +61,8 @@ import (
 // custom storage), revocation (the name of the revocation backend, whose
 // section is skipped too), and Kong's logout_methods, logout_query_arg,
 // logout_post_arg and read_body_for_logout. ParseConfig makes no Store and
-// no revocation backend: set Store or Revocation, and Logger or Clock if
-// needed, on the returned Config before calling New. ParseConfigFunc hands
+// no revocation backend: set Store or Revocation, and Logger, Clock or Hooks
+// if needed, on the returned Config before calling New. ParseConfigFunc hands
 // the keys that are not options to a function instead.
 //
 // ParseConfig checks the form of each value; New checks the values

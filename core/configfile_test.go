@@ -135,7 +135,7 @@ func TestParseConfigCoversOptions(t *testing.T) {
 			t.Errorf("option %s has no case in parseConfigCases", name)
 		}
 	}
-	notOptions := map[string]bool{"Store": true, "Revocation": true, "Clock": true, "Rand": true, "Logger": true}
+	notOptions := map[string]bool{"Store": true, "Revocation": true, "Clock": true, "Rand": true, "Logger": true, "Hooks": true}
 	renamed := map[string]string{"DisableHTTPOnly": "cookie_http_only", "DisableSecure": "cookie_secure"}
 	typ := reflect.TypeFor[Config]()
 	for i := range typ.NumField() {

@@ -97,6 +97,16 @@
 // Manager.Open and Manager.Start do not report them, and the low-level
 // Session.Open does, for logs and tests.
 //
+// # Hooks, metrics and traces
+//
+// Config.Hooks holds optional functions called as sessions open, are
+// rejected (expired, tampered with, revoked), created, rotated, destroyed,
+// logged out and revoked, and around every store call: for metrics, audit
+// logs and traces. They run synchronously with the request's context; a
+// panicking hook is recovered and logged. Events name a cookie by a Handle,
+// never by its session id. The module github.com/sessiongo/session/otel
+// fills the hooks in with OpenTelemetry metrics and spans.
+//
 // # For adapter and store authors
 //
 // A framework adapter connects the middleware to its framework:

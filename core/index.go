@@ -49,7 +49,12 @@ func (m *Manager) indexEntries(ctx context.Context, subject string) ([]namedEntr
 	now := m.clock()
 	var out []namedEntry
 	for _, name := range [...]string{m.cookieName, m.rememberName} {
-		entries, err := idx.Sessions(ctx, name, md.Audiences[0], md.Subjects[0], now)
+		kind := kindOf(name == m.rememberName)
+		callCtx, done := m.storeCall(ctx, StoreSessions, kind)
+		entries, err := idx.Sessions(callCtx, name, md.Audiences[0], md.Subjects[0], now)
+		if done != nil || err != nil {
+			m.storeDone(callCtx, done, StoreSessions, kind, err)
+		}
 		if err != nil {
 			return nil, wrapError(ErrStore, "unable to read session metadata", err)
 		}
@@ -101,7 +106,11 @@ func (m *Manager) Sessions(ctx context.Context, subject string) ([]store.IndexEn
 // later, a new sign-in, opens. A failed write matches ErrStore.
 func (m *Manager) RevokeSessions(ctx context.Context, subject string) (int, error) {
 	if m.store == nil && m.rev.backend != nil {
-		return 0, m.revokeSubject(ctx, m.audience, subject)
+		if err := m.revokeSubject(ctx, m.audience, subject); err != nil {
+			return 0, err
+		}
+		m.revokedHook(ctx, RevokeSubject, 0)
+		return 0, nil
 	}
 	named, err := m.indexEntries(ctx, subject)
 	if err != nil {
@@ -110,11 +119,12 @@ func (m *Manager) RevokeSessions(ctx context.Context, subject string) (int, erro
 	md := m.subjectMetadata(subject)
 	n := 0
 	for _, e := range named {
-		if err := m.store.Delete(ctx, e.name, e.Key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+		if err := m.deleteRecord(ctx, e.name, e.Key, md); err != nil {
 			return n, wrapError(ErrStore, "unable to revoke session", err)
 		}
 		n++
 	}
+	m.revokedHook(ctx, RevokeSubject, n)
 	return n, nil
 }
 
@@ -131,9 +141,22 @@ func (m *Manager) RevokeSession(ctx context.Context, subject, key string) error 
 	}
 	md := m.subjectMetadata(subject)
 	for _, name := range [...]string{m.cookieName, m.rememberName} {
-		if err := m.store.Delete(ctx, name, key, store.DeleteOptions{Now: m.clock(), Metadata: md}); err != nil {
+		if err := m.deleteRecord(ctx, name, key, md); err != nil {
 			return wrapError(ErrStore, "unable to revoke session", err)
 		}
 	}
+	m.revokedHook(ctx, RevokeSession, 0)
 	return nil
+}
+
+// deleteRecord deletes the record of cookie name under key, and its group,
+// removing it from the subject index md.
+func (m *Manager) deleteRecord(ctx context.Context, name, key string, md *store.Metadata) error {
+	kind := kindOf(name == m.rememberName)
+	callCtx, done := m.storeCall(ctx, StoreDelete, kind)
+	err := m.store.Delete(callCtx, name, key, store.DeleteOptions{Now: m.clock(), Metadata: md})
+	if done != nil || err != nil {
+		m.storeDone(callCtx, done, StoreDelete, kind, err)
+	}
+	return err
 }

@@ -109,11 +109,15 @@ func (s *Session) saveInfo(remember bool) error {
 	// keeping its expiry, group and index entries, so that it can never
 	// bring back a record that was destroyed, revoked or has expired.
 	now := m.now()
-	err := m.store.Set(s.ex.Context(), name, m.storageKey(md.sid[:]), bytes.Clone(record.Bytes()), store.SetOptions{
+	ctx, done := m.storeCall(s.ex.Context(), StoreSet, kindOf(remember))
+	err := m.store.Set(ctx, name, m.storageKey(md.sid[:]), bytes.Clone(record.Bytes()), store.SetOptions{
 		TTL:     time.Duration(m.storeTTL(remember, now, md.creationTime, md.rollingOffset)) * time.Second,
 		Now:     time.Unix(now, 0),
 		Replace: true,
 	})
+	if done != nil || err != nil {
+		m.storeDone(ctx, done, StoreSet, kindOf(remember), err)
+	}
 	if err != nil {
 		return storeError("unable to store session info", err)
 	}

@@ -53,6 +53,10 @@ type Manager struct {
 	clock  func() time.Time
 	rand   io.Reader
 	logger *slog.Logger
+
+	hooks     Hooks
+	storeType string // Go type of store and of rev.backend, for StoreCall
+	revType   string
 }
 
 // New validates cfg, fills in the defaults and returns a Manager. Errors
@@ -80,6 +84,7 @@ func New(cfg Config) (*Manager, error) {
 		clock:              cfg.Clock,
 		rand:               cfg.Rand,
 		logger:             cfg.Logger,
+		hooks:              cfg.Hooks,
 	}
 	if m.clock == nil {
 		m.clock = time.Now
@@ -110,6 +115,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if err := m.setRevocation(&cfg); err != nil {
 		return nil, err
+	}
+	if m.hooks.OnStoreCall != nil || m.hooks.OnStoreError != nil {
+		m.storeType, m.revType = typeName(cfg.Store), typeName(cfg.Revocation)
 	}
 
 	m.rememberSafety = orDefault(cfg.RememberSafety, DefaultRememberSafety)

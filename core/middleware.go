@@ -344,7 +344,7 @@ func (mw *Middleware) handleError(w http.ResponseWriter, r *http.Request, err er
 		mw.opts.errorHandler(w, r, err)
 		return
 	}
-	mw.m.logger.Error("session: middleware", "err", err, "method", r.Method, "path", r.URL.Path)
+	mw.m.logger.ErrorContext(r.Context(), "session: middleware", "err", err, "method", r.Method, "path", r.URL.Path)
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
 

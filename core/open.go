@@ -27,22 +27,50 @@ func (s *Session) Open() error {
 	}
 	err, audienceMissing := s.open(false, false)
 	if err == nil {
+		s.opened(OutcomeOpened, nil)
 		return nil
 	}
+	s.rejected(false, err)
 	if audienceMissing || !s.remember {
+		s.openFailed(err)
 		return err
 	}
 	if rerr, _ := s.open(true, false); rerr != nil {
+		s.rejected(true, rerr)
 		if s.m.rev.backend != nil && errors.Is(rerr, ErrStore) {
+			s.openFailed(rerr)
 			return rerr // FailClosed: the remember cookie could not be checked
+		}
+		if err == errMissingCookie {
+			s.openFailed(rerr) // the outcome is the remember cookie's
+		} else {
+			s.openFailed(err)
 		}
 		return err
 	}
 	if serr := s.save(stateNew, true); serr != nil {
+		s.openFailed(serr)
 		return serr
 	}
 	s.meta = meta{}
-	return s.save(stateOpen, false)
+	if serr := s.save(stateOpen, false); serr != nil {
+		s.openFailed(serr)
+		return serr
+	}
+	s.opened(OutcomeRestored, nil)
+	return nil
+}
+
+// openFailed runs OnOpen for an Open that failed with err.
+func (s *Session) openFailed(err error) {
+	if s.m.hooks.OnOpen == nil {
+		return
+	}
+	o := outcomeOf(err)
+	if o == OutcomeNone {
+		err = nil
+	}
+	s.opened(o, err)
 }
 
 // open reads one cookie. It reports whether the only problem was a missing
@@ -112,7 +140,11 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	var info map[string]map[string]any
 	if m.store != nil {
 		key := m.storageKey(md.sid[:])
-		record, err := m.store.Get(s.ex.Context(), name, key, store.GetOptions{Now: time.Unix(now, 0)})
+		ctx, done := m.storeCall(s.ex.Context(), StoreGet, kindOf(remember))
+		record, err := m.store.Get(ctx, name, key, store.GetOptions{Now: time.Unix(now, 0)})
+		if done != nil || err != nil {
+			m.storeDone(ctx, done, StoreGet, kindOf(remember), err)
+		}
 		if err != nil {
 			return storeError("unable to load session", err), false
 		}

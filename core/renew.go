@@ -58,6 +58,7 @@ func (s *Session) Renew() error {
 		}
 	}
 	old, oldRemember := s.meta, s.rmeta
+	s.replaced = [2]cookieID{s.validID(&old), s.validID(&oldRemember)}
 	s.meta, s.rmeta = meta{}, meta{}
 	s.indexed = nil
 	s.renewed = true
@@ -86,10 +87,15 @@ func (s *Session) deleteReplaced() error {
 		if !c.md.valid {
 			continue
 		}
-		err := m.store.Delete(s.ex.Context(), c.name, m.storageKey(c.md.sid[:]), store.DeleteOptions{
+		kind := kindOf(c.name == m.rememberName)
+		ctx, done := m.storeCall(s.ex.Context(), StoreDelete, kind)
+		err := m.store.Delete(ctx, c.name, m.storageKey(c.md.sid[:]), store.DeleteOptions{
 			Now:      time.Unix(m.now(), 0),
 			Metadata: md,
 		})
+		if done != nil || err != nil {
+			m.storeDone(ctx, done, StoreDelete, kind, err)
+		}
 		if err != nil {
 			return wrapError(ErrStore, "unable to renew session", err)
 		}

@@ -186,7 +186,11 @@ func (m *Manager) revoked(ctx context.Context, keys []revKey, creation int64) (r
 	for j, i := range miss {
 		storeKeys[j] = keys[i].storeKey()
 	}
-	ats, err := r.backend.Revoked(ctx, storeKeys, now)
+	callCtx, done := m.storeCall(ctx, StoreRevoked, "")
+	ats, err := r.backend.Revoked(callCtx, storeKeys, now)
+	if done != nil || err != nil {
+		m.storeDone(callCtx, done, StoreRevoked, "", err)
+	}
 	if err == nil && len(ats) != len(storeKeys) {
 		err = fmt.Errorf("revocation backend answered %d of %d keys", len(ats), len(storeKeys))
 	}
@@ -231,7 +235,7 @@ func (s *Session) checkRevoked(remember bool, md *meta, e *entry) error {
 	switch {
 	case err != nil && m.rev.failOpen:
 		if !cached {
-			m.logger.Warn("session: unable to check session revocation; the session is treated as not revoked (RevocationFailMode open)", "err", err)
+			m.logger.WarnContext(s.ex.Context(), "session: unable to check session revocation; the session is treated as not revoked (RevocationFailMode open)", "err", err)
 		}
 		return nil
 	case err != nil:
@@ -361,7 +365,7 @@ func (s *Session) revokeDestroyed() error {
 	}
 	err := m.writeMarks(s.ex.Context(), keys, marks, now, "unable to revoke session")
 	if err != nil && m.rev.failOpen {
-		m.logger.Warn("session: unable to write the revocation mark of a destroyed session; copies of its cookies keep working until they time out (RevocationFailMode open)", "err", err)
+		m.logger.WarnContext(s.ex.Context(), "session: unable to write the revocation mark of a destroyed session; copies of its cookies keep working until they time out (RevocationFailMode open)", "err", err)
 		return nil
 	}
 	return err
@@ -414,7 +418,11 @@ func (m *Manager) writeMarks(ctx context.Context, keys []revKey, marks []store.M
 	if c := m.rev.cache; c != nil {
 		c.putMarks(keys, marks, m.clock())
 	}
-	err := m.rev.backend.Revoke(ctx, marks, time.Unix(now, 0))
+	callCtx, done := m.storeCall(ctx, StoreRevoke, "")
+	err := m.rev.backend.Revoke(callCtx, marks, time.Unix(now, 0))
+	if done != nil || err != nil {
+		m.storeDone(callCtx, done, StoreRevoke, "", err)
+	}
 	if err == nil {
 		return nil
 	}
@@ -442,7 +450,11 @@ func (m *Manager) Revoke(ctx context.Context, key string, ttl time.Duration) err
 	if ttl <= 0 {
 		ttl = m.longestLife()
 	}
-	return m.writeMark(ctx, revKey{kind: kindKey, a: key}, max(ttl, time.Second))
+	if err := m.writeMark(ctx, revKey{kind: kindKey, a: key}, max(ttl, time.Second)); err != nil {
+		return err
+	}
+	m.revokedHook(ctx, RevokeKey, 0)
+	return nil
 }
 
 // revokeSubject writes the mark of Manager.RevokeSessions with cookie

@@ -36,7 +36,7 @@ func (s *Session) saveRemember() {
 		s.checkRememberCreation()
 	}
 	if err := s.save(stateNew, true); err != nil {
-		s.m.logger.Warn("session: unable to save remember cookie", "err", err)
+		s.m.logger.WarnContext(s.ex.Context(), "session: unable to save remember cookie", "err", err)
 	}
 }
 
@@ -156,6 +156,7 @@ func (s *Session) save(next state, remember bool) error {
 	}
 
 	var initialChunk, storedCiphertext string
+	size := len(name) + 1 + headerEncodedSize // name=value bytes, every chunk (Event.Size)
 	if m.store != nil {
 		storedCiphertext = payload
 		if err := s.storeRecord(name, h, md, remember, payload, now, next == stateClosed || s.state == stateClosed); err != nil {
@@ -164,16 +165,19 @@ func (s *Session) save(next state, remember bool) error {
 		s.ex.SetCookie(name, cookieLine(name, m.attrs, extra, string(encodedHeader[:])))
 	} else if chunks == 1 {
 		initialChunk = payload
+		size += len(payload)
 		s.ex.SetCookie(name, cookieLine(name, m.attrs, extra, string(encodedHeader[:]), payload))
 	} else {
 		first := maxCookieSize - headerEncodedSize - len(name) - 1
 		initialChunk = payload[:first]
 		s.ex.SetCookie(name, cookieLine(name, m.attrs, extra, string(encodedHeader[:]), initialChunk))
+		size += len(initialChunk)
 		rest := payload[first:]
 		for i := 2; i <= chunks; i++ {
 			n := min(maxCookieSize-len(name)-2, len(rest))
 			cn := chunkName(name, i)
 			s.ex.SetCookie(cn, cookieLine(cn, m.attrs, extra, rest[:n]))
+			size += len(cn) + 1 + n
 			rest = rest[n:]
 		}
 	}
@@ -187,6 +191,9 @@ func (s *Session) save(next state, remember bool) error {
 		}
 	}
 
+	if m.hooks.OnCreate != nil || m.hooks.OnRotate != nil {
+		s.savedCookie(remember, md, &h.sid, size)
+	}
 	*md = meta{
 		valid:        true,
 		timestamp:    now,
@@ -249,7 +256,12 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 		opts.Partner = store.RecordKey{Name: m.otherName(remember), Key: m.storageKey(other.sid[:])}
 	}
 	value := bytes.Clone(record.Bytes())
-	if err := m.store.Set(s.ex.Context(), name, m.storageKey(h.sid[:]), value, opts); err != nil {
+	ctx, done := m.storeCall(s.ex.Context(), StoreSet, kindOf(remember))
+	err := m.store.Set(ctx, name, m.storageKey(h.sid[:]), value, opts)
+	if done != nil || err != nil {
+		m.storeDone(ctx, done, StoreSet, kindOf(remember), err)
+	}
+	if err != nil {
 		return storeError("unable to store session data", err)
 	}
 	return nil
@@ -454,18 +466,26 @@ func (s *Session) Logout() error {
 	case stateNew:
 		return errNonexistent("logout")
 	}
+	audience := s.entry().audience
 	if len(s.entries) == 1 {
-		return s.Destroy()
+		md := s.meta
+		err := s.Destroy()
+		if s.state == stateClosed {
+			s.ended(s.m.hooks.OnLogout, "OnLogout", audience, &md)
+		}
+		return err
 	}
 	if s.info != nil {
-		delete(s.info, s.entry().audience)
+		delete(s.info, audience)
 	}
+	md := s.meta
 	s.entries = append(s.entries[:s.cur], s.entries[s.cur+1:]...)
 	s.cur = 0
 	if err := s.save(stateClosed, false); err != nil {
 		return err
 	}
 	s.saveRemember()
+	s.ended(s.m.hooks.OnLogout, "OnLogout", audience, &md)
 	return nil
 }
 
@@ -496,6 +516,14 @@ func (s *Session) Destroy() error {
 	if err := s.destroy(false); err != nil {
 		return err
 	}
+	err := s.destroyRemember(remember)
+	s.ended(s.m.hooks.OnDestroy, "OnDestroy", s.entry().audience, &s.meta)
+	return err
+}
+
+// destroyRemember ends Destroy once the session cookie is gone: the
+// remember cookie when there is one, then the revocation marks.
+func (s *Session) destroyRemember(remember bool) error {
 	if remember {
 		if !s.rmeta.valid {
 			if err, _ := s.open(true, true); err != nil && !s.staleRememberCookie(err) {
@@ -533,10 +561,14 @@ func (s *Session) destroy(remember bool) error {
 		}
 	}
 	if m.store != nil && md.valid {
-		err := m.store.Delete(s.ex.Context(), name, m.storageKey(md.sid[:]), store.DeleteOptions{
+		ctx, done := m.storeCall(s.ex.Context(), StoreDelete, kindOf(remember))
+		err := m.store.Delete(ctx, name, m.storageKey(md.sid[:]), store.DeleteOptions{
 			Now:      time.Unix(md.timestamp, 0),
 			Metadata: s.metadata(),
 		})
+		if done != nil || err != nil {
+			m.storeDone(ctx, done, StoreDelete, kindOf(remember), err)
+		}
 		if err != nil {
 			return wrapError(ErrStore, "unable to destroy session", err)
 		}

@@ -64,6 +64,9 @@ type Session struct {
 	// renewed is set by Renew: the request's remember cookie belongs to the
 	// session it replaced, and a save must not take its creation time.
 	renewed bool
+	// replaced holds, after Renew, the ids of the session and remember
+	// cookies it replaced, for Hooks.OnRotate.
+	replaced [2]cookieID
 
 	cookies       string // the request's Cookie header
 	cookiesLoaded bool

@@ -24,6 +24,7 @@ import (
 	_ "github.com/sessiongo/session/adapters/gin"
 	_ "github.com/sessiongo/session/conformance"
 	_ "github.com/sessiongo/session/core"
+	_ "github.com/sessiongo/session/otel"
 	_ "github.com/sessiongo/session/stores/memcached"
 	_ "github.com/sessiongo/session/stores/redis"
 	_ "github.com/sessiongo/session/stores/sql"

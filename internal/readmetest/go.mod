@@ -11,6 +11,7 @@ replace (
 	github.com/sessiongo/session/adapters/gin => ../../adapters/gin
 	github.com/sessiongo/session/conformance => ../../conformance
 	github.com/sessiongo/session/core => ../../core
+	github.com/sessiongo/session/otel => ../../otel
 	github.com/sessiongo/session/stores/memcached => ../../stores/memcached
 	github.com/sessiongo/session/stores/redis => ../../stores/redis
 	github.com/sessiongo/session/stores/sql => ../../stores/sql
@@ -34,6 +35,7 @@ require (
 	github.com/sessiongo/session/adapters/gin v0.0.0
 	github.com/sessiongo/session/conformance v0.0.0
 	github.com/sessiongo/session/core v0.0.0
+	github.com/sessiongo/session/otel v0.0.0
 	github.com/sessiongo/session/stores/memcached v0.0.0
 	github.com/sessiongo/session/stores/redis v0.0.0
 	github.com/sessiongo/session/stores/sql v0.0.0
@@ -48,6 +50,8 @@ require (
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
@@ -81,6 +85,10 @@ require (
 	github.com/valyala/fasthttp v1.69.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.46.0 // indirect
+	go.opentelemetry.io/otel/metric v1.46.0 // indirect
+	go.opentelemetry.io/otel/trace v1.46.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect

@@ -28,6 +28,7 @@ var knownImports = map[string]string{
 	"memcachedstore": "github.com/sessiongo/session/stores/memcached",
 	"redisstore":     "github.com/sessiongo/session/stores/redis",
 	"sqlstore":       "github.com/sessiongo/session/stores/sql",
+	"sessionotel":    "github.com/sessiongo/session/otel",
 	"chi":            "github.com/go-chi/chi/v5",
 	"echo":           "github.com/labstack/echo/v4",
 	"fiber":          "github.com/gofiber/fiber/v2",

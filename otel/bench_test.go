@@ -1,0 +1,180 @@
+package sessionotel_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+	sessionotel "github.com/sessiongo/session/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// The set-ups of the benchmarks: bare (no hooks), hooks (every hook set,
+// doing nothing), otel (Instrument with the SDK's meter provider, read by a
+// manual reader, and the SDK's tracer provider recording every span) and
+// otel-unsampled (the same, its sampler dropping every span, as a
+// ratio-based sampler drops most: spans cost little, metrics stay).
+var setups = []string{"bare", "hooks", "otel", "otel-unsampled"}
+
+// BenchmarkOpenRead opens a request's session and reads a value, as core's
+// BenchmarkOpenRead does, in each set-up. With cookie storage an open makes
+// no store call; with the memory store it makes one Get, which is a span and
+// a histogram record with otel.
+func BenchmarkOpenRead(b *testing.B) {
+	for _, storage := range []string{"cookie", "memory"} {
+		for _, setup := range setups {
+			b.Run(storage+"/"+setup, func(b *testing.B) {
+				m := newBenchManager(b, storage, setup)
+				r := benchRequest(b, m)
+				w := &discardWriter{h: http.Header{}}
+				b.ReportAllocs()
+				for b.Loop() {
+					s, err := m.Open(w, r)
+					if err != nil || !s.Exists() || s.Get("user") != "alice" {
+						b.Fatal("open:", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkOverhead measures the ratios of the set-ups to bare on a busy
+// machine: each iteration opens and reads once in each set-up, in turns,
+// timing each call, so that load that comes and goes weighs on all alike.
+// It reports the median time of each set-up (a median ignores the calls a
+// preemption stretched) and its ratio to bare.
+func BenchmarkOverhead(b *testing.B) {
+	for _, storage := range []string{"cookie", "memory"} {
+		b.Run(storage, func(b *testing.B) {
+			n := len(setups)
+			ms := make([]*session.Manager, n)
+			rs := make([]*http.Request, n)
+			for i, setup := range setups {
+				ms[i] = newBenchManager(b, storage, setup)
+				rs[i] = benchRequest(b, ms[i])
+			}
+			w := &discardWriter{h: http.Header{}}
+			const keep = 1 << 15 // samples kept per set-up, the latest
+			samples := make([][]time.Duration, n)
+			for i := range samples {
+				samples[i] = make([]time.Duration, keep)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				for k := range n {
+					j := (i + k) % n
+					start := time.Now()
+					s, err := ms[j].Open(w, rs[j])
+					if err != nil || !s.Exists() || s.Get("user") != "alice" {
+						b.Fatal("open:", err)
+					}
+					samples[j][i%keep] = time.Since(start)
+				}
+				i++
+			}
+			// What timing an empty call costs is taken off every median.
+			clockCost := make([]time.Duration, 4096)
+			for k := range clockCost {
+				start := time.Now()
+				clockCost[k] = time.Since(start)
+			}
+			slices.Sort(clockCost)
+			timing := float64(clockCost[len(clockCost)/2])
+			med := make([]float64, n)
+			for j := range samples {
+				kept := samples[j][:min(i, keep)]
+				slices.Sort(kept)
+				med[j] = float64(kept[len(kept)/2]) - timing
+			}
+			b.ReportMetric(med[0], "bare-ns/op")
+			for j := 1; j < n; j++ {
+				b.ReportMetric(med[j]/med[0], setups[j]+"/bare")
+			}
+		})
+	}
+}
+
+// newBenchManager returns a Manager on cookie or memory storage in one of
+// the set-ups.
+func newBenchManager(b *testing.B, storage, setup string) *session.Manager {
+	cfg := session.Config{Secret: "benchmark secret, long enough"}
+	if storage == "memory" {
+		st, err := session.NewMemoryStore()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(st.Stop)
+		cfg.Store = st
+	}
+	switch setup {
+	case "hooks":
+		cfg.Hooks = noopHooks()
+	case "otel", "otel-unsampled":
+		sampler := sdktrace.AlwaysSample()
+		if setup == "otel-unsampled" {
+			sampler = sdktrace.NeverSample()
+		}
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardSpans{}))
+		if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+func noopHooks() session.Hooks {
+	return session.Hooks{
+		OnOpen:       func(context.Context, session.OpenEvent) {},
+		OnReject:     func(context.Context, session.RejectEvent) {},
+		OnCreate:     func(context.Context, session.Event) {},
+		OnRotate:     func(context.Context, session.Event) {},
+		OnDestroy:    func(context.Context, session.Event) {},
+		OnLogout:     func(context.Context, session.Event) {},
+		OnRevoke:     func(context.Context, session.RevokeEvent) {},
+		OnStoreError: func(context.Context, session.StoreEvent) {},
+		OnStoreCall: func(ctx context.Context, _ session.StoreCall) (context.Context, func(error)) {
+			return ctx, nil
+		},
+	}
+}
+
+// discardSpans ends spans without exporting them.
+type discardSpans struct{}
+
+func (discardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (discardSpans) Shutdown(context.Context) error                  { return nil }
+func (discardSpans) ForceFlush(context.Context) error                { return nil }
+
+// discardWriter is a ResponseWriter whose header is reused.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// benchRequest returns a request carrying a session of m with user set.
+func benchRequest(b *testing.B, m *session.Manager) *http.Request {
+	w := &discardWriter{h: http.Header{}}
+	r, _ := http.NewRequest("GET", "http://example.com/", nil)
+	s, _ := m.Open(w, r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		b.Fatal(err)
+	}
+	pair, _, _ := strings.Cut(w.h.Get("Set-Cookie"), ";")
+	r.Header.Set("Cookie", pair)
+	return r
+}

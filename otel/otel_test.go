@@ -1,0 +1,476 @@
+package sessionotel_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	session "github.com/sessiongo/session/core"
+	"github.com/sessiongo/session/core/store"
+	sessionotel "github.com/sessiongo/session/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// clock is a settable clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock               { return &clock{now: time.Unix(1_750_000_000, 0)} }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// jar is a browser's cookies.
+type jar map[string]string
+
+func (j jar) header() string {
+	var parts []string
+	for _, n := range slices.Sorted(maps.Keys(j)) {
+		parts = append(parts, n+"="+j[n])
+	}
+	return strings.Join(parts, "; ")
+}
+
+// serve runs h on a request that carries the jar's cookies, in a context
+// with the request's span, and keeps the response's cookies.
+func (j jar) serve(t *testing.T, ctx context.Context, h func(w http.ResponseWriter, r *http.Request)) {
+	t.Helper()
+	r := httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.com/", nil)
+	if len(j) > 0 {
+		r.Header.Set("Cookie", j.header())
+	}
+	w := httptest.NewRecorder()
+	h(w, r)
+	for _, line := range w.Result().Header.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.MaxAge < 0 {
+			delete(j, c.Name)
+		} else {
+			j[c.Name] = c.Value
+		}
+	}
+}
+
+// telemetry is a meter provider with a manual reader and a tracer provider
+// with a span recorder.
+type telemetry struct {
+	reader *sdkmetric.ManualReader
+	spans  *tracetest.SpanRecorder
+	mp     *sdkmetric.MeterProvider
+	tp     *sdktrace.TracerProvider
+}
+
+func newTelemetry() *telemetry {
+	tel := &telemetry{reader: sdkmetric.NewManualReader(), spans: tracetest.NewSpanRecorder()}
+	tel.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(tel.reader))
+	tel.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tel.spans))
+	return tel
+}
+
+// metrics returns every data point: a counter's value, or a histogram's
+// count, under "name{key=value,...}".
+func (tel *telemetry) metrics(t *testing.T) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := tel.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != sessionotel.ScopeName {
+			t.Errorf("scope %q", sm.Scope.Name)
+		}
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				if !d.IsMonotonic {
+					t.Errorf("%s is not monotonic", m.Name)
+				}
+				for _, p := range d.DataPoints {
+					out[m.Name+attrs(p.Attributes)] = p.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+attrs(p.Attributes)] = int64(p.Count)
+				}
+			case metricdata.Histogram[int64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+attrs(p.Attributes)] = int64(p.Count)
+					if min, _ := p.Min.Value(); min <= 0 {
+						t.Errorf("%s: a cookie of %d bytes", m.Name, min)
+					}
+				}
+			default:
+				t.Errorf("%s: unexpected data %T", m.Name, m.Data)
+			}
+		}
+	}
+	return out
+}
+
+func attrs(s attribute.Set) string {
+	var parts []string
+	for _, kv := range s.ToSlice() {
+		parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// scriptEnv is one browser's life on one Manager.
+type scriptEnv struct {
+	m       *session.Manager
+	clock   *clock
+	jar     jar
+	ctx     context.Context // the request's, with its span
+	secrets []string        // what no telemetry may hold: cookie values, subject
+}
+
+func start(t *testing.T, e *scriptEnv, j jar, then func(s *session.Session)) {
+	t.Helper()
+	j.serve(t, e.ctx, func(w http.ResponseWriter, r *http.Request) {
+		s, err := e.m.Start(w, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if then != nil {
+			then(s)
+		}
+	})
+	for _, v := range j {
+		e.secrets = append(e.secrets, v)
+	}
+}
+
+// script is the sequence: sign-in (Renew, with remember on), a visit
+// (Save), a refresh (a save 3/4 into the rolling timeout), a tampered
+// session cookie, and a logout.
+func script(t *testing.T, e *scriptEnv) {
+	t.Helper()
+	start(t, e, e.jar, func(s *session.Session) { // sign-in
+		s.SetSubject("alice")
+		if err := s.Renew(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	start(t, e, e.jar, func(s *session.Session) { // visit
+		if !s.Exists() {
+			t.Fatal("the signed-in session does not open")
+		}
+		s.Set("visits", 1)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	e.clock.Add(3*time.Minute + time.Second) // refresh
+	start(t, e, e.jar, nil)
+	name := e.m.CookieName()
+	tampered := []byte(e.jar[name])
+	// One character of the MAC, the header's last 22 characters.
+	if tampered[100] == 'A' {
+		tampered[100] = 'B'
+	} else {
+		tampered[100] = 'A'
+	}
+	start(t, e, jar{name: string(tampered)}, func(s *session.Session) {
+		if s.Exists() {
+			t.Fatal("a tampered cookie opens")
+		}
+	})
+	e.jar.serve(t, e.ctx, func(w http.ResponseWriter, r *http.Request) { // logout
+		if err := e.m.Logout(w, r); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestScript runs the script with a memory store and with cookie storage
+// (and revocation, whose lookups and marks are the store calls), and
+// checks every metric data point and every span.
+func TestScript(t *testing.T) {
+	const aud = "{session.audience=default"
+	common := map[string]int64{
+		"session.opens" + aud + ",session.outcome=none}":    1, // sign-in
+		"session.opens" + aud + ",session.outcome=opened}":  3, // visit, refresh, logout
+		"session.opens" + aud + ",session.outcome=invalid}": 1, // tampered
+		// Sign-in creates both cookies, the visit rotates both, the refresh
+		// the session cookie.
+		"session.saves" + aud + ",session.cookie=session}":                            3,
+		"session.saves" + aud + ",session.cookie=remember}":                           2,
+		"session.rotations" + aud + ",session.cookie=session,session.renewed=false}":  2,
+		"session.rotations" + aud + ",session.cookie=remember,session.renewed=false}": 1,
+		"session.cookie.size" + aud + ",session.cookie=session}":                      3,
+		"session.cookie.size" + aud + ",session.cookie=remember}":                     2,
+		"session.destroys" + aud + "}":                                                1,
+		"session.logouts" + aud + "}":                                                 1,
+	}
+	for _, tt := range []struct {
+		name    string
+		store   bool
+		metrics map[string]int64
+		spans   []string
+	}{
+		{
+			name:  "memory store",
+			store: true,
+			metrics: map[string]int64{
+				// Gets: the visit's session and remember records, the
+				// refresh's, the logout's session record, and its remember
+				// record, which deleting the session deleted (its group).
+				"session.store.duration" + aud + ",session.store.operation=get,session.store.type=session.MemoryStore}":                                    4,
+				"session.store.duration{error.type=not_found,session.audience=default,session.store.operation=get,session.store.type=session.MemoryStore}": 1,
+				// Sets: sign-in 2, visit 2, refresh 1.
+				"session.store.duration" + aud + ",session.store.operation=set,session.store.type=session.MemoryStore}":    5,
+				"session.store.duration" + aud + ",session.store.operation=delete,session.store.type=session.MemoryStore}": 1,
+			},
+			spans: []string{
+				"session.store.delete session", "session.store.get remember", "session.store.get remember not_found",
+				"session.store.get session", "session.store.get session", "session.store.get session",
+				"session.store.set remember", "session.store.set remember",
+				"session.store.set session", "session.store.set session", "session.store.set session",
+			},
+		},
+		{
+			name: "cookie storage with revocation",
+			metrics: map[string]int64{
+				// Lookups: the visit's open and its re-issued remember
+				// cookie, the refresh's and the logout's open; the
+				// tampered cookie costs none. Marks: the logout's.
+				"session.store.duration" + aud + ",session.store.operation=revoked,session.store.type=session.MemoryStore}": 4,
+				"session.store.duration" + aud + ",session.store.operation=revoke,session.store.type=session.MemoryStore}":  1,
+			},
+			spans: []string{
+				"session.store.revoke ", "session.store.revoked ", "session.store.revoked ", "session.store.revoked ", "session.store.revoked ",
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tel := newTelemetry()
+			st, err := session.NewMemoryStore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(st.Stop)
+			e := &scriptEnv{clock: newClock(), jar: jar{}, secrets: []string{"alice"}}
+			cfg := session.Config{
+				Secret:         "sessionotel test secret",
+				Clock:          e.clock.Now,
+				Remember:       true,
+				RememberSafety: session.SafetyNone,
+				IdlingTimeout:  session.Disabled,
+				RollingTimeout: 4 * time.Minute,
+				StoreMetadata:  true,
+			}
+			if tt.store {
+				cfg.Store = st
+			} else {
+				cfg.Revocation = st
+			}
+			if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
+				t.Fatal(err)
+			}
+			if e.m, err = session.New(cfg); err != nil {
+				t.Fatal(err)
+			}
+			ctx, request := tel.tp.Tracer("test").Start(context.Background(), "request")
+			e.ctx = ctx
+			script(t, e)
+			request.End()
+
+			want := maps.Clone(common)
+			maps.Copy(want, tt.metrics)
+			got := tel.metrics(t)
+			if !maps.Equal(got, want) {
+				t.Errorf("metrics:\n%s\nwant:\n%s", dump(got), dump(want))
+			}
+
+			var spans []string
+			for _, s := range tel.spans.Ended() {
+				if s.Name() == "request" {
+					continue
+				}
+				if s.Parent().SpanID() != request.SpanContext().SpanID() || s.SpanKind() != trace.SpanKindInternal {
+					t.Errorf("span %s: parent %v, kind %v; want a child of the request's span, internal", s.Name(), s.Parent().SpanID(), s.SpanKind())
+				}
+				line := s.Name() + " "
+				for _, kv := range s.Attributes() {
+					for _, secret := range e.secrets {
+						if v := kv.Value.Emit(); strings.Contains(v, secret) || (len(v) >= 16 && strings.Contains(secret, v)) {
+							t.Errorf("span %s: attribute %s holds a cookie or the subject", s.Name(), kv.Key)
+						}
+					}
+					switch kv.Key {
+					case sessionotel.CookieKey:
+						line += kv.Value.AsString()
+					case sessionotel.ErrorTypeKey:
+						line += " " + kv.Value.AsString()
+					}
+				}
+				if s.Status().Code == codes.Error {
+					t.Errorf("span %s: status error for a missing record", s.Name())
+				}
+				spans = append(spans, line)
+			}
+			sort.Strings(spans)
+			if !slices.Equal(spans, tt.spans) {
+				t.Errorf("spans:\n%s\nwant:\n%s", strings.Join(spans, "\n"), strings.Join(tt.spans, "\n"))
+			}
+		})
+	}
+}
+
+func dump(m map[string]int64) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "  %s = %d\n", k, m[k])
+	}
+	return b.String()
+}
+
+// failing is a store whose calls fail.
+type failing struct{ session.Store }
+
+var errDown = errors.New("store down at 10.0.0.1, key in clear")
+
+func (failing) Get(context.Context, string, string, store.GetOptions) ([]byte, error) {
+	return nil, errDown
+}
+
+// TestStoreFailure: a failing store call is a span with status Error and
+// error.type, without the error's text; the open's outcome is error.
+func TestStoreFailure(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	cfg := session.Config{Secret: "sessionotel test secret", Store: failing{st}}
+	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A header that authenticates: made by a Manager on the working store.
+	good, err := session.New(session.Config{Secret: "sessionotel test secret", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := jar{}
+	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		s, _ := good.Open(w, r)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.Open(w, r); !errors.Is(err, session.ErrStore) {
+			t.Fatalf("Open = %v, want ErrStore", err)
+		}
+	})
+	spans := tel.spans.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	s := spans[0]
+	if s.Status().Code != codes.Error || strings.Contains(s.Status().Description, "10.0.0.1") {
+		t.Errorf("status %+v: want Error, without the error's text", s.Status())
+	}
+	var errType string
+	for _, kv := range s.Attributes() {
+		if kv.Key == sessionotel.ErrorTypeKey {
+			errType = kv.Value.AsString()
+		}
+	}
+	if errType != "errors.errorString" {
+		t.Errorf("error.type %q, want the error's Go type", errType)
+	}
+	got := tel.metrics(t)
+	want := map[string]int64{
+		"session.opens{session.audience=default,session.outcome=error}":                                                                                          1,
+		"session.store.duration{error.type=errors.errorString,session.audience=default,session.store.operation=get,session.store.type=sessionotel_test.failing}": 1,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("metrics:\n%s\nwant:\n%s", dump(got), dump(want))
+	}
+}
+
+// TestInstrumentKeepsHooks: hooks already in the Config still run, before
+// this package's, which runs even when they panic; the user's store call
+// observer nests inside the span.
+func TestInstrumentKeepsHooks(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	var calls []string
+	cfg := session.Config{
+		Secret: "sessionotel test secret",
+		Store:  st,
+		Hooks: session.Hooks{
+			OnOpen: func(context.Context, session.OpenEvent) { calls = append(calls, "open"); panic("user hook") },
+			OnStoreCall: func(ctx context.Context, c session.StoreCall) (context.Context, func(error)) {
+				if !trace.SpanFromContext(ctx).SpanContext().IsValid() {
+					t.Error("the user's observer runs outside the span")
+				}
+				calls = append(calls, "call "+string(c.Op))
+				return ctx, func(error) { calls = append(calls, "done"); panic("user done") }
+			},
+		},
+	}
+	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sessionotel.Instrument(nil); !errors.Is(err, sessionotel.ErrInvalid) {
+		t.Errorf("Instrument(nil) = %v, want ErrInvalid", err)
+	}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := jar{}
+	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		s, _ := m.Open(w, r)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if want := []string{"open", "call set", "done"}; !slices.Equal(calls, want) {
+		t.Errorf("user hooks %v, want %v", calls, want)
+	}
+	got := tel.metrics(t)
+	if got["session.opens{session.audience=default,session.outcome=none}"] != 1 ||
+		got["session.store.duration{session.audience=default,session.store.operation=set,session.store.type=session.MemoryStore}"] != 1 {
+		t.Errorf("metrics after panicking user hooks:\n%s", dump(got))
+	}
+	if n := len(tel.spans.Ended()); n != 1 {
+		t.Errorf("%d spans ended, want 1", n)
+	}
+}
