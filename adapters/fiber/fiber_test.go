@@ -140,16 +140,48 @@ func do(t *testing.T, f *fiber.App, req *http.Request) (*http.Response, string) 
 	}
 	listen(t, f, ln)
 	req.URL.Scheme, req.URL.Host, req.RequestURI = "http", ln.Addr().String(), ""
-	resp, err := conformance.NewClient(t).Do(req)
+	resp, body, err := roundTrip(t, req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// roundTrip sends req and reads the whole response.
+func roundTrip(t *testing.T, req *http.Request) (*http.Response, string, error) {
+	t.Helper()
+	resp, err := conformance.NewClient(t).Do(req)
+	if err != nil {
+		return nil, "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
+	return resp, string(body), err
+}
+
+// refused serves one request on f over loopback and reports whether the
+// server refused it before any handler ran: a 431, or, as fasthttp closes
+// the connection while the client may still be writing a request that
+// large, a broken connection (the 431 is then lost to the reset). A
+// response from a handler is a failure of the test.
+func refused(t *testing.T, f *fiber.App, req *http.Request) bool {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(body)
+	listen(t, f, ln)
+	req.URL.Scheme, req.URL.Host, req.RequestURI = "http", ln.Addr().String(), ""
+	resp, body, err := roundTrip(t, req)
+	if err != nil {
+		t.Logf("connection broken by the server: %v", err)
+		return true
+	}
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status %d (%q), want 431 or a broken connection", resp.StatusCode, body)
+		return false
+	}
+	return true
 }
 
 // TestFiberResponsePaths checks that the commit reaches the client on each

@@ -126,9 +126,17 @@ func TestReadBufferSize(t *testing.T) {
 			if tt.cookie != "" {
 				req.Header.Set("Cookie", tt.cookie)
 			}
-			resp, body := do(t, tt.app, req)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d (%q), want %d", resp.StatusCode, body, tt.status)
+			var body string
+			if tt.status == http.StatusRequestHeaderFieldsTooLarge {
+				if !refused(t, tt.app, req) {
+					return
+				}
+			} else {
+				var resp *http.Response
+				resp, body = do(t, tt.app, req)
+				if resp.StatusCode != tt.status {
+					t.Fatalf("status %d (%q), want %d", resp.StatusCode, body, tt.status)
+				}
 			}
 			logged := log.String()[before:]
 			if tt.configured != strings.Contains(logged, "fibersession: fiber's ReadBufferSize is") {
