@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -163,9 +164,12 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
+// quietOnce sets go-redis's logger, a package global, once.
+var quietOnce sync.Once
+
 // redisClient makes the go-redis client of a redis*:// URL.
 func redisClient(u *url.URL) (redis.UniversalClient, error) {
-	redis.SetLogger(quietLogger{})
+	quietOnce.Do(func() { redis.SetLogger(quietLogger{}) })
 	tls := strings.HasPrefix(u.Scheme, "rediss")
 	v := *u
 	v.Scheme = "redis"
