@@ -306,9 +306,11 @@ type indexed struct {
 }
 
 // wantIndexed is what Manager.Sessions should list for subject in audience
-// on the reference's files at now: the keys the reference's own index
-// holds as live, whose record is there and not expired, with the record's
-// expiry. fileName names the files of a cookie name.
+// on the reference's files at now: the keys the reference's own indexes
+// hold as live, whose record is there and not expired, with the record's
+// expiry; its indexes are those of the encoded subject and, for sessions of
+// two audiences, of the subject as given. fileName names the files of a
+// cookie name.
 func wantIndexed(files []fileVectorFileState, fileName func(name, part string) string, session, remember, audience, subject string, now int64) map[string]indexed {
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	byName := map[string]fileVectorFileState{}
@@ -318,8 +320,14 @@ func wantIndexed(files []fileVectorFileState, fileName func(name, part string) s
 	out := map[string]indexed{}
 	for _, name := range []string{session, remember} {
 		live := map[string]bool{}
-		for _, e := range byName[fileName(name, b64(audience)+":"+b64(subject))].Index {
-			live[e.Key] = !e.Invalidated && e.ExpAt > now
+		for _, sub := range []string{b64(subject), subject} {
+			in := map[string]bool{}
+			for _, e := range byName[fileName(name, b64(audience)+":"+sub)].Index {
+				in[e.Key] = !e.Invalidated && e.ExpAt > now
+			}
+			for k, ok := range in {
+				live[k] = live[k] || ok
+			}
 		}
 		for key, ok := range live {
 			if rec, found := byName[fileName(name, key)]; ok && found && rec.MtimeAt > now {
