@@ -35,7 +35,7 @@ import (
 //	postgres://user@host:port/db?sslmode=disable[&table=T&meta_table=M&migrate=true]
 //	mysql://user:pass@host:port/db[?table=T&meta_table=M&migrate=true]
 //	sqlite:///absolute/path.db or sqlite://relative.db[?table=T&meta_table=M&migrate=true]
-//	file:///directory                             (core's file store)
+//	file:///directory[?prefix=P&suffix=S]          (core's file store)
 
 // storeConn is an open store.
 type storeConn struct {
@@ -129,14 +129,24 @@ func openStore(ctx context.Context, raw string) (*storeConn, error) {
 			return nil, err
 		}
 	case "file":
-		if p.prefix != "" || p.suffix != "" || p.table != "" || p.metaTable != "" || p.migrate {
-			return nil, usagef("--store: file:// takes no parameters")
+		if p.table != "" || p.metaTable != "" || p.migrate {
+			return nil, usagef("--store: table, meta_table and migrate are for SQL stores")
+		}
+		if len(q) > 0 {
+			return nil, usagef("--store: unknown file parameters: %s (file:// takes prefix and suffix)", q.Encode())
 		}
 		dir := u.Path
 		if u.Host != "" && u.Host != "localhost" {
 			dir = filepath.Join(u.Host, u.Path) // file://relative/dir
 		}
-		fs, err := session.NewFileStore(dir)
+		var opts []session.StoreOption
+		if p.prefix != "" {
+			opts = append(opts, session.WithFilePrefix(p.prefix))
+		}
+		if p.suffix != "" {
+			opts = append(opts, session.WithFileSuffix(p.suffix))
+		}
+		fs, err := session.NewFileStore(dir, opts...)
 		if err != nil {
 			return nil, usagef("--store: %v", err)
 		}
@@ -453,7 +463,7 @@ func storageURL(storage string, section map[string]any) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return (&url.URL{Scheme: "file", Path: abs}).String(), nil
+		return (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String(), nil
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
