@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -173,9 +174,13 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
+// quiet installs quietLogger once: go-redis keeps its logger in a global
+// that is not safe to set while clients run.
+var quiet sync.Once
+
 // redisClient makes the go-redis client of a redis*:// URL.
 func redisClient(u *url.URL) (redis.UniversalClient, error) {
-	redis.SetLogger(quietLogger{})
+	quiet.Do(func() { redis.SetLogger(quietLogger{}) })
 	tls := strings.HasPrefix(u.Scheme, "rediss")
 	v := *u
 	v.Scheme = "redis"
