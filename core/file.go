@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -414,9 +416,12 @@ func (s *FileStore) writeAtomic(dir, path string, data []byte, mtime time.Time) 
 	return nil
 }
 
-// Delete removes the record under name and key, every other record of its
-// group, and appends the key, as deleted, to the subject index of
-// opts.Metadata. Deleting a missing record is not an error.
+// Delete removes the record under name and key and every other record of
+// its group, and appends the key, as deleted, to the subject index of
+// opts.Metadata, as the reference does; the keys of the group's other
+// records that the indexes of the same pairs under their cookie names list
+// as live are appended there, as deleted. Deleting a missing record is not
+// an error.
 func (s *FileStore) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -424,13 +429,32 @@ func (s *FileStore) Delete(ctx context.Context, name, key string, opts store.Del
 	if err := s.checkRecord("", name, key); err != nil {
 		return err
 	}
-	if err := s.deleteGroup(s.recordBase(name, key)); err != nil {
+	base := s.recordBase(name, key)
+	members, err := s.deleteGroup(base)
+	if err != nil {
 		return err
 	}
-	if md := opts.Metadata; md != nil {
-		now := s.now(opts.Now)
-		for i := range min(len(md.Audiences), len(md.Subjects)) {
-			if err := s.appendIndex(s.indexPath(name, md.Audiences[i], md.Subjects[i]), indexTombstone(key), now); err != nil {
+	md := opts.Metadata
+	if md == nil {
+		return nil
+	}
+	now := s.now(opts.Now)
+	for i := range min(len(md.Audiences), len(md.Subjects)) {
+		if err := s.appendIndex(s.indexPath(name, md.Audiences[i], md.Subjects[i]), indexTombstone(key), now); err != nil {
+			return err
+		}
+		others := map[string][]string{} // index path -> storage keys
+		for _, m := range members {
+			if m == base {
+				continue
+			}
+			for _, r := range s.recordNames(m) {
+				p := s.indexPath(r.Name, md.Audiences[i], md.Subjects[i])
+				others[p] = append(others[p], r.Key)
+			}
+		}
+		for _, p := range slices.Sorted(maps.Keys(others)) {
+			if err := s.unindex(p, others[p], now); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessiongo/session/core/store"
 )
 
 // Record groups of a FileStore (see Store.Set), kept where the reference
@@ -165,31 +167,74 @@ func (s *FileStore) writeInGroup(r, src string, expires int64, value []byte, now
 }
 
 // deleteGroup removes the record r (a file name) and every other record of
-// its group, with their links.
-func (s *FileStore) deleteGroup(r string) error {
+// its group, with their links, and returns the file names of the records
+// of the group (r among them).
+func (s *FileStore) deleteGroup(r string) ([]string, error) {
 	group := s.linkedGroup(r)
 	mu := s.groupLock(group)
 	mu.Lock()
 	defer mu.Unlock()
 	members, err := s.readGroup(group)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !slices.Contains(members, r) {
 		members = append(members, r)
 	}
 	for _, m := range members {
 		if err := s.removeFile(filepath.Join(s.dir, m)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.Remove(s.linkPath(m)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fileError("unable to remove group link", err)
+			return nil, fileError("unable to remove group link", err)
 		}
 	}
 	if err := os.Remove(s.groupPath(group)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fileError("unable to remove group", err)
+		return nil, fileError("unable to remove group", err)
 	}
-	return nil
+	return members, nil
+}
+
+// unindex appends, as deleted, those of keys that the index at path lists
+// as live at now. An index that does not exist, or lists none of them, is
+// left as it is.
+func (s *FileStore) unindex(path string, keys []string, now int64) error {
+	data, err := readNoFollow(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fileError("unable to read index", err)
+	}
+	idx, _ := parseIndex(data, now, false)
+	var tombstones strings.Builder
+	for _, k := range keys {
+		if slices.ContainsFunc(idx.live, func(e indexKey) bool { return e.key == k }) {
+			tombstones.WriteString(indexTombstone(k))
+		}
+	}
+	if tombstones.Len() == 0 {
+		return nil
+	}
+	return s.appendIndex(path, tombstones.String(), now)
+}
+
+// recordNames returns the cookie names and storage keys that the record
+// file name base can stand for: "name_key" splits at any '_' that leaves a
+// valid name and key (both may hold one), and every split names the same
+// file.
+func (s *FileStore) recordNames(base string) []store.RecordKey {
+	mid, ok := s.stripAffixes(base)
+	if !ok {
+		return nil
+	}
+	var out []store.RecordKey
+	for i := 0; i < len(mid); i++ {
+		if mid[i] == '_' && validRecordName(mid[:i]) && validStorageKey(mid[i+1:]) {
+			out = append(out, store.RecordKey{Name: mid[:i], Key: mid[i+1:]})
+		}
+	}
+	return out
 }
 
 // readGroup reads the members of a group; the group's lock is held. Lines

@@ -330,9 +330,10 @@ func (s *MemoryStore) groupOf(k memKey, now int64) *memGroup {
 	return it.group
 }
 
-// Delete removes the record under name and key, every other record of its
-// group, and its subject index entries of opts.Metadata. Deleting a missing
-// record is not an error.
+// Delete removes the record under name and key and every other record of
+// its group, and takes all of them out of the subject indexes of
+// opts.Metadata, each under its own cookie name. Deleting a missing record
+// is not an error.
 func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -346,6 +347,7 @@ func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts store.D
 		sh.remove(it)
 	}
 	sh.mu.Unlock()
+	gone := map[string][]string{name: {key}} // cookie name -> storage keys
 	if g != nil {
 		for _, mk := range s.groups.end(g) {
 			msh := s.shard(mk)
@@ -354,15 +356,38 @@ func (s *MemoryStore) Delete(ctx context.Context, name, key string, opts store.D
 				msh.remove(it)
 			}
 			msh.mu.Unlock()
+			if mk != k {
+				gone[mk.name] = append(gone[mk.name], mk.key)
+			}
 		}
 	}
 	if md := opts.Metadata; md != nil {
 		now := s.now(opts.Now)
 		for i := range min(len(md.Audiences), len(md.Subjects)) {
-			s.updateIndex(memIndexKey{name, md.Audiences[i], md.Subjects[i]}, "", 0, key, now)
+			for n, keys := range gone {
+				s.dropFromIndex(memIndexKey{n, md.Audiences[i], md.Subjects[i]}, keys, now)
+			}
 		}
 	}
 	return nil
+}
+
+// dropFromIndex removes keys from an index entry set, and prunes it.
+func (s *MemoryStore) dropFromIndex(ik memIndexKey, keys []string, now int64) {
+	ish := s.indexShard(ik)
+	ish.mu.Lock()
+	defer ish.mu.Unlock()
+	set := ish.entries[ik]
+	if set == nil {
+		return
+	}
+	for _, k := range keys {
+		delete(set, k)
+	}
+	s.prune(ik, set, now, nil)
+	if len(set) == 0 {
+		delete(ish.entries, ik)
+	}
 }
 
 // updateIndex adds key (when not empty) with its expiry to an index entry

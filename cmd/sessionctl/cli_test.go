@@ -284,6 +284,8 @@ func TestStorageURL(t *testing.T) {
 		{"memcached", `{"host":"mc","prefix":"p"}`, "memcached://mc:11211?prefix=p"},
 		{"postgres", `{"database":"app","table_name":"s","table_name_meta":"s_meta"}`, "postgres://postgres@127.0.0.1:5432/app?meta_table=s_meta&sslmode=disable&table=s"},
 		{"mysql", `{"username":"u","password":"p","database":"app"}`, "mysql://u:p@127.0.0.1:3306/app"},
+		{"file", `{"path":"/var/lib/sessions","prefix":"storeref","suffix":"sess"}`, "file:///var/lib/sessions?prefix=storeref&suffix=sess"},
+		{"file", `{"path":"/var/lib/sessions"}`, "file:///var/lib/sessions"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.storage+tt.section, func(t *testing.T) {

@@ -26,7 +26,10 @@ lines "sessionctl new" prints, or a bare value of the session cookie.
 Chunked sessions (session, session2, ...) and remember cookies are read
 from the same input. With --store the record is read from the store;
 open never writes to it (a restore from the remember cookie is shown,
-not stored).
+not stored). For cookie storage, when the configuration names a
+revocation backend ("revocation" and its section), open looks the session
+up there as the application does: a revoked session does not open
+("session revoked"); --no-revocation skips the lookup. open writes no mark.
 
 Exit status: 0 when the cookie was examined, whether it opens or not (see
 "exists"); with --check, 1 when it does not open. 1 when the store failed,
@@ -50,7 +53,9 @@ type report struct {
 	Timeouts  *timeouts      `json:"timeouts"`
 	Cookies   cookiesReport  `json:"cookies"`
 	Store     *storeReport   `json:"store,omitempty"`
-	SetCookie []string       `json:"set_cookie,omitempty"`
+	// Revocation is the revocation backend the session was looked up in.
+	Revocation *revocationReport `json:"revocation,omitempty"`
+	SetCookie  []string          `json:"set_cookie,omitempty"`
 }
 
 type errorReport struct {
@@ -115,6 +120,7 @@ func runOpen(e *env, args []string) error {
 	rq := addRequestFlags(fs)
 	check := fs.Bool("check", false, "exit 1 when the cookie does not open")
 	compact := fs.Bool("compact", false, "print the JSON on one line")
+	noRevocation := fs.Bool("no-revocation", false, "do not look the session up in the configuration's revocation backend")
 	positional, err := parseFlags(e, fs, args)
 	if err != nil {
 		return err
@@ -142,6 +148,14 @@ func runOpen(e *env, args []string) error {
 		defer conn.close()
 		ro = &readOnlyStore{Store: conn.store}
 		st.cfg.Store = ro
+	}
+	revConn, rev, err := openRevocation(ctx, st, *noRevocation)
+	if err != nil {
+		return err
+	}
+	if revConn != nil {
+		defer revConn.close()
+		st.cfg.Revocation = rev
 	}
 	st.cfg.Clock = clock
 	st.cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -210,6 +224,9 @@ func runOpen(e *env, args []string) error {
 			r.Store.Key, _ = m.StorageKey(hd.SessionID)
 		}
 	}
+	if revConn != nil {
+		r.Revocation = &revocationReport{URL: revConn.redacted, WritesSkipped: rev.skipped}
+	}
 	r.Hint = hint(st, r, openErr)
 
 	enc := json.NewEncoder(e.stdout)
@@ -220,8 +237,12 @@ func runOpen(e *env, args []string) error {
 		return err
 	}
 	switch {
-	case errors.Is(openErr, session.ErrStore):
+	case errors.Is(openErr, session.ErrStore) && conn != nil:
 		return fmt.Errorf("store %s: %w", conn.redacted, openErr)
+	case errors.Is(openErr, session.ErrStore) && revConn != nil:
+		return fmt.Errorf("revocation backend %s: %w", revConn.redacted, openErr)
+	case errors.Is(openErr, session.ErrStore):
+		return openErr
 	case *check && !r.Exists:
 		return exitError(exitFailure)
 	}

@@ -36,7 +36,7 @@ import (
 //	postgres://user@host:port/db?sslmode=disable[&table=T&meta_table=M&migrate=true]
 //	mysql://user:pass@host:port/db[?table=T&meta_table=M&migrate=true]
 //	sqlite:///absolute/path.db or sqlite://relative.db[?table=T&meta_table=M&migrate=true]
-//	file:///directory                             (core's file store)
+//	file:///directory[?prefix=P&suffix=S]          (core's file store)
 
 // storeConn is an open store.
 type storeConn struct {
@@ -130,14 +130,24 @@ func openStore(ctx context.Context, raw string) (*storeConn, error) {
 			return nil, err
 		}
 	case "file":
-		if p.prefix != "" || p.suffix != "" || p.table != "" || p.metaTable != "" || p.migrate {
-			return nil, usagef("--store: file:// takes no parameters")
+		if p.table != "" || p.metaTable != "" || p.migrate {
+			return nil, usagef("--store: table, meta_table and migrate are for SQL stores")
+		}
+		if len(q) > 0 {
+			return nil, usagef("--store: unknown file parameters: %s (file:// takes prefix and suffix)", q.Encode())
 		}
 		dir := u.Path
 		if u.Host != "" && u.Host != "localhost" {
 			dir = filepath.Join(u.Host, u.Path) // file://relative/dir
 		}
-		fs, err := session.NewFileStore(dir)
+		var opts []session.StoreOption
+		if p.prefix != "" {
+			opts = append(opts, session.WithFilePrefix(p.prefix))
+		}
+		if p.suffix != "" {
+			opts = append(opts, session.WithFileSuffix(p.suffix))
+		}
+		fs, err := session.NewFileStore(dir, opts...)
 		if err != nil {
 			return nil, usagef("--store: %v", err)
 		}
@@ -164,12 +174,13 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-// quietOnce sets go-redis's logger, a package global, once.
-var quietOnce sync.Once
+// quiet installs quietLogger once: go-redis keeps its logger in a global
+// that is not safe to set while clients run.
+var quiet sync.Once
 
 // redisClient makes the go-redis client of a redis*:// URL.
 func redisClient(u *url.URL) (redis.UniversalClient, error) {
-	quietOnce.Do(func() { redis.SetLogger(quietLogger{}) })
+	quiet.Do(func() { redis.SetLogger(quietLogger{}) })
 	tls := strings.HasPrefix(u.Scheme, "rediss")
 	v := *u
 	v.Scheme = "redis"
@@ -457,7 +468,7 @@ func storageURL(storage string, section map[string]any) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return (&url.URL{Scheme: "file", Path: abs}).String(), nil
+		return (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String(), nil
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil

@@ -57,7 +57,12 @@ type Store interface {
 	// that replaced it, and its partner records under the other cookie
 	// name), so that no cookie of that browser session opens again; it
 	// removes the key from the subject index of opts.Metadata when given.
-	// Deleting a missing record is not an error.
+	// With opts.Metadata, Delete removes every record of the group it ends
+	// from the subject index of each audience and subject pair, each under
+	// its own record's cookie name, so that no index lists a record that is
+	// gone (the remember record's key leaves the remember cookie's index when
+	// its session record is deleted). Deleting a missing record is not an
+	// error.
 	Delete(ctx context.Context, name, key string, opts DeleteOptions) error
 }
 
@@ -102,6 +107,13 @@ type DeleteOptions struct {
 // audience and a subject, both already encoded (base64url, the subject
 // hashed with the session package's Config.HashSubject), so stores use them
 // as key parts as is.
+//
+// The session package also passes, to Delete and SubjectIndex.Sessions, the
+// subject as the application gave it, not encoded: the reference library
+// indexes its sessions of two or more audiences under that subject. Such a
+// subject can hold any byte (':', '/', spaces, more than 255 bytes); a store
+// that cannot make a key of it keeps that index under a name of its own,
+// as it would for a long encoded subject.
 type Metadata struct {
 	Audiences []string
 	Subjects  []string
