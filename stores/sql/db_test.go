@@ -87,10 +87,24 @@ func openMySQL(t testing.TB) *sql.DB {
 // foreign keys on.
 const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)"
 
+// openSQLiteFile opens a database file of its own in WAL mode. The file is
+// switched to WAL (which it keeps) on one connection before the pool hands
+// out others: connections that open a new file at the same time would race
+// to switch it, and SQLite answers the losers SQLITE_BUSY without waiting
+// for the busy timeout.
 func openSQLiteFile(t testing.TB) *sql.DB {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas)
+	dsn := "file:" + filepath.Join(t.TempDir(), "sessions.db") + "?" + sqlitePragmas
+	first, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := first.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	first.Close()
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +148,7 @@ func freshTables(t testing.TB, db *sql.DB, d sqlstore.Dialect) []sqlstore.Option
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		for _, tb := range []string{table + "_meta", table, table + "_revoked"} {
+		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_meta_v0", table + "_v0"} {
 			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+tb); err != nil {
 				t.Logf("drop %s: %v", tb, err)
 			}
@@ -175,6 +189,29 @@ func forEachDatabase(t *testing.T, f func(t *testing.T, db *sql.DB, d sqlstore.D
 			f(t, database.open(t), database.dialect)
 		})
 	}
+}
+
+// at is the SQL of an exp value whose Unix seconds are the i-th parameter,
+// as the store (and lua-resty-session) writes it.
+func at(d sqlstore.Dialect, i int) string {
+	switch d {
+	case sqlstore.Postgres:
+		return fmt.Sprintf("(TO_TIMESTAMP($%d) AT TIME ZONE 'UTC')", i)
+	case sqlstore.MySQL:
+		return "FROM_UNIXTIME(?)"
+	}
+	return "?"
+}
+
+// unix is the SQL that reads the exp column col as Unix seconds.
+func unix(d sqlstore.Dialect, col string) string {
+	switch d {
+	case sqlstore.Postgres:
+		return "CAST(FLOOR(EXTRACT(EPOCH FROM " + col + "::timestamp)) AS BIGINT)"
+	case sqlstore.MySQL:
+		return "CAST(UNIX_TIMESTAMP(" + col + ") AS SIGNED)"
+	}
+	return col
 }
 
 func countRows(t testing.TB, db *sql.DB, table string) int {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	session "github.com/sessiongo/session/core"
 )
@@ -32,13 +31,16 @@ const (
 var (
 	// Postgres is the dialect of PostgreSQL 9.5 and later, for example with
 	// the driver github.com/jackc/pgx/v5/stdlib ("pgx") or github.com/lib/pq.
-	// Expiry is a TIMESTAMP WITH TIME ZONE.
+	// Expiry is a TIMESTAMP WITH TIME ZONE in whole seconds, written and
+	// compared as lua-resty-session does (TO_TIMESTAMP(unix) AT TIME ZONE
+	// 'UTC').
 	Postgres = Dialect{name: "postgres", kind: kindPostgres}
 
 	// MySQL is the dialect of MySQL 5.7+ and MariaDB 10.3+, with the driver
-	// github.com/go-sql-driver/mysql. Expiry is a DATETIME(6) in UTC (the
-	// driver's default loc): open the database with parseTime=true or
-	// without, both work. The store's transactions run at READ COMMITTED.
+	// github.com/go-sql-driver/mysql. Expiry is a DATETIME in whole seconds,
+	// written and compared as lua-resty-session does (FROM_UNIXTIME(unix),
+	// the connection's time zone). The store's transactions run at READ
+	// COMMITTED.
 	MySQL = Dialect{name: "mysql", kind: kindMySQL}
 
 	// MariaDB is the same dialect as MySQL.
@@ -47,7 +49,7 @@ var (
 	// SQLite is the dialect of SQLite 3.35 and later, for example with the
 	// pure Go driver modernc.org/sqlite ("sqlite") or
 	// github.com/mattn/go-sqlite3. SQLite has no time type: expiry is an
-	// INTEGER of Unix microseconds.
+	// INTEGER of Unix seconds.
 	SQLite = Dialect{name: "sqlite", kind: kindSQLite}
 )
 
@@ -72,162 +74,35 @@ func (d Dialect) ph(i int) string {
 	return "?"
 }
 
-// timeArg converts t into the value bound to an exp parameter.
-func (d Dialect) timeArg(t time.Time) any {
-	switch d.kind {
-	case kindSQLite:
-		return t.UnixMicro()
-	default:
-		return t.UTC()
-	}
-}
-
-// mysqlTimeLayout is how go-sql-driver/mysql returns a DATETIME without
-// parseTime=true.
-const mysqlTimeLayout = "2006-01-02 15:04:05.999999"
-
-// scanTime converts a scanned exp column into a time.
-func (d Dialect) scanTime(v any) (time.Time, error) {
-	switch v := v.(type) {
-	case time.Time:
-		return v, nil
-	case int64:
-		return time.UnixMicro(v), nil
-	case []byte:
-		return time.ParseInLocation(mysqlTimeLayout, string(v), time.UTC)
-	case string:
-		return time.ParseInLocation(mysqlTimeLayout, v, time.UTC)
-	}
-	return time.Time{}, fmt.Errorf("unexpected type %T of column exp", v)
-}
-
-// schema returns the DDL statements that create the tables and indexes.
-// The first statement creates the sessions table; Migrate upgrades an
-// older one (see upgrade) before it runs the others.
-func (d Dialect) schema(t names) []string {
+// at returns the SQL of the expiry time whose Unix seconds are the i-th
+// parameter, the way lua-resty-session writes it: an exp column compared
+// with or set to it holds what the reference's statements hold.
+func (d Dialect) at(i int) string {
 	switch d.kind {
 	case kindPostgres:
-		return []string{
-			"CREATE TABLE IF NOT EXISTS " + t.table + " (\n" +
-				"  sid  TEXT NOT NULL,\n" +
-				"  name TEXT NOT NULL,\n" +
-				"  data BYTEA NOT NULL,\n" +
-				"  exp  TIMESTAMP WITH TIME ZONE NOT NULL,\n" +
-				"  grp  TEXT, -- the browser session's group; NULL: a group of its own\n" +
-				"  PRIMARY KEY (sid, name)\n" +
-				")",
-			"CREATE INDEX IF NOT EXISTS " + t.tableBase + "_exp_idx ON " + t.table + " (exp)",
-			"CREATE INDEX IF NOT EXISTS " + t.tableBase + "_grp_idx ON " + t.table + " (grp)",
-			"CREATE TABLE IF NOT EXISTS " + t.meta + " (\n" +
-				"  aud  TEXT NOT NULL,\n" +
-				"  sub  TEXT NOT NULL,\n" +
-				"  name TEXT NOT NULL,\n" +
-				"  sid  TEXT NOT NULL,\n" +
-				"  PRIMARY KEY (aud, sub, name, sid),\n" +
-				"  FOREIGN KEY (sid, name) REFERENCES " + t.table + " (sid, name) ON DELETE CASCADE ON UPDATE CASCADE\n" +
-				")",
-			"CREATE INDEX IF NOT EXISTS " + t.metaBase + "_sid_idx ON " + t.meta + " (sid, name)",
-		}
+		return "(TO_TIMESTAMP(" + d.ph(i) + ") AT TIME ZONE 'UTC')"
 	case kindMySQL:
-		return []string{
-			"CREATE TABLE IF NOT EXISTS " + t.table + " (\n" +
-				"  sid  VARCHAR(255) NOT NULL,\n" +
-				"  name VARCHAR(255) NOT NULL,\n" +
-				"  data MEDIUMBLOB NOT NULL,\n" +
-				"  exp  DATETIME(6) NOT NULL,\n" +
-				"  grp  VARCHAR(64) NULL, -- the browser session's group; NULL: a group of its own\n" +
-				"  PRIMARY KEY (sid, name),\n" +
-				"  INDEX " + t.tableBase + "_exp_idx (exp),\n" +
-				"  INDEX " + t.tableBase + "_grp_idx (grp)\n" +
-				") ENGINE = InnoDB CHARACTER SET ascii COLLATE ascii_bin",
-			"CREATE TABLE IF NOT EXISTS " + t.meta + " (\n" +
-				"  aud  VARCHAR(255) NOT NULL,\n" +
-				"  sub  VARCHAR(255) NOT NULL,\n" +
-				"  name VARCHAR(255) NOT NULL,\n" +
-				"  sid  VARCHAR(255) NOT NULL,\n" +
-				"  PRIMARY KEY (aud, sub, name, sid),\n" +
-				"  INDEX " + t.metaBase + "_sid_idx (sid, name),\n" +
-				"  CONSTRAINT " + t.metaBase + "_sid_fk FOREIGN KEY (sid, name) REFERENCES " + t.table + " (sid, name)\n" +
-				"    ON DELETE CASCADE ON UPDATE CASCADE\n" +
-				") ENGINE = InnoDB CHARACTER SET ascii COLLATE ascii_bin",
-		}
-	case kindSQLite:
-		return []string{
-			"CREATE TABLE IF NOT EXISTS " + t.table + " (\n" +
-				"  sid  TEXT NOT NULL,\n" +
-				"  name TEXT NOT NULL,\n" +
-				"  data BLOB NOT NULL,\n" +
-				"  exp  INTEGER NOT NULL, -- Unix microseconds\n" +
-				"  grp  TEXT, -- the browser session's group; NULL: a group of its own\n" +
-				"  PRIMARY KEY (sid, name)\n" +
-				")",
-			"CREATE INDEX IF NOT EXISTS " + t.schemaPrefix + t.tableBase + "_exp_idx ON " + t.tableBase + " (exp)",
-			"CREATE INDEX IF NOT EXISTS " + t.schemaPrefix + t.tableBase + "_grp_idx ON " + t.tableBase + " (grp)",
-			"CREATE TABLE IF NOT EXISTS " + t.meta + " (\n" +
-				"  aud  TEXT NOT NULL,\n" +
-				"  sub  TEXT NOT NULL,\n" +
-				"  name TEXT NOT NULL,\n" +
-				"  sid  TEXT NOT NULL,\n" +
-				"  PRIMARY KEY (aud, sub, name, sid),\n" +
-				"  FOREIGN KEY (sid, name) REFERENCES " + t.tableBase + " (sid, name) ON DELETE CASCADE ON UPDATE CASCADE\n" +
-				")",
-			"CREATE INDEX IF NOT EXISTS " + t.schemaPrefix + t.metaBase + "_sid_idx ON " + t.metaBase + " (sid, name)",
-		}
+		return "FROM_UNIXTIME(?)"
 	}
-	return nil
+	return "?"
 }
 
-// upgrade returns the statements that bring a sessions table created
-// before record groups (without the grp column) to the current layout:
-// the column, NULL in every existing row, and its index.
-func (d Dialect) upgrade(t names) []string {
+// unix returns the SQL that reads the exp column col as Unix seconds, the
+// inverse of at.
+func (d Dialect) unix(col string) string {
 	switch d.kind {
 	case kindPostgres:
-		return []string{
-			"ALTER TABLE " + t.table + " ADD COLUMN grp TEXT",
-			"CREATE INDEX IF NOT EXISTS " + t.tableBase + "_grp_idx ON " + t.table + " (grp)",
-		}
+		return "CAST(FLOOR(EXTRACT(EPOCH FROM " + col + "::timestamp)) AS BIGINT)"
 	case kindMySQL:
-		return []string{
-			"ALTER TABLE " + t.table + " ADD COLUMN grp VARCHAR(64) NULL, ADD INDEX " + t.tableBase + "_grp_idx (grp)",
-		}
-	case kindSQLite:
-		return []string{
-			"ALTER TABLE " + t.table + " ADD COLUMN grp TEXT",
-			"CREATE INDEX IF NOT EXISTS " + t.schemaPrefix + t.tableBase + "_grp_idx ON " + t.tableBase + " (grp)",
-		}
+		return "CAST(UNIX_TIMESTAMP(" + col + ") AS SIGNED)"
 	}
-	return nil
+	return col
 }
 
-// hasGroupColumn returns the query that counts the grp columns of the
-// sessions table (1 in the current layout, 0 before record groups) and its
-// arguments.
-func (d Dialect) hasGroupColumn(t names) (string, []any) {
-	schema := strings.TrimSuffix(t.schemaPrefix, ".")
-	switch d.kind {
-	case kindPostgres:
-		// regclass resolves the name as the DDL did (search path, case folding).
-		return "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = $1::text::regclass" +
-			" AND attname = 'grp' AND NOT attisdropped", []any{t.table}
-	case kindMySQL:
-		var db any // the connection's database unless the table names one
-		if schema != "" {
-			db = schema
-		}
-		return "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = COALESCE(?, DATABASE())" +
-			" AND table_name = ? AND column_name = 'grp'", []any{db, t.tableBase}
-	case kindSQLite:
-		if schema != "" {
-			return "SELECT COUNT(*) FROM pragma_table_info(?, ?) WHERE name = 'grp'", []any{t.tableBase, schema}
-		}
-		return "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'grp'", []any{t.tableBase}
-	}
-	return "", nil
-}
-
-// queries holds the statements of a Store, built once by New. Records are
-// live while the session library's now is before exp.
+// queries holds the statements of a Store, built once by New. A record is
+// live while its exp is at or after the session library's now, in whole
+// seconds, as lua-resty-session reads it (exp >= now); the parameter named
+// now below is that second.
 //
 // The statements that lock a record of a group (claim, shorten, retire,
 // deleteRow) return the record's group on PostgreSQL and SQLite
@@ -237,8 +112,9 @@ func (d Dialect) hasGroupColumn(t names) (string, []any) {
 type queries struct {
 	get     string // sid, name, now -> data
 	exists  string // sid, name, now -> 1
-	insert  string // sid, name, data, exp, grp; an existing record keeps its group
-	join    string // sid, name, data, exp, grp; an existing record moves to grp
+	nameOf  string // sid -> name
+	insert  string // sid, name, data, exp, grp; an existing record of that name keeps its group
+	join    string // sid, name, data, exp, grp; an existing record of that name moves to grp
 	replace string // data, sid, name, now
 
 	lock    string // MySQL: sid, name, now -> grp, locking the live record
@@ -250,13 +126,16 @@ type queries struct {
 	deleteRow       string // sid, name
 	deleteGroup     string // grp
 	deleteMeta      string // sid, name (SQLite: no reliance on PRAGMA foreign_keys)
+	retireMeta      string // sid, name, now (SQLite)
+	deleteSidMeta   string // sid (SQLite)
 	deleteGroupMeta string // grp (SQLite)
 
-	pruneScan string // aud, sub, now -> name, sid: index rows of records gone or expired
-	pruneRow  string // aud, sub, name, sid
-	list      string // aud, sub, name, now -> sid, exp
-	cleanup   string // now
-	cleanMeta string // now (SQLite)
+	pruneScan   string // aud, sub, now -> sid, live record's sid or NULL: index rows of records gone or expired
+	pruneRecord string // sid, now: delete the expired record (its index rows go with it)
+	pruneRow    string // aud, sub, sid: an index row without a record
+	list        string // aud, sub, name, now -> sid, exp (Unix seconds)
+	cleanup     string // now
+	cleanMeta   string // now (SQLite)
 }
 
 func (d Dialect) queries(t names) queries {
@@ -264,54 +143,68 @@ func (d Dialect) queries(t names) queries {
 	const s, m = "sessiongo_s", "sessiongo_m" // aliases
 	record := " WHERE sid = " + p(1) + " AND name = " + p(2)
 	q := queries{
-		get:     "SELECT data FROM " + t.table + record + " AND exp > " + p(3),
-		exists:  "SELECT 1 FROM " + t.table + record + " AND exp > " + p(3),
-		replace: "UPDATE " + t.table + " SET data = " + p(1) + " WHERE sid = " + p(2) + " AND name = " + p(3) + " AND exp > " + p(4),
+		get:     "SELECT data FROM " + t.table + record + " AND exp >= " + d.at(3),
+		exists:  "SELECT 1 FROM " + t.table + record + " AND exp >= " + d.at(3),
+		nameOf:  "SELECT name FROM " + t.table + " WHERE sid = " + p(1),
+		replace: "UPDATE " + t.table + " SET data = " + p(1) + " WHERE sid = " + p(2) + " AND name = " + p(3) + " AND exp >= " + d.at(4),
 		claim: "UPDATE " + t.table + " SET grp = COALESCE(grp, " + p(1) + ") WHERE sid = " + p(2) + " AND name = " + p(3) +
-			" AND exp > " + p(4),
-		shorten: "UPDATE " + t.table + " SET exp = " + d.least("exp", p(1)) + ", grp = COALESCE(grp, " + p(2) + ")" +
-			" WHERE sid = " + p(3) + " AND name = " + p(4) + " AND exp > " + p(5),
-		retire:      "DELETE FROM " + t.table + record + " AND exp > " + p(3),
+			" AND exp >= " + d.at(4),
+		shorten: "UPDATE " + t.table + " SET exp = " + d.least("exp", d.at(1)) + ", grp = COALESCE(grp, " + p(2) + ")" +
+			" WHERE sid = " + p(3) + " AND name = " + p(4) + " AND exp >= " + d.at(5),
+		retire:      "DELETE FROM " + t.table + record + " AND exp >= " + d.at(3),
 		deleteRow:   "DELETE FROM " + t.table + record,
 		deleteGroup: "DELETE FROM " + t.table + " WHERE grp = " + p(1),
-		pruneScan: "SELECT name, sid FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) +
-			" AND NOT EXISTS (SELECT 1 FROM " + t.table + " " + s + " WHERE " + s + ".sid = " + t.metaBase + ".sid" +
-			" AND " + s + ".name = " + t.metaBase + ".name AND " + s + ".exp > " + p(3) + ")",
-		pruneRow: "DELETE FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) + " AND name = " + p(3) +
-			" AND sid = " + p(4),
-		list: "SELECT " + s + ".sid, " + s + ".exp FROM " + t.meta + " " + m + " JOIN " + t.table + " " + s +
-			" ON " + s + ".sid = " + m + ".sid AND " + s + ".name = " + m + ".name" +
-			" WHERE " + m + ".aud = " + p(1) + " AND " + m + ".sub = " + p(2) + " AND " + m + ".name = " + p(3) +
-			" AND " + s + ".exp > " + p(4) + " ORDER BY " + s + ".exp, " + s + ".sid",
-		cleanup: "DELETE FROM " + t.table + " WHERE exp <= " + p(1),
+		pruneScan: "SELECT " + m + ".sid, " + s + ".sid FROM " + t.meta + " " + m +
+			" LEFT JOIN " + t.table + " " + s + " ON " + s + ".sid = " + m + ".sid" +
+			" WHERE " + m + ".aud = " + p(1) + " AND " + m + ".sub = " + p(2) +
+			" AND (" + s + ".sid IS NULL OR " + s + ".exp < " + d.at(3) + ")",
+		pruneRecord: "DELETE FROM " + t.table + " WHERE sid = " + p(1) + " AND exp < " + d.at(2),
+		pruneRow:    "DELETE FROM " + t.meta + " WHERE aud = " + p(1) + " AND sub = " + p(2) + " AND sid = " + p(3),
+		list: "SELECT " + s + ".sid, " + d.unix(s+".exp") + " FROM " + t.meta + " " + m + " JOIN " + t.table + " " + s +
+			" ON " + s + ".sid = " + m + ".sid" +
+			" WHERE " + m + ".aud = " + p(1) + " AND " + m + ".sub = " + p(2) + " AND " + s + ".name = " + p(3) +
+			" AND " + s + ".exp >= " + d.at(4) + " ORDER BY " + s + ".exp, " + s + ".sid",
+		cleanup: "DELETE FROM " + t.table + " WHERE exp < " + d.at(1),
 	}
 	if d.kind == kindMySQL {
-		q.lock = "SELECT grp FROM " + t.table + record + " AND exp > ? FOR UPDATE"
+		q.lock = "SELECT grp FROM " + t.table + record + " AND exp >= FROM_UNIXTIME(?) FOR UPDATE"
 		q.lockAny = "SELECT grp FROM " + t.table + record + " FOR UPDATE"
 	} else {
 		for _, stmt := range []*string{&q.claim, &q.shorten, &q.retire, &q.deleteRow} {
 			*stmt += " RETURNING grp"
 		}
 	}
-	const cols = " (sid, name, data, exp, grp) VALUES (" // then the placeholders
+	const cols = " (sid, name, data, exp, grp) VALUES (" // then the values
+	// An upsert only ever changes a record of the same cookie name: a key
+	// taken under another name is left alone (no row changes), and Set
+	// reports it.
 	switch d.kind {
 	case kindPostgres:
-		q.insert = "INSERT INTO " + t.table + cols + "$1, $2, $3, $4, $5)" +
-			" ON CONFLICT (sid, name) DO UPDATE SET data = EXCLUDED.data, exp = EXCLUDED.exp"
+		q.insert = "INSERT INTO " + t.table + " AS " + s + cols + "$1, $2, $3, " + d.at(4) + ", $5)" +
+			" ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, exp = EXCLUDED.exp"
 		q.join = q.insert + ", grp = EXCLUDED.grp"
+		q.insert += " WHERE " + s + ".name = EXCLUDED.name"
+		q.join += " WHERE " + s + ".name = EXCLUDED.name"
 	case kindMySQL:
-		q.insert = "INSERT INTO " + t.table + cols + "?, ?, ?, ?, ?)" +
-			" ON DUPLICATE KEY UPDATE data = VALUES(data), exp = VALUES(exp)"
-		q.join = q.insert + ", grp = VALUES(grp)"
+		// MySQL counts the rows it changed: 0 both for a key under another
+		// name and for a rewrite with the same values (nameOf tells them
+		// apart). The reference's own upsert updates data only.
+		same := "name = VALUES(name)"
+		q.insert = "INSERT INTO " + t.table + cols + "?, ?, ?, FROM_UNIXTIME(?), ?)" +
+			" ON DUPLICATE KEY UPDATE data = IF(" + same + ", VALUES(data), data), exp = IF(" + same + ", VALUES(exp), exp)"
+		q.join = q.insert + ", grp = IF(" + same + ", VALUES(grp), grp)"
 	case kindSQLite:
 		q.insert = "INSERT INTO " + t.table + cols + "?, ?, ?, ?, ?)" +
-			" ON CONFLICT (sid, name) DO UPDATE SET data = excluded.data, exp = excluded.exp"
+			" ON CONFLICT (sid) DO UPDATE SET data = excluded.data, exp = excluded.exp"
 		q.join = q.insert + ", grp = excluded.grp"
-		q.deleteMeta = "DELETE FROM " + t.meta + " WHERE sid = ? AND name = ?"
-		q.deleteGroupMeta = "DELETE FROM " + t.meta + " WHERE (sid, name) IN (SELECT sid, name FROM " + t.table +
-			" WHERE grp = ?)"
-		q.cleanMeta = "DELETE FROM " + t.meta + " WHERE (sid, name) IN (SELECT sid, name FROM " + t.table +
-			" WHERE exp <= ?)"
+		q.insert += " WHERE " + t.tableBase + ".name = excluded.name"
+		q.join += " WHERE " + t.tableBase + ".name = excluded.name"
+		q.deleteMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE sid = ? AND name = ?)"
+		q.retireMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table +
+			" WHERE sid = ? AND name = ? AND exp >= ?)"
+		q.deleteSidMeta = "DELETE FROM " + t.meta + " WHERE sid = ?"
+		q.deleteGroupMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE grp = ?)"
+		q.cleanMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE exp < ?)"
 	}
 	return q
 }
@@ -338,41 +231,23 @@ func (d Dialect) least(a, b string) string {
 	return "LEAST(" + a + ", " + b + ")"
 }
 
-// insertMeta returns the statement that adds n index rows (aud, sub, name,
-// sid), keeping rows that are already there.
+// insertMeta returns the statement that adds n index rows (aud, sub, sid),
+// keeping rows that are already there, as lua-resty-session does.
 func (d Dialect) insertMeta(t names, n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")
 	b.WriteString(t.meta)
-	b.WriteString(" (aud, sub, name, sid) VALUES ")
+	b.WriteString(" (aud, sub, sid) VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(" + d.ph(4*i+1) + ", " + d.ph(4*i+2) + ", " + d.ph(4*i+3) + ", " + d.ph(4*i+4) + ")")
+		b.WriteString("(" + d.ph(3*i+1) + ", " + d.ph(3*i+2) + ", " + d.ph(3*i+3) + ")")
 	}
 	if d.kind == kindMySQL {
 		b.WriteString(" ON DUPLICATE KEY UPDATE sid = sid")
 	} else {
 		b.WriteString(" ON CONFLICT DO NOTHING")
 	}
-	return b.String()
-}
-
-// dropMeta returns the statement that removes a session from the index of
-// n audience and subject pairs; its parameters are the sid and the name,
-// then each pair's audience and subject.
-func (d Dialect) dropMeta(t names, n int) string {
-	var b strings.Builder
-	b.WriteString("DELETE FROM ")
-	b.WriteString(t.meta)
-	b.WriteString(" WHERE sid = " + d.ph(1) + " AND name = " + d.ph(2) + " AND (")
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(" OR ")
-		}
-		b.WriteString("(aud = " + d.ph(2*i+3) + " AND sub = " + d.ph(2*i+4) + ")")
-	}
-	b.WriteString(")")
 	return b.String()
 }

@@ -13,15 +13,17 @@
 //	...
 //	m, err := session.New(session.Config{Secret: secret, Store: store})
 //
-// The schema is lua-resty-session's, adapted to sessiongo's Store contract:
-// a table sessions(sid, name, data, exp, grp) keyed by the storage key and
-// the cookie name, with indexes on exp and grp, and a subject index
-// sessions_meta(aud, sub, name, sid) whose rows are deleted with their
-// session (ON DELETE CASCADE). data is binary (BYTEA, MEDIUMBLOB, BLOB) and
-// MySQL's key columns are ascii_bin, so keys that differ only in case never
-// collide. Schema returns the DDL; the README prints it per database, with
-// the statements that upgrade tables of an earlier version (Migrate runs
-// them itself).
+// The tables are lua-resty-session's: sessions(sid, name, data, exp) keyed
+// by the storage key, data as text, and the subject index
+// sessions_meta(aud, sub, sid), whose rows go with their session (ON DELETE
+// CASCADE). Expiry is kept in whole seconds and written and compared with
+// the reference's own SQL, so a Go service and an OpenResty or Kong front
+// end read and write the same rows. sessiongo adds a nullable, indexed grp
+// column (the record's group, which no statement of the reference touches),
+// NOT NULL constraints, an index for the cascade and case-sensitive keys on
+// MySQL. Schema returns the DDL; Migrate creates the tables, upgrades
+// tables made with the reference's DDL (the grp column) and moves those of
+// sessiongo's earlier layout; the README prints every statement.
 //
 // Revocation holds: grp puts the records of one browser session in one
 // group (a saved record joins the group of the record it replaces, a
@@ -34,11 +36,13 @@
 // Every query is parameterised; table names are validated identifiers.
 // A save is one transaction that locks the record it replaces, shortens
 // its expiry to the stale TTL (never lengthened), upserts the new record
-// and moves the subject index rows, so a failure leaves the previous
-// session readable. Reads ignore expired rows, comparing against the
-// session library's clock that travels in the store options rather than
-// the database server's clock. Expired rows are deleted now and then on
-// write (with probability 1/1000 by default, as the reference does), by an
-// optional cleaner goroutine (WithCleanupInterval, ended by Stop), or by
+// and indexes it, so a failure leaves the previous session readable; a
+// transaction that loses a deadlock, or meets SQLITE_BUSY, is run again.
+// Reads ignore expired rows (a record is live while its expiry second is
+// at or after the current one, as in lua-resty-session), comparing against
+// the session library's clock that travels in the store options rather
+// than the database server's clock. Expired rows are deleted now and then
+// on write (with probability 1/1000 by default, as the reference does), by
+// an optional cleaner goroutine (WithCleanupInterval, ended by Stop), or by
 // calling Cleanup.
 package sqlstore

@@ -78,24 +78,21 @@ func ExampleSchema() {
 	fmt.Print(ddl)
 	// Output:
 	// CREATE TABLE IF NOT EXISTS web_sessions (
-	//   sid  TEXT NOT NULL,
+	//   sid  TEXT PRIMARY KEY NOT NULL,
 	//   name TEXT NOT NULL,
-	//   data BLOB NOT NULL,
-	//   exp  INTEGER NOT NULL, -- Unix microseconds
-	//   grp  TEXT, -- the browser session's group; NULL: a group of its own
-	//   PRIMARY KEY (sid, name)
+	//   data TEXT NOT NULL,
+	//   exp  INTEGER NOT NULL, -- Unix seconds
+	//   grp  TEXT -- sessiongo: the browser session's group; NULL: a group of its own
 	// );
 	// CREATE INDEX IF NOT EXISTS web_sessions_exp_idx ON web_sessions (exp);
 	// CREATE INDEX IF NOT EXISTS web_sessions_grp_idx ON web_sessions (grp);
 	// CREATE TABLE IF NOT EXISTS web_sessions_meta (
-	//   aud  TEXT NOT NULL,
-	//   sub  TEXT NOT NULL,
-	//   name TEXT NOT NULL,
-	//   sid  TEXT NOT NULL,
-	//   PRIMARY KEY (aud, sub, name, sid),
-	//   FOREIGN KEY (sid, name) REFERENCES web_sessions (sid, name) ON DELETE CASCADE ON UPDATE CASCADE
+	//   aud TEXT NOT NULL,
+	//   sub TEXT NOT NULL,
+	//   sid TEXT NOT NULL REFERENCES web_sessions (sid) ON DELETE CASCADE ON UPDATE CASCADE,
+	//   PRIMARY KEY (aud, sub, sid)
 	// );
-	// CREATE INDEX IF NOT EXISTS web_sessions_meta_sid_idx ON web_sessions_meta (sid, name);
+	// CREATE INDEX IF NOT EXISTS web_sessions_meta_sid_idx ON web_sessions_meta (sid);
 	// CREATE TABLE IF NOT EXISTS web_sessions_revoked (
 	//   mark    TEXT NOT NULL, -- sid:, sub: or key: and a base64url SHA-256
 	//   at_unix INTEGER NOT NULL, -- sessions created at or before it (unix seconds) are revoked

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
@@ -18,26 +17,32 @@ func TestQueriesUseIndexes(t *testing.T) {
 		s, table := newStore(t, db, d)
 		fill(t, db, d, table, 20_000, t0)
 		q := sqlstore.Queries(s)
-		now := dialectTime(d, t0)
+		now := t0.Unix()
 		tests := []struct {
 			query string
 			args  []any
 		}{
 			{"get", []any{"fill-42", "session", now}},
 			{"exists", []any{"fill-42", "session", now}},
-			{"replace", []any{[]byte("v"), "fill-42", "session", now}},
+			{"nameOf", []any{"fill-42"}},
+			{"insert", []any{"fill-42", "session", "v", now, "grp-x"}},
+			{"join", []any{"fill-42", "session", "v", now, "grp-x"}},
+			{"replace", []any{"v", "fill-42", "session", now}},
 			{"lock", []any{"fill-42", "session", now}},
 			{"lockAny", []any{"fill-42", "session"}},
 			{"claim", []any{"grp-x", "fill-42", "session", now}},
 			{"shorten", []any{now, "grp-x", "fill-42", "session", now}},
 			{"retire", []any{"fill-42", "session", now}},
-			{"dropMeta", []any{"fill-42", "session", "aud", "user-42"}},
 			{"delete", []any{"fill-42", "session"}},
 			{"deleteMeta", []any{"fill-42", "session"}},
+			{"retireMeta", []any{"fill-42", "session", now}},
+			{"deleteSidMeta", []any{"fill-42"}},
 			{"deleteGroup", []any{"grp-21"}},
 			{"deleteGroupMeta", []any{"grp-21"}},
+			{"insertMeta", []any{"aud", "user-42", "fill-42"}},
 			{"pruneScan", []any{"aud", "user-42", now}},
-			{"pruneRow", []any{"aud", "user-42", "session", "fill-42"}},
+			{"pruneRecord", []any{"fill-42", now}},
+			{"pruneRow", []any{"aud", "user-42", "fill-42"}},
 			{"list", []any{"aud", "user-42", "session", now}},
 			{"cleanup", []any{now}},
 			{"cleanMeta", []any{now}},
@@ -51,7 +56,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		t.Run("control", func(t *testing.T) {
 			// A query on the unindexed data column must look like a scan,
 			// or the checks below prove nothing.
-			p := plan(t, db, d, "SELECT sid, data FROM "+table+" WHERE data = "+ph(d), []byte("nothing"))
+			p := plan(t, db, d, "SELECT sid, data FROM "+table+" WHERE data = "+ph(d), "nothing")
 			if !scan.MatchString(p) {
 				t.Fatalf("the scan pattern %v does not match an unindexed query's plan:\n%s", scan, p)
 			}
@@ -63,7 +68,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 			t.Run(tt.query, func(t *testing.T) {
 				p := plan(t, db, d, q[tt.query], tt.args...)
 				t.Logf("plan of %s:\n%s", tt.query, p)
-				if scan.MatchString(p) {
+				// MySQL's plan of an INSERT names its table with type ALL:
+				// the upsert finds its row by the primary key all the same.
+				insert := d == sqlstore.MySQL && strings.HasPrefix(q[tt.query], "INSERT")
+				if scan.MatchString(p) && !insert {
 					t.Errorf("%s scans a table:\n%s", tt.query, p)
 				}
 				if tt.query == "cleanup" && !strings.Contains(p, "_exp_idx") {
@@ -75,14 +83,6 @@ func TestQueriesUseIndexes(t *testing.T) {
 			})
 		}
 	})
-}
-
-// dialectTime is t as the store binds it.
-func dialectTime(d sqlstore.Dialect, t time.Time) any {
-	if d == sqlstore.SQLite {
-		return t.UnixMicro()
-	}
-	return t
 }
 
 // ph is the first placeholder of d.

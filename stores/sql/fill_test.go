@@ -12,7 +12,7 @@ import (
 )
 
 // fill bulk-inserts n live sessions named "fill-<i>" of cookie "session",
-// expiring between base+1s and base+1d, with 200 bytes of data, in groups
+// expiring between base+1s and base+1d, with 200 characters of data, in groups
 // of two ("grp-<i/2>"), each in the subject index of audience "aud" and
 // subject "user-<i>", then refreshes the planner's statistics.
 func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, base time.Time) {
@@ -29,10 +29,10 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 	start := time.Now()
 	switch d {
 	case sqlstore.Postgres:
-		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) SELECT 'fill-' || g, 'session', decode(repeat('78', 200), 'hex'),"+
+		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) SELECT 'fill-' || g, 'session', repeat('x', 200),"+
 			" $1::timestamptz + (1 + g % 86400) * interval '1 second', 'grp-' || g / 2 FROM generate_series(1, $2::int) g",
 			base, n)
-		exec("INSERT INTO "+meta+" (aud, sub, name, sid) SELECT 'aud', 'user-' || g, 'session', 'fill-' || g"+
+		exec("INSERT INTO "+meta+" (aud, sub, sid) SELECT 'aud', 'user-' || g, 'fill-' || g"+
 			" FROM generate_series(1, $1::int) g", n)
 		exec("ANALYZE " + table)
 		exec("ANALYZE " + meta)
@@ -42,16 +42,16 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 		seq := "seq_1_to_" + strconv.Itoa(n)
 		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) SELECT CONCAT('fill-', seq), 'session', REPEAT('x', 200),"+
 			" ? + INTERVAL (1 + seq % 86400) SECOND, CONCAT('grp-', seq DIV 2) FROM "+seq, base.UTC())
-		exec("INSERT INTO " + meta + " (aud, sub, name, sid) SELECT 'aud', CONCAT('user-', seq), 'session', CONCAT('fill-', seq) FROM " + seq)
+		exec("INSERT INTO " + meta + " (aud, sub, sid) SELECT 'aud', CONCAT('user-', seq), CONCAT('fill-', seq) FROM " + seq)
 		exec("ANALYZE TABLE " + table + ", " + meta)
 	case sqlstore.SQLite:
 		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
-			" SELECT 'fill-' || x, 'session', zeroblob(200), ? + (1 + x % 86400) * 1000000, 'grp-' || (x / 2) FROM c",
-			n, base.UnixMicro())
-		exec("INSERT INTO "+meta+" (aud, sub, name, sid) WITH RECURSIVE c(x) AS"+
+			" SELECT 'fill-' || x, 'session', printf('%.200c', 'x'), ? + 1 + x % 86400, 'grp-' || (x / 2) FROM c",
+			n, base.Unix())
+		exec("INSERT INTO "+meta+" (aud, sub, sid) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
-			" SELECT 'aud', 'user-' || x, 'session', 'fill-' || x FROM c", n)
+			" SELECT 'aud', 'user-' || x, 'fill-' || x FROM c", n)
 		exec("ANALYZE")
 	default:
 		tb.Fatalf("fill: unknown dialect %v", d)

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	session "github.com/sessiongo/session/core"
 )
@@ -17,9 +16,10 @@ import (
 // and the remember cookie's records. The grp column names a record's
 // group: a random id given to each new record, inherited by the record
 // that replaces it (Set with OldKey) and by its partner under the other
-// cookie name (Set with Partner). A NULL group, as in the rows written
-// before groups existed, is a group of its own; the first record that joins
-// it gives it an id.
+// cookie name (Set with Partner). A NULL group, as in the rows that
+// lua-resty-session writes (its statements never name the column) and those
+// written before groups existed, is a group of its own; the first record
+// that joins it gives it an id.
 //
 // Concurrency. Set locks the record it joins (the OldKey or Partner record)
 // until it commits, and fails with ErrNotFound if that record is gone or
@@ -31,7 +31,9 @@ import (
 // for Delete to commit and finds nothing. So a Delete and a concurrent Set
 // are always one after the other: the Set fails, or its record dies with
 // the group. SQLite runs one writer at a time, and every transaction here
-// starts with a write, so it never sees a stale snapshot.
+// starts with a write, so it never sees a stale snapshot. A transaction
+// that the database rolls back to break a deadlock is run again from the
+// start (see retry.go), so it takes its decisions afresh.
 
 // newGroup returns a fresh group id: 128 random bits, 26 characters.
 func newGroup() string { return rand.Text() }
@@ -47,21 +49,29 @@ const (
 )
 
 // lockGroup locks the live record under name and key for the rest of tx,
-// applies act to it and returns its group. A record without a group gets
-// fresh (and a retired one leaves it to the record that replaces it). No
-// live record is an error that matches session.ErrNotFound, and the caller
-// rolls tx back.
-func (s *Store) lockGroup(ctx context.Context, tx *sql.Tx, act action, name, key string, now, stale time.Time, fresh string) (string, error) {
-	live := s.d.timeArg(now)
+// applies act to it and returns its group. now and stale are Unix seconds:
+// the record is live while its exp is at or after now, and actShorten
+// brings its exp down to stale. A record without a group gets fresh (and a
+// retired one leaves it to the record that replaces it). No live record is
+// an error that matches session.ErrNotFound, and the caller rolls tx back.
+func (s *Store) lockGroup(ctx context.Context, tx *sql.Tx, act action, name, key string, now, stale int64, fresh string) (string, error) {
+	if !validRecord(name, key) {
+		return "", notFound(name, key)
+	}
 	var stmt string
 	var args []any
 	switch act {
 	case actKeep:
-		stmt, args = s.q.claim, []any{fresh, key, name, live}
+		stmt, args = s.q.claim, []any{fresh, key, name, now}
 	case actShorten:
-		stmt, args = s.q.shorten, []any{s.d.timeArg(stale), fresh, key, name, live}
+		stmt, args = s.q.shorten, []any{stale, fresh, key, name, now}
 	case actRetire:
-		stmt, args = s.q.retire, []any{key, name, live}
+		stmt, args = s.q.retire, []any{key, name, now}
+		if s.q.retireMeta != "" { // SQLite: its index rows first (rolled back if it is not live)
+			if _, err := tx.ExecContext(ctx, s.q.retireMeta, key, name, now); err != nil {
+				return "", err
+			}
+		}
 	default:
 		return "", fmt.Errorf("sqlstore: lockGroup with action %d", act)
 	}
@@ -75,7 +85,7 @@ func (s *Store) lockGroup(ctx context.Context, tx *sql.Tx, act action, name, key
 			return "", err
 		}
 	} else { // MySQL: read the group under the row's lock, then write
-		err := tx.QueryRowContext(ctx, s.q.lock, key, name, live).Scan(&group)
+		err := tx.QueryRowContext(ctx, s.q.lock, key, name, now).Scan(&group)
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", notFound(name, key)
 		}
@@ -86,11 +96,6 @@ func (s *Store) lockGroup(ctx context.Context, tx *sql.Tx, act action, name, key
 			if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
 				return "", err
 			}
-		}
-	}
-	if act == actRetire && s.q.deleteMeta != "" {
-		if _, err := tx.ExecContext(ctx, s.q.deleteMeta, key, name); err != nil {
-			return "", err
 		}
 	}
 	if !group.Valid {

@@ -62,12 +62,13 @@ func subject(sub string) *store.Metadata {
 	return &store.Metadata{Audiences: []string{"aud"}, Subjects: []string{sub}}
 }
 
-// insertLegacy writes a record the way a sessions table without groups
-// holds it: no grp column in the statement, so the group is NULL.
+// insertLegacy writes a record the way lua-resty-session writes it: no
+// grp column in the statement, so the group is NULL (as in the rows of a
+// table from before record groups).
 func insertLegacy(t *testing.T, db *sql.DB, d sqlstore.Dialect, table, name, key, value string, exp time.Time) {
 	t.Helper()
-	q := "INSERT INTO " + table + " (sid, name, data, exp) VALUES (" + placeholders(d, 4) + ")"
-	if _, err := db.Exec(q, key, name, []byte(value), dialectTime(d, exp)); err != nil {
+	q := "INSERT INTO " + table + " (sid, name, data, exp) VALUES (" + placeholders(d, 3) + ", " + at(d, 4) + ")"
+	if _, err := db.Exec(q, key, name, value, exp.Unix()); err != nil {
 		t.Fatalf("insert %s %s: %v", name, key, err)
 	}
 }
@@ -93,7 +94,7 @@ func TestGroups(t *testing.T) {
 				s, table := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
 				md := subject("alice")
 				set(t, s, "session", "old", "o", store.SetOptions{TTL: time.Second, Metadata: md})
-				at := t0.Add(time.Second) // a record is gone at now+ttl
+				at := t0.Add(2 * time.Second) // a record is live through its expiry second
 				err := trySet(s, "session", "new", "v", store.SetOptions{Now: at, OldKey: "old", StaleTTL: staleTTL, Metadata: md})
 				wantNotFound(t, err, "Set with an expired OldKey")
 				wantGet(t, s, "session", "new", at, "")
@@ -198,7 +199,7 @@ func TestGroups(t *testing.T) {
 				now     time.Time
 			}{
 				{"never set", store.RecordKey{Name: "session", Key: "nope"}, t0},
-				{"expired", store.RecordKey{Name: "session", Key: "short"}, t0.Add(time.Second)},
+				{"expired", store.RecordKey{Name: "session", Key: "short"}, t0.Add(2 * time.Second)},
 				{"under another name", store.RecordKey{Name: "remember", Key: "short"}, t0},
 			} {
 				err := trySet(s, "remember", "r", "r", store.SetOptions{Now: p.now, Partner: p.partner, Metadata: md})
@@ -263,14 +264,14 @@ func TestGroups(t *testing.T) {
 				t.Fatalf("Replace of a live record: %v", err)
 			}
 			wantGet(t, s, "session", "s2", t0, "info")
-			wantGet(t, s, "session", "s2", t0.Add(time.Hour-time.Millisecond), "info")
-			wantGet(t, s, "session", "s2", t0.Add(time.Hour), "") // the expiry it had
+			wantGet(t, s, "session", "s2", t0.Add(time.Hour), "info")
+			wantGet(t, s, "session", "s2", t0.Add(time.Hour+time.Second), "") // the expiry it had
 			if err := trySet(s, "session", "s2", "info", store.SetOptions{Replace: true}); err != nil {
 				t.Fatalf("Replace with the same value: %v", err)
 			}
-			entries, err := s.Sessions(context.Background(), "session", "aud", "alice", t0)
-			if err != nil || len(entries) != 1 || entries[0].Key != "s2" || !entries[0].Expires.Equal(t0.Add(time.Hour)) {
-				t.Fatalf("Sessions after Replace = %v, %v; want s2 expiring at %v", entries, err, t0.Add(time.Hour))
+			entries, err := s.Sessions(context.Background(), "session", "aud", "alice", t0) // s1 too, within its stale TTL
+			if err != nil || len(entries) != 2 || entries[1].Key != "s2" || !entries[1].Expires.Equal(t0.Add(time.Hour)) {
+				t.Fatalf("Sessions after Replace = %v, %v; want s1, then s2 expiring at %v", entries, err, t0.Add(time.Hour))
 			}
 			if got := listed(t, s, "session", other, t0); len(got) != 0 {
 				t.Fatalf("Replace added index entries %v; its Metadata must be ignored", got)
@@ -283,10 +284,10 @@ func TestGroups(t *testing.T) {
 			wantNotFound(t, trySet(s, "session", "never", "v", store.SetOptions{Replace: true}), "Replace of a key never set")
 			wantGet(t, s, "session", "never", t0, "")
 			set(t, s, "session", "short", "old value", store.SetOptions{TTL: time.Second})
-			err := trySet(s, "session", "short", "new value", store.SetOptions{Replace: true, Now: t0.Add(time.Second)})
+			err := trySet(s, "session", "short", "new value", store.SetOptions{Replace: true, Now: t0.Add(2 * time.Second)})
 			wantNotFound(t, err, "Replace of an expired record")
-			var data []byte
-			if err := db.QueryRow("SELECT data FROM " + table).Scan(&data); err != nil || string(data) != "old value" {
+			var data string
+			if err := db.QueryRow("SELECT data FROM " + table).Scan(&data); err != nil || data != "old value" {
 				t.Fatalf("the expired row holds %q, %v; want it untouched", data, err)
 			}
 			if n := countRows(t, db, table); n != 1 {

@@ -13,9 +13,11 @@ import (
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
-// oldSchema is the DDL of the tables before record groups (no grp column),
-// with the default names.
-var oldSchema = map[sqlstore.Dialect][]string{
+// v0Schema is the DDL of sessiongo's tables before they took
+// lua-resty-session's layout (v0: keyed by sid and name, binary data,
+// microsecond expiries), as its first versions made them, before record
+// groups (no grp column), with the default names.
+var v0Schema = map[sqlstore.Dialect][]string{
 	sqlstore.Postgres: {
 		`CREATE TABLE sessions (sid TEXT NOT NULL, name TEXT NOT NULL, data BYTEA NOT NULL,
 			exp TIMESTAMP WITH TIME ZONE NOT NULL, PRIMARY KEY (sid, name))`,
@@ -46,6 +48,15 @@ var oldSchema = map[sqlstore.Dialect][]string{
 	},
 }
 
+// v0Time is t as the v0 tables held it: a time with microseconds (in UTC
+// on MySQL), or Unix microseconds on SQLite.
+func v0Time(d sqlstore.Dialect, t time.Time) any {
+	if d == sqlstore.SQLite {
+		return t.UnixMicro()
+	}
+	return t.UTC()
+}
+
 // hasIndex reports whether table has the index named index.
 func hasIndex(t *testing.T, db *sql.DB, d sqlstore.Dialect, table, index string) bool {
 	t.Helper()
@@ -62,77 +73,212 @@ func hasIndex(t *testing.T, db *sql.DB, d sqlstore.Dialect, table, index string)
 	return n > 0
 }
 
-// TestMigrateUpgradesOldTables runs Migrate on the tables of an earlier
-// version, holding sessions: it adds the grp column and its index, the
-// sessions stay readable and listed, and they rotate and end as records of
-// a group of their own.
-func TestMigrateUpgradesOldTables(t *testing.T) {
+// columns returns the column names of table, in order.
+func columns(t *testing.T, db *sql.DB, table string) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT * FROM " + table + " WHERE 1 = 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cols
+}
+
+// TestMigrateFromV0 runs Migrate on tables of the earlier layout holding
+// sessions, with and without the grp column, under a plain and a
+// schema-qualified name: the rows move to tables of the current layout,
+// which the sessions then live in (read, listed, rotated, deleted); the old
+// tables stay as <table>_v0 with every row; a second Migrate finds nothing
+// to do.
+func TestMigrateFromV0(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
-		for _, qualified := range []bool{false, true} {
-			name := "unqualified"
-			if qualified {
-				name = "schema-qualified"
-			}
-			t.Run(name, func(t *testing.T) {
-				ctx := context.Background()
-				table := "sessions_" + randomSuffix()
-				t.Cleanup(func() {
-					db.Exec("DROP TABLE IF EXISTS " + table + "_meta")
-					db.Exec("DROP TABLE IF EXISTS " + table)
-					db.Exec("DROP TABLE IF EXISTS " + table + "_revoked")
-				})
-				for _, stmt := range oldSchema[d] {
-					if _, err := db.Exec(strings.ReplaceAll(stmt, "sessions", table)); err != nil {
-						t.Fatalf("old schema: %v\n%s", err, stmt)
-					}
-				}
-				md := subject("alice")
-				for _, k := range []string{"old1", "old2"} {
-					insertLegacy(t, db, d, table, "session", k, "value of "+k, t0.Add(time.Hour))
-					if _, err := db.Exec("INSERT INTO "+table+"_meta (aud, sub, name, sid) VALUES ("+
-						placeholders(d, 4)+")", "aud", "alice", "session", k); err != nil {
-						t.Fatal(err)
-					}
-				}
-
-				option := table
-				if qualified {
-					option = map[sqlstore.Dialect]string{sqlstore.Postgres: "public.", sqlstore.SQLite: "main."}[d]
-					if d == sqlstore.MySQL {
-						if err := db.QueryRow("SELECT DATABASE()").Scan(&option); err != nil {
-							t.Fatal(err)
-						}
-						option += "."
-					}
-					option += table
-				}
-				for range 2 { // the second run finds nothing to do
-					if err := sqlstore.Migrate(ctx, db, d, sqlstore.WithTable(option)); err != nil {
-						t.Fatalf("Migrate on the old tables: %v", err)
-					}
-				}
-				if !hasIndex(t, db, d, table, table+"_grp_idx") {
-					t.Fatalf("no index %s_grp_idx after Migrate", table)
-				}
-
-				s, err := sqlstore.New(db, d, sqlstore.WithTable(option))
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantGet(t, s, "session", "old1", t0, "value of old1")
-				if got := listed(t, s, "session", md, t0); !slices.Equal(got, []string{"old1", "old2"}) {
-					t.Fatalf("Sessions = %v; want both sessions of the earlier version", got)
-				}
-				set(t, s, "session", "new1", "n", store.SetOptions{OldKey: "old1", StaleTTL: 10 * time.Second, Metadata: md})
-				del(t, s, "session", "new1")
-				wantGet(t, s, "session", "old1", t0, "")
-				wantGet(t, s, "session", "old2", t0, "value of old2")
-				if got := listed(t, s, "session", md, t0); !slices.Equal(got, []string{"old2"}) {
-					t.Fatalf("Sessions after ending the first session = %v; want old2", got)
-				}
+		for _, tt := range []struct {
+			name              string
+			groups, qualified bool
+		}{
+			{"before groups", false, false},
+			{"with groups", true, false},
+			{"schema-qualified", true, true},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				testMigrateFromV0(t, db, d, tt.groups, tt.qualified)
 			})
 		}
 	})
+}
+
+func testMigrateFromV0(t *testing.T, db *sql.DB, d sqlstore.Dialect, groups, qualified bool) {
+	ctx := context.Background()
+	table := "sessions_" + randomSuffix()
+	t.Cleanup(func() {
+		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_meta_v0", table + "_v0",
+			table + "_meta_v1", table + "_v1"} {
+			db.Exec("DROP TABLE IF EXISTS " + tb)
+		}
+	})
+	for _, stmt := range v0Schema[d] {
+		if _, err := db.Exec(strings.ReplaceAll(stmt, "sessions", table)); err != nil {
+			t.Fatalf("v0 schema: %v\n%s", err, stmt)
+		}
+	}
+	option := table
+	if qualified {
+		option = map[sqlstore.Dialect]string{sqlstore.Postgres: "public.", sqlstore.SQLite: "main."}[d]
+		if d == sqlstore.MySQL {
+			if err := db.QueryRow("SELECT DATABASE()").Scan(&option); err != nil {
+				t.Fatal(err)
+			}
+			option += "."
+		}
+		option += table
+	}
+	if groups {
+		stmts, err := sqlstore.AddGroupsSchema(d, sqlstore.WithTable(option))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range stmts {
+			if _, err := db.Exec(stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	insert := func(name, sid string, data []byte, exp time.Time) {
+		t.Helper()
+		if _, err := db.Exec("INSERT INTO "+table+" (sid, name, data, exp) VALUES ("+placeholders(d, 4)+")",
+			sid, name, data, v0Time(d, exp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index := func(name, sid string) {
+		t.Helper()
+		if _, err := db.Exec("INSERT INTO "+table+"_meta (aud, sub, name, sid) VALUES ("+placeholders(d, 4)+")",
+			"aud", "alice", name, sid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := t0.Add(time.Hour + 999999*time.Microsecond) // cut to t0 + 1 h
+	insert("session", "s1", []byte(`["one"]`), exp)
+	index("session", "s1")
+	insert("remember", "r1", []byte(`["remember"]`), t0.Add(24*time.Hour))
+	index("remember", "r1")
+	insert("session", "s2", []byte(`["two"]`), exp)
+	index("session", "s2")
+	insert("other", "s2", []byte(`["the same sid, expiring first"]`), t0.Add(time.Minute)) // left behind
+	index("other", "s2")
+	insert("session", "bin", []byte{0, 0xff, '\n'}, exp)          // left behind
+	insert("session", "esc", []byte("base64:not an escape"), exp) // left behind
+	if groups {
+		if _, err := db.Exec("UPDATE "+table+" SET grp = "+ph(d)+" WHERE sid IN ('s1', 'r1')", "group-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := countRows(t, db, table)
+
+	for range 2 { // the second run finds nothing to do
+		if err := sqlstore.Migrate(ctx, db, d, sqlstore.WithTable(option)); err != nil {
+			t.Fatalf("Migrate on the v0 tables: %v", err)
+		}
+	}
+	if got, want := columns(t, db, table), []string{"sid", "name", "data", "exp", "grp"}; !slices.Equal(got, want) {
+		t.Fatalf("sessions columns after Migrate = %v; want %v", got, want)
+	}
+	if got, want := columns(t, db, table+"_meta"), []string{"aud", "sub", "sid"}; !slices.Equal(got, want) {
+		t.Fatalf("index columns after Migrate = %v; want %v", got, want)
+	}
+	for _, idx := range []string{table + "_exp_idx", table + "_grp_idx", table + "_meta_sid_idx"} {
+		tb := table
+		if strings.Contains(idx, "_meta_") {
+			tb += "_meta"
+		}
+		if !hasIndex(t, db, d, tb, idx) {
+			t.Errorf("no index %s on %s after Migrate", idx, tb)
+		}
+	}
+	if n := countRows(t, db, table+"_v0"); n != before {
+		t.Errorf("%s_v0 holds %d rows; want the %d of the old table", table, n, before)
+	}
+	if n, m := countRows(t, db, table), countRows(t, db, table+"_meta"); n != 3 || m != 3 {
+		t.Fatalf("%d records and %d index rows moved; want 3 and 3 (s1, r1, s2)", n, m)
+	}
+	var data string
+	var expSec int64
+	if err := db.QueryRow("SELECT data, "+unix(d, "exp")+" FROM "+table+" WHERE sid = "+ph(d), "s2").Scan(&data, &expSec); err != nil {
+		t.Fatal(err)
+	}
+	if data != `["two"]` || expSec != t0.Add(time.Hour).Unix() {
+		t.Fatalf("s2 moved as %q expiring at %v; want the session cookie's row, expiring at %v",
+			data, time.Unix(expSec, 0).UTC(), t0.Add(time.Hour))
+	}
+
+	s, err := sqlstore.New(db, d, sqlstore.WithTable(option))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := subject("alice")
+	wantGet(t, s, "session", "s1", t0, `["one"]`)
+	wantGet(t, s, "remember", "r1", t0, `["remember"]`)
+	wantGet(t, s, "other", "s2", t0, "")
+	wantGet(t, s, "session", "bin", t0, "")
+	wantGet(t, s, "session", "s2", t0.Add(time.Hour), `["two"]`)
+	wantGet(t, s, "session", "s2", t0.Add(time.Hour+time.Second), "")
+	if got := listed(t, s, "session", md, t0); !slices.Equal(got, []string{"s1", "s2"}) {
+		t.Fatalf("Sessions = %v; want both sessions of the earlier version", got)
+	}
+	set(t, s, "session", "new1", "n", store.SetOptions{OldKey: "s1", StaleTTL: 10 * time.Second, Metadata: md})
+	del(t, s, "session", "new1")
+	wantGet(t, s, "session", "s1", t0, "")
+	if groups {
+		wantGet(t, s, "remember", "r1", t0, "") // s1's group
+	} else {
+		wantGet(t, s, "remember", "r1", t0, `["remember"]`)
+	}
+	wantGet(t, s, "session", "s2", t0, `["two"]`)
+	if got := listed(t, s, "session", md, t0); !slices.Equal(got, []string{"s2"}) {
+		t.Fatalf("Sessions after ending the first session = %v; want s2", got)
+	}
+}
+
+// TestMigrateAddsGroups runs Migrate on tables made with the DDL of
+// lua-resty-session's doc comments (the store vectors' ddl): it adds the
+// grp column and the indexes, and leaves the rows as they are.
+func TestMigrateAddsGroups(t *testing.T) {
+	v := loadVectors(t)
+	for _, tt := range []struct {
+		name string
+		open func(testing.TB) *sql.DB
+		d    sqlstore.Dialect
+		ddl  string
+	}{
+		{"postgres", openPostgres, sqlstore.Postgres, v.DDL["postgres"]},
+		{"mariadb", openMySQL, sqlstore.MySQL, v.DDL["mysql"]},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := tt.open(t)
+			table := referenceTables(t, db, tt.ddl)
+			insertLegacy(t, db, tt.d, table, "session", "k", `["v"]`, t0.Add(time.Hour))
+			for range 2 {
+				if err := sqlstore.Migrate(context.Background(), db, tt.d, sqlstore.WithTable(table)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := columns(t, db, table); !slices.Contains(got, "grp") {
+				t.Fatalf("columns after Migrate = %v; want grp among them", got)
+			}
+			if !hasIndex(t, db, tt.d, table, table+"_grp_idx") {
+				t.Fatalf("no index %s_grp_idx after Migrate", table)
+			}
+			s, err := sqlstore.New(db, tt.d, sqlstore.WithTable(table))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantGet(t, s, "session", "k", t0, `["v"]`)
+		})
+	}
 }
 
 // placeholders returns n comma-separated placeholders of d.
@@ -147,22 +293,31 @@ func placeholders(d sqlstore.Dialect, n int) string {
 	return strings.Join(ps, ", ")
 }
 
-// TestREADMEUpgrade keeps the README's upgrade statements in step with
-// what Migrate runs on old tables.
-func TestREADMEUpgrade(t *testing.T) {
+// TestREADMEMigration keeps the README's migration statements in step with
+// what Migrate runs on earlier tables.
+func TestREADMEMigration(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.MySQL, sqlstore.SQLite} {
 		t.Run(d.String(), func(t *testing.T) {
-			stmts, err := sqlstore.UpgradeSchema(d)
+			add, err := sqlstore.AddGroupsSchema(d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			block := "```sql\n" + strings.Join(stmts, ";\n") + ";\n```"
-			if !strings.Contains(string(readme), block) {
-				t.Errorf("README.md lacks the %s upgrade statements:\n%s", d, block)
+			v0, tx, err := sqlstore.FromV0Schema(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tx {
+				v0 = append(append([]string{"BEGIN"}, v0...), "COMMIT")
+			}
+			for name, stmts := range map[string][]string{"add groups": add, "from v0": v0} {
+				block := "```sql\n" + strings.Join(stmts, ";\n") + ";\n```"
+				if !strings.Contains(string(readme), block) {
+					t.Errorf("README.md lacks the %s statements of %s:\n%s", d, name, block)
+				}
 			}
 		})
 	}

@@ -30,6 +30,17 @@ const (
 	maxLookupKeys = 1000
 )
 
+// markTime converts t into the value bound to the exp parameter of a
+// revocation mark: a time with microseconds (PostgreSQL, MySQL, in UTC), or
+// Unix microseconds on SQLite. Marks are sessiongo's own; the sessions
+// table keeps whole seconds as lua-resty-session does.
+func (d Dialect) markTime(t time.Time) any {
+	if d.kind == kindSQLite {
+		return t.UnixMicro()
+	}
+	return t.UTC()
+}
+
 // fullSchema is the DDL that Schema returns and Migrate runs: the sessions
 // and subject index tables, then the revocation table.
 func (d Dialect) fullSchema(t names) []string {
@@ -168,10 +179,14 @@ func (s *Store) Revoke(ctx context.Context, marks []store.Mark, now time.Time) e
 	for chunk := range slices.Chunk(sorted, maxRevokeRows) {
 		args := make([]any, 0, 3*len(chunk)+1)
 		for _, r := range chunk {
-			args = append(args, r.key, r.at, s.d.timeArg(r.exp))
+			args = append(args, r.key, r.at, s.d.markTime(r.exp))
 		}
-		args = append(args, s.d.timeArg(now))
-		if _, err := s.db.ExecContext(ctx, s.d.revokeQuery(s.t, len(chunk)), args...); err != nil {
+		args = append(args, s.d.markTime(now))
+		err := s.retry(ctx, func() error {
+			_, err := s.db.ExecContext(ctx, s.d.revokeQuery(s.t, len(chunk)), args...)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("sqlstore: revoke: %w", err)
 		}
 	}
@@ -215,7 +230,7 @@ func (s *Store) Revoked(ctx context.Context, keys []string, now time.Time) ([]ti
 		}
 		return out, nil
 	}
-	live := s.d.timeArg(s.now(now))
+	live := s.d.markTime(s.now(now))
 	found := make(map[string]int64, len(keys))
 	for chunk := range slices.Chunk(keys, maxLookupKeys) {
 		if err := s.lookupMarks(ctx, chunk, live, found); err != nil {

@@ -379,7 +379,7 @@ func TestRevocationQueriesUseIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 		q := sqlstore.RevocationQueries(s)
-		now := dialectTime(d, t0)
+		now := v0Time(d, t0) // marks keep microseconds, as the v0 tables did
 		scan := map[sqlstore.Dialect]*regexp.Regexp{
 			sqlstore.Postgres: regexp.MustCompile(`Seq Scan`),
 			sqlstore.MySQL:    regexp.MustCompile(`type=(ALL|index)\b`),

@@ -17,14 +17,17 @@ import (
 )
 
 // Store keeps session records in a SQL database through database/sql. It
-// implements session.Store, store.SubjectIndex and store.Stopper, and
-// is safe for concurrent use. Create it with New.
+// implements session.Store, store.SubjectIndex, store.Revoker and
+// store.Stopper, and is safe for concurrent use. Create it with New.
 //
-// Expiry is compared against the session library's time given in
-// GetOptions.Now, SetOptions.Now and DeleteOptions.Now (the Manager's
+// Its tables are lua-resty-session's (see Schema): both libraries read and
+// write the same rows. Expiry is kept in whole seconds and compared, as
+// lua-resty-session compares it, against the session library's time given
+// in GetOptions.Now, SetOptions.Now and DeleteOptions.Now (the Manager's
 // Config.Clock), never against the database server's clock, so tests can
 // move time forward without sleeping and servers with a skewed clock do no
-// harm.
+// harm: a record is live while its expiry second is at or after the
+// current one.
 type Store struct {
 	db          *sql.DB
 	d           Dialect
@@ -33,6 +36,7 @@ type Store struct {
 	probability float64
 	clock       func() time.Time
 	revoking    atomic.Bool // served as a revocation backend: Cleanup deletes expired marks too
+	onRetry     func(error) // tests: called before a write is run again
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -79,45 +83,62 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Get returns the record stored under name and key while opts.Now (the
-// store's clock when zero, see WithClock) is before its expiry. A missing or expired record is an
-// error that matches session.ErrNotFound; a database failure is returned
+// Get returns the record stored under name and key while it is live at
+// opts.Now (the store's clock when zero, see WithClock): while its expiry,
+// in whole seconds, is not before opts.Now's second. A missing or expired
+// record, or one under the same key but another cookie name, is an error
+// that matches session.ErrNotFound; a database failure is returned
 // wrapped.
 func (s *Store) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
-	var data []byte
-	err := s.db.QueryRowContext(ctx, s.q.get, key, name, s.d.timeArg(s.now(opts.Now))).Scan(&data)
+	if !validRecord(name, key) {
+		return nil, notFound(name, key)
+	}
+	var text sql.NullString
+	err := s.db.QueryRowContext(ctx, s.q.get, key, name, s.now(opts.Now).Unix()).Scan(&text)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(name, key)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: get: %w", err)
 	}
-	if data == nil {
-		data = []byte{}
+	value, ok, err := decodeValue(text)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get: %w", err)
 	}
-	return data, nil
+	if !ok {
+		return nil, notFound(name, key)
+	}
+	return value, nil
 }
 
-// Set stores value under name and key until opts.Now + opts.TTL, as one
-// transaction whenever it writes more than the record:
+// Set stores value under name and key until opts.Now + opts.TTL (in whole
+// seconds: the TTL rounded up), as one transaction whenever it writes more
+// than the record:
 //
 //   - With opts.OldKey, the live record under OldKey is locked; if there is
 //     none, Set stores nothing and returns an error that matches
 //     session.ErrNotFound. Its expiry is shortened to opts.Now +
-//     opts.StaleTTL (never lengthened; a StaleTTL of zero deletes it), it
-//     leaves the subject index of each audience and subject pair of
-//     opts.Metadata, and the new record joins its group.
+//     opts.StaleTTL (never lengthened; a StaleTTL of zero deletes it, with
+//     its index rows), and the new record joins its group.
 //   - With opts.Partner, the live partner record is locked in the same way
 //     and the new record joins its group instead.
 //   - Without either, a new record starts a group of its own; rewriting an
 //     existing key keeps its group.
-//   - With opts.Metadata, key joins the index of each pair.
+//   - With opts.Metadata, key joins the index of each pair. Index rows stay
+//     until their record is deleted (ON DELETE CASCADE), as
+//     lua-resty-session leaves them: the rows of a replaced record are
+//     listed no longer than the record lives.
 //
 // A failure rolls the whole transaction back, so the previous record stays
-// as it was. Afterwards, index entries of expired sessions of those pairs
-// are pruned and, with the cleanup probability, every expired row is
-// deleted; failures of this housekeeping are not reported, since the
-// record was stored.
+// as it was; a transaction that loses a deadlock is run again (a few times)
+// instead. Afterwards, with the cleanup probability, every expired row is
+// deleted; a failure of this housekeeping is not reported, since the record
+// was stored.
+//
+// Keys are shared by all cookie names, as in lua-resty-session's table
+// (sid is its primary key): a key already stored under another cookie name
+// is left alone, and Set returns an error. The session library never does
+// that: its keys are random.
 //
 // With opts.Replace, Set only replaces the value of the live record under
 // key, keeping its expiry, group and index entries, and returns an error
@@ -126,12 +147,17 @@ func (s *Store) Get(ctx context.Context, name, key string, opts store.GetOptions
 // Audiences and subjects longer than 255 bytes are indexed by their
 // SHA-256 digest (see Sessions), so none is ever cut short or refused.
 func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts store.SetOptions) error {
-	now := s.now(opts.Now)
-	if value == nil {
-		value = []byte{} // data is NOT NULL; database/sql binds a nil slice as NULL
+	if !validRecord(name, key) {
+		if opts.Replace {
+			return fmt.Errorf("sqlstore: set: %w", notFound(name, key))
+		}
+		return fmt.Errorf("sqlstore: set: %q is not a storage key of at most %d base64url characters"+
+			" or %q not a cookie name", key, maxKey, name)
 	}
+	now := s.now(opts.Now)
+	text := encodeValue(value)
 	if opts.Replace {
-		if err := s.replace(ctx, name, key, value, now); err != nil {
+		if err := s.retry(ctx, func() error { return s.replace(ctx, name, key, text, now.Unix()) }); err != nil {
 			return fmt.Errorf("sqlstore: set: %w", err)
 		}
 		s.maybeCleanup(ctx, now)
@@ -148,75 +174,93 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 		}
 		aud, sub = indexValues(md.Audiences), indexValues(md.Subjects)
 	}
-	exp, group := s.d.timeArg(now.Add(opts.TTL)), newGroup()
+	sec := now.Unix()
+	exp, stale := sec+seconds(opts.TTL), sec+seconds(opts.StaleTTL)
+	var err error
 	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 {
-		if _, err := s.db.ExecContext(ctx, s.q.insert, key, name, value, exp, group); err != nil {
-			return fmt.Errorf("sqlstore: set: %w", err)
-		}
-		s.maybeCleanup(ctx, now)
-		return nil
+		err = s.retry(ctx, func() error { return s.upsert(ctx, s.db, s.q.insert, name, key, text, exp, newGroup()) })
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			stmt, group := s.q.insert, newGroup()
+			if opts.OldKey != "" {
+				act := actShorten
+				switch {
+				case opts.OldKey == key:
+					act = actKeep // rewritten in place: nothing to shorten
+				case opts.StaleTTL <= 0:
+					act = actRetire
+				}
+				g, err := s.lockGroup(ctx, tx, act, name, opts.OldKey, sec, stale, group)
+				if err != nil {
+					return err
+				}
+				stmt, group = s.q.join, g
+			}
+			if p := opts.Partner; !p.IsZero() {
+				g, err := s.lockGroup(ctx, tx, actKeep, p.Name, p.Key, sec, sec, group)
+				if err != nil {
+					return err
+				}
+				stmt, group = s.q.join, g
+			}
+			if err := s.upsert(ctx, tx, stmt, name, key, text, exp, group); err != nil {
+				return err
+			}
+			if len(aud) > 0 {
+				args := make([]any, 0, 3*len(aud))
+				for i := range aud {
+					args = append(args, aud[i], sub[i], key)
+				}
+				if _, err := tx.ExecContext(ctx, s.d.insertMeta(s.t, len(aud)), args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	err := s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error {
-		stmt, old := s.q.insert, actNone
-		if opts.OldKey != "" {
-			old = actShorten
-			switch {
-			case opts.OldKey == key:
-				old = actKeep // rewritten in place: nothing to shorten
-			case opts.StaleTTL <= 0:
-				old = actRetire
-			}
-			g, err := s.lockGroup(ctx, tx, old, name, opts.OldKey, now, now.Add(opts.StaleTTL), group)
-			if err != nil {
-				return err
-			}
-			stmt, group = s.q.join, g
-		}
-		if p := opts.Partner; !p.IsZero() {
-			g, err := s.lockGroup(ctx, tx, actKeep, p.Name, p.Key, now, now, group)
-			if err != nil {
-				return err
-			}
-			stmt, group = s.q.join, g
-		}
-		if _, err := tx.ExecContext(ctx, stmt, key, name, value, exp, group); err != nil {
-			return err
-		}
-		if old == actShorten && len(aud) > 0 {
-			args := make([]any, 0, 2+2*len(aud))
-			args = append(args, opts.OldKey, name)
-			for i := range aud {
-				args = append(args, aud[i], sub[i])
-			}
-			if _, err := tx.ExecContext(ctx, s.d.dropMeta(s.t, len(aud)), args...); err != nil {
-				return err
-			}
-		}
-		if len(aud) > 0 {
-			args := make([]any, 0, 4*len(aud))
-			for i := range aud {
-				args = append(args, aud[i], sub[i], name, key)
-			}
-			if _, err := tx.ExecContext(ctx, s.d.insertMeta(s.t, len(aud)), args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: set: %w", err)
-	}
-	for i := range aud {
-		_ = s.prune(ctx, aud[i], sub[i], now)
 	}
 	s.maybeCleanup(ctx, now)
 	return nil
 }
 
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// errKeyTaken is the cause of Set's error for a key stored under another
+// cookie name.
+var errKeyTaken = errors.New("the key is stored under another cookie name")
+
+// upsert inserts the record or updates the one of the same cookie name
+// under key, with the insert or join statement stmt.
+func (s *Store) upsert(ctx context.Context, ex execer, stmt, name, key, text string, exp int64, group string) error {
+	res, err := ex.ExecContext(ctx, stmt, key, name, text, exp, group)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	// No row changed: a record under another cookie name holds the key, or
+	// (MySQL counts the rows it changed, not those it found) the same
+	// record was written again with the same values.
+	var other string
+	if err := ex.QueryRowContext(ctx, s.q.nameOf, key).Scan(&other); err != nil {
+		return err
+	}
+	if other != name {
+		return fmt.Errorf("%s %s: %w", name, key, errKeyTaken)
+	}
+	return nil
+}
+
 // replace updates the data of the live record under name and key.
-func (s *Store) replace(ctx context.Context, name, key string, value []byte, now time.Time) error {
-	live := s.d.timeArg(now)
-	res, err := s.db.ExecContext(ctx, s.q.replace, value, key, name, live)
+func (s *Store) replace(ctx context.Context, name, key, text string, now int64) error {
+	res, err := s.db.ExecContext(ctx, s.q.replace, text, key, name, now)
 	if err != nil {
 		return err
 	}
@@ -226,7 +270,7 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte, now
 	// MySQL counts the rows it changed, not those it found: rewriting a
 	// record with its own value changes none.
 	var one int
-	err = s.db.QueryRowContext(ctx, s.q.exists, key, name, live).Scan(&one)
+	err = s.db.QueryRowContext(ctx, s.q.exists, key, name, now).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound(name, key)
 	}
@@ -239,10 +283,14 @@ func (s *Store) replace(ctx context.Context, name, key string, value []byte, now
 // name, all in one transaction, so that no cookie of that browser session
 // opens again. Their subject index entries go with them (ON DELETE
 // CASCADE, and explicit deletes on SQLite, whose foreign keys are off
-// unless the connection turns them on), whatever opts.Metadata says.
+// unless the connection turns them on), whatever opts.Metadata says. A
+// record under the same key but another cookie name is left alone.
 // Deleting a missing record is not an error.
 func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteOptions) error {
-	err := s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error { return s.deleteGroup(ctx, tx, name, key) })
+	if !validRecord(name, key) {
+		return nil // no such record can exist
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.deleteGroup(ctx, tx, name, key) })
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete: %w", err)
 	}
@@ -251,18 +299,25 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteO
 }
 
 // Sessions lists the sessions of cookie name in the subject index of an
-// encoded audience and subject that are live at now (expire after it),
-// soonest expiry first. Index entries of expired or deleted sessions of the
-// pair are pruned first. An audience or subject of any length works: beyond
-// 255 bytes (the width of MySQL's columns) the index holds its SHA-256
-// instead, on every database.
+// encoded audience and subject that are live at now, soonest expiry first,
+// each with its expiry second. The pair's expired records are deleted
+// first (their index rows go with them). An audience or subject of any
+// length works: beyond 255 bytes (the width of MySQL's columns) the index
+// holds its SHA-256 instead, on every database.
+//
+// lua-resty-session indexes a session that carries two or more audiences
+// under the subject as given, not encoded: Sessions does not find those of
+// its rows.
 func (s *Store) Sessions(ctx context.Context, name, audience, subject string, now time.Time) ([]store.IndexEntry, error) {
-	now = s.now(now)
+	if !validName(name) {
+		return nil, nil
+	}
+	sec := s.now(now).Unix()
 	audience, subject = indexValue(audience), indexValue(subject)
-	if err := s.prune(ctx, audience, subject, now); err != nil {
+	if err := s.prune(ctx, audience, subject, sec); err != nil {
 		return nil, fmt.Errorf("sqlstore: sessions: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.list, audience, subject, name, s.d.timeArg(now))
+	rows, err := s.db.QueryContext(ctx, s.q.list, audience, subject, name, sec)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: sessions: %w", err)
 	}
@@ -271,16 +326,12 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 	for rows.Next() {
 		var (
 			key string
-			exp any
+			exp int64
 		)
 		if err := rows.Scan(&key, &exp); err != nil {
 			return nil, fmt.Errorf("sqlstore: sessions: %w", err)
 		}
-		t, err := s.d.scanTime(exp)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: sessions: %w", err)
-		}
-		entries = append(entries, store.IndexEntry{Key: key, Expires: t})
+		entries = append(entries, store.IndexEntry{Key: key, Expires: time.Unix(exp, 0)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: sessions: %w", err)
@@ -288,19 +339,18 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 	return entries, nil
 }
 
-// Cleanup deletes every record that expired at or before now, with its subject
-// index entries, and returns how many records it deleted; once the store
+// Cleanup deletes every record that expired before now (its expiry second
+// is before now's), with its subject index entries, as lua-resty-session's
+// cleanup does, and returns how many records it deleted; once the store
 // has served as a revocation backend (Revoke, Revoked), it also deletes the
 // revocation marks that expired by then (not counted). The cleaner
 // (WithCleanupInterval) and the occasional cleanup on write call it; call
 // it yourself from a scheduled job if you prefer.
 func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
-	arg := s.d.timeArg(now)
-	clean := func(ex interface {
-		ExecContext(context.Context, string, ...any) (sql.Result, error)
-	}) error {
-		res, err := ex.ExecContext(ctx, s.q.cleanup, arg)
+	sec := now.Unix()
+	clean := func(ex execer) error {
+		res, err := ex.ExecContext(ctx, s.q.cleanup, sec)
 		if err != nil {
 			return err
 		}
@@ -309,17 +359,17 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 	}
 	var err error
 	if s.q.cleanMeta == "" {
-		err = clean(s.db)
+		err = s.retry(ctx, func() error { return clean(s.db) })
 	} else {
-		err = s.inTx(ctx, s.d.txOptions(), func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, s.q.cleanMeta, arg); err != nil {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, s.q.cleanMeta, sec); err != nil {
 				return err
 			}
 			return clean(tx)
 		})
 	}
 	if err == nil && s.revoking.Load() {
-		err = s.cleanupMarks(ctx, arg)
+		err = s.retry(ctx, func() error { return s.cleanupMarks(ctx, s.d.markTime(now)) })
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: cleanup: %w", err)
@@ -368,31 +418,58 @@ func (s *Store) maybeCleanup(ctx context.Context, now time.Time) {
 	}
 }
 
-// prune removes the index entries of the pair whose records are gone or
-// expired at now. It finds them with a plain read, which locks nothing,
-// then deletes each in a statement of its own by its primary key, so that
-// it never holds one lock while waiting for another (a concurrent save
-// could be waiting for the first).
-func (s *Store) prune(ctx context.Context, audience, subject string, now time.Time) error {
-	rows, err := s.db.QueryContext(ctx, s.q.pruneScan, audience, subject, s.d.timeArg(now))
+// prune deletes the records of the pair that expired before now (their
+// index rows go with them) and the index rows whose record is gone (SQLite,
+// whose foreign keys may be off). It finds them with a plain read, which
+// locks nothing, then deletes each in a statement of its own by its
+// primary key, so that it never holds one lock while waiting for another
+// (a concurrent save could be waiting for the first).
+func (s *Store) prune(ctx context.Context, audience, subject string, now int64) error {
+	rows, err := s.db.QueryContext(ctx, s.q.pruneScan, audience, subject, now)
 	if err != nil {
 		return err
 	}
-	var stale [][2]string
+	type stale struct {
+		sid    string
+		record bool // the record is there, expired; else the row is an orphan
+	}
+	var found []stale
 	for rows.Next() {
-		var name, sid string
-		if err := rows.Scan(&name, &sid); err != nil {
+		var sid string
+		var record sql.NullString
+		if err := rows.Scan(&sid, &record); err != nil {
 			rows.Close()
 			return err
 		}
-		stale = append(stale, [2]string{name, sid})
+		found = append(found, stale{sid, record.Valid})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, e := range stale {
-		if _, err := s.db.ExecContext(ctx, s.q.pruneRow, audience, subject, e[0], e[1]); err != nil {
+	for _, e := range found {
+		err := s.retry(ctx, func() error {
+			if !e.record {
+				_, err := s.db.ExecContext(ctx, s.q.pruneRow, audience, subject, e.sid)
+				return err
+			}
+			if s.q.cleanMeta == "" {
+				_, err := s.db.ExecContext(ctx, s.q.pruneRecord, e.sid, now)
+				return err
+			}
+			return s.inTxOnce(ctx, func(tx *sql.Tx) error { // SQLite: the index rows too
+				res, err := tx.ExecContext(ctx, s.q.pruneRecord, e.sid, now)
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil || n == 0 {
+					return err
+				}
+				_, err = tx.ExecContext(ctx, s.q.deleteSidMeta, e.sid)
+				return err
+			})
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -406,10 +483,15 @@ func (s *Store) now(t time.Time) time.Time {
 	return t
 }
 
-// inTx runs f in a transaction with opts, committing when it returns nil
-// and rolling back otherwise.
-func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, opts)
+// inTx runs f in a transaction (at the dialect's isolation level),
+// committing when it returns nil and rolling back otherwise; a transaction
+// that loses a deadlock, or meets SQLITE_BUSY, is run again from the start.
+func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.retry(ctx, func() error { return s.inTxOnce(ctx, f) })
+}
+
+func (s *Store) inTxOnce(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, s.d.txOptions())
 	if err != nil {
 		return err
 	}
@@ -418,6 +500,15 @@ func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) e
 		return err
 	}
 	return tx.Commit()
+}
+
+// seconds returns d in whole seconds, rounded up: a record lives at least
+// as long as it was given.
+func seconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
 }
 
 // maxIndexValue is the width of the aud and sub columns on MySQL.
