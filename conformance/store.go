@@ -34,6 +34,11 @@ type StoreOptions struct {
 	// concurrent calls; set Sequential when it is not, or when the backend
 	// cannot hold a store per rule at once.
 	Sequential bool
+	// SharedKeys is set for a store that keys records by the storage key
+	// alone, as lua-resty-session's SQL tables do: the rules then check
+	// that a key held under one cookie name is refused, unread and kept
+	// under another, instead of expecting two records.
+	SharedKeys bool
 }
 
 // DefaultMaxValueSize is the value size TestStore checks by default: the
@@ -364,6 +369,7 @@ const (
 	cDelete      = "Delete removes the record under name and key, and the key from the subject index of opts.Metadata when given."
 	cDelMissing  = "Deleting a missing record is not an error."
 	cNameKey     = "Stores build their own keys from both [name and key]."
+	cSharedKeys  = "such a store refuses with an error a Set of a key that another cookie name holds, and a Get or Delete under the other name neither reads nor removes it."
 	cStorageKey  = "key the storage key (base64url of the session id, or of its SHA-256 with the session package's Config.HashStorageKey)"
 	cConcurrent  = "A Store must be safe for concurrent use."
 	cCancelled   = "store calls run under [the request's context], so a cancelled request cancels them: a cancelled call fails or completes, it never leaves half a record, and it is not reported as a missing record."
@@ -437,6 +443,10 @@ func ruleDeleteMissing(c *storeCase) {
 }
 
 func ruleNamesApart(c *storeCase) {
+	if c.opts.SharedKeys {
+		sharedKeysApart(c)
+		return
+	}
 	key := newKey()
 	names := []string{sessionName, rememberName, chunkName}
 	for _, n := range names {
@@ -449,6 +459,33 @@ func ruleNamesApart(c *storeCase) {
 	c.wantMissing(sessionName, key, "after Delete under one name")
 	c.wantValue(rememberName, key, []byte("value of "+rememberName), "the same key under another name after a Delete")
 	c.wantValue(chunkName, key, []byte("value of "+chunkName), "the same key under a longer name after a Delete")
+	// A name and a key must not run into each other: "session" + "2k..."
+	// and "session2" + "k..." are different records.
+	rest := newKey()[1:]
+	c.set(sessionName, "2"+rest, []byte("v"), store.SetOptions{})
+	c.wantMissing(chunkName, rest, fmt.Sprintf("name %q, key %q (only name %q, key %q was set)", chunkName, rest, sessionName, "2"+rest))
+}
+
+// sharedKeysApart is ruleNamesApart for a store keyed by the storage key
+// alone: one key is one record, held by the first cookie name.
+func sharedKeysApart(c *storeCase) {
+	c.cite = cSharedKeys
+	defer func() { c.cite = "" }()
+	key := newKey()
+	c.set(sessionName, key, []byte("value of "+sessionName), store.SetOptions{})
+	for _, n := range []string{rememberName, chunkName} {
+		err := c.st.Set(c.ctx, n, key, []byte("value of "+n), store.SetOptions{TTL: longTTL, Now: c.now()})
+		if err == nil {
+			c.fatalf("Set(%q, %q) of a key that %q holds: nil error, want an error", n, key, sessionName)
+		}
+		if _, err := c.get(n, key); !errors.Is(err, store.ErrNotFound) {
+			c.fatalf("Get(%q, %q) of a key that %q holds: %v, want an error matching ErrNotFound", n, key, sessionName, err)
+		}
+		c.del(n, key, nil)
+		c.wantValue(sessionName, key, []byte("value of "+sessionName), fmt.Sprintf("after a refused Set and a Delete under %q", n))
+	}
+	c.del(sessionName, key, nil)
+	c.wantMissing(sessionName, key, "after Delete under the name that held it")
 	// A name and a key must not run into each other: "session" + "2k..."
 	// and "session2" + "k..." are different records.
 	rest := newKey()[1:]

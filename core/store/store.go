@@ -14,7 +14,11 @@ import (
 // cookie), key the storage key (base64url of the session id, or of its
 // SHA-256 with the session package's Config.HashStorageKey). Stores build
 // their own keys from both, typically "[prefix:]name:key[:suffix]" (see
-// Key).
+// Key). A store may instead key records by the storage key alone, as
+// lua-resty-session's SQL tables do (the session library's keys are
+// random, so it never stores one key under two names): such a store
+// refuses with an error a Set of a key that another cookie name holds, and
+// a Get or Delete under the other name neither reads nor removes it.
 type Store interface {
 	// Get returns the value stored under name and key. A missing or expired
 	// record is an error that matches ErrNotFound. opts.Now is the time the

@@ -18,29 +18,16 @@ import (
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
-// sharedKeyRules are the conformance rules that store one storage key
-// under two cookie names and expect two records. lua-resty-session's
-// tables key records by sid alone, and so does this store: the same key
-// under another name is refused (TestStoreRules, "a key belongs to one
-// cookie name"). The session library never does it: its keys are random.
-var sharedKeyRules = map[string]bool{
-	"names_and_keys_apart": true,
-	"group_apart":          true,
-}
-
 // TestConformance runs the Store contract suite on every database, each
 // rule on its own pair of tables. Expiry follows the session clock that
-// the suite passes in the options, so it needs no Wait.
+// the suite passes in the options, so it needs no Wait. Records are keyed
+// by storage key alone, as in lua-resty-session's tables (SharedKeys).
 func TestConformance(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 		conformance.TestStore(t, func(t *testing.T) session.Store {
-			if rule := t.Name()[strings.LastIndex(t.Name(), "/")+1:]; sharedKeyRules[rule] {
-				t.Skip("records are keyed by storage key alone, as in lua-resty-session's tables:" +
-					" the same key under two cookie names is one record")
-			}
 			s, _ := newStore(t, db, d)
 			return s
-		}, nil)
+		}, &conformance.StoreOptions{SharedKeys: true})
 	})
 }
 
