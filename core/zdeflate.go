@@ -16,7 +16,9 @@ import (
 // reference can save in nine cookies fits here too, and that a save makes
 // the reference's cookie byte for byte.
 //
-// It is a port of zlib 1.2.13's deflate_slow, longest_match and trees.c,
+// It is an altered port of zlib 1.2.13's deflate_slow, longest_match and
+// trees.c (Copyright (C) 1995-2022 Jean-loup Gailly and Mark Adler, under
+// the zlib licence, reproduced in the repository's LICENSE),
 // whose output later versions (1.3, 1.3.1) keep. The whole input is in
 // memory, but where zlib's 64 KiB window would begin (base) is tracked: the
 // hash chains hold window positions, as zlib's do, and sliding the window
