@@ -242,6 +242,11 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 		Metadata:  s.metadata(),
 		Anonymous: !s.hasSubject(),
 	}
+	if !opts.Anonymous {
+		// Devices: when the browser was last seen, and its facts, in the
+		// same write (a store without GroupInfoReader ignores them).
+		opts.Seen, opts.Facts = opts.Now, s.facts
+	}
 	if logout {
 		// A logout of one audience: the previous record still holds that
 		// audience, so it must not stay readable.
