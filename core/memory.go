@@ -66,7 +66,7 @@ type memShard struct {
 // leaving must not cost the size of the group.
 type memGroup struct {
 	members map[memKey]struct{}
-	deleted bool // Delete ended the group: nobody may join it
+	deleted bool         // Delete ended the group: nobody may join it
 	info    memGroupInfo // Go-only facts (memory_devices.go)
 }
 
