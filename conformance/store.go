@@ -75,6 +75,7 @@ type storeRule struct {
 	name     string
 	contract string // quoted from the Store contract (core/store/store.go)
 	index    bool   // needs store.SubjectIndex
+	groupInf bool   // needs store.GroupInfoReader (store_group_info.go)
 	run      func(c *storeCase)
 }
 
@@ -96,7 +97,8 @@ type storeRule struct {
 // The subject-index rules run when the store implements
 // store.SubjectIndex (a store that does not is told to set SkipIndex),
 // the revocation backend rules (revoker_*) when it implements
-// store.Revoker; other stores skip them.
+// store.Revoker, the group info rules (group_info_*, devices_*) when it
+// implements store.GroupInfoReader; other stores skip them.
 // The last rules drive whole sessions through the session library (open,
 // save, info, refresh, logout, destroy, revoke) with the store plugged in.
 //
@@ -147,6 +149,11 @@ func runStoreRule(t *testing.T, r *storeRule, newStore func(t *testing.T) sessio
 			}
 			if _, ok := st.(store.SubjectIndex); !ok {
 				t.Fatal("the store does not implement store.SubjectIndex: set StoreOptions.SkipIndex")
+			}
+		}
+		if r.groupInf {
+			if _, ok := st.(store.GroupInfoReader); !ok {
+				t.Skip("the store does not implement store.GroupInfoReader")
 			}
 		}
 		c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}
