@@ -34,6 +34,10 @@ type StoreOptions struct {
 	// concurrent calls; set Sequential when it is not, or when the backend
 	// cannot hold a store per rule at once.
 	Sequential bool
+	// GroupInfoIDsOnly, for a store.GroupInfoReader that links records
+	// into groups but keeps no times or facts in some deployment (Redis
+	// Cluster), skips the group info rules on times and facts.
+	GroupInfoIDsOnly bool
 }
 
 // DefaultMaxValueSize is the value size TestStore checks by default: the
@@ -72,11 +76,12 @@ const (
 // storeRule is one rule of the session.Store contract: the sentence it
 // tests and the check.
 type storeRule struct {
-	name     string
-	contract string // quoted from the Store contract (core/store/store.go)
-	index    bool   // needs store.SubjectIndex
-	groupInf bool   // needs store.GroupInfoReader (store_group_info.go)
-	run      func(c *storeCase)
+	name      string
+	contract  string // quoted from the Store contract (core/store/store.go)
+	index     bool   // needs store.SubjectIndex
+	groupInf  bool   // needs store.GroupInfoReader (store_group_info.go)
+	infoTimes bool   // needs its times and facts (not StoreOptions.GroupInfoIDsOnly)
+	run       func(c *storeCase)
 }
 
 // TestStore checks that a session.Store implementation follows the Store
@@ -154,6 +159,9 @@ func runStoreRule(t *testing.T, r *storeRule, newStore func(t *testing.T) sessio
 		if r.groupInf {
 			if _, ok := st.(store.GroupInfoReader); !ok {
 				t.Skip("the store does not implement store.GroupInfoReader")
+			}
+			if r.infoTimes && o.GroupInfoIDsOnly {
+				t.Skip("StoreOptions.GroupInfoIDsOnly is set")
 			}
 		}
 		c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}

@@ -157,6 +157,8 @@ type save struct {
 	ttl, stale   int64  // milliseconds
 	index        []string
 	now, expires int64 // unix seconds, for the index
+	seen         int64  // unix milliseconds, with group info (SetOptions.Seen), or 0
+	facts        []byte // SetOptions.Facts
 }
 
 func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *save {
@@ -169,6 +171,9 @@ func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *
 		now:   unix(opts.Now),
 	}
 	sv.expires = sv.now + int64((opts.TTL+time.Second-1)/time.Second)
+	if !opts.Seen.IsZero() && !s.perKey {
+		sv.seen, sv.facts = max(opts.Seen.UnixMilli(), 1), opts.Facts
+	}
 	if opts.OldKey != "" {
 		old := s.record(name, opts.OldKey)
 		sv.old = &old
@@ -202,8 +207,20 @@ func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
 		has += "p"
 		keys = append(keys, sv.partner.key, sv.partner.link, newGroupKey(sv.partner.key))
 	}
+	if sv.seen != 0 {
+		has += "s"
+		keys = append(keys, newGroupKey(sv.rec.key))
+	}
 	keys = append(keys, sv.index...)
-	c := newCall(keys, "save", has, sv.value, sv.ttl, sv.stale, sv.key, sv.oldKey, sv.now, sv.expires)
+	args := []any{"save", has, sv.value, sv.ttl, sv.stale, sv.key, sv.oldKey, sv.now, sv.expires}
+	if sv.seen != 0 {
+		hasFacts := "0"
+		if sv.facts != nil {
+			hasFacts = "1"
+		}
+		args = append(args, sv.seen, hasFacts, sv.facts)
+	}
+	c := newCall(keys, args...)
 	if err := s.exec(ctx, "set", c); err != nil {
 		return err
 	}

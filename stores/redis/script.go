@@ -18,9 +18,11 @@ import (
 // one round trip. In a Redis Cluster (or a Ring) every other operation runs
 // on the keys of one hash slot, and cluster.go chains them.
 //
-//	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group], index...
-//	         ARGV "save", "o"/"p"/"op"/"", value, ttl ms, stale ms, key, old key or "",
-//	         now (unix s), expires (unix s)          → "ok", "old" or "partner" (missing)
+//	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group],
+//	         [a new group], index...
+//	         ARGV "save", "o"/"p"/"op"/"" and "s" with group info, value, ttl ms, stale ms, key,
+//	         old key or "", now (unix s), expires (unix s), [seen (unix ms), "1"/"0", facts]
+//	                                                 → "ok", "old" or "partner" (missing)
 //	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s), "prefix:" or "",
 //	         ":suffix" or "", then "audience:subject" per index (for the indexes of the group's
 //	         other records, under their cookie names)
@@ -154,6 +156,17 @@ local function index_remove(k, key, now)
   redis.call('ZREM', k, key)
 end
 
+-- group_info records a save's seen time (unix ms) and, when has_facts is
+-- '1', its facts in the info hash of group g, which lives as long as g.
+local function group_info(g, seen, has_facts, facts)
+  local info = companion(g, 'info')
+  redis.call('HSETNX', info, 'c', seen)
+  redis.call('HSET', info, 's', seen)
+  if has_facts == '1' then redis.call('HSET', info, 'f', facts) end
+  local left = redis.call('PTTL', g)
+  if left == -1 then redis.call('PERSIST', info) elseif left > 0 then redis.call('PEXPIRE', info, left) end
+end
+
 local ops = {}
 
 function ops.save()
@@ -161,6 +174,8 @@ function ops.save()
   local n, o, lo, og, p, lp, pg = 3
   if string.find(has, 'o', 1, true) then o, lo, og, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
   if string.find(has, 'p', 1, true) then p, lp, pg, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
+  local sg -- with group info: a new group for the record, when it joins none
+  if string.find(has, 's', 1, true) then sg, n = KEYS[n], n + 1 end
   local left -- of the old record
   if o then
     left = life(o)
@@ -177,9 +192,11 @@ function ops.save()
     oldg = oldg or found(o, lo, og, left, now)
     g = oldg
   end
+  if sg and not g then g = sg end -- a group of its own, to hold its info
   local prev = write(k, lk, v, ttl, g)
   if prev then leave(prev, k) end
   if g then member(g, k, ttl, now) end
+  if sg then group_info(g, ARGV[10], ARGV[11], ARGV[12]) end
   if o and o ~= k and shorten(o, lo, left, stale) and oldg then
     if stale <= 0 then
       redis.call('ZREM', oldg, o)
@@ -212,7 +229,7 @@ function ops.delete()
       redis.call('UNLINK', m, companion(m, 'group'))
       if m ~= KEYS[1] then others[#others + 1] = m end
     end
-    redis.call('UNLINK', g)
+    redis.call('UNLINK', g, companion(g, 'info'))
   end
   for i = 3, #KEYS do index_remove(KEYS[i], ARGV[2], ARGV[3]) end
   -- The group's other records leave the indexes of the same audiences and
