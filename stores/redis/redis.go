@@ -156,7 +156,7 @@ type save struct {
 	oldKey       string // the index member it replaces, or ""
 	ttl, stale   int64  // milliseconds
 	index        []string
-	now, expires int64 // unix seconds, for the index
+	now, expires int64  // unix seconds, for the index
 	seen         int64  // unix milliseconds, with group info (SetOptions.Seen), or 0
 	facts        []byte // SetOptions.Facts
 }
