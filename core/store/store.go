@@ -91,6 +91,11 @@ type SetOptions struct {
 	// stores ignore them. See GroupInfoReader.
 	Seen  time.Time // when the browser was last seen: the save's time
 	Facts []byte    // client facts the application recorded; nil keeps the group's
+	// Limit and LimitRefuse cap the sessions of a subject, for stores that
+	// implement SessionLimiter; other stores are never given them. See
+	// SessionLimiter.
+	Limit       int
+	LimitRefuse bool
 }
 
 // RecordKey names one store record: the cookie name and the storage key.
