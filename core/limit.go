@@ -89,4 +89,3 @@ func limitError(err error) error {
 	}
 	return nil
 }
-
