@@ -78,3 +78,13 @@ func groupID(kind, k string) string {
 }
 
 var _ store.GroupInfoReader = (*Store)(nil)
+
+// LimitsSessions reports whether the store caps the sessions of a subject
+// atomically (store.SessionLimiter): on a single server or a Sentinel
+// master, where a login's save is one script call that counts the
+// subject's live records, and ends the soonest to expire or refuses, before
+// it writes. Not in a Redis Cluster or a Ring: the session package caps
+// sessions there itself, best effort.
+func (s *Store) LimitsSessions() bool { return !s.perKey }
+
+var _ store.SessionLimiter = (*Store)(nil)

@@ -21,8 +21,9 @@ import (
 //	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group],
 //	         [a new group], index...
 //	         ARGV "save", "o"/"p"/"op"/"" and "s" with group info, value, ttl ms, stale ms, key,
-//	         old key or "", now (unix s), expires (unix s), [seen (unix ms), "1"/"0", facts]
-//	                                                 → "ok", "old" or "partner" (missing)
+//	         old key or "", now (unix s), expires (unix s), [seen (unix ms) or "", "1"/"0", facts,
+//	         limit or "0", refuse "1"/"0", "prefix:" or "", ":suffix" or "", cookie name,
+//	         "audience:subject"...]          → "ok", "old", "partner" (missing) or "limit" (refused)
 //	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s), "prefix:" or "",
 //	         ":suffix" or "", then "audience:subject" per index (for the indexes of the group's
 //	         other records, under their cookie names)
@@ -156,6 +157,56 @@ local function index_remove(k, key, now)
   redis.call('ZREM', k, key)
 end
 
+-- record_parts returns the cookie name and storage key of the record key
+-- m, with the prefix pre ("p:" or "") and suffix suf (":s" or "")
+-- (recordParts in redis.go).
+local function record_parts(m, pre, suf)
+  if #m <= #pre + #suf or string.sub(m, 1, #pre) ~= pre then return nil end
+  if #suf > 0 and string.sub(m, -#suf) ~= suf then return nil end
+  local mid = string.sub(m, #pre + 1, #m - #suf)
+  local i = string.find(mid, ':', 1, true)
+  if not i or i == 1 or i == #mid or string.find(mid, ':', i + 1, true) then return nil end
+  return string.sub(mid, 1, i - 1), string.sub(mid, i + 1)
+end
+
+-- end_record ends the record k (storage key key, cookie name name) as a
+-- delete does: with its group, out of the indexes of pairs ("audience:subject")
+-- under each record's own cookie name.
+local function end_record(k, key, name, pre, suf, pairs, now)
+  local lk = companion(k, 'group')
+  local g = redis.call('GET', lk)
+  redis.call('UNLINK', k, lk)
+  local gone = {{name, key}}
+  if g then
+    for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
+      redis.call('UNLINK', m, companion(m, 'group'))
+      if m ~= k then
+        local n2, k2 = record_parts(m, pre, suf)
+        if n2 then gone[#gone + 1] = {n2, k2} end
+      end
+    end
+    redis.call('UNLINK', g, companion(g, 'info'))
+  end
+  for _, r in ipairs(gone) do
+    for _, pair in ipairs(pairs) do index_remove(pre .. r[1] .. ':' .. pair .. suf, r[2], now) end
+  end
+end
+
+-- limit caps the live records of the index ik (cookie name name) at
+-- limit - 1 before a login's record (storage key key) is written: it
+-- refuses (true) with refuse, or ends those that expire soonest.
+local function limit(ik, key, name, lim, refuse, pre, suf, pairs, now)
+  redis.call('ZREMRANGEBYSCORE', ik, '-inf', now)
+  local live = {}
+  for _, m in ipairs(redis.call('ZRANGE', ik, 0, -1)) do
+    if m ~= key and redis.call('EXISTS', pre .. name .. ':' .. m .. suf) == 1 then live[#live + 1] = m end
+  end
+  if #live < lim then return false end
+  if refuse then return true end
+  for i = 1, #live - lim + 1 do end_record(pre .. name .. ':' .. live[i] .. suf, live[i], name, pre, suf, pairs, now) end
+  return false
+end
+
 -- group_info records a save's seen time (unix ms) and, when has_facts is
 -- '1', its facts in the info hash of group g, which lives as long as g.
 local function group_info(g, seen, has_facts, facts)
@@ -183,6 +234,14 @@ function ops.save()
   end
   local pleft = p and life(p)
   if pleft == -2 then return 'partner' end
+  local lim = tonumber(ARGV[13] or '0') or 0
+  if lim > 0 and not o and not p and KEYS[n] then
+    local pairs = {}
+    for i = 18, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+    if limit(KEYS[n], ARGV[6], ARGV[17], lim, ARGV[14] == '1', ARGV[15], ARGV[16], pairs, ARGV[8]) then
+      return 'limit'
+    end
+  end
   local now = clock()
   local g, oldg
   if o then oldg = redis.call('GET', lo) end
@@ -196,7 +255,7 @@ function ops.save()
   local prev = write(k, lk, v, ttl, g)
   if prev then leave(prev, k) end
   if g then member(g, k, ttl, now) end
-  if sg then group_info(g, ARGV[10], ARGV[11], ARGV[12]) end
+  if sg and ARGV[10] ~= '' then group_info(g, ARGV[10], ARGV[11], ARGV[12]) end
   if o and o ~= k and shorten(o, lo, left, stale) and oldg then
     if stale <= 0 then
       redis.call('ZREM', oldg, o)
@@ -206,18 +265,6 @@ function ops.save()
   end
   for i = n, #KEYS do index_add(KEYS[i], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ttl) end
   return 'ok'
-end
-
--- record_parts returns the cookie name and storage key of the record key
--- m, with the prefix pre ("p:" or "") and suffix suf (":s" or "")
--- (recordParts in redis.go).
-local function record_parts(m, pre, suf)
-  if #m <= #pre + #suf or string.sub(m, 1, #pre) ~= pre then return nil end
-  if #suf > 0 and string.sub(m, -#suf) ~= suf then return nil end
-  local mid = string.sub(m, #pre + 1, #m - #suf)
-  local i = string.find(mid, ':', 1, true)
-  if not i or i == 1 or i == #mid or string.find(mid, ':', i + 1, true) then return nil end
-  return string.sub(mid, 1, i - 1), string.sub(mid, i + 1)
 end
 
 function ops.delete()
