@@ -43,7 +43,7 @@ func (m *Manager) limitLogin(remember bool, opts *store.SetOptions) (capped, ato
 // checkLimit refuses a login over the cap on a store that does not cap
 // sessions itself (best effort: a concurrent login may slip through).
 func (s *Session) checkLimit(ctx context.Context) error {
-	ds, err := s.m.Devices(ctx, s.entry().subject)
+	ds, err := s.m.limitedDevices(ctx, s.entry().subject)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (s *Session) checkLimit(ctx context.Context) error {
 // concurrent login may leave one more until the next login.
 func (s *Session) enforceLimit(ctx context.Context, key string) error {
 	m := s.m
-	ds, err := m.Devices(ctx, s.entry().subject)
+	ds, err := m.limitedDevices(ctx, s.entry().subject)
 	if err != nil || len(ds) <= m.limit {
 		return err
 	}
@@ -88,4 +88,19 @@ func limitError(err error) error {
 		return wrapError(ErrSessionLimit, "unable to save session", err)
 	}
 	return nil
+}
+
+// limitedDevices lists the devices the cap counts: those with a live
+// session cookie record, as a SessionLimiter counts them (a browser whose
+// session record expired, its remember record alive, is not counted until
+// it comes back). From a store without store.GroupInfoReader, each record
+// is a device of its own, and this counts the session records.
+func (m *Manager) limitedDevices(ctx context.Context, subject string) ([]Device, error) {
+	ds, err := m.Devices(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(ds, func(d Device) bool {
+		return !slices.ContainsFunc(d.records, func(e namedEntry) bool { return e.name == m.cookieName })
+	}), nil
 }
