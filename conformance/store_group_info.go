@@ -14,7 +14,7 @@ import (
 // info rules test.
 const (
 	cGroupInfoID    = "ID names the group: the records of one group share it, and records of different groups never do."
-	cGroupInfoSet   = "Such a store, on a Set whose opts.Seen is not zero and opts.Replace is not set, records Seen as the group's latest (and, on the group's first such Set, as its creation time) and, when opts.Facts is not nil, Facts as the group's facts, in the same write as the record: it never costs a store call of its own."
+	cGroupInfoSet   = "Such a store, on a Set whose opts.Seen is not zero and opts.Replace is not set, records Seen as the group's latest (and, on the group's first such Set, as its creation time) and, when opts.Facts is not nil, Facts as the group's facts, within that Set call: it never costs a store call of its own."
 	cGroupInfoKeep  = "A Set with Replace leaves the group's info as it is."
 	cGroupInfoNone  = "Records set without Seen have info with zero times and nil Facts, and an ID all the same."
 	cGroupInfoGone  = "A missing or expired record is an error that matches ErrNotFound."

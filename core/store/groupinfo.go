@@ -28,8 +28,8 @@ type GroupInfo struct {
 // record groups. Such a store, on a Set whose opts.Seen is not zero and
 // opts.Replace is not set, records Seen as the group's latest (and, on the
 // group's first such Set, as its creation time) and, when opts.Facts is not
-// nil, Facts as the group's facts, in the same write as the record: it
-// never costs a store call of its own. A Set with Replace leaves the
+// nil, Facts as the group's facts, within that Set call: it never costs a
+// store call of its own. A Set with Replace leaves the
 // group's info as it is. The info lives as long as a record of its group;
 // Delete ends it with the group. Records set without Seen have info with
 // zero times and nil Facts, and an ID all the same.
