@@ -39,6 +39,10 @@ type StoreOptions struct {
 	// that a key held under one cookie name is refused, unread and kept
 	// under another, instead of expecting two records.
 	SharedKeys bool
+	// GroupInfoIDsOnly, for a store.GroupInfoReader that links records
+	// into groups but keeps no times or facts in some deployment (Redis
+	// Cluster), skips the group info rules on times and facts.
+	GroupInfoIDsOnly bool
 }
 
 // DefaultMaxValueSize is the value size TestStore checks by default: the
@@ -77,10 +81,12 @@ const (
 // storeRule is one rule of the session.Store contract: the sentence it
 // tests and the check.
 type storeRule struct {
-	name     string
-	contract string // quoted from the Store contract (core/store/store.go)
-	index    bool   // needs store.SubjectIndex
-	run      func(c *storeCase)
+	name      string
+	contract  string // quoted from the Store contract (core/store/store.go)
+	index     bool   // needs store.SubjectIndex
+	groupInf  bool   // needs store.GroupInfoReader (store_group_info.go)
+	infoTimes bool   // needs its times and facts (not StoreOptions.GroupInfoIDsOnly)
+	run       func(c *storeCase)
 }
 
 // TestStore checks that a session.Store implementation follows the Store
@@ -101,7 +107,8 @@ type storeRule struct {
 // The subject-index rules run when the store implements
 // store.SubjectIndex (a store that does not is told to set SkipIndex),
 // the revocation backend rules (revoker_*) when it implements
-// store.Revoker; other stores skip them.
+// store.Revoker, the group info rules (group_info_*, devices_*) when it
+// implements store.GroupInfoReader; other stores skip them.
 // The last rules drive whole sessions through the session library (open,
 // save, info, refresh, logout, destroy, revoke) with the store plugged in.
 //
@@ -152,6 +159,14 @@ func runStoreRule(t *testing.T, r *storeRule, newStore func(t *testing.T) sessio
 			}
 			if _, ok := st.(store.SubjectIndex); !ok {
 				t.Fatal("the store does not implement store.SubjectIndex: set StoreOptions.SkipIndex")
+			}
+		}
+		if r.groupInf {
+			if _, ok := st.(store.GroupInfoReader); !ok {
+				t.Skip("the store does not implement store.GroupInfoReader")
+			}
+			if r.infoTimes && o.GroupInfoIDsOnly {
+				t.Skip("StoreOptions.GroupInfoIDsOnly is set")
 			}
 		}
 		c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}

@@ -131,6 +131,18 @@ type Config struct {
 	// StoreMetadata keeps, in stores that support it, an index of the live
 	// sessions of each audience and subject (see Manager.Sessions).
 	StoreMetadata bool
+	// MaxSessionsPerSubject caps the browser sessions of one subject in the
+	// Manager's audience (0, the default: no cap). A login (the save of a
+	// new session with a subject, one audience) beyond it ends the
+	// subject's sessions that expire soonest, or, with RefuseOverLimit, is
+	// refused with an error matching ErrSessionLimit. It needs a Store with
+	// the subject index (StoreMetadata); atomic on a store that implements
+	// store.SessionLimiter (Redis), best effort on the others. See
+	// docs/devices.md.
+	MaxSessionsPerSubject int
+	// RefuseOverLimit refuses a login beyond MaxSessionsPerSubject instead
+	// of ending the oldest session.
+	RefuseOverLimit bool
 	// TouchThreshold is how long a session must have been idle before
 	// Refresh re-sends the cookie with a new idling offset (default 1m).
 	TouchThreshold time.Duration

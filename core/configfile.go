@@ -510,6 +510,18 @@ var configOptions = map[string]optionSetter{
 	"hash_storage_key": boolOption(func(c *Config, b bool) { c.HashStorageKey = b }),
 	"hash_subject":     boolOption(func(c *Config, b bool) { c.HashSubject = b }),
 	"store_metadata":   boolOption(func(c *Config, b bool) { c.StoreMetadata = b }),
+	"max_sessions_per_subject": func(p *configParser, v any) error {
+		n, err := wholeNumber(v)
+		switch {
+		case err != nil:
+			return err
+		case n < 0 || n > math.MaxInt32:
+			return fmt.Errorf("%d is out of range (0 turns the cap off)", n)
+		}
+		p.cfg.MaxSessionsPerSubject = int(n)
+		return nil
+	},
+	"refuse_over_limit": boolOption(func(c *Config, b bool) { c.RefuseOverLimit = b }),
 	"compression_threshold": func(p *configParser, v any) error {
 		n, err := wholeNumber(v)
 		switch {

@@ -76,6 +76,8 @@ var parseConfigCases = []struct {
 	{"hash_storage_key", `{"hash_storage_key": true}`, Config{HashStorageKey: true}},
 	{"hash_subject", `{"hash_subject": true}`, Config{HashSubject: true}},
 	{"store_metadata", `{"store_metadata": true}`, Config{StoreMetadata: true}},
+	{"max_sessions_per_subject", `{"max_sessions_per_subject": 3}`, Config{MaxSessionsPerSubject: 3}},
+	{"refuse_over_limit", `{"refuse_over_limit": true}`, Config{RefuseOverLimit: true}},
 	{"compression_threshold", `{"compression_threshold": 2048}`, Config{CompressionThreshold: 2048}},
 	{"compression_threshold 0 is off", `{"compression_threshold": 0}`, Config{CompressionThreshold: -1}},
 	{"bind", `{"bind": ["ip", "scheme", "user-agent"]}`, Config{Bind: []Binding{"ip", "scheme", "user-agent"}}},

@@ -57,6 +57,11 @@ var (
 	// after the handler wrote its body: the cookie did not reach the client.
 	// Save before writing the body, or use WithAutoSave.
 	ErrHeadersSent = errors.New("session cookie set after the response headers were sent")
+
+	// ErrSessionLimit is returned by a login's Save refused by
+	// Config.RefuseOverLimit: the subject has Config.MaxSessionsPerSubject
+	// sessions already. It is store.ErrSessionLimit.
+	ErrSessionLimit = store.ErrSessionLimit
 )
 
 // Error is the concrete type of the errors returned by this package. Its

@@ -29,6 +29,7 @@ import (
 //	dir/[prefix_]name_key[.suffix]               a record: the value as is; its modification time is its expiry
 //	dir/[prefix_]name_audience:subject[.suffix]  the subject index: "key:exp;" entries, "key;" once a key is replaced or deleted
 //	dir/groups/, dir/links/                      the record groups of Store.Set (sessiongo only)
+//	dir/groupinfo/                               the group info of store.GroupInfoReader (sessiongo only)
 //	dir/index/                                   indexes whose name cannot be a file name (sessiongo only)
 //	dir/revoked/                                 revocation marks (sessiongo only)
 //
@@ -326,6 +327,11 @@ func (s *FileStore) Set(ctx context.Context, name, key string, value []byte, opt
 	}
 	if err := s.writeInGroup(r, src, expires, value, now); err != nil {
 		return err
+	}
+	if !opts.Seen.IsZero() {
+		if err := s.noteGroupInfo(r, now, opts.Seen, opts.Facts); err != nil {
+			return err
+		}
 	}
 	replaced := opts.OldKey != "" && opts.OldKey != key
 	if replaced {

@@ -83,7 +83,10 @@ func (s *FileStore) Cleanup(now time.Time) (int, error) {
 	if err := s.cleanupMarks(t); err != nil {
 		return removed, err
 	}
-	return removed, s.cleanupGroups()
+	if err := s.cleanupGroups(); err != nil {
+		return removed, err
+	}
+	return removed, s.cleanupGroupInfo()
 }
 
 // cleanupIndex compacts the index at path, leaving alone a file that is

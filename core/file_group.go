@@ -192,6 +192,9 @@ func (s *FileStore) deleteGroup(r string) ([]string, error) {
 	if err := os.Remove(s.groupPath(group)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fileError("unable to remove group", err)
 	}
+	if err := s.removeGroupInfo(group); err != nil {
+		return nil, err
+	}
 	return members, nil
 }
 

@@ -43,6 +43,8 @@ type Manager struct {
 	hashStorageKey bool
 	hashSubject    bool
 	storeMetadata  bool
+	limit          int  // Config.MaxSessionsPerSubject (limit.go)
+	limitRefuse    bool // Config.RefuseOverLimit
 
 	bindFlags       uint16
 	requestHeaders  []Property
@@ -114,6 +116,9 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	if err := m.setRevocation(&cfg); err != nil {
+		return nil, err
+	}
+	if err := m.setLimit(&cfg); err != nil {
 		return nil, err
 	}
 	if m.hooks.OnStoreCall != nil || m.hooks.OnStoreError != nil {

@@ -66,7 +66,8 @@ type memShard struct {
 // leaving must not cost the size of the group.
 type memGroup struct {
 	members map[memKey]struct{}
-	deleted bool // Delete ended the group: nobody may join it
+	deleted bool         // Delete ended the group: nobody may join it
+	info    memGroupInfo // Go-only facts (memory_devices.go)
 }
 
 // newMemGroup returns a group of the one record k.
@@ -273,6 +274,9 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 			return errMemNotFound // destroyed, revoked or expired meanwhile
 		}
 	}
+	if g == nil && !opts.Seen.IsZero() {
+		g = newMemGroup(k) // a group of its own, to hold its info
+	}
 
 	expires := now + int64(opts.TTL)
 	sh := s.shard(k)
@@ -290,6 +294,9 @@ func (s *MemoryStore) Set(ctx context.Context, name, key string, value []byte, o
 		}
 		sh.mu.Unlock()
 		return errMemNotFound
+	}
+	if g != nil && !opts.Seen.IsZero() {
+		s.groups.note(g, opts.Seen, opts.Facts)
 	}
 
 	if old.key != "" {

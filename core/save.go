@@ -242,6 +242,11 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 		Metadata:  s.metadata(),
 		Anonymous: !s.hasSubject(),
 	}
+	if !opts.Anonymous {
+		// Devices: when the browser was last seen, and its facts, in the
+		// same write (a store without GroupInfoReader ignores them).
+		opts.Seen, opts.Facts = opts.Now, s.facts
+	}
 	if logout {
 		// A logout of one audience: the previous record still holds that
 		// audience, so it must not stay readable.
@@ -255,14 +260,33 @@ func (s *Session) storeRecord(name string, h header, md *meta, remember bool, pa
 	if other := s.otherMeta(remember); other.valid {
 		opts.Partner = store.RecordKey{Name: m.otherName(remember), Key: m.storageKey(other.sid[:])}
 	}
+	capped, atomic := m.limitLogin(remember, &opts)
+	if capped && atomic {
+		opts.Limit, opts.LimitRefuse = m.limit, m.limitRefuse
+	} else if capped && m.limitRefuse {
+		if err := s.checkLimit(s.ex.Context()); err != nil {
+			return err
+		}
+	}
 	value := bytes.Clone(record.Bytes())
+	key := m.storageKey(h.sid[:])
 	ctx, done := m.storeCall(s.ex.Context(), StoreSet, kindOf(remember))
-	err := m.store.Set(ctx, name, m.storageKey(h.sid[:]), value, opts)
+	err := m.store.Set(ctx, name, key, value, opts)
 	if done != nil || err != nil {
 		m.storeDone(ctx, done, StoreSet, kindOf(remember), err)
 	}
 	if err != nil {
+		if lerr := limitError(err); lerr != nil {
+			return lerr
+		}
 		return storeError("unable to store session data", err)
+	}
+	if capped && !atomic && !m.limitRefuse {
+		// The login is saved: a failure here leaves one session too many
+		// until the next login, which the login need not fail for.
+		if err := s.enforceLimit(s.ex.Context(), key); err != nil {
+			m.logger.WarnContext(s.ex.Context(), "session: unable to end sessions over MaxSessionsPerSubject", "err", err)
+		}
 	}
 	return nil
 }

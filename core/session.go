@@ -56,6 +56,10 @@ type Session struct {
 
 	info map[string]map[string]any // server-side info store, per audience
 
+	// facts is the encoded DeviceFacts of SetDeviceFacts, sent with the
+	// saves of this request (devices.go).
+	facts []byte
+
 	// indexed is the subject index entries the session's records were
 	// stored with, taken before SetSubject or SetAudience changes them
 	// (nil: those of the entries), so that Renew removes the records from

@@ -90,6 +90,16 @@ type SetOptions struct {
 	// that evict records to stay within a bound evict these first, so that
 	// anonymous traffic cannot push signed-in users out.
 	Anonymous bool
+	// Seen and Facts are Go-only facts about the record's group (its
+	// browser session) for stores that implement GroupInfoReader; other
+	// stores ignore them. See GroupInfoReader.
+	Seen  time.Time // when the browser was last seen: the save's time
+	Facts []byte    // client facts the application recorded; nil keeps the group's
+	// Limit and LimitRefuse cap the sessions of a subject, for stores that
+	// implement SessionLimiter; other stores are never given them. See
+	// SessionLimiter.
+	Limit       int
+	LimitRefuse bool
 }
 
 // RecordKey names one store record: the cookie name and the storage key.

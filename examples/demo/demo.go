@@ -45,6 +45,8 @@ type Page struct {
 	// Session, when set, gives the details at the foot of the page: its id,
 	// remaining timeouts and remember setting. Render only reads them.
 	Session *session.Session
+	// Devices links the "your devices" page (DevicesPage) at /devices.
+	Devices bool
 }
 
 // SinceFormat is the layout of Page.Since on the page: RFC 3339 with every
@@ -101,7 +103,8 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="/visit"><button>Count a visit</button></form>
 <form method="post" action="/logout"><button>Log out</button></form>
 <form method="post" action="/logout-everywhere"><button>Log out everywhere</button></form>
-{{else}}
+{{if .Devices}}<p><a id="devices" href="/devices">Your devices</a></p>
+{{end}}{{else}}
 <form method="post" action="/login">
 <label>Name <input name="user" required autofocus placeholder="alice or bob"></label>
 <label><input type="checkbox" name="remember"> Remember me</label>

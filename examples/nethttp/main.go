@@ -6,6 +6,10 @@
 //
 //	go run ./examples/nethttp
 //
+// With -store memory, sessions live in the process instead, with the index
+// of each user's sessions, and /devices lists the browsers the user is
+// signed in on ("your devices": sign out one, or all the others).
+//
 // then open http://127.0.0.1:8080 and sign in as alice or bob (-addr
 // changes the address). Set SESSION_SECRET to keep sessions across
 // restarts. The session code is all here; package demo holds the page
@@ -42,13 +46,22 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	storage := flag.String("store", "cookie", `where sessions live: "cookie", or "memory" for the "your devices" page`)
 	flag.Parse()
 
 	revocations, err := session.NewMemoryStore() // in production, shared: see the package doc
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := session.New(newConfig(os.Getenv("SESSION_SECRET"), revocations, *addr))
+	cfg := newConfig(os.Getenv("SESSION_SECRET"), revocations, *addr)
+	switch *storage {
+	case "cookie":
+	case "memory":
+		withDevices(&cfg, revocations)
+	default:
+		log.Fatalf("-store %q: want cookie or memory", *storage)
+	}
+	m, err := session.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -67,6 +80,15 @@ func newConfig(secret string, revocations store.Revoker, addr string) session.Co
 		Revocation:    revocations,
 		DisableSecure: demo.Loopback(addr),
 	}
+}
+
+// withDevices keeps the sessions in st, with the subject index and at most
+// five browsers per user (the oldest signed out at the sixth sign-in), so
+// that /devices lists them. A store needs no revocation marks: a logout
+// deletes the session's records.
+func withDevices(cfg *session.Config, st session.Store) {
+	cfg.Store, cfg.StoreMetadata, cfg.MaxSessionsPerSubject = st, true, 5
+	cfg.Revocation = nil // deleting a session's records revokes it
 }
 
 // Profile is what the demo keeps about the signed-in user: a struct in the
@@ -131,12 +153,14 @@ func newHandler(m *session.Manager) http.Handler {
 	}
 
 	mux := http.NewServeMux()
+	devicesRoutes(mux, m, fail)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		page, err := view(r.Context(), session.FromRequest(r))
 		if err != nil {
 			fail(w, r, err)
 			return
 		}
+		page.Devices = page.User != "" && m.Store() != nil
 		if err := page.Render(w); err != nil {
 			m.Logger().Error("demo: render", "err", err)
 		}
@@ -155,6 +179,9 @@ func newHandler(m *session.Manager) http.Handler {
 		// A key of this sign-in's own, revoked at logout: it ends every
 		// copy of its cookies, also those taken before a later save.
 		s.SetRevocationKeys("login:" + rand.Text())
+		// Facts for the "your devices" page: personal data, recorded only
+		// with a store (cookie storage ignores them).
+		s.SetDeviceFacts(session.DeviceFacts{UserAgent: r.UserAgent(), IP: r.RemoteAddr})
 		s.Set("profile", user)
 		s.Set("visits", int64(0))
 		s.Flash("notice", "Welcome, "+user.Name+".")
@@ -182,8 +209,12 @@ func newHandler(m *session.Manager) http.Handler {
 			return
 		}
 		// The sign-in's key first: if the backend fails, nothing has
-		// changed yet and the user can try again.
+		// changed yet and the user can try again. With a Store (-store
+		// memory) there are no marks: Destroy deletes the records.
 		for _, key := range s.RevocationKeys() {
+			if m.Store() != nil {
+				break
+			}
 			if err := m.Revoke(r.Context(), key, 0); err != nil {
 				done(w, r, err)
 				return

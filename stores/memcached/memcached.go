@@ -87,6 +87,8 @@ type write struct {
 	staleExp     int64      // now + opts.StaleTTL: the latest the old record may live
 	stale        int64      // opts.StaleTTL in seconds, rounded up
 	index        []string   // the subject index lists of opts.Metadata
+	seen         time.Time  // opts.Seen: write the record's info (groupinfo.go)
+	facts        []byte     // opts.Facts
 }
 
 // newWrite checks the arguments of a Set and every key it may write.
@@ -102,6 +104,7 @@ func (s *Store) newWrite(name, key string, opts store.SetOptions) (*write, error
 	w.expires = w.now + w.ttl
 	w.stale = seconds(max(opts.StaleTTL, 0))
 	w.staleExp = w.now + w.stale
+	w.seen, w.facts = opts.Seen, opts.Facts
 	if opts.OldKey != "" {
 		old, err := s.ref("old record", name, opts.OldKey)
 		if err != nil {
@@ -188,6 +191,11 @@ func (s *Store) set(w *write, value []byte) error {
 			return err
 		}
 	}
+	if !w.seen.IsZero() {
+		if err := s.noteInfo(w, a); err != nil {
+			return err
+		}
+	}
 	if w.old != nil && w.old.key != w.key {
 		return s.shorten(w.old.rec, oldExp, w)
 	}
@@ -200,6 +208,7 @@ func (s *Store) set(w *write, value []byte) error {
 func (s *Store) takeBack(w *write) {
 	s.deleteItem(w.rec)
 	s.deleteItem(w.ptr)
+	s.deleteItem(s.infoKey(w.name, w.key))
 	tomb := appendTombstone(nil, w.key)
 	for _, ik := range w.index {
 		if s.client.Append(&memcache.Item{Key: ik, Value: tomb}) == nil {
@@ -430,6 +439,9 @@ func (s *Store) Delete(ctx context.Context, name, key string, opts store.DeleteO
 					members = append(members, m)
 				}
 			}
+		}
+		if err := s.deleteMembers(members, s.infoKey); err != nil {
+			return err
 		}
 		return s.unindex(members, opts.Metadata, now)
 	})

@@ -156,7 +156,13 @@ type save struct {
 	oldKey       string // the index member it replaces, or ""
 	ttl, stale   int64  // milliseconds
 	index        []string
-	now, expires int64 // unix seconds, for the index
+	now, expires int64  // unix seconds, for the index
+	seen         int64  // unix milliseconds, with group info (SetOptions.Seen), or 0
+	facts        []byte // SetOptions.Facts
+	limit        int    // SetOptions.Limit, on a single server
+	refuse       bool   // SetOptions.LimitRefuse
+	name         string
+	pairs        []string // "audience:subject" of SetOptions.Metadata, with a limit
 }
 
 func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *save {
@@ -169,6 +175,9 @@ func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *
 		now:   unix(opts.Now),
 	}
 	sv.expires = sv.now + int64((opts.TTL+time.Second-1)/time.Second)
+	if !opts.Seen.IsZero() && !s.perKey {
+		sv.seen, sv.facts = max(opts.Seen.UnixMilli(), 1), opts.Facts
+	}
 	if opts.OldKey != "" {
 		old := s.record(name, opts.OldKey)
 		sv.old = &old
@@ -179,6 +188,12 @@ func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *
 	if !opts.Partner.IsZero() {
 		partner := s.record(opts.Partner.Name, opts.Partner.Key)
 		sv.partner = &partner
+	}
+	if md := opts.Metadata; md != nil && opts.Limit > 0 && !s.perKey {
+		sv.limit, sv.refuse, sv.name = opts.Limit, opts.LimitRefuse, name
+		for i := range md.Audiences {
+			sv.pairs = append(sv.pairs, md.Audiences[i]+":"+md.Subjects[i])
+		}
 	}
 	if md := opts.Metadata; md != nil {
 		sv.index = make([]string, len(md.Audiences))
@@ -202,8 +217,28 @@ func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
 		has += "p"
 		keys = append(keys, sv.partner.key, sv.partner.link, newGroupKey(sv.partner.key))
 	}
+	if sv.seen != 0 {
+		has += "s"
+		keys = append(keys, newGroupKey(sv.rec.key))
+	}
 	keys = append(keys, sv.index...)
-	c := newCall(keys, "save", has, sv.value, sv.ttl, sv.stale, sv.key, sv.oldKey, sv.now, sv.expires)
+	args := []any{"save", has, sv.value, sv.ttl, sv.stale, sv.key, sv.oldKey, sv.now, sv.expires}
+	if sv.seen != 0 || sv.limit > 0 {
+		seen, hasFacts, refuse := "", "0", "0"
+		if sv.seen != 0 {
+			seen = strconv.FormatInt(sv.seen, 10)
+		}
+		if sv.facts != nil {
+			hasFacts = "1"
+		}
+		if sv.refuse {
+			refuse = "1"
+		}
+		pre, suf := s.affixes()
+		args = append(args, seen, hasFacts, sv.facts, sv.limit, refuse, pre, suf, sv.name)
+		args = append(args, anys(sv.pairs)...)
+	}
+	c := newCall(keys, args...)
 	if err := s.exec(ctx, "set", c); err != nil {
 		return err
 	}
@@ -212,6 +247,8 @@ func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
 		return errNoOld
 	case "partner":
 		return errNoPartner
+	case "limit":
+		return errLimit
 	}
 	return nil
 }
@@ -220,6 +257,7 @@ var (
 	errNoOld     = fmt.Errorf("redisstore: set: no record under the old key: %w", session.ErrNotFound)
 	errNoPartner = fmt.Errorf("redisstore: set: no partner record: %w", session.ErrNotFound)
 	errNoRecord  = fmt.Errorf("redisstore: set: no record to replace: %w", session.ErrNotFound)
+	errLimit     = fmt.Errorf("redisstore: set: %w", store.ErrSessionLimit)
 )
 
 // replace sets the value of an existing record, keeping its expiry, its

@@ -18,9 +18,12 @@ import (
 // one round trip. In a Redis Cluster (or a Ring) every other operation runs
 // on the keys of one hash slot, and cluster.go chains them.
 //
-//	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group], index...
-//	         ARGV "save", "o"/"p"/"op"/"", value, ttl ms, stale ms, key, old key or "",
-//	         now (unix s), expires (unix s)          → "ok", "old" or "partner" (missing)
+//	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group],
+//	         [a new group], index...
+//	         ARGV "save", "o"/"p"/"op"/"" and "s" with group info, value, ttl ms, stale ms, key,
+//	         old key or "", now (unix s), expires (unix s), [seen (unix ms) or "", "1"/"0", facts,
+//	         limit or "0", refuse "1"/"0", "prefix:" or "", ":suffix" or "", cookie name,
+//	         "audience:subject"...]          → "ok", "old", "partner" (missing) or "limit" (refused)
 //	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s), "prefix:" or "",
 //	         ":suffix" or "", then "audience:subject" per index (for the indexes of the group's
 //	         other records, under their cookie names)
@@ -154,43 +157,6 @@ local function index_remove(k, key, now)
   redis.call('ZREM', k, key)
 end
 
-local ops = {}
-
-function ops.save()
-  local k, lk, has, v, ttl, stale = KEYS[1], KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-  local n, o, lo, og, p, lp, pg = 3
-  if string.find(has, 'o', 1, true) then o, lo, og, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
-  if string.find(has, 'p', 1, true) then p, lp, pg, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
-  local left -- of the old record
-  if o then
-    left = life(o)
-    if left == -2 then return 'old' end
-  end
-  local pleft = p and life(p)
-  if pleft == -2 then return 'partner' end
-  local now = clock()
-  local g, oldg
-  if o then oldg = redis.call('GET', lo) end
-  if p then
-    g = redis.call('GET', lp) or found(p, lp, pg, pleft, now)
-  elseif o then
-    oldg = oldg or found(o, lo, og, left, now)
-    g = oldg
-  end
-  local prev = write(k, lk, v, ttl, g)
-  if prev then leave(prev, k) end
-  if g then member(g, k, ttl, now) end
-  if o and o ~= k and shorten(o, lo, left, stale) and oldg then
-    if stale <= 0 then
-      redis.call('ZREM', oldg, o)
-    else
-      redis.call('ZADD', oldg, 'XX', now + stale, o)
-    end
-  end
-  for i = n, #KEYS do index_add(KEYS[i], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ttl) end
-  return 'ok'
-end
-
 -- record_parts returns the cookie name and storage key of the record key
 -- m, with the prefix pre ("p:" or "") and suffix suf (":s" or "")
 -- (recordParts in redis.go).
@@ -203,6 +169,104 @@ local function record_parts(m, pre, suf)
   return string.sub(mid, 1, i - 1), string.sub(mid, i + 1)
 end
 
+-- end_record ends the record k (storage key key, cookie name name) as a
+-- delete does: with its group, out of the indexes of pairs ("audience:subject")
+-- under each record's own cookie name.
+local function end_record(k, key, name, pre, suf, pairs, now)
+  local lk = companion(k, 'group')
+  local g = redis.call('GET', lk)
+  redis.call('UNLINK', k, lk)
+  local gone = {{name, key}}
+  if g then
+    for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
+      redis.call('UNLINK', m, companion(m, 'group'))
+      if m ~= k then
+        local n2, k2 = record_parts(m, pre, suf)
+        if n2 then gone[#gone + 1] = {n2, k2} end
+      end
+    end
+    redis.call('UNLINK', g, companion(g, 'info'))
+  end
+  for _, r in ipairs(gone) do
+    for _, pair in ipairs(pairs) do index_remove(pre .. r[1] .. ':' .. pair .. suf, r[2], now) end
+  end
+end
+
+-- limit caps the live records of the index ik (cookie name name) at
+-- limit - 1 before a login's record (storage key key) is written: it
+-- refuses (true) with refuse, or ends those that expire soonest.
+local function limit(ik, key, name, lim, refuse, pre, suf, pairs, now)
+  redis.call('ZREMRANGEBYSCORE', ik, '-inf', now)
+  local live = {}
+  for _, m in ipairs(redis.call('ZRANGE', ik, 0, -1)) do
+    if m ~= key and redis.call('EXISTS', pre .. name .. ':' .. m .. suf) == 1 then live[#live + 1] = m end
+  end
+  if #live < lim then return false end
+  if refuse then return true end
+  for i = 1, #live - lim + 1 do end_record(pre .. name .. ':' .. live[i] .. suf, live[i], name, pre, suf, pairs, now) end
+  return false
+end
+
+-- group_info records a save's seen time (unix ms) and, when has_facts is
+-- '1', its facts in the info hash of group g, which lives as long as g.
+local function group_info(g, seen, has_facts, facts)
+  local info = companion(g, 'info')
+  redis.call('HSETNX', info, 'c', seen)
+  redis.call('HSET', info, 's', seen)
+  if has_facts == '1' then redis.call('HSET', info, 'f', facts) end
+  local left = redis.call('PTTL', g)
+  if left == -1 then redis.call('PERSIST', info) elseif left > 0 then redis.call('PEXPIRE', info, left) end
+end
+
+local ops = {}
+
+function ops.save()
+  local k, lk, has, v, ttl, stale = KEYS[1], KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+  local n, o, lo, og, p, lp, pg = 3
+  if string.find(has, 'o', 1, true) then o, lo, og, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
+  if string.find(has, 'p', 1, true) then p, lp, pg, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
+  local sg -- with group info: a new group for the record, when it joins none
+  if string.find(has, 's', 1, true) then sg, n = KEYS[n], n + 1 end
+  local left -- of the old record
+  if o then
+    left = life(o)
+    if left == -2 then return 'old' end
+  end
+  local pleft = p and life(p)
+  if pleft == -2 then return 'partner' end
+  local lim = tonumber(ARGV[13] or '0') or 0
+  if lim > 0 and not o and not p and KEYS[n] then
+    local pairs = {}
+    for i = 18, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+    if limit(KEYS[n], ARGV[6], ARGV[17], lim, ARGV[14] == '1', ARGV[15], ARGV[16], pairs, ARGV[8]) then
+      return 'limit'
+    end
+  end
+  local now = clock()
+  local g, oldg
+  if o then oldg = redis.call('GET', lo) end
+  if p then
+    g = redis.call('GET', lp) or found(p, lp, pg, pleft, now)
+  elseif o then
+    oldg = oldg or found(o, lo, og, left, now)
+    g = oldg
+  end
+  if sg and not g then g = sg end -- a group of its own, to hold its info
+  local prev = write(k, lk, v, ttl, g)
+  if prev then leave(prev, k) end
+  if g then member(g, k, ttl, now) end
+  if sg and ARGV[10] ~= '' then group_info(g, ARGV[10], ARGV[11], ARGV[12]) end
+  if o and o ~= k and shorten(o, lo, left, stale) and oldg then
+    if stale <= 0 then
+      redis.call('ZREM', oldg, o)
+    else
+      redis.call('ZADD', oldg, 'XX', now + stale, o)
+    end
+  end
+  for i = n, #KEYS do index_add(KEYS[i], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ttl) end
+  return 'ok'
+end
+
 function ops.delete()
   local g = redis.call('GET', KEYS[2])
   redis.call('UNLINK', KEYS[1], KEYS[2])
@@ -212,7 +276,7 @@ function ops.delete()
       redis.call('UNLINK', m, companion(m, 'group'))
       if m ~= KEYS[1] then others[#others + 1] = m end
     end
-    redis.call('UNLINK', g)
+    redis.call('UNLINK', g, companion(g, 'info'))
   end
   for i = 3, #KEYS do index_remove(KEYS[i], ARGV[2], ARGV[3]) end
   -- The group's other records leave the indexes of the same audiences and

@@ -320,6 +320,10 @@ func (sv *server) get(key string) (item, bool) {
 		for _, z := range zs {
 			it.members[z.Member.(string)] = int64(z.Score)
 		}
+	case "hash": // a group's info (groupinfo.go)
+		var h map[string]string
+		h, err = sv.c.HGetAll(ctx, key).Result()
+		it.value = fmt.Sprint(h)
 	default:
 		sv.t.Fatalf("key %s of type %s", key, typ)
 	}
