@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 	chisession "github.com/sessiongo/session/adapters/chi"
 	session "github.com/sessiongo/session/core"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // HTTPOptions configures RunHTTP.
@@ -267,4 +267,3 @@ func round(d time.Duration) time.Duration {
 	}
 	return d
 }
-
