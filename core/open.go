@@ -234,9 +234,12 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		if m.store != nil {
 			limit = maxStoreInflatedSize
 		}
-		if plaintext, err = inflate(plaintext, limit); err != nil {
+		inflated, buf, err := inflateTemp(plaintext, limit)
+		if err != nil {
 			return wrapError(ErrInvalid, "unable to inflate session data", err), false
 		}
+		defer releaseInflated(buf, inflated)
+		plaintext = inflated
 	}
 	entries, err := decodeEntries(plaintext)
 	if err != nil {
