@@ -173,10 +173,10 @@ func TestZinflateEdges(t *testing.T) {
 			put(w, 0, 5)    // distance code 0: 1
 			eob(w)
 		}),
-		"dynamic too many literals": dyn(1, 30, 0, 0, nil, nil),
-		"dynamic too many distances": dyn(1, 0, 30, 0, nil, nil),
+		"dynamic too many literals":      dyn(1, 30, 0, 0, nil, nil),
+		"dynamic too many distances":     dyn(1, 0, 30, 0, nil, nil),
 		"dynamic empty code length code": dyn(1, 0, 0, 0, []uint64{0, 0, 0, 0}, nil),
-		"dynamic oversubscribed": dyn(1, 0, 0, 0, []uint64{1, 1, 1, 1}, nil),
+		"dynamic oversubscribed":         dyn(1, 0, 0, 0, []uint64{1, 1, 1, 1}, nil),
 		"dynamic repeat first": dyn(1, 0, 0, 0, []uint64{1, 0, 0, 1}, func(w *bw) {
 			put(w, 0, 1) // symbol 16 first: nothing to repeat
 			put(w, 0, 2)
