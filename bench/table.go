@@ -56,9 +56,9 @@ type Results struct {
 	Machine   string            `json:"machine"`
 }
 
-// Run measures every cell of the table, in interleaved rounds: in each
-// round, for each kind of work, the floor, every library (starting with a
-// different one each round), and the floor again.
+// Run measures every cell of the table, in rounds: in each round, for each
+// kind of work, every library (starting with a different one each round),
+// each in turns with the floor of its work (see measure).
 func Run(ctx context.Context, opts Options) (*Results, error) {
 	if opts.Rounds <= 0 {
 		opts.Rounds = 5
@@ -112,43 +112,35 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 
 	for round := range opts.Rounds {
 		for _, w := range opts.Works {
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			f1, err := measure(floors[w], opts.BenchTime)
-			if err != nil {
-				return nil, fmt.Errorf("floor of %s: %w", w, err)
-			}
 			cs := cells[w]
-			var got []Sample
+			var floorNs, floorAllocs []float64
 			for i := range cs {
+				if err := ctx.Err(); err != nil {
+					return res, err
+				}
 				c := cs[(i+round)%len(cs)]
 				if c.op == nil {
 					continue
 				}
-				s, err := measure(c.op, opts.BenchTime)
+				s, err := measure(c.op, floors[w], opts.BenchTime)
 				if err != nil {
 					res.Errors[c.name+"/"+w.String()] = err.Error()
 					c.op = nil
 					continue
 				}
-				got = append(got, Sample{Round: round, Work: w.String(), Library: c.name, Ns: s.ns, Allocs: s.allocs, Bytes: s.bytes})
+				res.Samples = append(res.Samples, Sample{Round: round, Work: w.String(), Library: c.name,
+					Ns: s.ns, Allocs: s.allocs, Bytes: s.bytes, FloorNs: s.floorNs})
+				floorNs, floorAllocs = append(floorNs, s.floorNs), append(floorAllocs, s.floorAllocs)
 				if opts.Progress != nil {
-					fmt.Fprintf(opts.Progress, "round %d/%d  %-10s  %-28s %10.0f ns/op %6.1f allocs/op\n",
-						round+1, opts.Rounds, w, c.name, s.ns, s.allocs)
+					fmt.Fprintf(opts.Progress, "round %d/%d  %-10s  %-28s %10.0f ns/op %6.1f allocs/op  %.2fx the floor\n",
+						round+1, opts.Rounds, w, c.name, s.ns, s.allocs, s.ns/s.floorNs)
 				}
 			}
-			f2, err := measure(floors[w], opts.BenchTime)
-			if err != nil {
-				return nil, fmt.Errorf("floor of %s: %w", w, err)
+			if len(floorNs) > 0 {
+				fl := median(floorNs)
+				res.Samples = append(res.Samples, Sample{Round: round, Work: w.String(), Library: floorName + label(opts.Label),
+					Ns: fl, Allocs: median(floorAllocs), FloorNs: fl})
 			}
-			fl := (f1.ns + f2.ns) / 2
-			for i := range got {
-				got[i].FloorNs = fl
-			}
-			res.Samples = append(res.Samples, got...)
-			res.Samples = append(res.Samples, Sample{Round: round, Work: w.String(), Library: floorName + label(opts.Label),
-				Ns: fl, Allocs: (f1.allocs + f2.allocs) / 2, Bytes: (f1.bytes + f2.bytes) / 2, FloorNs: fl})
 		}
 	}
 	if len(res.Skipped) == 0 {
