@@ -1,0 +1,150 @@
+package session
+
+import (
+	"sync"
+)
+
+// The open cache remembers, for the cookies this Manager recently opened or
+// issued, the plaintext their payload decrypts (and inflates) to, so that
+// the next request with the same cookie skips base64url decoding, the key
+// derivation, AES-GCM and inflating. A browser sends the same cookie with
+// every request until a save replaces it, and the cookie a save issues is
+// the one the next request brings, so most opens of a busy session hit.
+//
+// A hit needs the same inputs that decrypting takes, byte for byte: the
+// same key (and the same cookie kind, whose keys differ for the remember
+// cookie), the same raw header (session id, flags, sizes, times, GCM tag),
+// already verified with its MAC, and the same payload. AES-GCM with one key,
+// nonce, additional data and tag makes one plaintext of one ciphertext, so
+// a hit returns exactly what decrypting would, and a cookie whose payload
+// or header was changed misses and is decrypted (and rejected) as before.
+// The cache is consulted only after the checks that come before decrypting
+// (timeouts, MAC, the store's record, which a deleted session no longer
+// has), and everything after decrypting (decoding, audience, revocation)
+// still runs on every open.
+//
+// What it keeps is the plaintext of sessions, in this process's memory, for
+// as long as they are among the most recent: Config.OpenCacheSize bounds it
+// (in bytes) or turns it off.
+
+const (
+	openCacheShards = 16
+	openCacheSpares = 8 // evicted entries kept per shard for reuse
+)
+
+// openCache is a bounded map from a cookie's MAC to its plaintext, in
+// shards, each evicting its oldest entries first. Evicted entries are kept
+// for reuse, so that a full cache takes new entries without allocating.
+type openCache struct {
+	shards [openCacheShards]openShard
+}
+
+type openShard struct {
+	mu      sync.Mutex
+	m       map[[macSize]byte]*openEntry
+	queue   []*openEntry // oldest first
+	head    int          // of queue
+	bytes   int
+	max     int
+	spare   []*openEntry
+	maxItem int // the largest plaintext kept: a quarter of the shard
+}
+
+type openEntry struct {
+	key       *keyMaterial
+	remember  bool
+	raw       [headerSize]byte
+	payload   string
+	plaintext []byte
+}
+
+func (e *openEntry) size() int { return len(e.payload) + cap(e.plaintext) + 200 }
+
+// newOpenCache returns a cache of about maxBytes, or nil for none.
+func newOpenCache(maxBytes int) *openCache {
+	if maxBytes <= 0 {
+		return nil
+	}
+	c := &openCache{}
+	per := max(maxBytes/openCacheShards, 1)
+	for i := range c.shards {
+		c.shards[i] = openShard{m: map[[macSize]byte]*openEntry{}, max: per, maxItem: per / 4}
+	}
+	return c
+}
+
+// macOf returns the MAC of a raw header, the cache's key.
+func macOf(raw *[headerSize]byte) (m [macSize]byte) {
+	copy(m[:], raw[headerMACSize:])
+	return m
+}
+
+func (c *openCache) shard(mac *[macSize]byte) *openShard {
+	return &c.shards[mac[0]%openCacheShards]
+}
+
+// get appends to dst the plaintext of the cookie with the verified raw
+// header and payload, opened with key, and reports whether it was there.
+// (A copy: the entry may be evicted and its buffer reused once get
+// returns.)
+func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) ([]byte, bool) {
+	if c == nil {
+		return dst, false
+	}
+	mac := macOf(raw)
+	sh := c.shard(&mac)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.m[mac]
+	if e == nil || e.key != key || e.remember != remember || e.raw != *raw || e.payload != payload {
+		return dst, false
+	}
+	return append(dst, e.plaintext...), true
+}
+
+// put remembers the plaintext of the cookie with raw header and payload,
+// under key. It copies plaintext, into the buffer of an evicted entry when
+// it can.
+func (c *openCache) put(key *keyMaterial, remember bool, raw *[headerSize]byte, payload string, plaintext []byte) {
+	if c == nil {
+		return
+	}
+	mac := macOf(raw)
+	sh := c.shard(&mac)
+	if len(plaintext)+len(payload) > sh.maxItem {
+		return
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.m[mac] != nil {
+		return // the same cookie, opened again: already there
+	}
+	var e *openEntry
+	if n := len(sh.spare); n > 0 {
+		e, sh.spare = sh.spare[n-1], sh.spare[:n-1]
+	} else {
+		e = new(openEntry)
+	}
+	e.key, e.remember, e.raw, e.payload = key, remember, *raw, payload
+	e.plaintext = append(e.plaintext[:0], plaintext...)
+	sh.m[mac] = e
+	sh.queue = append(sh.queue, e)
+	sh.bytes += e.size()
+	for sh.bytes > sh.max && sh.head < len(sh.queue) {
+		old := sh.queue[sh.head]
+		sh.queue[sh.head] = nil
+		sh.head++
+		delete(sh.m, macOf(&old.raw))
+		sh.bytes -= old.size()
+		old.key, old.payload = nil, ""
+		if len(sh.spare) < openCacheSpares && cap(old.plaintext) <= sh.maxItem {
+			sh.spare = append(sh.spare, old)
+		}
+	}
+	// Compact the queue once its dead front is half of it.
+	if sh.head > 0 && sh.head*2 >= len(sh.queue) {
+		n := copy(sh.queue, sh.queue[sh.head:])
+		clear(sh.queue[n:])
+		sh.queue, sh.head = sh.queue[:n], 0
+	}
+}
