@@ -472,25 +472,50 @@ func (z *zDeflater) flushBlock(last bool) {
 	z.blockStart = z.strstart
 }
 
+// compressBlock sends the block's symbols with the trees ltree and dtree,
+// the bit buffer in locals: a literal is one code; a match a length code,
+// its extra bits (at most 5), a distance code and its extra bits (at most
+// 13), flushed as sendBits does, 32 bits at a time.
 func (z *zDeflater) compressBlock(ltree, dtree []zNode) {
+	acc, n, out := z.bits, z.nbits, z.out
+	ltree, dtree = ltree[:zLCodes], dtree[:zDCodes]
 	for i := range z.nsym {
 		dist, lc := int(z.symDist[i]), int(z.symLC[i])
 		if dist == 0 {
-			z.sendCode(lc, ltree)
-			continue
+			t := ltree[lc]
+			acc |= uint64(t.code) << n
+			n += uint(t.len)
+		} else {
+			code := zLengthCode[lc]
+			t := ltree[int(code)+zLiterals+1]
+			acc |= uint64(t.code) << n
+			n += uint(t.len)
+			if extra := zExtraLBits[code]; extra != 0 {
+				acc |= uint64(lc-zBaseLength[code]) << n
+				n += uint(extra)
+			}
+			if n >= 32 {
+				out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+				acc >>= 32
+				n -= 32
+			}
+			dist--
+			dc := zDCode(dist)
+			t = dtree[dc]
+			acc |= uint64(t.code) << n
+			n += uint(t.len)
+			if extra := zExtraDBits[dc]; extra != 0 {
+				acc |= uint64(dist-zBaseDist[dc]) << n
+				n += uint(extra)
+			}
 		}
-		code := int(zLengthCode[lc])
-		z.sendCode(code+zLiterals+1, ltree)
-		if extra := zExtraLBits[code]; extra != 0 {
-			z.sendBits(lc-zBaseLength[code], extra)
-		}
-		dist--
-		code = int(zDCode(dist))
-		z.sendCode(code, dtree)
-		if extra := zExtraDBits[code]; extra != 0 {
-			z.sendBits(dist-zBaseDist[code], extra)
+		if n >= 32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+			acc >>= 32
+			n -= 32
 		}
 	}
+	z.bits, z.nbits, z.out = acc, n, out
 	z.sendCode(zEndBlock, ltree)
 }
 

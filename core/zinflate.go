@@ -347,13 +347,22 @@ func (z *zInflater) dynamic() error {
 }
 
 // block decodes the symbols of a Huffman block up to its end. It keeps the
-// bit buffer in locals, and checks for bits read past the end of src (pad)
-// after each symbol.
+// bit buffer and the output position in locals, writes into dst's spare
+// capacity (grown ahead: a match writes at most 258 bytes), and checks for
+// bits read past the end of src (pad) after each symbol.
 func (z *zInflater) block(dst []byte, start, limit int, lit, dist *zHuff) ([]byte, error) {
 	b, nb, pad, pos, src := z.b, z.nb, z.pad, z.pos, z.src
-	litBits, distBits := uint(bits.Len64(lit.mask)), uint(bits.Len64(dist.mask))
+	litPrim, litMask, litSub := &lit.prim, lit.mask&(1<<zPrimaryBits-1), lit.sub
+	distPrim, distMask, distSub := &dist.prim, dist.mask&(1<<zPrimaryBits-1), dist.sub
+	litBits, distBits := uint(bits.Len64(litMask)), uint(bits.Len64(distMask))
+	o := len(dst) // the output's end in out
+	out := dst[:cap(dst)]
 	defer func() { z.b, z.nb, z.pad, z.pos = b, nb, pad, pos }()
 	for {
+		if len(out)-o < zMaxMatch {
+			out = append(out[:o], make([]byte, max(len(out), 4096))...)
+			out = out[:cap(out)]
+		}
 		// 56 bits hold a literal/length code (15), its extra bits (5), a
 		// distance code (15) and its extra bits (13).
 		if nb < 48 {
@@ -373,9 +382,9 @@ func (z *zInflater) block(dst []byte, start, limit int, lit, dist *zHuff) ([]byt
 				}
 			}
 		}
-		e := lit.prim[b&lit.mask&(1<<zPrimaryBits-1)]
+		e := litPrim[b&litMask]
 		if e&zLink != 0 {
-			e = lit.sub[e&^zLink>>8+uint32(b>>litBits)&(1<<(e&0xff)-1)]
+			e = litSub[e&^zLink>>8+uint32(b>>litBits)&(1<<(e&0xff)-1)]
 		}
 		n := uint(e & 0xff)
 		if n == 0 {
@@ -388,14 +397,15 @@ func (z *zInflater) block(dst []byte, start, limit int, lit, dist *zHuff) ([]byt
 		}
 		s := int(e >> 8)
 		if s < 256 {
-			if len(dst) >= limit {
+			if o >= limit {
 				return nil, errInflateTooLarge
 			}
-			dst = append(dst, byte(s))
+			out[o] = byte(s)
+			o++
 			continue
 		}
 		if s == 256 {
-			return dst, nil
+			return out[:o], nil
 		}
 		s -= 257
 		if s >= len(zLenBase) {
@@ -405,9 +415,9 @@ func (z *zInflater) block(dst []byte, start, limit int, lit, dist *zHuff) ([]byt
 		length := int(zLenBase[s]) + int(b&(1<<x-1))
 		b >>= x
 		nb -= x
-		e = dist.prim[b&dist.mask&(1<<zPrimaryBits-1)]
+		e = distPrim[b&distMask]
 		if e&zLink != 0 {
-			e = dist.sub[e&^zLink>>8+uint32(b>>distBits)&(1<<(e&0xff)-1)]
+			e = distSub[e&^zLink>>8+uint32(b>>distBits)&(1<<(e&0xff)-1)]
 		}
 		n = uint(e & 0xff)
 		if n == 0 {
@@ -426,18 +436,17 @@ func (z *zInflater) block(dst []byte, start, limit int, lit, dist *zHuff) ([]byt
 		if nb < pad {
 			return nil, errZTrunc
 		}
-		if distance > len(dst)-start {
+		if distance > o-start {
 			return nil, errZCorrupt
 		}
-		if len(dst)+length > limit {
+		if o+length > limit {
 			return nil, errInflateTooLarge
 		}
 		// Copy from distance back; when the match overlaps what it writes,
 		// the copied stretch doubles each time.
-		from, end := len(dst)-distance, len(dst)+length
-		for len(dst) < end {
-			n := min(end-len(dst), len(dst)-from)
-			dst = append(dst, dst[from:from+n]...)
+		from, end := o-distance, o+length
+		for o < end {
+			o += copy(out[o:end], out[from:o])
 		}
 	}
 }
