@@ -225,21 +225,6 @@ func zdeflate(dst *bytes.Buffer, src []byte) {
 	zDeflaters.Put(z)
 }
 
-func (z *zDeflater) hash(p int) int {
-	w := z.win[p : p+3]
-	return (int(w[0])<<10 ^ int(w[1])<<5 ^ int(w[2])) & zHashMask
-}
-
-// insert is INSERT_STRING: it returns the previous head of p's chain, a
-// window position.
-func (z *zDeflater) insert(p int) int {
-	h := z.hash(p)
-	head := z.head[h]
-	z.prev[p&zWMask] = head
-	z.head[h] = uint16(p - z.base)
-	return int(head)
-}
-
 // slide is the window sliding of fill_window and slide_hash: positions
 // that leave the window become 0, none.
 func (z *zDeflater) slide() {
@@ -255,65 +240,84 @@ func (z *zDeflater) slide() {
 // deflateSlow is deflate_slow with all of the input given at once and
 // Z_FINISH: the output is the same when lua-ffi-zlib feeds the input in
 // 8 KiB pieces with Z_NO_FLUSH, as no block ends but when it is full.
+//
+// strstart lives in the local s, written back to z.strstart before the
+// calls that read it. Every position up to the last three bytes is
+// inserted into the hash chains exactly once, in order (the match branch
+// inserts the positions a match covers, and near the end of the input
+// none is left out but the last), so the hash is rolled as zlib's ins_h
+// is: each insert shifts in one byte.
 func (z *zDeflater) deflateSlow(n int) {
 	z.strstart, z.blockStart, z.matchStart, z.base, z.end = 0, 0, 0, 0, 0
 	matchLength, prevLength, prevMatch := zMinMatch-1, zMinMatch-1, 0
 	matchAvailable := false
+	win := z.win // n bytes, then zPad zeros
+	insH := (int(win[0])<<5 ^ int(win[1])) & zHashMask
+	s := 0
 	for {
-		lookahead := z.end - z.strstart
+		lookahead := z.end - s
 		if lookahead < zMinLookahead {
 			// fill_window: slide when the window is almost full, then read
 			// as much as fits.
-			if z.strstart-z.base >= zWSize+zMaxDist {
+			if s-z.base >= zWSize+zMaxDist {
 				z.slide()
 			}
 			z.end = min(n, z.base+zWindowSize)
-			lookahead = z.end - z.strstart
+			lookahead = z.end - s
 			if lookahead == 0 {
 				break
 			}
 		}
 		hashHead := 0
 		if lookahead >= zMinMatch {
-			hashHead = z.insert(z.strstart)
+			insH = (insH<<5 ^ int(win[s+2])) & zHashMask
+			hashHead = int(z.head[insH])
+			z.prev[s&zWMask] = uint16(hashHead)
+			z.head[insH] = uint16(s - z.base)
 		}
 		prevLength, prevMatch = matchLength, z.matchStart
 		matchLength = zMinMatch - 1
 		// Window position 0 is none: it never matches.
-		if hashHead != 0 && prevLength < zMaxLazy && z.strstart-z.base-hashHead <= zMaxDist {
+		if hashHead != 0 && prevLength < zMaxLazy && s-z.base-hashHead <= zMaxDist {
+			z.strstart = s
 			matchLength = z.longestMatch(hashHead, prevLength, lookahead)
-			if matchLength == zMinMatch && z.strstart-z.matchStart > zTooFar {
+			if matchLength == zMinMatch && s-z.matchStart > zTooFar {
 				matchLength = zMinMatch - 1
 			}
 		}
 		switch {
 		case prevLength >= zMinMatch && matchLength <= prevLength:
-			maxInsert := z.strstart + lookahead - zMinMatch
-			flush := z.tally(z.strstart-1-prevMatch, prevLength-zMinMatch)
+			maxInsert := s + lookahead - zMinMatch
+			flush := z.tally(s-1-prevMatch, prevLength-zMinMatch)
 			for range prevLength - 2 {
-				z.strstart++
-				if z.strstart <= maxInsert {
-					z.insert(z.strstart)
+				s++
+				if s <= maxInsert {
+					insH = (insH<<5 ^ int(win[s+2])) & zHashMask
+					z.prev[s&zWMask] = z.head[insH]
+					z.head[insH] = uint16(s - z.base)
 				}
 			}
 			matchAvailable = false
 			matchLength = zMinMatch - 1
-			z.strstart++
+			s++
 			if flush {
+				z.strstart = s
 				z.flushBlock(false)
 			}
 		case matchAvailable:
-			if z.tally(0, int(z.win[z.strstart-1])) {
+			if z.tally(0, int(win[s-1])) {
+				z.strstart = s
 				z.flushBlock(false)
 			}
-			z.strstart++
+			s++
 		default:
 			matchAvailable = true
-			z.strstart++
+			s++
 		}
 	}
+	z.strstart = s
 	if matchAvailable {
-		z.tally(0, int(z.win[z.strstart-1]))
+		z.tally(0, int(win[s-1]))
 	}
 	z.flushBlock(true)
 }
