@@ -9,7 +9,7 @@ import (
 // BenchmarkCells runs every cell of the table as a Go benchmark, next to
 // the floor of its work:
 //
-//	go test -run '^$' -bench . -benchtime 200ms ./bench
+//	go test -run '^$' -bench . -benchtime 200ms ./internal/bench
 //
 // Compare them by ratio (benchstat, or by eye): the table of cmd/benchtable
 // does the interleaving and the medians.

@@ -1,4 +1,4 @@
-module github.com/sessiongo/session/bench
+module github.com/sessiongo/session/internal/bench
 
 go 1.25.0
 
@@ -48,10 +48,10 @@ require (
 )
 
 replace (
-	github.com/sessiongo/session/adapters/chi => ../adapters/chi
-	github.com/sessiongo/session/conformance => ../conformance
-	github.com/sessiongo/session/core => ../core
-	github.com/sessiongo/session/stores/memcached => ../stores/memcached
-	github.com/sessiongo/session/stores/redis => ../stores/redis
-	github.com/sessiongo/session/stores/sql => ../stores/sql
+	github.com/sessiongo/session/adapters/chi => ../../adapters/chi
+	github.com/sessiongo/session/conformance => ../../conformance
+	github.com/sessiongo/session/core => ../../core
+	github.com/sessiongo/session/stores/memcached => ../../stores/memcached
+	github.com/sessiongo/session/stores/redis => ../../stores/redis
+	github.com/sessiongo/session/stores/sql => ../../stores/sql
 )

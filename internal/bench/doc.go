@@ -2,12 +2,12 @@
 // side in one run, and measures what the session middleware costs a real
 // HTTP server. Import it as
 //
-//	import "github.com/sessiongo/session/bench"
+//	import "github.com/sessiongo/session/internal/bench"
 //
 // or, as most users will, run it:
 //
 //	scripts/bench.sh                 # the work table and the HTTP table
-//	go run ./bench/cmd/benchtable -h # the same, with every option
+//	go run ./internal/bench/cmd/benchtable -h # the same, with every option
 //
 // # The work table
 //

@@ -1,9 +1,9 @@
 // Command benchtable prints the comparison table of sessiongo and its
 // peers, and the HTTP table (see package bench):
 //
-//	go run ./bench/cmd/benchtable              # both tables, servers from the environment
-//	go run ./bench/cmd/benchtable -http=false  # the work table only
-//	go run ./bench/cmd/benchtable -libs 'sessiongo cookie,scs memory' -works large,large-read
+//	go run ./internal/bench/cmd/benchtable              # both tables, servers from the environment
+//	go run ./internal/bench/cmd/benchtable -http=false  # the work table only
+//	go run ./internal/bench/cmd/benchtable -libs 'sessiongo cookie,scs memory' -works large,large-read
 //
 // Runs of two builds can be merged into one table: run each with -label and
 // -json (one round each, in turns), then
@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessiongo/session/bench"
+	"github.com/sessiongo/session/internal/bench"
 )
 
 func main() {
