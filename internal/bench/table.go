@@ -214,6 +214,19 @@ func Merge(runs ...*Results) *Results {
 		}
 		out.Machine = r.Machine
 	}
+	// Each library's columns side by side: "x (base)", then "x (head)".
+	order := map[string]int{}
+	for _, l := range out.Libraries {
+		name, _, _ := strings.Cut(l, " (")
+		if _, ok := order[name]; !ok {
+			order[name] = len(order)
+		}
+	}
+	slices.SortStableFunc(out.Libraries, func(a, b string) int {
+		na, _, _ := strings.Cut(a, " (")
+		nb, _, _ := strings.Cut(b, " (")
+		return order[na] - order[nb]
+	})
 	return out
 }
 
@@ -274,10 +287,14 @@ func (r *Results) WriteMarkdown(w io.Writer) {
 	libs := r.libraryColumns()
 	title := func(name string) string { return name }
 	rounds := 0
-	for _, s := range r.Samples {
-		rounds = max(rounds, s.Round+1)
+	for _, l := range libs {
+		for _, work := range r.Works {
+			if st, ok := r.Stat(l, work); ok {
+				rounds = max(rounds, st.Samples)
+			}
+		}
 	}
-	fmt.Fprintf(w, "Time per request over the floor's (median of %d interleaved rounds; lower is better):\n\n", rounds)
+	fmt.Fprintf(w, "Time per request over the floor's (median of %d rounds; lower is better):\n\n", rounds)
 	r.writeTable(w, floors, libs, title, func(lib, work string, floor bool) string {
 		st, ok := r.Stat(lib, work)
 		switch {
