@@ -177,11 +177,12 @@ func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
 	if err != nil {
 		return nil, err
 	}
-	atk := vegeta.NewAttacker(
-		vegeta.Workers(uint64(opts.Workers)), vegeta.MaxWorkers(uint64(opts.Workers)),
-		vegeta.Connections(opts.Workers), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
 	hdr := http.Header{"Cookie": {cookie}}
 	attack := func(name, url string) (*vegeta.Metrics, error) {
+		// An Attacker stops for good when its attack ends: one per turn.
+		atk := vegeta.NewAttacker(
+			vegeta.Workers(uint64(opts.Workers)), vegeta.MaxWorkers(uint64(opts.Workers)),
+			vegeta.Connections(opts.Workers), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
 		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url, Header: hdr})
 		var mt vegeta.Metrics
 		for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, opts.Duration, name) {
