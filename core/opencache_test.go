@@ -2,7 +2,9 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -304,5 +306,49 @@ func BenchmarkOpenCache(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenCacheConcurrent: many sessions opened and updated at once
+// through a cache small enough to evict all the time each read back their
+// own data (run with -race).
+func TestOpenCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	m := openCacheManager(t, false, 8<<10)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user := fmt.Sprintf("user-%d-%s", g, strings.Repeat("x", g*40))
+			r := newRecorder("")
+			s := m.NewSession(r)
+			s.Set("user", user)
+			if err := s.Save(); err != nil {
+				errs <- err
+				return
+			}
+			header := cookieHeader(r)
+			for i := range 50 {
+				r := newRecorder(header)
+				s := m.NewSession(r)
+				if err := s.Open(); err != nil || s.Get("user") != user || i > 0 && s.Get("i") != float64(i-1) {
+					errs <- fmt.Errorf("goroutine %d, open %d: %v, user %v, i %v", g, i, err, s.Get("user"), s.Get("i"))
+					return
+				}
+				s.Set("i", float64(i))
+				if err := s.Save(); err != nil {
+					errs <- err
+					return
+				}
+				header = cookieHeader(r)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
