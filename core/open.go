@@ -204,14 +204,19 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return nil, false
 	}
 
-	plaintext, bufs, err := s.decrypt(&md, remember, payload)
+	plain, err := s.decrypt(&md, remember, payload)
 	if err != nil {
 		return err, false
 	}
-	defer bufs.release()
-	entries, err := decodeEntries(plaintext)
-	if err != nil {
-		return wrapError(ErrInvalid, "unable to json decode session data", err), false
+	defer plain.bufs.release()
+	entries := plain.entries // decoded before, from the open cache
+	if entries == nil {
+		if entries, err = decodeEntries(plain.text); err != nil {
+			return wrapError(ErrInvalid, "unable to json decode session data", err), false
+		}
+		if plain.keep {
+			m.openCache.keep(md.key, remember, &md.raw, payload, entries)
+		}
 	}
 
 	audience := s.entry().audience
@@ -260,15 +265,28 @@ func (p plainBuffers) release() {
 	}
 }
 
+// opened is what decrypt found: the plaintext, or the entries decoded
+// from it before (a copy of the open cache's).
+type opened struct {
+	text    []byte
+	entries []entry
+	keep    bool // the open cache wants the entries decoded from text
+	bufs    plainBuffers
+}
+
 // decrypt returns the plaintext of the cookie md (verified, its payload
 // read): from the open cache, or decoded, decrypted and inflated, and then
 // cached.
-func (s *Session) decrypt(md *meta, remember bool, payload string) ([]byte, plainBuffers, error) {
+func (s *Session) decrypt(md *meta, remember bool, payload string) (opened, error) {
 	m := s.m
 	if m.openCache != nil {
 		bp := inflateBufs.Get().(*[]byte)
-		if p, ok := m.openCache.get((*bp)[:0], md.key, remember, &md.raw, payload); ok {
-			return p, plainBuffers{inflated: bp, out: p}, nil
+		if p, entries, keep, ok := m.openCache.get((*bp)[:0], md.key, remember, &md.raw, payload); ok {
+			if entries != nil {
+				inflateBufs.Put(bp)
+				return opened{entries: entries}, nil
+			}
+			return opened{text: p, keep: keep, bufs: plainBuffers{inflated: bp, out: p}}, nil
 		}
 		inflateBufs.Put(bp)
 	}
@@ -276,7 +294,7 @@ func (s *Session) decrypt(md *meta, remember bool, payload string) ([]byte, plai
 	plaintext, err := decryptInto(buf, md, remember, payload, m)
 	if err != nil {
 		putBuf(buf)
-		return nil, plainBuffers{}, err
+		return opened{}, err
 	}
 	bufs := plainBuffers{buf: buf}
 	if md.flags&flagDeflate != 0 {
@@ -287,12 +305,12 @@ func (s *Session) decrypt(md *meta, remember bool, payload string) ([]byte, plai
 		inflated, ibuf, err := inflateTemp(plaintext, limit)
 		putBuf(buf)
 		if err != nil {
-			return nil, plainBuffers{}, wrapError(ErrInvalid, "unable to inflate session data", err)
+			return opened{}, wrapError(ErrInvalid, "unable to inflate session data", err)
 		}
 		plaintext, bufs = inflated, plainBuffers{inflated: ibuf, out: inflated}
 	}
 	m.openCache.put(md.key, remember, &md.raw, payload, plaintext)
-	return plaintext, bufs, nil
+	return opened{text: plaintext, bufs: bufs}, nil
 }
 
 // decryptInto decodes and decrypts the payload of the cookie md in buf.

@@ -56,9 +56,21 @@ type openEntry struct {
 	raw       [headerSize]byte
 	payload   string
 	plaintext []byte
+	// entries are decoded from plaintext, kept once the cookie is opened a
+	// second time (a cookie opened once, as in a chain of updates, would
+	// not use them): later opens copy them instead of parsing the JSON.
+	// Never changed once set: get hands out deep copies.
+	entries []entry
+	hits    int
 }
 
-func (e *openEntry) size() int { return len(e.payload) + cap(e.plaintext) + 200 }
+func (e *openEntry) size() int {
+	n := len(e.payload) + cap(e.plaintext) + 200
+	if e.entries != nil {
+		n += 2 * len(e.plaintext) // about what the decoded values take
+	}
+	return n
+}
 
 // newOpenCache returns a cache of about maxBytes, or nil for none.
 func newOpenCache(maxBytes int) *openCache {
@@ -83,13 +95,14 @@ func (c *openCache) shard(mac *[macSize]byte) *openShard {
 	return &c.shards[mac[0]%openCacheShards]
 }
 
-// get appends to dst the plaintext of the cookie with the verified raw
-// header and payload, opened with key, and reports whether it was there.
-// (A copy: the entry may be evicted and its buffer reused once get
-// returns.)
-func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) ([]byte, bool) {
+// get returns, for the cookie with the verified raw header and payload
+// opened with key, a deep copy of its decoded entries when the cache has
+// them, or else its plaintext appended to dst (a copy: the entry may be
+// evicted and its buffer reused once get returns) and whether the cache
+// wants the entries decoded from it (keep); ok reports a hit.
+func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) (plaintext []byte, entries []entry, keep, ok bool) {
 	if c == nil {
-		return dst, false
+		return dst, nil, false, false
 	}
 	mac := macOf(raw)
 	sh := c.shard(&mac)
@@ -97,9 +110,67 @@ func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[heade
 	defer sh.mu.Unlock()
 	e := sh.m[mac]
 	if e == nil || e.key != key || e.remember != remember || e.raw != *raw || e.payload != payload {
-		return dst, false
+		return dst, nil, false, false
 	}
-	return append(dst, e.plaintext...), true
+	if e.entries != nil {
+		return dst, cloneEntries(e.entries), false, true
+	}
+	e.hits++
+	return append(dst, e.plaintext...), nil, e.hits >= 2, true
+}
+
+// keep stores a deep copy of the entries decoded from the plaintext of the
+// cookie (see get's keep), if its entry is still there.
+func (c *openCache) keep(key *keyMaterial, remember bool, raw *[headerSize]byte, payload string, entries []entry) {
+	if c == nil {
+		return
+	}
+	mac := macOf(raw)
+	sh := c.shard(&mac)
+	kept := cloneEntries(entries)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.m[mac]
+	if e == nil || e.entries != nil || e.key != key || e.remember != remember || e.raw != *raw || e.payload != payload {
+		return
+	}
+	sh.bytes -= e.size()
+	e.entries = kept
+	sh.bytes += e.size()
+}
+
+// cloneEntries returns a deep copy of entries: new maps and slices, the
+// same strings and numbers (which nothing changes).
+func cloneEntries(entries []entry) []entry {
+	out := make([]entry, len(entries), len(entries)+1) // open may add the current audience
+	for i, e := range entries {
+		out[i] = e
+		out[i].data = cloneValue(e.data).(map[string]any)
+		if e.keys != nil {
+			out[i].keys = append([]string(nil), e.keys...)
+		}
+	}
+	return out
+}
+
+// cloneValue deep-copies a value as decodeEntries makes them: maps and
+// slices are copied, strings, numbers, booleans and nil are immutable.
+func cloneValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = cloneValue(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = cloneValue(e)
+		}
+		return s
+	}
+	return v
 }
 
 // put remembers the plaintext of the cookie with raw header and payload,
@@ -125,7 +196,7 @@ func (c *openCache) put(key *keyMaterial, remember bool, raw *[headerSize]byte, 
 	} else {
 		e = new(openEntry)
 	}
-	e.key, e.remember, e.raw, e.payload = key, remember, *raw, payload
+	e.key, e.remember, e.raw, e.payload, e.entries, e.hits = key, remember, *raw, payload, nil, 0
 	e.plaintext = append(e.plaintext[:0], plaintext...)
 	sh.m[mac] = e
 	sh.queue = append(sh.queue, e)
@@ -136,7 +207,7 @@ func (c *openCache) put(key *keyMaterial, remember bool, raw *[headerSize]byte, 
 		sh.head++
 		delete(sh.m, macOf(&old.raw))
 		sh.bytes -= old.size()
-		old.key, old.payload = nil, ""
+		old.key, old.payload, old.entries, old.hits = nil, "", nil, 0
 		if len(sh.spare) < openCacheSpares && cap(old.plaintext) <= sh.maxItem {
 			sh.spare = append(sh.spare, old)
 		}

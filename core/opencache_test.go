@@ -229,14 +229,14 @@ func TestOpenCacheMatch(t *testing.T) {
 		{"another payload", k1, false, raw, "paylOad", false},
 		{"a longer payload", k1, false, raw, "payload=", false},
 	} {
-		got, ok := c.get([]byte("x"), tt.key, tt.remember, &tt.raw, tt.payload)
+		got, _, _, ok := c.get([]byte("x"), tt.key, tt.remember, &tt.raw, tt.payload)
 		if ok != tt.hit || ok && string(got) != "x"+string(plain) {
 			t.Errorf("%s: hit %v (%q), want %v", tt.name, ok, got, tt.hit)
 		}
 	}
 	// The cache holds a copy: changing what was put changes nothing.
 	plain[3] = 'X'
-	if got, _ := c.get(nil, k1, false, &raw, "payload"); string(got) != `[[{"user":"alice"},"default"]]` {
+	if got, _, _, _ := c.get(nil, k1, false, &raw, "payload"); string(got) != `[[{"user":"alice"},"default"]]` {
 		t.Fatalf("cached %q", got)
 	}
 }
@@ -272,13 +272,13 @@ func TestOpenCacheBounded(t *testing.T) {
 	if total > size || total < size/2 {
 		t.Fatalf("cache holds %d bytes, want about %d", total, size)
 	}
-	if _, ok := c.get(nil, k, false, &first, strings.Repeat("p", 100)); ok {
+	if _, _, _, ok := c.get(nil, k, false, &first, strings.Repeat("p", 100)); ok {
 		t.Fatal("the oldest entry is still there")
 	}
 	var raw [headerSize]byte
 	raw[headerMACSize] = 0xff
 	c.put(k, false, &raw, "p", make([]byte, size))
-	if _, ok := c.get(nil, k, false, &raw, "p"); ok {
+	if _, _, _, ok := c.get(nil, k, false, &raw, "p"); ok {
 		t.Fatal("an entry larger than a shard's quarter was kept")
 	}
 }
@@ -350,5 +350,58 @@ func TestOpenCacheConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestOpenCacheEntries: once a cookie has been opened from the cache twice,
+// its decoded data comes from the cache, as a copy: what one request
+// changes in it, nested maps and lists included, no other request sees.
+func TestOpenCacheEntries(t *testing.T) {
+	t.Parallel()
+	m := openCacheManager(t, false, 0)
+	r := newRecorder("")
+	s := m.NewSession(r)
+	s.SetData(map[string]any{"user": "alice", "cart": map[string]any{"items": []any{"a", "b"}}})
+	s.SetRevocationKeys("login:1")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	header := cookieHeader(r)
+	kept := func() bool {
+		for i := range m.openCache.shards {
+			sh := &m.openCache.shards[i]
+			sh.mu.Lock()
+			for _, e := range sh.m {
+				if e.entries != nil {
+					sh.mu.Unlock()
+					return true
+				}
+			}
+			sh.mu.Unlock()
+		}
+		return false
+	}
+	for i := range 4 {
+		s := m.NewSession(newRecorder(header))
+		if err := s.Open(); err != nil {
+			t.Fatal(err)
+		}
+		cart, _ := s.Get("cart").(map[string]any)
+		items, _ := cart["items"].([]any)
+		if s.Get("user") != "alice" || len(items) != 2 || items[0] != "a" || len(s.RevocationKeys()) != 1 {
+			t.Fatalf("open %d: data %v, keys %v", i, s.Data(), s.RevocationKeys())
+		}
+		// The first open decrypts (a new session's save caches nothing),
+		// the next two hit the plaintext, the second of them keeps the
+		// decoded entries.
+		if want := i >= 2; kept() != want {
+			t.Fatalf("after open %d: entries kept %v, want %v", i, kept(), want)
+		}
+		// Change everything this request can reach.
+		items[0] = "changed"
+		cart["items"] = append(items, "c")
+		cart["new"] = true
+		s.Set("user", "mallory")
+		s.SetRevocationKeys("other")
 	}
 }
