@@ -107,16 +107,19 @@ func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[heade
 	mac := macOf(raw)
 	sh := c.shard(&mac)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	e := sh.m[mac]
 	if e == nil || e.key != key || e.remember != remember || e.raw != *raw || e.payload != payload {
+		sh.mu.Unlock()
 		return dst, nil, false, false
 	}
-	if e.entries != nil {
-		return dst, cloneEntries(e.entries), false, true
+	if kept := e.entries; kept != nil {
+		sh.mu.Unlock()
+		return dst, cloneEntries(kept), false, true // kept is never changed: copied unlocked
 	}
 	e.hits++
-	return append(dst, e.plaintext...), nil, e.hits >= 2, true
+	plaintext, keep = append(dst, e.plaintext...), e.hits >= 2
+	sh.mu.Unlock()
+	return plaintext, nil, keep, true
 }
 
 // keep stores a deep copy of the entries decoded from the plaintext of the

@@ -82,6 +82,6 @@ if [ $http = 1 ]; then
   for build in base head; do
     echo
     echo "$build:"
-    "$tmp/$build" -table=false -http-rounds "$rounds"
+    "$tmp/$build" -table=false
   done
 fi

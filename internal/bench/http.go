@@ -18,9 +18,10 @@ import (
 
 // HTTPOptions configures RunHTTP.
 type HTTPOptions struct {
-	// Rounds is how many turns each server gets (default 5).
+	// Rounds is how many turns each session route gets (default 10), each
+	// between two turns of the bare server.
 	Rounds int
-	// Duration is how long each turn lasts (default 2s).
+	// Duration is how long each turn lasts (default 1s).
 	Duration time.Duration
 	// Workers is how many requests are in flight at once (default 8).
 	Workers int
@@ -37,12 +38,13 @@ type HTTPStat struct {
 	Requests uint64  // in all turns
 }
 
-// HTTPResults are the bare and the session server's numbers.
+// HTTPResults are the bare server's numbers and the session server's, for
+// a read of one value and for the example page's typed reads.
 type HTTPResults struct {
-	Bare, Session HTTPStat
-	Rounds        int
-	Workers       int
-	Duration      time.Duration
+	Bare, Value, Typed HTTPStat
+	Rounds             int
+	Workers            int
+	Duration           time.Duration
 }
 
 // Profile is the signed-in user's profile, as the chi example keeps it.
@@ -76,13 +78,18 @@ func exampleManager() (*session.Manager, error) {
 }
 
 // httpHandlers returns the bare router and the session router: the same
-// chi router and page, the second behind the example's middleware, reading
-// the profile and the visit counter from the session.
+// chi router and pages, the second behind the example's middleware. Its
+// "/" reads what the example's page reads, typed (the profile, a struct,
+// and the visit counter, through session.Get); its "/value" reads one
+// value as it is (Session.Get). The bare router answers both with the same
+// text, read from nowhere.
 func httpHandlers(m *session.Manager) (bare, withSession http.Handler) {
 	b := chi.NewRouter()
-	b.Get("/", func(w http.ResponseWriter, r *http.Request) {
+	page := func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "Hello, %s (%d visits)\n", alice.Name, int64(0))
-	})
+	}
+	b.Get("/", page)
+	b.Get("/value", page)
 	s := chi.NewRouter()
 	s.Use(chisession.Middleware(m))
 	s.Get("/", func(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +109,14 @@ func httpHandlers(m *session.Manager) (bare, withSession http.Handler) {
 			return
 		}
 		fmt.Fprintf(w, "Hello, %s (%d visits)\n", p.Name, visits)
+	})
+	s.Get("/value", func(w http.ResponseWriter, r *http.Request) {
+		sess := chisession.From(r)
+		if sess.Subject() == "" {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "Hello, %s (%v visits)\n", alice.Name, sess.Get("visits"))
 	})
 	s.Get("/login", func(w http.ResponseWriter, r *http.Request) {
 		sess := chisession.From(r)
@@ -150,10 +165,10 @@ func login(h http.Handler) (string, error) {
 // them with vegeta at full speed, in turns.
 func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
 	if opts.Rounds <= 0 {
-		opts.Rounds = 5
+		opts.Rounds = 10
 	}
 	if opts.Duration <= 0 {
-		opts.Duration = 2 * time.Second
+		opts.Duration = time.Second
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 8
@@ -194,45 +209,53 @@ func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
 		}
 		return &mt, nil
 	}
-	var bares, sessions []*vegeta.Metrics
-	var shares []float64
-	for round := range opts.Rounds {
+	// Turns alternate: bare, value, bare, typed, bare, ... Each session
+	// turn is compared with the mean of the bare turns on either side of
+	// it, which meet about the same load on a busy machine.
+	type turn struct {
+		name, url string
+	}
+	bareTurn := turn{"bare", bareURL}
+	seq := []turn{bareTurn}
+	for range opts.Rounds {
+		seq = append(seq, turn{"value", sessionURL + "value"}, bareTurn, turn{"typed", sessionURL}, bareTurn)
+	}
+	runs := make([]*vegeta.Metrics, len(seq))
+	for i, tg := range seq {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		// Alternate which goes first.
-		order := []string{"bare", "session"}
-		if round%2 == 1 {
-			order[0], order[1] = order[1], order[0]
+		mt, err := attack(tg.name, tg.url)
+		if err != nil {
+			return nil, err
 		}
-		var b, s *vegeta.Metrics
-		for _, name := range order {
-			url := bareURL
-			if name == "session" {
-				url = sessionURL
-			}
-			mt, err := attack(name, url)
-			if err != nil {
-				return nil, err
-			}
-			if name == "bare" {
-				b = mt
-			} else {
-				s = mt
-			}
-			if opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "http round %d/%d  %-8s %8.0f req/s  p50 %v  p99 %v\n",
-					round+1, opts.Rounds, name, mt.Throughput, mt.Latencies.P50, mt.Latencies.P99)
-			}
+		runs[i] = mt
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "http turn %d/%d  %-6s %8.0f req/s  p50 %v  p99 %v\n",
+				i+1, len(seq), tg.name, mt.Throughput, mt.Latencies.P50, mt.Latencies.P99)
 		}
-		bares, sessions = append(bares, b), append(sessions, s)
-		shares = append(shares, s.Throughput/b.Throughput)
+	}
+	var bares, values, typed []*vegeta.Metrics
+	var valueShares, typedShares []float64
+	for i, tg := range seq {
+		switch tg.name {
+		case "bare":
+			bares = append(bares, runs[i])
+		case "value":
+			values = append(values, runs[i])
+			valueShares = append(valueShares, 2*runs[i].Throughput/(runs[i-1].Throughput+runs[i+1].Throughput))
+		case "typed":
+			typed = append(typed, runs[i])
+			typedShares = append(typedShares, 2*runs[i].Throughput/(runs[i-1].Throughput+runs[i+1].Throughput))
+		}
 	}
 	res := &HTTPResults{Rounds: opts.Rounds, Workers: opts.Workers, Duration: opts.Duration}
 	res.Bare = httpStat("bare handler", bares)
 	res.Bare.Share = 1
-	res.Session = httpStat("session middleware (open + read)", sessions)
-	res.Session.Share = median(shares)
+	res.Value = httpStat("session middleware: open + read a value", values)
+	res.Value.Share = median(valueShares)
+	res.Typed = httpStat("session middleware: open + the example page's typed reads", typed)
+	res.Typed.Share = median(typedShares)
 	return res, nil
 }
 
@@ -250,11 +273,11 @@ func httpStat(name string, ms []*vegeta.Metrics) HTTPStat {
 
 // WriteMarkdown writes the HTTP table.
 func (r *HTTPResults) WriteMarkdown(w io.Writer) {
-	fmt.Fprintf(w, "HTTP on loopback, vegeta at full speed with %d workers, %d turns of %v each (medians):\n\n",
+	fmt.Fprintf(w, "HTTP on loopback, vegeta at full speed with %d workers, %d turns of %v for each session route between turns of the bare one (medians; the share compares each turn with the bare turns on either side):\n\n",
 		r.Workers, r.Rounds, r.Duration)
 	fmt.Fprintln(w, "| chi router | requests/s | p50 | p99 | share of bare |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, s := range []HTTPStat{r.Bare, r.Session} {
+	for _, s := range []HTTPStat{r.Bare, r.Value, r.Typed} {
 		fmt.Fprintf(w, "| %s | %.0f | %v | %v | %.0f%% |\n", s.Name, s.Rate, round(s.P50), round(s.P99), 100*s.Share)
 	}
 }
