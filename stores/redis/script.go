@@ -21,6 +21,8 @@ import (
 //	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group], index...
 //	         ARGV "save", "o"/"p"/"op"/"", value, ttl ms, stale ms, key, old key or "",
 //	         now (unix s), expires (unix s)          → "ok", "old" or "partner" (missing)
+//	new      KEYS record, link                       ARGV "new", value, ttl ms  → "ok"
+//	         (a save with no old key, partner or index: a record of no group)
 //	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s), "prefix:" or "",
 //	         ":suffix" or "", then "audience:subject" per index (for the indexes of the group's
 //	         other records, under their cookie names)
@@ -155,6 +157,19 @@ local function index_remove(k, key, now)
 end
 
 local ops = {}
+
+-- new stores a record of no group and no index: write without a group,
+-- without the clock.
+function ops.new()
+  local k, lk = KEYS[1], KEYS[2]
+  local prev = redis.call('GET', lk)
+  redis.call('SET', k, ARGV[2], 'PX', ARGV[3])
+  if prev then
+    redis.call('DEL', lk)
+    leave(prev, k)
+  end
+  return 'ok'
+end
 
 function ops.save()
   local k, lk, has, v, ttl, stale = KEYS[1], KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
