@@ -192,6 +192,7 @@ func fiberMemory(_ *env, w Work) (func() error, func(), error) {
 	do := func(path string, follow bool) error {
 		ctx.Request.Reset()
 		ctx.Response.Reset()
+		ctx.ResetUserValues() // as fasthttp's server does between requests
 		ctx.Request.Header.SetMethod(fasthttp.MethodGet)
 		ctx.Request.SetRequestURI(path)
 		if cookie != "" {
