@@ -27,49 +27,44 @@ import (
 // as long as they are among the most recent: Config.OpenCacheSize bounds it
 // (in bytes) or turns it off.
 
-const (
-	openCacheShards = 16
-	openCacheSpares = 8 // evicted entries kept per shard for reuse
-)
+const openCacheShards = 16
 
 // openCache is a bounded map from a cookie's MAC to its plaintext, in
-// shards, each evicting its oldest entries first. Evicted entries are kept
-// for reuse, so that a full cache takes new entries without allocating.
+// shards, each evicting its oldest entries first. A shard copies the
+// plaintexts into an arena of its own, a ring of bytes allocated once, and
+// keeps its entries in a queue of values: once its arena exists and its
+// queue and map have grown to its working size, caching a cookie allocates
+// nothing.
 type openCache struct {
 	shards [openCacheShards]openShard
 }
 
 type openShard struct {
-	mu      sync.Mutex
-	m       map[[macSize]byte]*openEntry
-	queue   []*openEntry // oldest first
-	head    int          // of queue
-	bytes   int
-	max     int
-	spare   []*openEntry
-	maxItem int // the largest plaintext kept: a quarter of the shard
+	mu    sync.Mutex
+	index map[[macSize]byte]uint64 // MAC → the entry's seq
+	queue []openEntry              // live entries from head on, oldest first
+	head  int
+	first uint64 // the seq of queue[0]
+	next  uint64 // the seq of the next entry
+	arena []byte // the plaintexts, made on the first put
+	tail  int    // where the next plaintext goes in arena
+	size  int    // of arena
+	bytes int    // held by the live entries' decoded values (kept entries)
 }
 
 type openEntry struct {
-	key       *keyMaterial
-	remember  bool
-	raw       [headerSize]byte
-	payload   string
-	plaintext []byte
-	// entries are decoded from plaintext, kept once the cookie is opened a
-	// second time (a cookie opened once, as in a chain of updates, would
-	// not use them): later opens copy them instead of parsing the JSON.
-	// Never changed once set: get hands out deep copies.
+	seq      uint64
+	key      *keyMaterial
+	remember bool
+	raw      [headerSize]byte
+	payload  string
+	off, n   int // the plaintext: arena[off:off+n]
+	// entries are decoded from the plaintext, kept once the cookie is
+	// opened from the cache a second time (a cookie opened once, as in a
+	// chain of updates, would not use them): later opens copy them instead
+	// of parsing the JSON. Never changed once set: get hands out copies.
 	entries []entry
 	hits    int
-}
-
-func (e *openEntry) size() int {
-	n := len(e.payload) + cap(e.plaintext) + 200
-	if e.entries != nil {
-		n += 2 * len(e.plaintext) // about what the decoded values take
-	}
-	return n
 }
 
 // newOpenCache returns a cache of about maxBytes, or nil for none.
@@ -78,9 +73,9 @@ func newOpenCache(maxBytes int) *openCache {
 		return nil
 	}
 	c := &openCache{}
-	per := max(maxBytes/openCacheShards, 1)
+	per := max(maxBytes/openCacheShards, 1024)
 	for i := range c.shards {
-		c.shards[i] = openShard{m: map[[macSize]byte]*openEntry{}, max: per, maxItem: per / 4}
+		c.shards[i] = openShard{index: map[[macSize]byte]uint64{}, size: per}
 	}
 	return c
 }
@@ -95,11 +90,24 @@ func (c *openCache) shard(mac *[macSize]byte) *openShard {
 	return &c.shards[mac[0]%openCacheShards]
 }
 
+// entry returns the live entry of mac matching the other inputs, or nil.
+func (sh *openShard) entry(mac *[macSize]byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) *openEntry {
+	seq, ok := sh.index[*mac]
+	if !ok {
+		return nil
+	}
+	e := &sh.queue[seq-sh.first]
+	if e.key != key || e.remember != remember || e.raw != *raw || e.payload != payload {
+		return nil
+	}
+	return e
+}
+
 // get returns, for the cookie with the verified raw header and payload
 // opened with key, a deep copy of its decoded entries when the cache has
-// them, or else its plaintext appended to dst (a copy: the entry may be
-// evicted and its buffer reused once get returns) and whether the cache
-// wants the entries decoded from it (keep); ok reports a hit.
+// them, or else its plaintext appended to dst (a copy: the arena is reused
+// once get returns) and whether the cache wants the entries decoded from it
+// (keep); ok reports a hit.
 func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) (plaintext []byte, entries []entry, keep, ok bool) {
 	if c == nil {
 		return dst, nil, false, false
@@ -107,8 +115,8 @@ func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[heade
 	mac := macOf(raw)
 	sh := c.shard(&mac)
 	sh.mu.Lock()
-	e := sh.m[mac]
-	if e == nil || e.key != key || e.remember != remember || e.raw != *raw || e.payload != payload {
+	e := sh.entry(&mac, key, remember, raw, payload)
+	if e == nil {
 		sh.mu.Unlock()
 		return dst, nil, false, false
 	}
@@ -117,7 +125,7 @@ func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[heade
 		return dst, cloneEntries(kept), false, true // kept is never changed: copied unlocked
 	}
 	e.hits++
-	plaintext, keep = append(dst, e.plaintext...), e.hits >= 2
+	plaintext, keep = append(dst, sh.arena[e.off:e.off+e.n]...), e.hits >= 2
 	sh.mu.Unlock()
 	return plaintext, nil, keep, true
 }
@@ -133,13 +141,85 @@ func (c *openCache) keep(key *keyMaterial, remember bool, raw *[headerSize]byte,
 	kept := cloneEntries(entries)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e := sh.m[mac]
-	if e == nil || e.entries != nil || e.key != key || e.remember != remember || e.raw != *raw || e.payload != payload {
+	e := sh.entry(&mac, key, remember, raw, payload)
+	if e == nil || e.entries != nil || sh.bytes+2*e.n > sh.size {
 		return
 	}
-	sh.bytes -= e.size()
 	e.entries = kept
-	sh.bytes += e.size()
+	sh.bytes += 2 * e.n // about what the decoded values take
+}
+
+// put remembers the plaintext of the cookie with raw header and payload,
+// under key, copying it into the shard's arena; plaintexts larger than a
+// quarter of a shard are not kept.
+func (c *openCache) put(key *keyMaterial, remember bool, raw *[headerSize]byte, payload string, plaintext []byte) {
+	if c == nil {
+		return
+	}
+	mac := macOf(raw)
+	sh := c.shard(&mac)
+	n := len(plaintext)
+	if n > sh.size/4 {
+		return
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.index[mac]; ok {
+		return // the same cookie, opened again: already there
+	}
+	if sh.arena == nil {
+		sh.arena = make([]byte, sh.size)
+	}
+	off := sh.reserve(n)
+	copy(sh.arena[off:], plaintext)
+	if sh.head > 0 && sh.head*2 >= len(sh.queue) {
+		// Compact the queue once its dead front is half of it.
+		k := copy(sh.queue, sh.queue[sh.head:])
+		clear(sh.queue[k:])
+		sh.queue, sh.first, sh.head = sh.queue[:k], sh.first+uint64(sh.head), 0
+	}
+	seq := sh.next
+	sh.next++
+	if len(sh.queue) == 0 {
+		sh.first = seq
+	}
+	sh.queue = append(sh.queue, openEntry{seq: seq, key: key, remember: remember, raw: *raw, payload: payload, off: off, n: n})
+	sh.index[mac] = seq
+	sh.tail = off + n
+}
+
+// reserve evicts the oldest entries until n bytes are free at the arena's
+// tail, or at its start (the ring wraps), and returns where they are.
+func (sh *openShard) reserve(n int) int {
+	for {
+		if sh.head == len(sh.queue) { // empty
+			return 0
+		}
+		start := sh.queue[sh.head].off // the oldest live plaintext
+		switch {
+		case start < sh.tail: // live bytes are [start, tail)
+			if sh.tail+n <= sh.size {
+				return sh.tail
+			}
+			if n <= start {
+				return 0
+			}
+		case sh.tail+n <= start: // live bytes are [start, size) and [0, tail)
+			return sh.tail
+		}
+		sh.evict()
+	}
+}
+
+// evict drops the oldest entry.
+func (sh *openShard) evict() {
+	e := &sh.queue[sh.head]
+	delete(sh.index, macOf(&e.raw))
+	if e.entries != nil {
+		sh.bytes -= 2 * e.n
+	}
+	*e = openEntry{}
+	sh.head++
 }
 
 // cloneEntries returns a deep copy of entries: new maps and slices, the
@@ -174,51 +254,4 @@ func cloneValue(v any) any {
 		return s
 	}
 	return v
-}
-
-// put remembers the plaintext of the cookie with raw header and payload,
-// under key. It copies plaintext, into the buffer of an evicted entry when
-// it can.
-func (c *openCache) put(key *keyMaterial, remember bool, raw *[headerSize]byte, payload string, plaintext []byte) {
-	if c == nil {
-		return
-	}
-	mac := macOf(raw)
-	sh := c.shard(&mac)
-	if len(plaintext)+len(payload) > sh.maxItem {
-		return
-	}
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if sh.m[mac] != nil {
-		return // the same cookie, opened again: already there
-	}
-	var e *openEntry
-	if n := len(sh.spare); n > 0 {
-		e, sh.spare = sh.spare[n-1], sh.spare[:n-1]
-	} else {
-		e = new(openEntry)
-	}
-	e.key, e.remember, e.raw, e.payload, e.entries, e.hits = key, remember, *raw, payload, nil, 0
-	e.plaintext = append(e.plaintext[:0], plaintext...)
-	sh.m[mac] = e
-	sh.queue = append(sh.queue, e)
-	sh.bytes += e.size()
-	for sh.bytes > sh.max && sh.head < len(sh.queue) {
-		old := sh.queue[sh.head]
-		sh.queue[sh.head] = nil
-		sh.head++
-		delete(sh.m, macOf(&old.raw))
-		sh.bytes -= old.size()
-		old.key, old.payload, old.entries, old.hits = nil, "", nil, 0
-		if len(sh.spare) < openCacheSpares && cap(old.plaintext) <= sh.maxItem {
-			sh.spare = append(sh.spare, old)
-		}
-	}
-	// Compact the queue once its dead front is half of it.
-	if sh.head > 0 && sh.head*2 >= len(sh.queue) {
-		n := copy(sh.queue, sh.queue[sh.head:])
-		clear(sh.queue[n:])
-		sh.queue, sh.head = sh.queue[:n], 0
-	}
 }

@@ -73,7 +73,7 @@ func cacheLen(m *Manager) int {
 	for i := range m.openCache.shards {
 		sh := &m.openCache.shards[i]
 		sh.mu.Lock()
-		n += len(sh.m)
+		n += len(sh.index)
 		sh.mu.Unlock()
 	}
 	return n
@@ -241,45 +241,98 @@ func TestOpenCacheMatch(t *testing.T) {
 	}
 }
 
-// TestOpenCacheBounded: the cache stays within its size, evicting the
-// oldest cookies first, and an entry too large for it is not kept.
+// TestOpenCacheBounded: plaintexts of many sizes, put far past the cache's
+// size, come back intact while they are there (the arena wraps around
+// without one overwriting another), the oldest go first, the live ones
+// never overlap, and one larger than a quarter of a shard is not kept.
 func TestOpenCacheBounded(t *testing.T) {
 	t.Parallel()
 	const size = 64 << 10
 	c := newOpenCache(size)
 	k := &keyMaterial{}
-	var first [headerSize]byte
-	for i := range 2000 {
-		var raw [headerSize]byte
-		raw[headerMACSize] = byte(i)
-		raw[headerMACSize+1] = byte(i >> 8)
-		if i == 0 {
-			first = raw
+	type put struct {
+		raw   [headerSize]byte
+		plain []byte
+	}
+	var puts []put
+	for i := range 3000 {
+		var p put
+		p.raw[headerMACSize] = byte(i)
+		p.raw[headerMACSize+1] = byte(i >> 8)
+		p.plain = []byte(strings.Repeat(fmt.Sprintf("%d,", i), 1+i*7%150)) // at most 750 bytes, under a quarter of a shard
+		c.put(k, false, &p.raw, "payload", p.plain)
+		puts = append(puts, p)
+	}
+	live := 0
+	for i, p := range puts {
+		got, _, _, ok := c.get(nil, k, false, &p.raw, "payload")
+		if !ok {
+			if i >= len(puts)-10 {
+				t.Fatalf("put %d, among the last, is gone", i)
+			}
+			continue
 		}
-		c.put(k, false, &raw, strings.Repeat("p", 100), make([]byte, 200))
+		live++
+		if string(got) != string(p.plain) {
+			t.Fatalf("put %d came back as %q..., want %q...", i, got[:min(20, len(got))], p.plain[:min(20, len(p.plain))])
+		}
+	}
+	if _, _, _, ok := c.get(nil, k, false, &puts[0].raw, "payload"); ok {
+		t.Fatal("the oldest entry is still there")
 	}
 	total := 0
 	for i := range c.shards {
 		sh := &c.shards[i]
-		total += sh.bytes
-		if sh.bytes > sh.max {
-			t.Fatalf("shard %d holds %d bytes, more than %d", i, sh.bytes, sh.max)
+		if len(sh.index) != len(sh.queue)-sh.head {
+			t.Fatalf("shard %d: %d indexed, %d queued", i, len(sh.index), len(sh.queue)-sh.head)
 		}
-		if len(sh.m) != len(sh.queue)-sh.head {
-			t.Fatalf("shard %d: %d entries, %d queued", i, len(sh.m), len(sh.queue)-sh.head)
+		var used []int // pairs of off, end
+		for _, e := range sh.queue[sh.head:] {
+			if e.off < 0 || e.off+e.n > len(sh.arena) {
+				t.Fatalf("shard %d: an entry at %d+%d, past the arena of %d", i, e.off, e.n, len(sh.arena))
+			}
+			for j := 0; j < len(used); j += 2 {
+				if e.off < used[j+1] && used[j] < e.off+e.n {
+					t.Fatalf("shard %d: entries overlap", i)
+				}
+			}
+			used = append(used, e.off, e.off+e.n)
+			total += e.n
 		}
 	}
-	if total > size || total < size/2 {
-		t.Fatalf("cache holds %d bytes, want about %d", total, size)
-	}
-	if _, _, _, ok := c.get(nil, k, false, &first, strings.Repeat("p", 100)); ok {
-		t.Fatal("the oldest entry is still there")
+	if total > size || total < size/4 || live == 0 {
+		t.Fatalf("%d live entries hold %d bytes, want at most and about %d", live, total, size)
 	}
 	var raw [headerSize]byte
 	raw[headerMACSize] = 0xff
-	c.put(k, false, &raw, "p", make([]byte, size))
+	raw[headerMACSize+1] = 0xff
+	c.put(k, false, &raw, "p", make([]byte, size/openCacheShards/4+1))
 	if _, _, _, ok := c.get(nil, k, false, &raw, "p"); ok {
-		t.Fatal("an entry larger than a shard's quarter was kept")
+		t.Fatal("an entry larger than a quarter of a shard was kept")
+	}
+}
+
+// TestOpenCachePutAllocs: once a shard's arena exists and its queue has
+// grown, caching a cookie allocates nothing.
+func TestOpenCachePutAllocs(t *testing.T) {
+	c := newOpenCache(1 << 20)
+	k := &keyMaterial{}
+	plain := []byte(strings.Repeat("x", 300))
+	i := 0
+	put := func() {
+		var raw [headerSize]byte
+		raw[headerMACSize] = 0 // one shard
+		raw[headerMACSize+1] = byte(i)
+		raw[headerMACSize+2] = byte(i >> 8)
+		raw[headerMACSize+3] = byte(i >> 16)
+		i++
+		c.put(k, false, &raw, "payload", plain)
+	}
+	for range 5000 { // fill the shard, grow the queue and the map
+		put()
+	}
+	if n := testing.AllocsPerRun(1000, put); n != 0 {
+		t.Fatalf("a put allocates %v times, want 0", n)
 	}
 }
 
@@ -371,7 +424,7 @@ func TestOpenCacheEntries(t *testing.T) {
 		for i := range m.openCache.shards {
 			sh := &m.openCache.shards[i]
 			sh.mu.Lock()
-			for _, e := range sh.m {
+			for _, e := range sh.queue[sh.head:] {
 				if e.entries != nil {
 					sh.mu.Unlock()
 					return true

@@ -360,7 +360,10 @@ func (z *zInflater) block(dst []byte, start, limit int, lit, dist *zHuff) ([]byt
 	defer func() { z.b, z.nb, z.pad, z.pos = b, nb, pad, pos }()
 	for {
 		if len(out)-o < zMaxMatch {
-			out = append(out[:o], make([]byte, max(len(out), 4096))...)
+			// Double, but never past what the limit lets a match write
+			// (o <= limit, so there is room for one).
+			end := min(o+max(len(out), 4096), limit+zMaxMatch)
+			out = append(out[:o], make([]byte, end-o)...)
 			out = out[:cap(out)]
 		}
 		// 56 bits hold a literal/length code (15), its extra bits (5), a
