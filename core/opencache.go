@@ -31,10 +31,10 @@ const openCacheShards = 16
 
 // openCache is a bounded map from a cookie's MAC to its plaintext, in
 // shards, each evicting its oldest entries first. A shard copies the
-// plaintexts into an arena of its own, a ring of bytes allocated once, and
-// keeps its entries in a queue of values: once its arena exists and its
-// queue and map have grown to its working size, caching a cookie allocates
-// nothing.
+// plaintexts into an arena of its own, a ring of bytes that grows up to the
+// shard's size, and keeps its entries in a queue of values: once its arena
+// and its queue and map have grown to their working size, caching a cookie
+// allocates nothing.
 type openCache struct {
 	shards [openCacheShards]openShard
 }
@@ -46,9 +46,9 @@ type openShard struct {
 	head  int
 	first uint64 // the seq of queue[0]
 	next  uint64 // the seq of the next entry
-	arena []byte // the plaintexts, made on the first put
+	arena []byte // the plaintexts: a ring that grows up to size
 	tail  int    // where the next plaintext goes in arena
-	size  int    // of arena
+	size  int    // the most the arena grows to
 	bytes int    // held by the live entries' decoded values (kept entries)
 }
 
@@ -167,9 +167,6 @@ func (c *openCache) put(key *keyMaterial, remember bool, raw *[headerSize]byte, 
 	if _, ok := sh.index[mac]; ok {
 		return // the same cookie, opened again: already there
 	}
-	if sh.arena == nil {
-		sh.arena = make([]byte, sh.size)
-	}
 	off := sh.reserve(n)
 	copy(sh.arena[off:], plaintext)
 	if sh.head > 0 && sh.head*2 >= len(sh.queue) {
@@ -188,17 +185,23 @@ func (c *openCache) put(key *keyMaterial, remember bool, raw *[headerSize]byte, 
 	sh.tail = off + n
 }
 
-// reserve evicts the oldest entries until n bytes are free at the arena's
-// tail, or at its start (the ring wraps), and returns where they are.
+// reserve makes n bytes free at the arena's tail, or at its start (the
+// ring wraps), and returns where they are: it grows the arena up to the
+// shard's size first (a Manager that caches a few sessions holds a few
+// kilobytes), then evicts the oldest entries.
 func (sh *openShard) reserve(n int) int {
 	for {
 		if sh.head == len(sh.queue) { // empty
+			if len(sh.arena) < n {
+				sh.arena = make([]byte, min(sh.size, max(2*len(sh.arena), 2*n, 4096)))
+			}
 			return 0
 		}
+		size := len(sh.arena)
 		start := sh.queue[sh.head].off // the oldest live plaintext
 		switch {
 		case start < sh.tail: // live bytes are [start, tail)
-			if sh.tail+n <= sh.size {
+			if sh.tail+n <= size {
 				return sh.tail
 			}
 			if n <= start {
@@ -207,8 +210,33 @@ func (sh *openShard) reserve(n int) int {
 		case sh.tail+n <= start: // live bytes are [start, size) and [0, tail)
 			return sh.tail
 		}
-		sh.evict()
+		if !sh.grow(n) {
+			sh.evict()
+		}
 	}
+}
+
+// grow moves the live plaintexts, oldest first, to the start of an arena
+// twice as large (at most the shard's size, at least room for n more), and
+// reports whether it could.
+func (sh *openShard) grow(n int) bool {
+	if len(sh.arena) >= sh.size {
+		return false
+	}
+	used := 0
+	for _, e := range sh.queue[sh.head:] {
+		used += e.n
+	}
+	arena := make([]byte, min(sh.size, max(2*len(sh.arena), used+2*n, 4096)))
+	off := 0
+	for i := sh.head; i < len(sh.queue); i++ {
+		e := &sh.queue[i]
+		copy(arena[off:], sh.arena[e.off:e.off+e.n])
+		e.off = off
+		off += e.n
+	}
+	sh.arena, sh.tail = arena, off
+	return true
 }
 
 // evict drops the oldest entry.

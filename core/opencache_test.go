@@ -458,3 +458,19 @@ func TestOpenCacheEntries(t *testing.T) {
 		s.SetRevocationKeys("other")
 	}
 }
+
+// TestOpenCacheStartsSmall: a Manager that caches one session holds a few
+// kilobytes, not its whole OpenCacheSize.
+func TestOpenCacheStartsSmall(t *testing.T) {
+	t.Parallel()
+	c := newOpenCache(DefaultOpenCacheSize)
+	var raw [headerSize]byte
+	c.put(&keyMaterial{}, false, &raw, "payload", make([]byte, 300))
+	total := 0
+	for i := range c.shards {
+		total += len(c.shards[i].arena)
+	}
+	if total > 4096 {
+		t.Fatalf("one cached session holds %d bytes of arena, want at most 4096", total)
+	}
+}
