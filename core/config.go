@@ -147,8 +147,12 @@ type Config struct {
 	// Refresh re-sends the cookie with a new idling offset (default 1m).
 	TouchThreshold time.Duration
 	// CompressionThreshold is the plaintext size in bytes above which the
-	// data is deflated (default 1024); negative disables compression. Data
-	// larger than 1.7 MiB is never compressed (a bound on inflating).
+	// data is deflated; negative disables compression. The default (0) is
+	// 1024 with cookie storage, as in the reference, and no compression
+	// with a Store: the cookie then holds no data, and deflating and
+	// inflating would cost every request more time than the smaller record
+	// saves; set a threshold to deflate store records too. Data larger than
+	// 1.7 MiB is never compressed (a bound on inflating).
 	CompressionThreshold int
 
 	// Bind ties the session to properties of the client: BindIP,
@@ -193,6 +197,16 @@ type Config struct {
 	// DefaultRevocationCacheSize).
 	RevocationCacheSize int
 
+	// OpenCacheSize bounds, in bytes, the plaintexts of recently opened
+	// and issued cookies that the Manager keeps in memory, so that the next
+	// request with the same cookie skips decrypting and inflating it
+	// (default DefaultOpenCacheSize); negative keeps none. A cookie hits
+	// only when its header (verified first) and payload are byte for byte
+	// those that made the plaintext; every check after decrypting still
+	// runs. Turn it off where decrypted session data must not outlive the
+	// request in memory.
+	OpenCacheSize int
+
 	// Clock returns the current time; nil means time.Now. Tests inject one.
 	Clock func() time.Time
 	// Rand is the source of session ids; nil means crypto/rand. Tests
@@ -228,6 +242,7 @@ const (
 	DefaultRememberAbsoluteTimeout = 30 * 24 * time.Hour
 	DefaultTouchThreshold          = time.Minute
 	DefaultCompressionThreshold    = 1024
+	DefaultOpenCacheSize           = 4 << 20
 )
 
 // DefaultConfig returns the configuration that the zero Config stands for,
@@ -250,6 +265,7 @@ func DefaultConfig() Config {
 		CompressionThreshold:    DefaultCompressionThreshold,
 		RevocationFailMode:      DefaultRevocationFailMode,
 		RevocationCacheSize:     DefaultRevocationCacheSize,
+		OpenCacheSize:           DefaultOpenCacheSize,
 	}
 }
 

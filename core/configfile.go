@@ -51,6 +51,8 @@ import (
 //     revocation_cache_error_ttl (also read as revocation_error_cache_ttl)
 //     are whole seconds, 0 caching nothing as in Config;
 //     revocation_cache_size is a number of entries.
+//   - open_cache_size (sessiongo's own) is a number of bytes, negative
+//     turning the open cache off (Config.OpenCacheSize).
 //   - null stands for an absent option (the default), as nil does in Lua.
 //
 // A key that is not an option is an error, so that a misspelt security
@@ -556,6 +558,17 @@ var configOptions = map[string]optionSetter{
 			return fmt.Errorf("%d entries is out of range", n)
 		}
 		p.cfg.RevocationCacheSize = int(n)
+		return nil
+	},
+	"open_cache_size": func(p *configParser, v any) error {
+		n, err := wholeNumber(v)
+		switch {
+		case err != nil:
+			return err
+		case n > math.MaxInt32 || n < math.MinInt32:
+			return fmt.Errorf("%d bytes is out of range", n)
+		}
+		p.cfg.OpenCacheSize = int(n)
 		return nil
 	},
 

@@ -157,6 +157,14 @@
 // PBKDF2 derivation once (a bounded cache); inflating is capped at cookie
 // scale with cookie storage.
 //
+// The open cache (Config.OpenCacheSize) keeps the plaintexts of recently
+// opened and issued cookies in memory, to skip decrypting them again. It is
+// consulted only once the header's MAC and timeouts passed (and, with a
+// Store, once the record was read), and only a cookie whose key, header and
+// payload are byte for byte those that made the plaintext hits, so a
+// changed or revoked cookie is treated as without it. Turn it off where
+// decrypted session data must not stay in memory past its request.
+//
 // # Compatibility
 //
 // The tests replay cookies and request sequences recorded from the reference

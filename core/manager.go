@@ -39,6 +39,7 @@ type Manager struct {
 	rememberRolling, rememberAbsolute   int64
 	touchThreshold                      int64
 	compressionThreshold                int // 0 = disabled
+	openCache                           *openCache
 
 	hashStorageKey bool
 	hashSubject    bool
@@ -98,7 +99,13 @@ func New(cfg Config) (*Manager, error) {
 		m.logger = slog.Default()
 	}
 	switch {
-	case cfg.CompressionThreshold == 0:
+	case cfg.OpenCacheSize == 0:
+		m.openCache = newOpenCache(DefaultOpenCacheSize)
+	case cfg.OpenCacheSize > 0:
+		m.openCache = newOpenCache(cfg.OpenCacheSize)
+	}
+	switch {
+	case cfg.CompressionThreshold == 0 && cfg.Store == nil:
 		m.compressionThreshold = DefaultCompressionThreshold
 	case cfg.CompressionThreshold > 0:
 		m.compressionThreshold = cfg.CompressionThreshold

@@ -204,43 +204,19 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return nil, false
 	}
 
-	buf := getBuf()
-	defer putBuf(buf)
-	buf.WriteString(payload) // base64 input, then the ciphertext after it
-	buf.Grow(b64.DecodedLen(len(payload)) + tagSize)
-	encodedPayload := buf.Bytes()
-	ciphertext := buf.AvailableBuffer()[:b64.DecodedLen(len(payload))]
-	if n, err := b64.Decode(ciphertext, encodedPayload); err != nil {
-		return wrapError(ErrInvalid, "unable to base64url decode session data", err), false
-	} else {
-		ciphertext = ciphertext[:n]
-	}
-	ciphertext = append(ciphertext, md.tag[:]...)
-
-	iterations := 0
-	if remember {
-		iterations = m.rememberIterations
-	}
-	keyIV, err := md.key.encryptionKey(md.sid[:], iterations)
+	plain, err := s.decrypt(&md, remember, payload)
 	if err != nil {
-		return wrapError(ErrInvalid, "unable to derive session decryption key", err), false
+		return err, false
 	}
-	plaintext, err := open(&keyIV, ciphertext, md.raw[:headerAADSize])
-	if err != nil {
-		return wrapError(ErrInvalid, "unable to decrypt session data", err), false
-	}
-	if md.flags&flagDeflate != 0 {
-		limit := maxCookieInflatedSize
-		if m.store != nil {
-			limit = maxStoreInflatedSize
+	defer plain.bufs.release()
+	entries := plain.entries // decoded before, from the open cache
+	if entries == nil {
+		if entries, err = decodeEntries(plain.text); err != nil {
+			return wrapError(ErrInvalid, "unable to json decode session data", err), false
 		}
-		if plaintext, err = inflate(plaintext, limit); err != nil {
-			return wrapError(ErrInvalid, "unable to inflate session data", err), false
+		if plain.keep {
+			m.openCache.keep(md.key, remember, &md.raw, payload, entries)
 		}
-	}
-	entries, err := decodeEntries(plaintext)
-	if err != nil {
-		return wrapError(ErrInvalid, "unable to json decode session data", err), false
 	}
 
 	audience := s.entry().audience
@@ -270,6 +246,97 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	s.cur = len(s.entries) - 1
 	s.state = stateNew
 	return errMissingAudience, true
+}
+
+// plainBuffers are the pooled buffers a plaintext lives in.
+type plainBuffers struct {
+	buf      *bytes.Buffer
+	inflated *[]byte
+	out      []byte // what inflated holds
+}
+
+// release gives the buffers back; the plaintext must not be used after.
+func (p plainBuffers) release() {
+	if p.buf != nil {
+		putBuf(p.buf)
+	}
+	if p.inflated != nil {
+		releaseInflated(p.inflated, p.out)
+	}
+}
+
+// opened is what decrypt found: the plaintext, or the entries decoded
+// from it before (a copy of the open cache's).
+type opened struct {
+	text    []byte
+	entries []entry
+	keep    bool // the open cache wants the entries decoded from text
+	bufs    plainBuffers
+}
+
+// decrypt returns the plaintext of the cookie md (verified, its payload
+// read): from the open cache, or decoded, decrypted and inflated, and then
+// cached.
+func (s *Session) decrypt(md *meta, remember bool, payload string) (opened, error) {
+	m := s.m
+	if m.openCache != nil {
+		bp := inflateBufs.Get().(*[]byte)
+		if p, entries, keep, ok := m.openCache.get((*bp)[:0], md.key, remember, &md.raw, payload); ok {
+			if entries != nil {
+				inflateBufs.Put(bp)
+				return opened{entries: entries}, nil
+			}
+			return opened{text: p, keep: keep, bufs: plainBuffers{inflated: bp, out: p}}, nil
+		}
+		inflateBufs.Put(bp)
+	}
+	buf := getBuf()
+	plaintext, err := decryptInto(buf, md, remember, payload, m)
+	if err != nil {
+		putBuf(buf)
+		return opened{}, err
+	}
+	bufs := plainBuffers{buf: buf}
+	if md.flags&flagDeflate != 0 {
+		limit := maxCookieInflatedSize
+		if m.store != nil {
+			limit = maxStoreInflatedSize
+		}
+		inflated, ibuf, err := inflateTemp(plaintext, limit)
+		putBuf(buf)
+		if err != nil {
+			return opened{}, wrapError(ErrInvalid, "unable to inflate session data", err)
+		}
+		plaintext, bufs = inflated, plainBuffers{inflated: ibuf, out: inflated}
+	}
+	m.openCache.put(md.key, remember, &md.raw, payload, plaintext)
+	return opened{text: plaintext, bufs: bufs}, nil
+}
+
+// decryptInto decodes and decrypts the payload of the cookie md in buf.
+func decryptInto(buf *bytes.Buffer, md *meta, remember bool, payload string, m *Manager) ([]byte, error) {
+	buf.WriteString(payload) // base64 input, then the ciphertext after it
+	buf.Grow(b64.DecodedLen(len(payload)) + tagSize)
+	encodedPayload := buf.Bytes()
+	ciphertext := buf.AvailableBuffer()[:b64.DecodedLen(len(payload))]
+	n, err := b64.Decode(ciphertext, encodedPayload)
+	if err != nil {
+		return nil, wrapError(ErrInvalid, "unable to base64url decode session data", err)
+	}
+	ciphertext = append(ciphertext[:n], md.tag[:]...)
+	iterations := 0
+	if remember {
+		iterations = m.rememberIterations
+	}
+	keyIV, err := md.key.encryptionKey(md.sid[:], iterations)
+	if err != nil {
+		return nil, wrapError(ErrInvalid, "unable to derive session decryption key", err)
+	}
+	plaintext, err := open(&keyIV, ciphertext, md.raw[:headerAADSize])
+	if err != nil {
+		return nil, wrapError(ErrInvalid, "unable to decrypt session data", err)
+	}
+	return plaintext, nil
 }
 
 // decodeRecord parses a store record: ["ciphertext", "info"?].

@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 )
 
@@ -150,8 +149,6 @@ const (
 	maxStoreInflatedSize  = maxDataSize
 )
 
-var flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
-
 var errDeflateTooLarge = errors.New("data too large to compress")
 
 // deflate appends the raw DEFLATE compression of src to dst: the bytes zlib
@@ -210,19 +207,32 @@ func cookieDeflateLimit(nameSize int) int {
 var errInflateTooLarge = errors.New("inflated data too large")
 
 // inflate decompresses raw DEFLATE data into at most limit bytes; more is
-// errInflateTooLarge.
+// errInflateTooLarge. It returns a new slice (see zinflate).
 func inflate(src []byte, limit int) ([]byte, error) {
-	r := flateReaders.Get().(io.ReadCloser)
-	defer flateReaders.Put(r)
-	if err := r.(flate.Resetter).Reset(bytes.NewReader(src), nil); err != nil {
-		return nil, err
+	return zinflate(nil, src, limit)
+}
+
+// inflateBufs holds the buffers that opening a session inflates into: the
+// plaintext is decoded into new values (strings are copied), so the buffer
+// goes back when the open is done.
+var inflateBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// inflateTemp inflates src as inflate does, into a pooled buffer that
+// releaseInflated gives back; the result must not be used after that.
+func inflateTemp(src []byte, limit int) (out []byte, buf *[]byte, err error) {
+	buf = inflateBufs.Get().(*[]byte)
+	if out, err = zinflate((*buf)[:0], src, limit); err != nil {
+		inflateBufs.Put(buf)
+		return nil, nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return nil, err
+	return out, buf, nil
+}
+
+// releaseInflated gives back the buffer of inflateTemp, grown to out when
+// not too large to keep.
+func releaseInflated(buf *[]byte, out []byte) {
+	if cap(out) <= 64<<10 {
+		*buf = out[:0]
 	}
-	if len(out) > limit {
-		return nil, errInflateTooLarge
-	}
-	return out, nil
+	inflateBufs.Put(buf)
 }

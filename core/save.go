@@ -145,6 +145,11 @@ func (s *Session) save(next state, remember bool) error {
 	var encodedHeader [headerEncodedSize]byte
 	b64.Encode(encodedHeader[:], raw[:])
 	payload := b64.EncodeToString(ciphertext)
+	if md.valid {
+		// A returning client's next request brings this cookie: its open
+		// needs no decrypting. (A new session's may never come back.)
+		m.openCache.put(key, remember, &raw, payload, plain.Bytes())
+	}
 
 	extra := ""
 	if remember {

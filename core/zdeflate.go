@@ -227,21 +227,6 @@ func zdeflate(dst *bytes.Buffer, src []byte) {
 	zDeflaters.Put(z)
 }
 
-func (z *zDeflater) hash(p int) int {
-	w := z.win[p : p+3]
-	return (int(w[0])<<10 ^ int(w[1])<<5 ^ int(w[2])) & zHashMask
-}
-
-// insert is INSERT_STRING: it returns the previous head of p's chain, a
-// window position.
-func (z *zDeflater) insert(p int) int {
-	h := z.hash(p)
-	head := z.head[h]
-	z.prev[p&zWMask] = head
-	z.head[h] = uint16(p - z.base)
-	return int(head)
-}
-
 // slide is the window sliding of fill_window and slide_hash: positions
 // that leave the window become 0, none.
 func (z *zDeflater) slide() {
@@ -257,65 +242,84 @@ func (z *zDeflater) slide() {
 // deflateSlow is deflate_slow with all of the input given at once and
 // Z_FINISH: the output is the same when lua-ffi-zlib feeds the input in
 // 8 KiB pieces with Z_NO_FLUSH, as no block ends but when it is full.
+//
+// strstart lives in the local s, written back to z.strstart before the
+// calls that read it. Every position up to the last three bytes is
+// inserted into the hash chains exactly once, in order (the match branch
+// inserts the positions a match covers, and near the end of the input
+// none is left out but the last), so the hash is rolled as zlib's ins_h
+// is: each insert shifts in one byte.
 func (z *zDeflater) deflateSlow(n int) {
 	z.strstart, z.blockStart, z.matchStart, z.base, z.end = 0, 0, 0, 0, 0
 	matchLength, prevLength, prevMatch := zMinMatch-1, zMinMatch-1, 0
 	matchAvailable := false
+	win := z.win // n bytes, then zPad zeros
+	insH := (int(win[0])<<5 ^ int(win[1])) & zHashMask
+	s := 0
 	for {
-		lookahead := z.end - z.strstart
+		lookahead := z.end - s
 		if lookahead < zMinLookahead {
 			// fill_window: slide when the window is almost full, then read
 			// as much as fits.
-			if z.strstart-z.base >= zWSize+zMaxDist {
+			if s-z.base >= zWSize+zMaxDist {
 				z.slide()
 			}
 			z.end = min(n, z.base+zWindowSize)
-			lookahead = z.end - z.strstart
+			lookahead = z.end - s
 			if lookahead == 0 {
 				break
 			}
 		}
 		hashHead := 0
 		if lookahead >= zMinMatch {
-			hashHead = z.insert(z.strstart)
+			insH = (insH<<5 ^ int(win[s+2])) & zHashMask
+			hashHead = int(z.head[insH])
+			z.prev[s&zWMask] = uint16(hashHead)
+			z.head[insH] = uint16(s - z.base)
 		}
 		prevLength, prevMatch = matchLength, z.matchStart
 		matchLength = zMinMatch - 1
 		// Window position 0 is none: it never matches.
-		if hashHead != 0 && prevLength < zMaxLazy && z.strstart-z.base-hashHead <= zMaxDist {
+		if hashHead != 0 && prevLength < zMaxLazy && s-z.base-hashHead <= zMaxDist {
+			z.strstart = s
 			matchLength = z.longestMatch(hashHead, prevLength, lookahead)
-			if matchLength == zMinMatch && z.strstart-z.matchStart > zTooFar {
+			if matchLength == zMinMatch && s-z.matchStart > zTooFar {
 				matchLength = zMinMatch - 1
 			}
 		}
 		switch {
 		case prevLength >= zMinMatch && matchLength <= prevLength:
-			maxInsert := z.strstart + lookahead - zMinMatch
-			flush := z.tally(z.strstart-1-prevMatch, prevLength-zMinMatch)
+			maxInsert := s + lookahead - zMinMatch
+			flush := z.tally(s-1-prevMatch, prevLength-zMinMatch)
 			for range prevLength - 2 {
-				z.strstart++
-				if z.strstart <= maxInsert {
-					z.insert(z.strstart)
+				s++
+				if s <= maxInsert {
+					insH = (insH<<5 ^ int(win[s+2])) & zHashMask
+					z.prev[s&zWMask] = z.head[insH]
+					z.head[insH] = uint16(s - z.base)
 				}
 			}
 			matchAvailable = false
 			matchLength = zMinMatch - 1
-			z.strstart++
+			s++
 			if flush {
+				z.strstart = s
 				z.flushBlock(false)
 			}
 		case matchAvailable:
-			if z.tally(0, int(z.win[z.strstart-1])) {
+			if z.tally(0, int(win[s-1])) {
+				z.strstart = s
 				z.flushBlock(false)
 			}
-			z.strstart++
+			s++
 		default:
 			matchAvailable = true
-			z.strstart++
+			s++
 		}
 	}
+	z.strstart = s
 	if matchAvailable {
-		z.tally(0, int(z.win[z.strstart-1]))
+		z.tally(0, int(win[s-1]))
 	}
 	z.flushBlock(true)
 }
@@ -474,25 +478,50 @@ func (z *zDeflater) flushBlock(last bool) {
 	z.blockStart = z.strstart
 }
 
+// compressBlock sends the block's symbols with the trees ltree and dtree,
+// the bit buffer in locals: a literal is one code; a match a length code,
+// its extra bits (at most 5), a distance code and its extra bits (at most
+// 13), flushed as sendBits does, 32 bits at a time.
 func (z *zDeflater) compressBlock(ltree, dtree []zNode) {
+	acc, n, out := z.bits, z.nbits, z.out
+	ltree, dtree = ltree[:zLCodes], dtree[:zDCodes]
 	for i := range z.nsym {
 		dist, lc := int(z.symDist[i]), int(z.symLC[i])
 		if dist == 0 {
-			z.sendCode(lc, ltree)
-			continue
+			t := ltree[lc]
+			acc |= uint64(t.code) << n
+			n += uint(t.len)
+		} else {
+			code := zLengthCode[lc]
+			t := ltree[int(code)+zLiterals+1]
+			acc |= uint64(t.code) << n
+			n += uint(t.len)
+			if extra := zExtraLBits[code]; extra != 0 {
+				acc |= uint64(lc-zBaseLength[code]) << n
+				n += uint(extra)
+			}
+			if n >= 32 {
+				out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+				acc >>= 32
+				n -= 32
+			}
+			dist--
+			dc := zDCode(dist)
+			t = dtree[dc]
+			acc |= uint64(t.code) << n
+			n += uint(t.len)
+			if extra := zExtraDBits[dc]; extra != 0 {
+				acc |= uint64(dist-zBaseDist[dc]) << n
+				n += uint(extra)
+			}
 		}
-		code := int(zLengthCode[lc])
-		z.sendCode(code+zLiterals+1, ltree)
-		if extra := zExtraLBits[code]; extra != 0 {
-			z.sendBits(lc-zBaseLength[code], extra)
-		}
-		dist--
-		code = int(zDCode(dist))
-		z.sendCode(code, dtree)
-		if extra := zExtraDBits[code]; extra != 0 {
-			z.sendBits(dist-zBaseDist[code], extra)
+		if n >= 32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+			acc >>= 32
+			n -= 32
 		}
 	}
+	z.bits, z.nbits, z.out = acc, n, out
 	z.sendCode(zEndBlock, ltree)
 }
 

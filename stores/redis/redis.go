@@ -204,8 +204,12 @@ func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *
 	return sv
 }
 
-// saveAtomic is a save on a single server: one script call.
+// saveAtomic is a save on a single server: one script call (or, for a
+// record of no group, a transaction: see saveNew).
 func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
+	if s.plainSave(sv) {
+		return s.saveNew(ctx, sv)
+	}
 	keys := make([]string, 0, 8+len(sv.index))
 	keys = append(keys, sv.rec.key, sv.rec.link)
 	has := ""

@@ -24,6 +24,9 @@ import (
 //	         old key or "", now (unix s), expires (unix s), [seen (unix ms) or "", "1"/"0", facts,
 //	         limit or "0", refuse "1"/"0", "prefix:" or "", ":suffix" or "", cookie name,
 //	         "audience:subject"...]          → "ok", "old", "partner" (missing) or "limit" (refused)
+//	new      KEYS record, link                       ARGV "new", value, ttl ms  → "ok"
+//	         (a save with no old key, partner, index, group info or limit: a
+//	         record of no group)
 //	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s), "prefix:" or "",
 //	         ":suffix" or "", then "audience:subject" per index (for the indexes of the group's
 //	         other records, under their cookie names)
@@ -219,6 +222,20 @@ local function group_info(g, seen, has_facts, facts)
 end
 
 local ops = {}
+
+-- new stores a record of no group and no index: write without a group,
+-- without the clock.
+function ops.new()
+  local k, lk = KEYS[1], KEYS[2]
+  local prev = redis.call('GET', lk)
+  redis.call('SET', k, ARGV[2], 'PX', ARGV[3])
+  if prev then
+    redis.call('DEL', lk)
+    leave(prev, k)
+  end
+  return 'ok'
+end
+
 
 function ops.save()
   local k, lk, has, v, ttl, stale = KEYS[1], KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])

@@ -1,0 +1,476 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func init() {
+	parseConfigCases = append(parseConfigCases, []struct {
+		name string
+		json string
+		want Config
+	}{
+		{"open_cache_size", `{"open_cache_size": 1048576}`, Config{OpenCacheSize: 1 << 20}},
+		{"open_cache_size off", `{"open_cache_size": -1}`, Config{OpenCacheSize: -1}},
+	}...)
+}
+
+func TestParseConfigOpenCacheErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, json, want string }{
+		{"fractional", `{"open_cache_size": 0.5}`, "want a whole number"},
+		{"huge", `{"open_cache_size": 1e12}`, "out of range"},
+		{"not a number", `{"open_cache_size": "big"}`, "open_cache_size"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseConfig([]byte(tt.json))
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseConfig(%s) = %v, want ErrInvalidConfig with %q", tt.json, err, tt.want)
+			}
+		})
+	}
+}
+
+// cookieHeader returns the Cookie header a browser sends after the
+// responses of r.
+func cookieHeader(r *recorder) string {
+	var pairs []string
+	for _, line := range r.setCookies {
+		pair, _, _ := strings.Cut(line, ";")
+		if name, value, _ := strings.Cut(pair, "="); name != "" && value != "" {
+			pairs = append(pairs, pair)
+		}
+	}
+	return strings.Join(pairs, "; ")
+}
+
+// openCacheManager returns a Manager with the open cache (cookie storage,
+// or memory storage with store), and counts of its hits.
+func openCacheManager(t *testing.T, withStore bool, size int) *Manager {
+	t.Helper()
+	cfg := Config{Secret: "a long enough secret for the open cache", OpenCacheSize: size, Remember: true}
+	if withStore {
+		cfg.CompressionThreshold = DefaultCompressionThreshold // deflated records too
+		st, err := NewMemoryStore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = st
+	}
+	return mustNew(t, cfg)
+}
+
+func cacheLen(m *Manager) int {
+	n := 0
+	if m.openCache == nil {
+		return 0
+	}
+	for i := range m.openCache.shards {
+		sh := &m.openCache.shards[i]
+		sh.mu.Lock()
+		n += len(sh.index)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// TestOpenCache: a saved cookie opens from the cache with the same data
+// (small and deflated, cookie and store storage, session and remember
+// cookies); a cookie whose payload or header changed by one character
+// misses and fails as it would without the cache; a session deleted from
+// the store does not open from the cache; OpenCacheSize -1 keeps nothing.
+func TestOpenCache(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("session data that deflates well. ", 100)
+	for _, tt := range []struct {
+		name      string
+		withStore bool
+		data      map[string]any
+	}{
+		{"cookie small", false, map[string]any{"user": "alice"}},
+		{"cookie deflated", false, map[string]any{"user": "alice", "blob": big}},
+		{"store small", true, map[string]any{"user": "alice"}},
+		{"store deflated", true, map[string]any{"user": "alice", "blob": big}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := openCacheManager(t, tt.withStore, 0)
+			r := newRecorder("")
+			s := m.NewSession(r)
+			s.SetData(tt.data)
+			s.SetRemember(true)
+			if err := s.Save(); err != nil {
+				t.Fatal(err)
+			}
+			if n := cacheLen(m); n != 0 {
+				t.Fatalf("%d cookies cached after the save of a new session, want none", n)
+			}
+			// The first open decrypts and caches; an update caches the
+			// cookies it issues, which then open from the cache.
+			s = m.NewSession(newRecorder(cookieHeader(r)))
+			if err := s.Open(); err != nil || cacheLen(m) != 1 {
+				t.Fatalf("first open: %v, %d cached", err, cacheLen(m))
+			}
+			r = newRecorder(cookieHeader(r))
+			s = m.NewSession(r)
+			if err := s.Open(); err != nil {
+				t.Fatal(err)
+			}
+			s.Set("n", 2.0)
+			if err := s.Save(); err != nil || cacheLen(m) != 3 {
+				t.Fatalf("update: %v, %d cached, want 3", err, cacheLen(m))
+			}
+			header := cookieHeader(r)
+			for i := range 3 { // a hit each time, the same data
+				s := m.NewSession(newRecorder(header))
+				if err := s.Open(); err != nil || s.Get("user") != "alice" || s.Get("blob") != tt.data["blob"] || s.Get("n") != 2.0 {
+					t.Fatalf("open %d: %v, data %v", i, err, s.Data())
+				}
+			}
+			if n := cacheLen(m); n != 3 {
+				t.Fatalf("%d cached after opens that hit, want 3", n)
+			}
+			// The remember cookie alone restores the session from the cache.
+			var remember string
+			for _, pair := range strings.Split(header, "; ") {
+				if strings.HasPrefix(pair, DefaultRememberCookieName+"=") {
+					remember = pair
+				}
+			}
+			rs := m.NewSession(newRecorder(remember))
+			if err := rs.Open(); err != nil || rs.Get("user") != "alice" || rs.Get("n") != 2.0 {
+				t.Fatalf("restore from the remember cookie: %v", err)
+			}
+
+			// One character changed in the payload, or in the header: the
+			// cache misses, and the cookie fails as it always did.
+			name, value, _ := strings.Cut(strings.Split(header, "; ")[0], "=")
+			for _, at := range []int{len(value) - 3, 5} {
+				if tt.withStore && at > headerEncodedSize {
+					continue // the payload is in the store
+				}
+				b := []byte(value)
+				b[at] ^= 1
+				if b[at] == '-' || b[at] == '_' || b[at] > 'z' {
+					b[at] = 'A'
+				}
+				s := m.NewSession(newRecorder(name + "=" + string(b)))
+				if err := s.Open(); !errors.Is(err, ErrInvalid) {
+					t.Fatalf("changed at %d: %v, want ErrInvalid", at, err)
+				}
+			}
+
+			if tt.withStore {
+				// A destroyed session's record is gone: its cookie does
+				// not open, whatever the cache holds.
+				s := m.NewSession(newRecorder(header))
+				if err := s.Open(); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Destroy(); err != nil {
+					t.Fatal(err)
+				}
+				s = m.NewSession(newRecorder(strings.Split(header, "; ")[0]))
+				if err := s.Open(); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("open after destroy: %v, want ErrNotFound", err)
+				}
+			}
+		})
+	}
+
+	t.Run("off", func(t *testing.T) {
+		t.Parallel()
+		m := openCacheManager(t, false, -1)
+		r := newRecorder("")
+		s := m.NewSession(r)
+		s.Set("user", "alice")
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+		s = m.NewSession(newRecorder(cookieHeader(r)))
+		if err := s.Open(); err != nil || s.Get("user") != "alice" || m.openCache != nil {
+			t.Fatalf("open without the cache: %v", err)
+		}
+	})
+}
+
+// TestOpenCacheMatch: an entry is found only with the key, cookie kind,
+// raw header and payload it was stored with; any one of them different
+// misses.
+func TestOpenCacheMatch(t *testing.T) {
+	t.Parallel()
+	c := newOpenCache(1 << 20)
+	k1, k2 := &keyMaterial{}, &keyMaterial{}
+	var raw [headerSize]byte
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	plain := []byte(`[[{"user":"alice"},"default"]]`)
+	c.put(k1, false, &raw, "payload", plain)
+	otherHeader := raw
+	otherHeader[10] ^= 1 // the same MAC, another header
+	for _, tt := range []struct {
+		name     string
+		key      *keyMaterial
+		remember bool
+		raw      [headerSize]byte
+		payload  string
+		hit      bool
+	}{
+		{"the same", k1, false, raw, "payload", true},
+		{"another key", k2, false, raw, "payload", false},
+		{"the remember cookie", k1, true, raw, "payload", false},
+		{"another header", k1, false, otherHeader, "payload", false},
+		{"another payload", k1, false, raw, "paylOad", false},
+		{"a longer payload", k1, false, raw, "payload=", false},
+	} {
+		got, _, _, ok := c.get([]byte("x"), tt.key, tt.remember, &tt.raw, tt.payload)
+		if ok != tt.hit || ok && string(got) != "x"+string(plain) {
+			t.Errorf("%s: hit %v (%q), want %v", tt.name, ok, got, tt.hit)
+		}
+	}
+	// The cache holds a copy: changing what was put changes nothing.
+	plain[3] = 'X'
+	if got, _, _, _ := c.get(nil, k1, false, &raw, "payload"); string(got) != `[[{"user":"alice"},"default"]]` {
+		t.Fatalf("cached %q", got)
+	}
+}
+
+// TestOpenCacheBounded: plaintexts of many sizes, put far past the cache's
+// size, come back intact while they are there (the arena wraps around
+// without one overwriting another), the oldest go first, the live ones
+// never overlap, and one larger than a quarter of a shard is not kept.
+func TestOpenCacheBounded(t *testing.T) {
+	t.Parallel()
+	const size = 64 << 10
+	c := newOpenCache(size)
+	k := &keyMaterial{}
+	type put struct {
+		raw   [headerSize]byte
+		plain []byte
+	}
+	var puts []put
+	for i := range 3000 {
+		var p put
+		p.raw[headerMACSize] = byte(i)
+		p.raw[headerMACSize+1] = byte(i >> 8)
+		p.plain = []byte(strings.Repeat(fmt.Sprintf("%d,", i), 1+i*7%150)) // at most 750 bytes, under a quarter of a shard
+		c.put(k, false, &p.raw, "payload", p.plain)
+		puts = append(puts, p)
+	}
+	live := 0
+	for i, p := range puts {
+		got, _, _, ok := c.get(nil, k, false, &p.raw, "payload")
+		if !ok {
+			if i >= len(puts)-10 {
+				t.Fatalf("put %d, among the last, is gone", i)
+			}
+			continue
+		}
+		live++
+		if string(got) != string(p.plain) {
+			t.Fatalf("put %d came back as %q..., want %q...", i, got[:min(20, len(got))], p.plain[:min(20, len(p.plain))])
+		}
+	}
+	if _, _, _, ok := c.get(nil, k, false, &puts[0].raw, "payload"); ok {
+		t.Fatal("the oldest entry is still there")
+	}
+	total := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		if len(sh.index) != len(sh.queue)-sh.head {
+			t.Fatalf("shard %d: %d indexed, %d queued", i, len(sh.index), len(sh.queue)-sh.head)
+		}
+		var used []int // pairs of off, end
+		for _, e := range sh.queue[sh.head:] {
+			if e.off < 0 || e.off+e.n > len(sh.arena) {
+				t.Fatalf("shard %d: an entry at %d+%d, past the arena of %d", i, e.off, e.n, len(sh.arena))
+			}
+			for j := 0; j < len(used); j += 2 {
+				if e.off < used[j+1] && used[j] < e.off+e.n {
+					t.Fatalf("shard %d: entries overlap", i)
+				}
+			}
+			used = append(used, e.off, e.off+e.n)
+			total += e.n
+		}
+	}
+	if total > size || total < size/4 || live == 0 {
+		t.Fatalf("%d live entries hold %d bytes, want at most and about %d", live, total, size)
+	}
+	var raw [headerSize]byte
+	raw[headerMACSize] = 0xff
+	raw[headerMACSize+1] = 0xff
+	c.put(k, false, &raw, "p", make([]byte, size/openCacheShards/4+1))
+	if _, _, _, ok := c.get(nil, k, false, &raw, "p"); ok {
+		t.Fatal("an entry larger than a quarter of a shard was kept")
+	}
+}
+
+// TestOpenCachePutAllocs: once a shard's arena exists and its queue has
+// grown, caching a cookie allocates nothing.
+func TestOpenCachePutAllocs(t *testing.T) {
+	c := newOpenCache(1 << 20)
+	k := &keyMaterial{}
+	plain := []byte(strings.Repeat("x", 300))
+	i := 0
+	put := func() {
+		var raw [headerSize]byte
+		raw[headerMACSize] = 0 // one shard
+		raw[headerMACSize+1] = byte(i)
+		raw[headerMACSize+2] = byte(i >> 8)
+		raw[headerMACSize+3] = byte(i >> 16)
+		i++
+		c.put(k, false, &raw, "payload", plain)
+	}
+	for range 5000 { // fill the shard, grow the queue and the map
+		put()
+	}
+	if n := testing.AllocsPerRun(1000, put); n != 0 {
+		t.Fatalf("a put allocates %v times, want 0", n)
+	}
+}
+
+func BenchmarkOpenCache(b *testing.B) {
+	for _, size := range []int{-1, 0} {
+		name := "on"
+		if size < 0 {
+			name = "off"
+		}
+		b.Run(name, func(b *testing.B) {
+			m := mustNew(b, Config{Secret: "benchmark-secret", OpenCacheSize: size})
+			r := newRecorder("")
+			s := m.NewSession(r)
+			s.SetData(map[string]any{"user": "alice", "blob": strings.Repeat("token-ish text ", 140)})
+			if err := s.Save(); err != nil {
+				b.Fatal(err)
+			}
+			ex := newRecorder(cookieHeader(r))
+			b.ReportAllocs()
+			for b.Loop() {
+				s := m.NewSession(ex)
+				if err := s.Open(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenCacheConcurrent: many sessions opened and updated at once
+// through a cache small enough to evict all the time each read back their
+// own data (run with -race).
+func TestOpenCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	m := openCacheManager(t, false, 8<<10)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user := fmt.Sprintf("user-%d-%s", g, strings.Repeat("x", g*40))
+			r := newRecorder("")
+			s := m.NewSession(r)
+			s.Set("user", user)
+			if err := s.Save(); err != nil {
+				errs <- err
+				return
+			}
+			header := cookieHeader(r)
+			for i := range 50 {
+				r := newRecorder(header)
+				s := m.NewSession(r)
+				if err := s.Open(); err != nil || s.Get("user") != user || i > 0 && s.Get("i") != float64(i-1) {
+					errs <- fmt.Errorf("goroutine %d, open %d: %v, user %v, i %v", g, i, err, s.Get("user"), s.Get("i"))
+					return
+				}
+				s.Set("i", float64(i))
+				if err := s.Save(); err != nil {
+					errs <- err
+					return
+				}
+				header = cookieHeader(r)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestOpenCacheEntries: once a cookie has been opened from the cache twice,
+// its decoded data comes from the cache, as a copy: what one request
+// changes in it, nested maps and lists included, no other request sees.
+func TestOpenCacheEntries(t *testing.T) {
+	t.Parallel()
+	m := openCacheManager(t, false, 0)
+	r := newRecorder("")
+	s := m.NewSession(r)
+	s.SetData(map[string]any{"user": "alice", "cart": map[string]any{"items": []any{"a", "b"}}})
+	s.SetRevocationKeys("login:1")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	header := cookieHeader(r)
+	kept := func() bool {
+		for i := range m.openCache.shards {
+			sh := &m.openCache.shards[i]
+			sh.mu.Lock()
+			for _, e := range sh.queue[sh.head:] {
+				if e.entries != nil {
+					sh.mu.Unlock()
+					return true
+				}
+			}
+			sh.mu.Unlock()
+		}
+		return false
+	}
+	for i := range 4 {
+		s := m.NewSession(newRecorder(header))
+		if err := s.Open(); err != nil {
+			t.Fatal(err)
+		}
+		cart, _ := s.Get("cart").(map[string]any)
+		items, _ := cart["items"].([]any)
+		if s.Get("user") != "alice" || len(items) != 2 || items[0] != "a" || len(s.RevocationKeys()) != 1 {
+			t.Fatalf("open %d: data %v, keys %v", i, s.Data(), s.RevocationKeys())
+		}
+		// The first open decrypts (a new session's save caches nothing),
+		// the next two hit the plaintext, the second of them keeps the
+		// decoded entries.
+		if want := i >= 2; kept() != want {
+			t.Fatalf("after open %d: entries kept %v, want %v", i, kept(), want)
+		}
+		// Change everything this request can reach.
+		items[0] = "changed"
+		cart["items"] = append(items, "c")
+		cart["new"] = true
+		s.Set("user", "mallory")
+		s.SetRevocationKeys("other")
+	}
+}
+
+// TestOpenCacheStartsSmall: a Manager that caches one session holds a few
+// kilobytes, not its whole OpenCacheSize.
+func TestOpenCacheStartsSmall(t *testing.T) {
+	t.Parallel()
+	c := newOpenCache(DefaultOpenCacheSize)
+	var raw [headerSize]byte
+	c.put(&keyMaterial{}, false, &raw, "payload", make([]byte, 300))
+	total := 0
+	for i := range c.shards {
+		total += len(c.shards[i].arena)
+	}
+	if total > 4096 {
+		t.Fatalf("one cached session holds %d bytes of arena, want at most 4096", total)
+	}
+}

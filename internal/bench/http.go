@@ -1,0 +1,293 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	chisession "github.com/sessiongo/session/adapters/chi"
+	session "github.com/sessiongo/session/core"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// HTTPOptions configures RunHTTP.
+type HTTPOptions struct {
+	// Rounds is how many turns each session route gets (default 10), each
+	// between two turns of the bare server.
+	Rounds int
+	// Duration is how long each turn lasts (default 1s).
+	Duration time.Duration
+	// Workers is how many requests are in flight at once (default 8).
+	Workers int
+	// Progress, when set, receives a line per turn.
+	Progress io.Writer
+}
+
+// HTTPStat is what one server served, the median of its turns.
+type HTTPStat struct {
+	Name     string
+	Rate     float64 // successful requests per second
+	P50, P99 time.Duration
+	Share    float64 // Rate over the bare server's, the median of the rounds' ratios
+	Requests uint64  // in all turns
+}
+
+// HTTPResults are the bare server's numbers and the session server's, for
+// a read of one value and for the example page's typed reads.
+type HTTPResults struct {
+	Bare, Value, Typed HTTPStat
+	Rounds             int
+	Workers            int
+	Duration           time.Duration
+}
+
+// Profile is the signed-in user's profile, as the chi example keeps it.
+type Profile struct {
+	Name  string
+	ID    int64
+	Since time.Time
+	Roles []string
+}
+
+var alice = Profile{
+	Name:  "Alice Archer",
+	ID:    9007199254740993,
+	Since: time.Date(2019, time.March, 14, 15, 9, 26, 535897932, time.FixedZone("", 2*60*60)),
+	Roles: []string{"admin", "editor"},
+}
+
+// exampleManager is the chi example's session setup: cookie storage,
+// remember-me, revocation in a memory store, plain HTTP on loopback.
+func exampleManager() (*session.Manager, error) {
+	revocations, err := session.NewMemoryStore()
+	if err != nil {
+		return nil, err
+	}
+	return session.New(session.Config{
+		Secret:        "benchmark-secret",
+		Remember:      true,
+		Revocation:    revocations,
+		DisableSecure: true,
+	})
+}
+
+// httpHandlers returns the bare router and the session router: the same
+// chi router and pages, the second behind the example's middleware. Its
+// "/" reads what the example's page reads, typed (the profile, a struct,
+// and the visit counter, through session.Get); its "/value" reads one
+// value as it is (Session.Get). The bare router answers both with the same
+// text, read from nowhere.
+func httpHandlers(m *session.Manager) (bare, withSession http.Handler) {
+	b := chi.NewRouter()
+	page := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "Hello, %s (%d visits)\n", alice.Name, int64(0))
+	}
+	b.Get("/", page)
+	b.Get("/value", page)
+	s := chi.NewRouter()
+	s.Use(chisession.Middleware(m))
+	s.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		sess := chisession.From(r)
+		if sess.Subject() == "" {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
+		p, err := session.Get[Profile](sess, "profile")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		visits, err := session.Get[int64](sess, "visits")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "Hello, %s (%d visits)\n", p.Name, visits)
+	})
+	s.Get("/value", func(w http.ResponseWriter, r *http.Request) {
+		sess := chisession.From(r)
+		if sess.Subject() == "" {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "Hello, %s (%v visits)\n", alice.Name, sess.Get("visits"))
+	})
+	s.Get("/login", func(w http.ResponseWriter, r *http.Request) {
+		sess := chisession.From(r)
+		sess.SetSubject("alice")
+		sess.SetRemember(true)
+		sess.SetRevocationKeys("login:" + rand.Text())
+		sess.Set("profile", alice)
+		sess.Set("visits", int64(0))
+		if err := sess.Renew(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	return b, s
+}
+
+// serve serves h on a loopback port until ctx ends; it returns the URL.
+func serve(ctx context.Context, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	return "http://" + ln.Addr().String() + "/", nil
+}
+
+// login signs alice in on the session handler and returns the Cookie
+// header of the browser afterwards.
+func login(h http.Handler) (string, error) {
+	c := newClient(h)
+	c.base.URL.Path = "/login"
+	if err := c.do(true); err != nil {
+		return "", err
+	}
+	if len(c.jar.cookies) < 2 {
+		return "", errors.New("login: no session and remember cookies")
+	}
+	return c.jar.header(), nil
+}
+
+// RunHTTP serves the bare and the session routers on loopback and drives
+// them with vegeta at full speed, in turns.
+func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
+	if opts.Rounds <= 0 {
+		opts.Rounds = 10
+	}
+	if opts.Duration <= 0 {
+		opts.Duration = time.Second
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	m, err := exampleManager()
+	if err != nil {
+		return nil, err
+	}
+	bare, withSession := httpHandlers(m)
+	cookie, err := login(withSession)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bareURL, err := serve(ctx, bare)
+	if err != nil {
+		return nil, err
+	}
+	sessionURL, err := serve(ctx, withSession)
+	if err != nil {
+		return nil, err
+	}
+	hdr := http.Header{"Cookie": {cookie}}
+	attack := func(name, url string) (*vegeta.Metrics, error) {
+		// An Attacker stops for good when its attack ends: one per turn.
+		atk := vegeta.NewAttacker(
+			vegeta.Workers(uint64(opts.Workers)), vegeta.MaxWorkers(uint64(opts.Workers)),
+			vegeta.Connections(opts.Workers), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
+		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url, Header: hdr})
+		var mt vegeta.Metrics
+		for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, opts.Duration, name) {
+			mt.Add(res)
+		}
+		mt.Close()
+		if mt.Success < 1 {
+			return nil, fmt.Errorf("%s: %.2f%% of requests succeeded: %v", name, 100*mt.Success, mt.Errors)
+		}
+		return &mt, nil
+	}
+	// Turns alternate: bare, value, bare, typed, bare, ... Each session
+	// turn is compared with the mean of the bare turns on either side of
+	// it, which meet about the same load on a busy machine.
+	type turn struct {
+		name, url string
+	}
+	bareTurn := turn{"bare", bareURL}
+	seq := []turn{bareTurn}
+	for range opts.Rounds {
+		seq = append(seq, turn{"value", sessionURL + "value"}, bareTurn, turn{"typed", sessionURL}, bareTurn)
+	}
+	runs := make([]*vegeta.Metrics, len(seq))
+	for i, tg := range seq {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		mt, err := attack(tg.name, tg.url)
+		if err != nil {
+			return nil, err
+		}
+		runs[i] = mt
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "http turn %d/%d  %-6s %8.0f req/s  p50 %v  p99 %v\n",
+				i+1, len(seq), tg.name, mt.Throughput, mt.Latencies.P50, mt.Latencies.P99)
+		}
+	}
+	var bares, values, typed []*vegeta.Metrics
+	var valueShares, typedShares []float64
+	for i, tg := range seq {
+		switch tg.name {
+		case "bare":
+			bares = append(bares, runs[i])
+		case "value":
+			values = append(values, runs[i])
+			valueShares = append(valueShares, 2*runs[i].Throughput/(runs[i-1].Throughput+runs[i+1].Throughput))
+		case "typed":
+			typed = append(typed, runs[i])
+			typedShares = append(typedShares, 2*runs[i].Throughput/(runs[i-1].Throughput+runs[i+1].Throughput))
+		}
+	}
+	res := &HTTPResults{Rounds: opts.Rounds, Workers: opts.Workers, Duration: opts.Duration}
+	res.Bare = httpStat("bare handler", bares)
+	res.Bare.Share = 1
+	res.Value = httpStat("session middleware: open + read a value", values)
+	res.Value.Share = median(valueShares)
+	res.Typed = httpStat("session middleware: open + the example page's typed reads", typed)
+	res.Typed.Share = median(typedShares)
+	return res, nil
+}
+
+func httpStat(name string, ms []*vegeta.Metrics) HTTPStat {
+	var rates, p50, p99 []float64
+	var n uint64
+	for _, m := range ms {
+		rates = append(rates, m.Throughput)
+		p50 = append(p50, float64(m.Latencies.P50))
+		p99 = append(p99, float64(m.Latencies.P99))
+		n += m.Requests
+	}
+	return HTTPStat{Name: name, Rate: median(rates), P50: time.Duration(median(p50)), P99: time.Duration(median(p99)), Requests: n}
+}
+
+// WriteMarkdown writes the HTTP table.
+func (r *HTTPResults) WriteMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "HTTP on loopback, vegeta at full speed with %d workers, %d turns of %v for each session route between turns of the bare one (medians; the share compares each turn with the bare turns on either side):\n\n",
+		r.Workers, r.Rounds, r.Duration)
+	fmt.Fprintln(w, "| chi router | requests/s | p50 | p99 | share of bare |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, s := range []HTTPStat{r.Bare, r.Value, r.Typed} {
+		fmt.Fprintf(w, "| %s | %.0f | %v | %v | %.0f%% |\n", s.Name, s.Rate, round(s.P50), round(s.P99), 100*s.Share)
+	}
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case d >= time.Microsecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
