@@ -31,10 +31,16 @@ type FaultStat struct {
 	Outage time.Duration
 	// Errors counts the failed requests in the window.
 	Errors int
+	// Unavailable is how long after the injection the app failed
+	// requests: to the end of the window's last failed request, 0 when
+	// none failed.
+	Unavailable time.Duration
 	// Recovery is how long after the server served again the app still
 	// failed requests: from Restored to the end of the window's last
 	// failed request, 0 when none failed after Restored.
 	Recovery time.Duration
+	// At is when the fault began, from the start of the run.
+	At time.Duration
 }
 
 // Report is the outcome of one app (one store, one mode) in one run.
@@ -82,7 +88,7 @@ const maxEvents = 10
 
 // summarize makes the report of results and events given the fault
 // windows and the grace after each.
-func summarize(r *Report, results []Result, events []Event, windows []Window, grace time.Duration) {
+func summarize(r *Report, start time.Time, results []Result, events []Event, windows []Window, grace time.Duration) {
 	r.Requests = len(results)
 	r.Errors = map[Class]int{}
 	lat := make([]time.Duration, 0, len(results))
@@ -98,7 +104,7 @@ func summarize(r *Report, results []Result, events []Event, windows []Window, gr
 	}
 	r.P50, r.P99 = percentile(lat, 50), percentile(lat, 99)
 	for _, w := range windows {
-		fs := FaultStat{Fault: w.Fault, Outage: w.Restored.Sub(w.Start)}
+		fs := FaultStat{Fault: w.Fault, Outage: w.Restored.Sub(w.Start), At: w.Start.Sub(start)}
 		var last time.Time
 		for _, res := range results {
 			if res.Class == OK || res.Class == WrongPage || !overlaps(res, w, grace) {
@@ -108,6 +114,9 @@ func summarize(r *Report, results []Result, events []Event, windows []Window, gr
 			if res.End.After(last) {
 				last = res.End
 			}
+		}
+		if !last.IsZero() {
+			fs.Unavailable = last.Sub(w.Start)
 		}
 		if last.After(w.Restored) {
 			fs.Recovery = last.Sub(w.Restored)
@@ -182,7 +191,7 @@ func percentile(d []time.Duration, p int) time.Duration {
 // WriteTable writes reports as a Markdown table, one row per app, then the
 // failures and the first events of each.
 func WriteTable(w io.Writer, reports []*Report) {
-	fmt.Fprintln(w, "| store | mode | users | requests | req/s | errors by class | outside windows | lost acked saves | gone after error | faults: outage / errors / recovery | p50 | p99 | RSS start → end | heap start → end | goroutines | result |")
+	fmt.Fprintln(w, "| store | mode | users | requests | req/s | errors by class | outside windows | lost acked saves | gone after error | faults: server back / errors / app failing / after server back | p50 | p99 | RSS start → end | heap start → end | goroutines | result |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---|---|---|---|")
 	for _, r := range reports {
 		lost := fmt.Sprint(r.Lost)
@@ -203,10 +212,16 @@ func WriteTable(w io.Writer, reports []*Report) {
 			mib(r.MemStart.HeapInuse)+" → "+mib(r.MemEnd.HeapInuse), r.MemStart.Goroutines, r.MemEnd.Goroutines, result)
 	}
 	for _, r := range reports {
-		if len(r.Failures) == 0 && len(r.Events) == 0 {
+		if len(r.Failures) == 0 && len(r.Events) == 0 && len(r.Faults) < 2 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s/%s:\n", r.Store, r.Mode)
+		if len(r.Faults) > 1 {
+			for i, f := range r.Faults {
+				fmt.Fprintf(w, "  fault %d, %s at +%.0fs: server back after %.1fs, %d errors, the app failing for %.1fs (%.1fs after the server was back)\n",
+					i+1, f.Fault, f.At.Seconds(), f.Outage.Seconds(), f.Errors, f.Unavailable.Seconds(), f.Recovery.Seconds())
+			}
+		}
 		for _, f := range r.Failures {
 			fmt.Fprintf(w, "  FAIL: %s\n", f)
 		}
@@ -229,15 +244,16 @@ func errorClasses(m map[Class]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// faults sums the faults up by name: how many, the longest outage, the
-// failed requests, the longest recovery.
+// faults sums the faults up by name: how many, the longest time to get
+// the server back, the failed requests, the longest time the app failed
+// requests, and the longest it failed them after the server was back.
 func faults(fs []FaultStat) string {
 	if len(fs) == 0 {
 		return "none"
 	}
 	type sum struct {
-		n, errors        int
-		outage, recovery time.Duration
+		n, errors                     int
+		outage, unavailable, recovery time.Duration
 	}
 	var names []string
 	sums := map[string]*sum{}
@@ -251,12 +267,14 @@ func faults(fs []FaultStat) string {
 		s.n++
 		s.errors += f.Errors
 		s.outage = max(s.outage, f.Outage)
+		s.unavailable = max(s.unavailable, f.Unavailable)
 		s.recovery = max(s.recovery, f.Recovery)
 	}
 	var parts []string
 	for _, name := range names {
 		s := sums[name]
-		parts = append(parts, fmt.Sprintf("%s ×%d: ≤%.1fs / %d / ≤%.1fs", name, s.n, s.outage.Seconds(), s.errors, s.recovery.Seconds()))
+		parts = append(parts, fmt.Sprintf("%s ×%d: ≤%.1fs / %d / ≤%.1fs / ≤%.1fs",
+			name, s.n, s.outage.Seconds(), s.errors, s.unavailable.Seconds(), s.recovery.Seconds()))
 	}
 	return strings.Join(parts, "; ")
 }

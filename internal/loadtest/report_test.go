@@ -38,43 +38,44 @@ func TestSummarize(t *testing.T) {
 		wantOutside  int
 		wantErrors   int // in the window
 		wantRecovery time.Duration
+		wantUnavail  time.Duration
 		wantLost     int64
 		wantFailures []string // substrings, one per failure
 	}{
-		{"all ok", true, []Result{at(1, 1.1, OK), at(11, 11.1, OK)}, nil, []Window{window}, 0, 0, 0, 0, nil},
+		{"all ok", true, []Result{at(1, 1.1, OK), at(11, 11.1, OK)}, nil, []Window{window}, 0, 0, 0, 0, 0, nil},
 		{"errors during the fault", true,
 			[]Result{at(9, 9.1, OK), at(10.5, 10.6, HTTP5xx), at(11.9, 12.5, HTTP5xx), at(13, 13.1, OK)},
-			nil, []Window{window}, 0, 2, 500 * time.Millisecond, 0, nil},
+			nil, []Window{window}, 0, 2, 500 * time.Millisecond, 2500 * time.Millisecond, 0, nil},
 		{"a request that began before the fault and failed in it", true,
-			[]Result{at(9.5, 10.2, Timeout), at(13, 13.1, OK)}, nil, []Window{window}, 0, 1, 0, 0, nil},
+			[]Result{at(9.5, 10.2, Timeout), at(13, 13.1, OK)}, nil, []Window{window}, 0, 1, 0, 200 * time.Millisecond, 0, nil},
 		{"errors in the grace", true,
-			[]Result{at(16.5, 16.9, HTTP5xx), at(13, 13.1, OK)}, nil, []Window{window}, 0, 1, 4900 * time.Millisecond, 0, nil},
+			[]Result{at(16.5, 16.9, HTTP5xx), at(13, 13.1, OK)}, nil, []Window{window}, 0, 1, 4900 * time.Millisecond, 6900 * time.Millisecond, 0, nil},
 		{"errors after the grace", true,
-			[]Result{at(17.5, 17.6, HTTP5xx), at(30, 30.1, Transport), at(31, 31.1, OK)}, nil, []Window{window}, 2, 0, 0, 0,
+			[]Result{at(17.5, 17.6, HTTP5xx), at(30, 30.1, Transport), at(31, 31.1, OK)}, nil, []Window{window}, 2, 0, 0, 0, 0,
 			[]string{"2 failed requests outside"}},
 		{"errors before any fault", true,
-			[]Result{at(1, 1.1, HTTPOther), at(2, 2.1, OK)}, nil, []Window{window}, 1, 0, 0, 0, []string{"1 failed requests outside"}},
+			[]Result{at(1, 1.1, HTTPOther), at(2, 2.1, OK)}, nil, []Window{window}, 1, 0, 0, 0, 0, []string{"1 failed requests outside"}},
 		{"errors without faults", false,
-			[]Result{at(1, 1.1, HTTP5xx), at(2, 2.1, OK)}, nil, nil, 1, 0, 0, 0, []string{"outside"}},
+			[]Result{at(1, 1.1, HTTP5xx), at(2, 2.1, OK)}, nil, nil, 1, 0, 0, 0, 0, []string{"outside"}},
 		{"a wrong page in the window", false,
-			[]Result{at(11, 11, WrongPage), at(12, 12.1, OK)}, []Event{{Kind: Wrong}}, []Window{window}, 0, 0, 0, 0,
+			[]Result{at(11, 11, WrongPage), at(12, 12.1, OK)}, []Event{{Kind: Wrong}}, []Window{window}, 0, 0, 0, 0, 0,
 			[]string{"1 wrong pages"}},
 		{"losses where the store must not lose", true,
 			[]Result{at(13, 13.1, OK)}, []Event{{Kind: Lost, Saves: 3}, {Kind: Lost, Saves: 1}, {Kind: GoneAfterError}},
-			[]Window{window}, 0, 0, 0, 4, []string{"4 acknowledged saves lost"}},
+			[]Window{window}, 0, 0, 0, 0, 4, []string{"4 acknowledged saves lost"}},
 		{"losses reported only", false,
-			[]Result{at(13, 13.1, OK)}, []Event{{Kind: Lost, Saves: 3}}, []Window{window}, 0, 0, 0, 3, nil},
+			[]Result{at(13, 13.1, OK)}, []Event{{Kind: Lost, Saves: 3}}, []Window{window}, 0, 0, 0, 0, 3, nil},
 		{"a fault that failed", true,
 			[]Result{at(13, 13.1, OK)}, nil, []Window{{Fault: "x", Start: t0, Restored: t0, Err: errors.New("boom")}},
-			0, 0, 0, 0, []string{"fault x: boom"}},
+			0, 0, 0, 0, 0, []string{"fault x: boom"}},
 		{"nothing succeeded", false,
-			[]Result{at(11, 11.1, HTTP5xx)}, nil, []Window{window}, 0, 1, 0, 0, []string{"no request succeeded"}},
+			[]Result{at(11, 11.1, HTTP5xx)}, nil, []Window{window}, 0, 1, 0, 1100 * time.Millisecond, 0, []string{"no request succeeded"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := &Report{MustNotLose: tt.mustNotLose}
-			summarize(r, tt.results, tt.events, tt.windows, grace)
+			summarize(r, t0, tt.results, tt.events, tt.windows, grace)
 			if r.Outside != tt.wantOutside {
 				t.Errorf("outside = %d, want %d", r.Outside, tt.wantOutside)
 			}
@@ -82,8 +83,10 @@ func TestSummarize(t *testing.T) {
 				t.Errorf("lost = %d, want %d", r.Lost, tt.wantLost)
 			}
 			if len(tt.windows) > 0 && tt.windows[0].Err == nil {
-				if f := r.Faults[0]; f.Errors != tt.wantErrors || f.Recovery != tt.wantRecovery || f.Outage != 2*time.Second {
-					t.Errorf("fault = %+v, want %d errors, recovery %v, outage 2s", f, tt.wantErrors, tt.wantRecovery)
+				if f := r.Faults[0]; f.Errors != tt.wantErrors || f.Recovery != tt.wantRecovery ||
+					f.Unavailable != tt.wantUnavail || f.Outage != 2*time.Second || f.At != 10*time.Second {
+					t.Errorf("fault = %+v, want %d errors, failing %v, recovery %v, outage 2s, at 10s",
+						f, tt.wantErrors, tt.wantUnavail, tt.wantRecovery)
 				}
 			}
 			if len(r.Failures) != len(tt.wantFailures) {
@@ -205,7 +208,7 @@ func TestTargets(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	t.Parallel()
 	r := &Report{Store: "postgres", Mode: ServerMode, Users: 2, MustNotLose: true, Duration: 10 * time.Second}
-	summarize(r, []Result{at(1, 1.002, OK), at(11, 11.5, HTTP5xx)},
+	summarize(r, t0, []Result{at(1, 1.002, OK), at(11, 11.5, HTTP5xx)},
 		[]Event{{At: t0, Kind: Lost, Saves: 2, What: "the session of alice is gone"}},
 		[]Window{{Fault: "postgres-restart", Start: t0.Add(10 * time.Second), Restored: t0.Add(11 * time.Second)}}, time.Second)
 	var b strings.Builder
@@ -213,7 +216,7 @@ func TestWriteTable(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"| postgres | server | 2 | 2 | 0 | 5xx 1 | 0 | 2 |",
-		"postgres-restart ×1: ≤1.0s / 1 / ≤0.5s",
+		"postgres-restart ×1: ≤1.0s / 1 / ≤1.5s / ≤0.5s",
 		"| FAIL |",
 		"FAIL: 2 acknowledged saves lost",
 		"lost: the session of alice is gone",

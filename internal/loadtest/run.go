@@ -206,7 +206,7 @@ func Run(ctx context.Context, bin string, target Target, o Options) ([]*Report, 
 		}
 		a.rep.Duration = elapsed
 		results, events := a.rec.snapshot()
-		summarize(a.rep, results, events, windows, o.Grace)
+		summarize(a.rep, start, results, events, windows, o.Grace)
 		reports = append(reports, a.rep)
 	}
 	apps = nil
