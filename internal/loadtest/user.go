@@ -136,11 +136,26 @@ type answer struct {
 	cookie bool // a Set-Cookie with a value for the session cookie
 }
 
-// do sends req over c, records it, and reads the answer.
-func (us *user) do(c *http.Client, req *http.Request, op string, want int) answer {
+// do sends a request over c, records it, and reads the answer: a GET of
+// the page with cookies added (nil form), or a POST of form to path.
+func (us *user) do(ctx context.Context, c *http.Client, path string, form url.Values, cookies []*http.Cookie, op string, want int) answer {
 	start := us.now()
-	resp, err := c.Do(req)
+	method, body := http.MethodGet, io.Reader(nil)
+	if form != nil {
+		method, body = http.MethodPost, strings.NewReader(form.Encode())
+	}
 	var a answer
+	var resp *http.Response
+	req, err := http.NewRequestWithContext(ctx, method, us.base+path, body)
+	if err == nil {
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for _, ck := range cookies {
+			req.AddCookie(ck)
+		}
+		resp, err = c.Do(req)
+	}
 	status := 0
 	if err == nil {
 		var b []byte
@@ -166,20 +181,14 @@ func (us *user) do(c *http.Client, req *http.Request, op string, want int) answe
 }
 
 func (us *user) get(ctx context.Context, op string) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, us.base+"/", nil)
-	if err != nil {
-		panic(err) // the URL was parsed in newUser
-	}
-	return us.do(us.c, req, op, http.StatusOK)
+	return us.do(ctx, us.c, "/", nil, nil, op, http.StatusOK)
 }
 
 func (us *user) post(ctx context.Context, path string, form url.Values, op string) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, us.base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		panic(err)
+	if form == nil {
+		form = url.Values{}
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return us.do(us.c, req, op, http.StatusSeeOther)
+	return us.do(ctx, us.c, path, form, nil, op, http.StatusSeeOther)
 }
 
 // login signs in (without remember-me): a 303 that sets the session
@@ -321,14 +330,7 @@ func (us *user) replayOne(ctx context.Context) bool {
 // holding a copy) and checks that it gets the login form. A set that opens
 // the session again is a logout lost; it is then dropped.
 func (us *user) replay(ctx context.Context, i int, op string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, us.base+"/", nil)
-	if err != nil {
-		panic(err)
-	}
-	for _, c := range us.revoked[i] {
-		req.AddCookie(c)
-	}
-	a := us.do(us.client(nil), req, op, http.StatusOK)
+	a := us.do(ctx, us.client(nil), "/", nil, us.revoked[i], op, http.StatusOK)
 	if a.class != OK {
 		return
 	}
