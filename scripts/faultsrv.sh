@@ -256,24 +256,40 @@ start_cluster() {
 
 fault_cluster_failover() {
   wait_for "the Cluster to be whole before the fault" cluster_whole
-  local victim port
+  local victim port id replica
   for port in "${CLUSTER_PORTS[@]}"; do
     if rcli "$port" INFO replication | grep -q '^role:master'; then victim=$port; break; fi
   done
   [ -n "${victim:-}" ] || die "no Cluster master found"
-  log "SIGKILL the Cluster master $HOST:$victim"
+  id=$(rcli "$victim" CLUSTER MYID)
+  replica=$(rcli "$victim" CLUSTER NODES | awk -v id="$id" '$4 == id {split($2, a, "[:@]"); print a[2]; exit}')
+  [ -n "$replica" ] || die "the Cluster master $HOST:$victim has no replica"
+  log "SIGKILL the Cluster master $HOST:$victim (its replica: $HOST:$replica)"
   kill_pidfile "$DIR/redis-$victim.pid" KILL
+  # The others mark it failed (after cluster-node-timeout), its replica is
+  # elected and takes its slots, and the cluster serves every slot again.
   taken_over() {
     local p
+    rcli "$replica" INFO replication | grep -q '^role:master' || return 1
     for p in "${CLUSTER_PORTS[@]}"; do
       [ "$p" = "$victim" ] && continue
       cluster_ok "$p" || return 1
+      rcli "$p" CLUSTER NODES | awk -v id="$id" '$1 == id && $3 ~ /fail/ && $3 !~ /fail\?/ {f=1} END {exit !f}' || return 1
     done
   }
-  # The others mark it failed, then its replica takes its slots.
-  sleep 0.5
-  wait_for "the Cluster to fail over" taken_over
-  log "the Cluster is ok without $HOST:$victim; it comes back as a replica"
+  wait_for "the Cluster to fail over to $HOST:$replica" taken_over
+  log "$HOST:$replica took over; $HOST:$victim comes back as its replica"
+  # It comes back empty (no persistence) and, by its nodes.conf, a master
+  # of its old slots: told so, it would serve them empty until the others
+  # demote it. Its nodes.conf is made to say what the cluster now knows of
+  # it: a replica of $replica, with no slots.
+  local rid
+  rid=$(rcli "$replica" CLUSTER MYID)
+  awk -v id="$id" -v rid="$rid" '
+    $1 == id { $3 = "myself,slave"; $4 = rid; NF = 8 }
+    $1 == rid { sub(/slave/, "master", $3); $4 = "-" }
+    { print }' "$DIR/redis-$victim/nodes.conf" >"$DIR/redis-$victim/nodes.conf.new"
+  mv "$DIR/redis-$victim/nodes.conf.new" "$DIR/redis-$victim/nodes.conf"
   redis_start "$victim"
   wait_for "the Cluster to be whole again" cluster_whole
 }
