@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"math/big"
 	"net"
@@ -320,11 +321,15 @@ func (b *browser) step(name string, fn func() error) {
 	b.t.Fatalf("%s: %v\nscreenshot, page, cookies and the app's log in %s", name, err, dir)
 }
 
-// artifacts saves what the browser shows now and returns the directory:
-// under $SESSIONGO_ARTIFACTS when set, else a new directory in the
-// system's temporary directory, kept after the test.
+// artifacts saves what the browser shows now and returns the directory, a
+// new one kept after the test: under $SESSIONGO_ARTIFACTS when set, else
+// under the test's output directory (go test -outputdir), else in the
+// system's temporary directory.
 func (b *browser) artifacts(step string) string {
 	parent := os.Getenv("SESSIONGO_ARTIFACTS")
+	if f := flag.Lookup("test.outputdir"); parent == "" && f != nil {
+		parent = f.Value.String()
+	}
 	if parent == "" {
 		parent = os.TempDir()
 	}
