@@ -59,8 +59,6 @@ type Options struct {
 	// argument (e.g. bash scripts/faultsrv.sh fault). It must return once
 	// the server serves again.
 	FaultCommand []string
-	// Dir is where Run puts its files (SQLite databases).
-	Dir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 	// AppLog receives the apps' standard error; nil discards it.
@@ -86,6 +84,9 @@ type app struct {
 // error is for a run that could not be made (an app that does not start);
 // a run that went wrong is a report that did not pass.
 func Run(ctx context.Context, bin string, target Target, o Options) ([]*Report, error) {
+	if err := o.check(target); err != nil {
+		return nil, err
+	}
 	logf := func(format string, args ...any) {
 		if o.Log != nil {
 			fmt.Fprintf(o.Log, "[load %s] %s\n", target.Store, fmt.Sprintf(format, args...))
@@ -211,6 +212,31 @@ func Run(ctx context.Context, bin string, target Target, o Options) ([]*Report, 
 	}
 	apps = nil
 	return reports, ctx.Err()
+}
+
+// ErrOptions is the error of Run for options it cannot run with.
+var ErrOptions = errors.New("loadtest: invalid options")
+
+// check reports options Run cannot run with.
+func (o Options) check(t Target) error {
+	switch {
+	case o.Users < 1:
+		return fmt.Errorf("%w: %d users", ErrOptions, o.Users)
+	case !(o.Rate > 0 && o.Rate <= 1000):
+		return fmt.Errorf("%w: %v steps per second, want (0, 1000]", ErrOptions, o.Rate)
+	case o.Duration <= 0 || o.Warmup < 0 || o.Every < 0 || o.Grace < 0 || o.Tail < 0:
+		return fmt.Errorf("%w: a negative or zero duration", ErrOptions)
+	case len(o.Modes) == 0:
+		return fmt.Errorf("%w: no mode", ErrOptions)
+	case t.Fault != "" && len(o.FaultCommand) == 0:
+		return fmt.Errorf("%w: a fault (%s) and no fault command", ErrOptions, t.Fault)
+	}
+	for _, m := range o.Modes {
+		if m != CookieMode && m != ServerMode {
+			return fmt.Errorf("%w: mode %q", ErrOptions, m)
+		}
+	}
+	return nil
 }
 
 // inject runs the fault command for fault and returns its window.

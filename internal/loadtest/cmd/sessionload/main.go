@@ -105,7 +105,6 @@ func run() int {
 		return 2
 	}
 	defer os.RemoveAll(dir)
-	o.Dir = dir
 	o.Log = os.Stderr
 	if *appLog != "" {
 		f, err := os.OpenFile(*appLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
