@@ -58,8 +58,10 @@ type Report struct {
 	Requests int
 	Errors   map[Class]int
 	// Outside counts the failed requests outside every fault window; it
-	// must be 0.
-	Outside int
+	// must be 0. OutsideResults are the first of them, for the details
+	// (the apps' log has the errors' text at the same times).
+	Outside        int
+	OutsideResults []Result
 	// Lost counts the acknowledged saves found missing (Kind Lost), in
 	// LostEvents events; GoneAfterError the sessions gone after a failed
 	// request (reported only); Wrong the wrong pages.
@@ -100,6 +102,9 @@ func summarize(r *Report, start time.Time, results []Result, events []Event, win
 		r.Errors[res.Class]++
 		if res.Class != WrongPage && !inWindow(res, windows, grace) {
 			r.Outside++
+			if len(r.OutsideResults) < maxEvents {
+				r.OutsideResults = append(r.OutsideResults, res)
+			}
 		}
 	}
 	r.P50, r.P99 = percentile(lat, 50), percentile(lat, 99)
@@ -224,6 +229,10 @@ func WriteTable(w io.Writer, reports []*Report) {
 		}
 		for _, f := range r.Failures {
 			fmt.Fprintf(w, "  FAIL: %s\n", f)
+		}
+		for _, res := range r.OutsideResults {
+			fmt.Fprintf(w, "  %s outside the fault windows: %s %s (%.1fms)\n", res.Start.Format("15:04:05.000"),
+				res.Op, res.Class, float64(res.End.Sub(res.Start))/float64(time.Millisecond))
 		}
 		for _, e := range r.Events {
 			fmt.Fprintf(w, "  %s %s: %s\n", e.At.Format("15:04:05.000"), e.Kind, e.What)

@@ -100,6 +100,9 @@ func TestSummarize(t *testing.T) {
 			if r.Passed() != (len(tt.wantFailures) == 0) {
 				t.Errorf("Passed() = %v with failures %q", r.Passed(), r.Failures)
 			}
+			if len(r.OutsideResults) != tt.wantOutside {
+				t.Errorf("%d outside results kept, want %d", len(r.OutsideResults), tt.wantOutside)
+			}
 			if r.Requests != len(tt.results) {
 				t.Errorf("requests = %d, want %d", r.Requests, len(tt.results))
 			}
@@ -208,17 +211,18 @@ func TestTargets(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	t.Parallel()
 	r := &Report{Store: "postgres", Mode: ServerMode, Users: 2, MustNotLose: true, Duration: 10 * time.Second}
-	summarize(r, t0, []Result{at(1, 1.002, OK), at(11, 11.5, HTTP5xx)},
+	summarize(r, t0, []Result{at(1, 1.002, OK), at(11, 11.5, HTTP5xx), at(30, 30.25, HTTP5xx)},
 		[]Event{{At: t0, Kind: Lost, Saves: 2, What: "the session of alice is gone"}},
 		[]Window{{Fault: "postgres-restart", Start: t0.Add(10 * time.Second), Restored: t0.Add(11 * time.Second)}}, time.Second)
 	var b strings.Builder
 	WriteTable(&b, []*Report{r})
 	out := b.String()
 	for _, want := range []string{
-		"| postgres | server | 2 | 2 | 0 | 5xx 1 | 0 | 2 |",
+		"| postgres | server | 2 | 3 | 0 | 5xx 2 | 1 | 2 |",
 		"postgres-restart ×1: ≤1.0s / 1 / ≤1.5s / ≤0.5s",
 		"| FAIL |",
 		"FAIL: 2 acknowledged saves lost",
+		"outside the fault windows: page 5xx (250.0ms)",
 		"lost: the session of alice is gone",
 	} {
 		if !strings.Contains(out, want) {
