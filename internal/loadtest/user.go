@@ -26,9 +26,9 @@ const (
 	CookieMode Mode = "cookie"
 	// ServerMode keeps the sessions in the store (Config.Store): every
 	// sign-in and visit is a save; a lost save is a session gone or a
-	// counter gone back. The example's logout needs cookie storage, so in
-	// this mode a user logs out by closing the browser (dropping its
-	// cookies).
+	// counter gone back. In this mode a user logs out by closing the
+	// browser (dropping its cookies): the run measures saves, and a
+	// Destroy's deletes are covered by the stores' own tests.
 	ServerMode Mode = "server"
 )
 
