@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -174,13 +173,14 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-// quiet installs quietLogger once: go-redis keeps its logger in a global
-// that is not safe to set while clients run.
-var quiet sync.Once
+// go-redis keeps its logger in a global that is not safe to set while
+// clients run, so it is set before anything else: at package init, which
+// also covers the tests that run commands in-process beside clients of
+// their own.
+func init() { redis.SetLogger(quietLogger{}) }
 
 // redisClient makes the go-redis client of a redis*:// URL.
 func redisClient(u *url.URL) (redis.UniversalClient, error) {
-	quiet.Do(func() { redis.SetLogger(quietLogger{}) })
 	tls := strings.HasPrefix(u.Scheme, "rediss")
 	v := *u
 	v.Scheme = "redis"

@@ -307,5 +307,3 @@ func storeLifecycle(t *testing.T, store string) {
 		t.Errorf("bob's session after alice's revoke: exists %v error %+v", r.Exists, r.Error)
 	}
 }
-
-func init() { redis.SetLogger(quietLogger{}) }
