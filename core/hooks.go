@@ -65,8 +65,10 @@ type Hooks struct {
 	// backend fails with anything but a missing record (which is how a
 	// store says that a session ended).
 	OnStoreError func(ctx context.Context, e StoreEvent)
-	// OnStoreCall observes every call to the Store and to the revocation
-	// backend: it is called before the call, which then runs with the
+	// OnStoreCall observes every call to the Store (including those of its
+	// optional interfaces: the subject index, the group info of
+	// Manager.Devices) and to the revocation backend, one StoreOp each: it
+	// is called before the call, which then runs with the
 	// context it returns (a tracer's span context, so that a store's own
 	// instrumentation nests under it), and the function it returns, when
 	// not nil, is called after the call with its error (nil on success; a
@@ -235,6 +237,9 @@ const (
 	StoreSessions StoreOp = "sessions" // store.SubjectIndex.Sessions
 	StoreRevoked  StoreOp = "revoked"  // store.Revoker.Revoked (a revocation lookup)
 	StoreRevoke   StoreOp = "revoke"   // store.Revoker.Revoke (writing marks)
+	// StoreGroupInfo is store.GroupInfoReader.GroupInfo, which
+	// Manager.Devices calls once per record of the subject index.
+	StoreGroupInfo StoreOp = "group_info"
 )
 
 // StoreCall describes one call to the Store or to the revocation backend,

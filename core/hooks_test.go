@@ -139,12 +139,14 @@ func (l *hookLog) hooks() Hooks {
 }
 
 // hkStore checks that every call runs with the context OnStoreCall
-// returned, and fails with err while it is set.
+// returned, and fails with err while it is set (only calls of failOp, when
+// set).
 type hkStore struct {
 	Store
-	t   testing.TB
-	mu  sync.Mutex
-	err error
+	t      testing.TB
+	mu     sync.Mutex
+	err    error
+	failOp StoreOp
 }
 
 func (s *hkStore) check(ctx context.Context, op StoreOp) error {
@@ -153,10 +155,19 @@ func (s *hkStore) check(ctx context.Context, op StoreOp) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failOp != "" && s.failOp != op {
+		return nil
+	}
 	return s.err
 }
 
 func (s *hkStore) fail(err error) { s.mu.Lock(); s.err = err; s.mu.Unlock() }
+
+func (s *hkStore) failOnly(op StoreOp, err error) {
+	s.mu.Lock()
+	s.failOp, s.err = op, err
+	s.mu.Unlock()
+}
 
 func (s *hkStore) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
 	if err := s.check(ctx, StoreGet); err != nil {
@@ -184,6 +195,13 @@ func (s *hkStore) Sessions(ctx context.Context, name, audience, subject string, 
 		return nil, err
 	}
 	return s.Store.(store.SubjectIndex).Sessions(ctx, name, audience, subject, now)
+}
+
+func (s *hkStore) GroupInfo(ctx context.Context, name, key string, now time.Time) (store.GroupInfo, error) {
+	if err := s.check(ctx, StoreGroupInfo); err != nil {
+		return store.GroupInfo{}, err
+	}
+	return s.Store.(store.GroupInfoReader).GroupInfo(ctx, name, key, now)
 }
 
 // hkServe runs h on a request carrying the jar's cookies, in a context the
@@ -721,6 +739,50 @@ func TestHooksRevocation(t *testing.T) {
 			t.Errorf("hooks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
+}
+
+// TestHooksDevices: Manager.Devices reads the subject index and then the
+// group info of each record, every read a store call; a failed group info
+// read reaches OnStoreError, a record gone since the index was read does
+// not.
+func TestHooksDevices(t *testing.T) {
+	t.Parallel()
+	ctx := context.WithValue(context.Background(), hkRequestKey{}, true)
+	log := newHookLog(t)
+	st := &hkStore{Store: newTestMemoryStore(t), t: t}
+	e := hkEnvironment(t, st, log.hooks(), nil)
+	hkSteps[1].run(t, e) // sign-in: a session and a remember record
+	log.take()
+	ds, err := e.m.Devices(ctx, "alice")
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Devices = %+v, %v; want one device", ds, err)
+	}
+	index := []string{"call sessions session", "call sessions remember", "call sessions session", "call sessions remember"}
+	want := append(slices.Clone(index), "call group_info session", "call group_info remember")
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Errorf("hooks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	down := errors.New("store down")
+	st.failOnly(StoreGroupInfo, down)
+	if _, err := e.m.Devices(ctx, "alice"); !errors.Is(err, ErrStore) || !errors.Is(err, down) {
+		t.Fatalf("Devices with group info failing = %v, want ErrStore wrapping the store's error", err)
+	}
+	want = append(slices.Clone(index), "call group_info session", "done group_info session: not found false", "store error group_info session")
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Errorf("hooks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	st.failOnly(StoreGroupInfo, ErrNotFound) // both records ended since the index was read
+	if ds, err := e.m.Devices(ctx, "alice"); err != nil || len(ds) != 0 {
+		t.Fatalf("Devices with the records gone = %+v, %v; want none", ds, err)
+	}
+	want = append(slices.Clone(index),
+		"call group_info session", "done group_info session: not found true",
+		"call group_info remember", "done group_info remember: not found true")
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Errorf("hooks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // TestHooksNilCostsNothing: a Manager whose Hooks are all nil allocates no
