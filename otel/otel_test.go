@@ -18,6 +18,7 @@ import (
 	session "github.com/sessiongo/session/core"
 	"github.com/sessiongo/session/core/store"
 	sessionotel "github.com/sessiongo/session/otel"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -472,5 +473,151 @@ func TestInstrumentKeepsHooks(t *testing.T) {
 	}
 	if n := len(tel.spans.Ended()); n != 1 {
 		t.Errorf("%d spans ended, want 1", n)
+	}
+}
+
+// TestDevices: the store calls of Manager.Devices, the subject index's and
+// the group info's, are spans and durations like the others.
+func TestDevices(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	cfg := session.Config{Secret: "sessionotel test secret", Store: st, StoreMetadata: true}
+	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar{}.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		s, _ := m.Open(w, r)
+		s.SetSubject("alice")
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx, request := tel.tp.Tracer("test").Start(context.Background(), "request")
+	ds, err := m.Devices(ctx, "alice")
+	request.End()
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Devices = %+v, %v; want one device", ds, err)
+	}
+	groupInfo := 0
+	for _, s := range tel.spans.Ended() {
+		if s.Name() != "session.store.group_info" {
+			continue
+		}
+		groupInfo++
+		if s.Parent().SpanID() != request.SpanContext().SpanID() {
+			t.Errorf("span %s: not a child of the request's span", s.Name())
+		}
+		want := map[attribute.Key]string{
+			sessionotel.StoreOperationKey: "group_info",
+			sessionotel.StoreTypeKey:      "session.MemoryStore",
+			sessionotel.AudienceKey:       "default",
+			sessionotel.CookieKey:         "session",
+		}
+		for _, kv := range s.Attributes() {
+			if w, ok := want[kv.Key]; ok && kv.Value.AsString() == w {
+				delete(want, kv.Key)
+			}
+		}
+		if len(want) > 0 {
+			t.Errorf("span %s: attributes %v, missing %v", s.Name(), s.Attributes(), want)
+		}
+	}
+	if groupInfo != 1 {
+		t.Errorf("%d group_info spans, want 1 (one record)", groupInfo)
+	}
+	got := tel.metrics(t)
+	if n := got["session.store.duration{session.audience=default,session.store.operation=group_info,session.store.type=session.MemoryStore}"]; n != 1 {
+		t.Errorf("group_info durations %d, want 1:\n%s", n, dump(got))
+	}
+}
+
+// TestGlobalProviders: with the global providers, Instrument before the
+// application installs its SDK works: the counts made before are reported
+// once the SDK is installed, and the store spans go to its tracer.
+// (It sets the globals: no other test of the package may use them.)
+func TestGlobalProviders(t *testing.T) {
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	cfg := session.Config{Secret: "sessionotel test secret", Store: st}
+	if err := sessionotel.Instrument(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() {
+		jar{}.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+			if _, err := m.Open(w, r); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	open() // before the SDK
+	tel := newTelemetry()
+	otel.SetMeterProvider(tel.mp)
+	otel.SetTracerProvider(tel.tp)
+	open()
+	j := jar{}
+	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		s, _ := m.Open(w, r)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	got := tel.metrics(t)
+	want := map[string]int64{
+		"session.opens{session.audience=default,session.outcome=none}":                                                        3,
+		"session.saves{session.audience=default,session.cookie=session}":                                                      1,
+		"session.cookie.size{session.audience=default,session.cookie=session}":                                                1,
+		"session.store.duration{session.audience=default,session.store.operation=set,session.store.type=session.MemoryStore}": 1,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("metrics:\n%s\nwant:\n%s", dump(got), dump(want))
+	}
+	if spans := tel.spans.Ended(); len(spans) != 1 || spans[0].Name() != "session.store.set" {
+		t.Errorf("spans %v, want session.store.set", spans)
+	}
+}
+
+// TestSharedProviders: two Managers of one audience instrumented with the
+// same providers add up in one series, as two users of a synchronous
+// counter would.
+func TestSharedProviders(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry()
+	for range 2 {
+		cfg := session.Config{Secret: "sessionotel test secret"}
+		if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := session.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jar{}.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+			if _, err := m.Open(w, r); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	for collection := range 2 { // cumulative: the second collection reports the same
+		got := tel.metrics(t)
+		want := map[string]int64{"session.opens{session.audience=default,session.outcome=none}": 2}
+		if !maps.Equal(got, want) {
+			t.Errorf("collection %d:\n%s\nwant:\n%s", collection, dump(got), dump(want))
+		}
 	}
 }
