@@ -37,13 +37,18 @@
 //     RevokeSession, with session.revocation.scope (key, subject, session).
 //   - session.store.duration (s, histogram): every call to the store and
 //     to the revocation backend, with session.store.operation (get, set,
-//     delete, sessions, revoked, revoke), session.store.type (the store's Go
-//     type, such as redisstore.Store) and, when the call failed, error.type
-//     (not_found for a missing record, which is how a store says that a
-//     session ended; deadline_exceeded, canceled, or the error's Go type).
+//     delete, sessions, group_info, revoked, revoke), session.store.type
+//     (the store's Go type, such as redisstore.Store) and, when the call
+//     failed, error.type (not_found for a missing record, which is how a
+//     store says that a session ended; deadline_exceeded, canceled, or the
+//     error's Go type).
 //   - session.cookie.size (By, histogram): the bytes of each cookie issued,
 //     as the browser sends them back (name=value of every chunk), with
 //     session.cookie.
+//
+// The counters are observable counters, which a callback reports at each
+// collection: an event costs an atomic add. They carry no exemplars; the
+// histograms, synchronous, carry the SDK's.
 //
 // # Traces
 //
