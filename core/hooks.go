@@ -65,14 +65,15 @@ type Hooks struct {
 	// backend fails with anything but a missing record (which is how a
 	// store says that a session ended).
 	OnStoreError func(ctx context.Context, e StoreEvent)
-	// OnStoreCall observes every call to the Store (including those of its
-	// optional interfaces: the subject index, the group info of
-	// Manager.Devices) and to the revocation backend, one StoreOp each: it
-	// is called before the call, which then runs with the
+	// OnStoreCall observes every call to the Store (those of its optional
+	// interfaces too: the subject index, the group info of
+	// Manager.Devices) and to the revocation backend, each named by a
+	// StoreOp: it is called before the call, which then runs with the
 	// context it returns (a tracer's span context, so that a store's own
 	// instrumentation nests under it), and the function it returns, when
-	// not nil, is called after the call with its error (nil on success; a
-	// missing record matches ErrNotFound). Use it for spans and latency.
+	// not nil, is called once after the call with its error (nil on
+	// success; a missing record matches ErrNotFound). Use it for spans and
+	// latency.
 	OnStoreCall func(ctx context.Context, c StoreCall) (context.Context, func(err error))
 }
 
