@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -67,8 +68,8 @@ func (l *hookLog) hooks() Hooks {
 	return Hooks{
 		OnOpen: func(ctx context.Context, e OpenEvent) {
 			line := "open " + string(e.Outcome)
-			if (e.Outcome == OutcomeOpened || e.Outcome == OutcomeRestored) != (e.Handle != "") {
-				l.t.Errorf("%s: handle %q", line, e.Handle)
+			if (e.Outcome == OutcomeOpened || e.Outcome == OutcomeRestored) != (e.Handle() != "") {
+				l.t.Errorf("%s: handle %q", line, e.Handle())
 			}
 			if (e.Err == nil) != (e.Outcome == OutcomeOpened || e.Outcome == OutcomeRestored || e.Outcome == OutcomeNone) {
 				l.t.Errorf("%s: err %v", line, e.Err)
@@ -85,37 +86,37 @@ func (l *hookLog) hooks() Hooks {
 			l.add(ctx, fmt.Sprintf("reject %s %s", e.Cookie, e.Reason))
 		},
 		OnCreate: func(ctx context.Context, e Event) {
-			l.checkHandle(e.Handle)
-			if e.Previous != "" {
+			l.checkHandle(e.Handle())
+			if e.Previous() != "" {
 				l.t.Errorf("create with a previous handle")
 			}
 			l.mu.Lock()
-			l.handles[e.Cookie] = e.Handle
+			l.handles[e.Cookie] = e.Handle()
 			l.sizes = append(l.sizes, e.Size)
 			l.mu.Unlock()
 			l.add(ctx, fmt.Sprintf("create %s%s", e.Cookie, map[bool]string{true: " renewed"}[e.Renewed]))
 		},
 		OnRotate: func(ctx context.Context, e Event) {
-			l.checkHandle(e.Handle)
+			l.checkHandle(e.Handle())
 			l.mu.Lock()
-			if prev := l.handles[e.Cookie]; e.Previous != prev {
-				l.t.Errorf("rotate %s: previous %q, want the last handle issued, %q", e.Cookie, e.Previous, prev)
+			if prev := l.handles[e.Cookie]; e.Previous() != prev {
+				l.t.Errorf("rotate %s: previous %q, want the last handle issued, %q", e.Cookie, e.Previous(), prev)
 			}
-			l.handles[e.Cookie] = e.Handle
+			l.handles[e.Cookie] = e.Handle()
 			l.sizes = append(l.sizes, e.Size)
 			l.mu.Unlock()
 			l.add(ctx, fmt.Sprintf("rotate %s%s", e.Cookie, map[bool]string{true: " renewed"}[e.Renewed]))
 		},
 		OnDestroy: func(ctx context.Context, e Event) {
 			l.mu.Lock()
-			if want := l.handles[CookieSession]; e.Handle != want {
-				l.t.Errorf("destroy: handle %q, want the session cookie's, %q", e.Handle, want)
+			if want := l.handles[CookieSession]; e.Handle() != want {
+				l.t.Errorf("destroy: handle %q, want the session cookie's, %q", e.Handle(), want)
 			}
 			l.mu.Unlock()
 			l.add(ctx, "destroy "+e.Audience)
 		},
 		OnLogout: func(ctx context.Context, e Event) {
-			l.checkHandle(e.Handle)
+			l.checkHandle(e.Handle())
 			l.add(ctx, "logout "+e.Audience)
 		},
 		OnRevoke: func(ctx context.Context, e RevokeEvent) {
@@ -500,8 +501,8 @@ func TestHooksHandle(t *testing.T) {
 	t.Parallel()
 	var handles []Handle
 	hooks := Hooks{
-		OnCreate: func(_ context.Context, e Event) { handles = append(handles, e.Handle) },
-		OnOpen:   func(_ context.Context, e OpenEvent) { handles = append(handles, e.Handle) },
+		OnCreate: func(_ context.Context, e Event) { handles = append(handles, e.Handle()) },
+		OnOpen:   func(_ context.Context, e OpenEvent) { handles = append(handles, e.Handle()) },
 	}
 	m := mustNew(t, Config{Secret: "handle test secret", Store: newTestMemoryStore(t), Hooks: hooks})
 	r := newRecorder("")
@@ -530,6 +531,92 @@ func TestHooksHandle(t *testing.T) {
 	other := handleOf(&s.meta.sid)
 	if other == want {
 		t.Errorf("two cookies have the same handle %q", want)
+	}
+}
+
+// TestHooksEventsKeepTheirCookies: an event kept after its hook returned
+// still names the cookies of its moment (it holds a copy, not the
+// session's id), and printing it with fmt or slog, in any verb or
+// handler, shows its handles and never the session id in any encoding.
+func TestHooksEventsKeepTheirCookies(t *testing.T) {
+	t.Parallel()
+	var opens []OpenEvent
+	var events []Event
+	keep := func(_ context.Context, e Event) { events = append(events, e) }
+	hooks := Hooks{
+		OnOpen:   func(_ context.Context, e OpenEvent) { opens = append(opens, e) },
+		OnCreate: keep, OnRotate: keep, OnDestroy: keep,
+	}
+	m := mustNew(t, Config{Secret: "handle test secret", Hooks: hooks})
+	r := newRecorder("")
+	if err := m.NewSession(r).Save(); err != nil {
+		t.Fatal(err)
+	}
+	s := m.NewSession(newRecorder(strings.SplitN(r.setCookies[0], ";", 2)[0]))
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	first := s.meta.sid
+	if err := s.Save(); err != nil { // rotates: s.meta.sid changes
+		t.Fatal(err)
+	}
+	second := s.meta.sid
+	if err := s.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	h1, h2 := handleOf(&first), handleOf(&second)
+	if len(opens) != 1 || opens[0].Handle() != h1 {
+		t.Fatalf("opens %v: want one, of handle %s", opens, h1)
+	}
+	type names struct{ handle, previous Handle }
+	var got []names
+	for _, e := range events {
+		got = append(got, names{e.Handle(), e.Previous()})
+	}
+	if want := []names{{h1, ""}, {h2, h1}, {h2, ""}}; !slices.Equal(got, want) {
+		t.Fatalf("create, rotate, destroy name %v, want %v", got, want)
+	}
+	if (OpenEvent{}).Handle() != "" || (Event{}).Handle() != "" || (Event{}).Previous() != "" {
+		t.Error("an event without a cookie has a handle")
+	}
+
+	rotate := events[1]
+	var leaks []string
+	for _, sid := range [][sidSize]byte{first, second} {
+		leaks = append(leaks, hex.EncodeToString(sid[:]), strings.ToUpper(hex.EncodeToString(sid[:])),
+			b64.EncodeToString(sid[:]), fmt.Sprint(sid[:8]), fmt.Sprintf("%#v", sid[:4]), fmt.Sprintf("%q", sid[:8]), string(sid[:8]))
+	}
+	var printed []string
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%10v"} {
+		printed = append(printed, fmt.Sprintf(format, opens[0]), fmt.Sprintf(format, rotate),
+			fmt.Sprintf(format, &rotate), fmt.Sprintf(format, []Event{rotate}),
+			fmt.Sprintf(format, struct{ E OpenEvent }{opens[0]}))
+	}
+	for _, h := range []func(io.Writer) slog.Handler{
+		func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+		func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+	} {
+		var b bytes.Buffer
+		slog.New(h(&b)).Info("rotated", "event", rotate, "open", opens[0])
+		printed = append(printed, b.String())
+	}
+	for _, p := range printed {
+		for _, leak := range leaks {
+			if strings.Contains(p, leak) {
+				t.Errorf("printed %q holds a session id (%q)", p, leak)
+			}
+		}
+	}
+	for format, want := range map[string]string{
+		"%+v": "{Audience:default Cookie:session Handle:" + string(h2) + " Previous:" + string(h1) + " Size:" + fmt.Sprint(rotate.Size) + " Renewed:false}",
+		"%#v": `session.Event{Audience:"default", Cookie:"session", Handle:"` + string(h2) + `", Previous:"` + string(h1) + `", Size:` + fmt.Sprint(rotate.Size) + `, Renewed:false}`,
+	} {
+		if got := fmt.Sprintf(format, rotate); got != want {
+			t.Errorf("%s of a rotation: %s, want %s", format, got, want)
+		}
+	}
+	if got, want := fmt.Sprintf("%+v", opens[0]), "{Audience:default Outcome:opened Handle:"+string(h1)+" Err:<nil>}"; got != want {
+		t.Errorf("%%+v of an open: %s, want %s", got, want)
 	}
 }
 
@@ -786,8 +873,8 @@ func TestHooksDevices(t *testing.T) {
 }
 
 // TestHooksNilCostsNothing: a Manager whose Hooks are all nil allocates no
-// more on open and read than one without Hooks, and one with no-op hooks
-// for every event but the store's allocates only the handle of the open.
+// more on open and read than one without Hooks, nor does one with an
+// OnOpen that does not ask for the handle; one that asks allocates it.
 func TestHooksNilCostsNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
@@ -808,8 +895,12 @@ func TestHooksNilCostsNothing(t *testing.T) {
 		})
 	}
 	base := allocs(Hooks{})
-	if got := allocs(Hooks{OnOpen: func(context.Context, OpenEvent) {}}); got != base+1 {
-		t.Errorf("open with OnOpen: %v allocations, want %v (the handle)", got, base+1)
+	if got := allocs(Hooks{OnOpen: func(context.Context, OpenEvent) {}}); got != base {
+		t.Errorf("open with OnOpen: %v allocations, want %v", got, base)
+	}
+	var h Handle
+	if got := allocs(Hooks{OnOpen: func(_ context.Context, e OpenEvent) { h = e.Handle() }}); got != base+1 || len(h) != 16 {
+		t.Errorf("open with OnOpen asking for the handle: %v allocations, want %v (the handle)", got, base+1)
 	}
 	if got := allocs(Hooks{OnRotate: func(context.Context, Event) {}}); got != base {
 		t.Errorf("open with OnRotate only: %v allocations, want %v", got, base)
