@@ -12,14 +12,20 @@ import (
 	sessionotel "github.com/sessiongo/session/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The set-ups of the benchmarks: bare (no hooks), hooks (every hook set,
-// doing nothing), otel (Instrument with the SDK's meter provider, read by a
-// manual reader, and the SDK's tracer provider recording every span) and
-// otel-unsampled (the same, its sampler dropping every span, as a
-// ratio-based sampler drops most: spans cost little, metrics stay).
-var setups = []string{"bare", "hooks", "otel", "otel-unsampled"}
+// doing nothing), and Instrument with the SDK's meter provider (read by a
+// manual reader) and the SDK's tracer provider (its spans ended and
+// dropped by a processor), the request carrying the span a tracing
+// middleware (otelhttp) would have started with that provider: otel-sampled
+// (the default sampler, parent-based, which samples every root: the
+// request's span records, and so does the store call's) and otel-unsampled
+// (a parent-based sampler dropping every root, as a ratio-based one drops
+// most: the request's span does not record, and the store call starts
+// none, measured only).
+var setups = []string{"bare", "hooks", "otel-unsampled", "otel-sampled"}
 
 // BenchmarkOpenRead opens a request's session and reads a value, as core's
 // BenchmarkOpenRead does, in each set-up. With cookie storage an open makes
@@ -29,8 +35,8 @@ func BenchmarkOpenRead(b *testing.B) {
 	for _, storage := range []string{"cookie", "memory"} {
 		for _, setup := range setups {
 			b.Run(storage+"/"+setup, func(b *testing.B) {
-				m := newBenchManager(b, storage, setup)
-				r := benchRequest(b, m)
+				m, ctx := newBenchManager(b, storage, setup)
+				r := benchRequest(b, m, ctx)
 				w := &discardWriter{h: http.Header{}}
 				b.ReportAllocs()
 				for b.Loop() {
@@ -56,8 +62,9 @@ func BenchmarkOverhead(b *testing.B) {
 			ms := make([]*session.Manager, n)
 			rs := make([]*http.Request, n)
 			for i, setup := range setups {
-				ms[i] = newBenchManager(b, storage, setup)
-				rs[i] = benchRequest(b, ms[i])
+				var ctx context.Context
+				ms[i], ctx = newBenchManager(b, storage, setup)
+				rs[i] = benchRequest(b, ms[i], ctx)
 			}
 			w := &discardWriter{h: http.Header{}}
 			const keep = 1 << 15 // samples kept per set-up, the latest
@@ -102,8 +109,8 @@ func BenchmarkOverhead(b *testing.B) {
 }
 
 // newBenchManager returns a Manager on cookie or memory storage in one of
-// the set-ups.
-func newBenchManager(b *testing.B, storage, setup string) *session.Manager {
+// the set-ups, and the context of its requests.
+func newBenchManager(b *testing.B, storage, setup string) (*session.Manager, context.Context) {
 	cfg := session.Config{Secret: "benchmark secret, long enough"}
 	if storage == "memory" {
 		st, err := session.NewMemoryStore()
@@ -113,25 +120,32 @@ func newBenchManager(b *testing.B, storage, setup string) *session.Manager {
 		b.Cleanup(st.Stop)
 		cfg.Store = st
 	}
+	ctx := context.Background()
 	switch setup {
 	case "hooks":
 		cfg.Hooks = noopHooks()
-	case "otel", "otel-unsampled":
-		sampler := sdktrace.AlwaysSample()
+	case "otel-sampled", "otel-unsampled":
+		sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
 		if setup == "otel-unsampled" {
-			sampler = sdktrace.NeverSample()
+			sampler = sdktrace.ParentBased(sdktrace.NeverSample())
 		}
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardSpans{}))
 		if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)); err != nil {
 			b.Fatal(err)
 		}
+		var request trace.Span
+		ctx, request = tp.Tracer("middleware").Start(ctx, "GET /")
+		if request.IsRecording() != (setup == "otel-sampled") {
+			b.Fatalf("%s: the request's span records: %v", setup, request.IsRecording())
+		}
+		b.Cleanup(func() { request.End() })
 	}
 	m, err := session.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return m
+	return m, ctx
 }
 
 func noopHooks() session.Hooks {
@@ -165,10 +179,11 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-// benchRequest returns a request carrying a session of m with user set.
-func benchRequest(b *testing.B, m *session.Manager) *http.Request {
+// benchRequest returns a request with ctx carrying a session of m with
+// user set.
+func benchRequest(b *testing.B, m *session.Manager, ctx context.Context) *http.Request {
 	w := &discardWriter{h: http.Header{}}
-	r, _ := http.NewRequest("GET", "http://example.com/", nil)
+	r, _ := http.NewRequestWithContext(ctx, "GET", "http://example.com/", nil)
 	s, _ := m.Open(w, r)
 	s.Set("user", "alice")
 	if err := s.Save(); err != nil {

@@ -140,7 +140,9 @@ const (
 // that the events of every request (an open) cost an atomic add instead of
 // a measurement through the SDK. The histograms are synchronous.
 type recorder struct {
-	tracer trace.Tracer
+	tracer    trace.Tracer
+	rootSpans bool      // WithRootSpans
+	calls     sync.Pool // *call
 
 	counters      [numCounters]metric.Int64ObservableCounter
 	storeDuration metric.Float64Histogram
@@ -236,7 +238,12 @@ type measure struct {
 
 func newRecorder(o options) (*recorder, error) {
 	meter := o.meterProvider.Meter(ScopeName)
-	r := &recorder{tracer: o.tracerProvider.Tracer(ScopeName)}
+	r := &recorder{tracer: o.tracerProvider.Tracer(ScopeName), rootSpans: o.rootSpans}
+	r.calls.New = func() any {
+		c := &call{}
+		c.done = c.end
+		return c
+	}
 	var errs []error
 	counter := func(i instrument, name, unit, desc string) {
 		c, err := meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
@@ -449,25 +456,59 @@ func (r *recorder) durationOf(key storeKey, errType string) *measure {
 	})
 }
 
-// storeCall starts a store span and returns what ends it: one allocation
-// of ours, the function returned.
-func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.Context, func(error)) {
-	k := r.kind(c)
-	ctx, span := r.tracer.Start(ctx, k.spanName, spanStart...)
-	if span.IsRecording() {
-		span.SetAttributes(k.spanAttrs...)
-	}
-	start := time.Since(epoch)
-	return ctx, func(err error) { k.end(ctx, span, start, err) }
+// call is one store call under way. Calls are pooled, and each holds its
+// end as a func value made once, so that a store call allocates nothing of
+// this package's.
+type call struct {
+	k     *storeKind
+	ctx   context.Context // the call's, for the histogram's exemplars
+	span  trace.Span      // nil: the call is not traced
+	start time.Duration   // since epoch
+	done  func(error)     // c.end
 }
 
-// end records a call started at start (since epoch) that returned err,
-// and ends its span.
-func (k *storeKind) end(ctx context.Context, span trace.Span, start time.Duration, err error) {
-	elapsed := (time.Since(epoch) - start).Seconds()
+// storeCall starts a store call: a span when traced says so, and the
+// clock. It returns what ends it, which core calls once.
+func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.Context, func(error)) {
+	cl := r.calls.Get().(*call)
+	cl.k = r.kind(c)
+	if r.traced(ctx) {
+		ctx, cl.span = r.tracer.Start(ctx, cl.k.spanName, spanStart...)
+		if cl.span.IsRecording() {
+			cl.span.SetAttributes(cl.k.spanAttrs...)
+		}
+	}
+	cl.ctx = ctx
+	cl.start = time.Since(epoch)
+	return ctx, cl.done
+}
+
+// traced reports whether a store call in ctx is a span: when ctx carries a
+// span that records, or a sampled one (a remote parent), and, with
+// WithRootSpans, when it carries none. A call under a span that neither
+// records nor is sampled starts none, and costs no call to the SDK: under
+// the default sampler (parent-based) its span would not record either.
+func (r *recorder) traced(ctx context.Context) bool {
+	parent := trace.SpanFromContext(ctx)
+	if parent.IsRecording() {
+		return true
+	}
+	sc := parent.SpanContext()
+	return sc.IsSampled() || (r.rootSpans && !sc.IsValid())
+}
+
+// end records the call, which returned err, ends its span and puts the
+// call back in the pool.
+func (cl *call) end(err error) {
+	elapsed := (time.Since(epoch) - cl.start).Seconds()
+	k, ctx, span := cl.k, cl.ctx, cl.span
+	cl.k, cl.ctx, cl.span = nil, nil, nil
+	k.r.calls.Put(cl)
 	if err == nil {
 		k.r.storeDuration.Record(ctx, elapsed, k.ok.record...)
-		span.End()
+		if span != nil {
+			span.End()
+		}
 		return
 	}
 	errType := errorType(err)
@@ -476,6 +517,9 @@ func (k *storeKind) end(ctx context.Context, span trace.Span, start time.Duratio
 		m = k.r.durationOf(k.storeKey, errType)
 	}
 	k.r.storeDuration.Record(ctx, elapsed, m.record...)
+	if span == nil {
+		return
+	}
 	span.SetAttributes(ErrorTypeKey.String(errType))
 	if errType != notFound {
 		span.SetStatus(codes.Error, "session store call failed: "+errType)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -387,14 +388,16 @@ func TestStoreFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+	ctx, request := tel.tp.Tracer("test").Start(context.Background(), "request")
+	j.serve(t, ctx, func(w http.ResponseWriter, r *http.Request) {
 		if _, err := m.Open(w, r); !errors.Is(err, session.ErrStore) {
 			t.Fatalf("Open = %v, want ErrStore", err)
 		}
 	})
+	request.End()
 	spans := tel.spans.Ended()
-	if len(spans) != 1 {
-		t.Fatalf("%d spans, want 1", len(spans))
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2 (the request's and the store call's)", len(spans))
 	}
 	s := spans[0]
 	if s.Status().Code != codes.Error || strings.Contains(s.Status().Description, "10.0.0.1") {
@@ -431,14 +434,15 @@ func TestInstrumentKeepsHooks(t *testing.T) {
 	}
 	t.Cleanup(st.Stop)
 	var calls []string
+	var request trace.Span
 	cfg := session.Config{
 		Secret: "sessionotel test secret",
 		Store:  st,
 		Hooks: session.Hooks{
 			OnOpen: func(context.Context, session.OpenEvent) { calls = append(calls, "open"); panic("user hook") },
 			OnStoreCall: func(ctx context.Context, c session.StoreCall) (context.Context, func(error)) {
-				if !trace.SpanFromContext(ctx).SpanContext().IsValid() {
-					t.Error("the user's observer runs outside the span")
+				if sp := trace.SpanFromContext(ctx); sp == request {
+					t.Error("the user's observer runs outside the store call's span")
 				}
 				calls = append(calls, "call "+string(c.Op))
 				return ctx, func(error) { calls = append(calls, "done"); panic("user done") }
@@ -457,7 +461,8 @@ func TestInstrumentKeepsHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := jar{}
-	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+	ctx, request := tel.tp.Tracer("test").Start(context.Background(), "request")
+	j.serve(t, ctx, func(w http.ResponseWriter, r *http.Request) {
 		s, _ := m.Open(w, r)
 		if err := s.Save(); err != nil {
 			t.Fatal(err)
@@ -571,7 +576,9 @@ func TestGlobalProviders(t *testing.T) {
 	otel.SetTracerProvider(tel.tp)
 	open()
 	j := jar{}
-	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+	ctx, request := otel.Tracer("test").Start(context.Background(), "request")
+	defer request.End()
+	j.serve(t, ctx, func(w http.ResponseWriter, r *http.Request) {
 		s, _ := m.Open(w, r)
 		if err := s.Save(); err != nil {
 			t.Fatal(err)
@@ -619,5 +626,234 @@ func TestSharedProviders(t *testing.T) {
 		if !maps.Equal(got, want) {
 			t.Errorf("collection %d:\n%s\nwant:\n%s", collection, dump(got), dump(want))
 		}
+	}
+}
+
+// countingTracers is a tracer provider that counts the spans started with
+// its tracers.
+type countingTracers struct {
+	trace.TracerProvider
+	starts *atomic.Int64
+}
+
+func (p countingTracers) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return countingTracer{p.TracerProvider.Tracer(name, opts...), p.starts}
+}
+
+type countingTracer struct {
+	trace.Tracer
+	starts *atomic.Int64
+}
+
+func (t countingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	t.starts.Add(1)
+	return t.Tracer.Start(ctx, name, opts...)
+}
+
+// TestSpanParents: a store call is a span under a span that records or a
+// sampled remote parent; under an unsampled parent, and with no span at
+// all unless WithRootSpans, it starts none (no call to the tracer) and is
+// only measured.
+func TestSpanParents(t *testing.T) {
+	t.Parallel()
+	remote := func(flags trace.TraceFlags) func(*sdktrace.TracerProvider) (context.Context, trace.SpanContext) {
+		return func(*sdktrace.TracerProvider) (context.Context, trace.SpanContext) {
+			sc := trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: flags, Remote: true,
+			})
+			return trace.ContextWithRemoteSpanContext(context.Background(), sc), sc
+		}
+	}
+	local := func(tp *sdktrace.TracerProvider) (context.Context, trace.SpanContext) {
+		ctx, request := tp.Tracer("test").Start(context.Background(), "request")
+		return ctx, request.SpanContext()
+	}
+	none := func(*sdktrace.TracerProvider) (context.Context, trace.SpanContext) {
+		return context.Background(), trace.SpanContext{}
+	}
+	for _, tt := range []struct {
+		name    string
+		sampler sdktrace.Sampler
+		request func(*sdktrace.TracerProvider) (context.Context, trace.SpanContext)
+		opts    []sessionotel.Option
+		span    bool // a store span is recorded, a child of the request's
+	}{
+		{"sampled request", sdktrace.ParentBased(sdktrace.AlwaysSample()), local, nil, true},
+		{"unsampled request", sdktrace.ParentBased(sdktrace.NeverSample()), local, nil, false},
+		{"unsampled request, root spans", sdktrace.ParentBased(sdktrace.NeverSample()), local, []sessionotel.Option{sessionotel.WithRootSpans()}, false},
+		{"sampled remote parent", sdktrace.ParentBased(sdktrace.NeverSample()), remote(trace.FlagsSampled), nil, true},
+		{"unsampled remote parent", sdktrace.ParentBased(sdktrace.AlwaysSample()), remote(0), nil, false},
+		{"no span", sdktrace.AlwaysSample(), none, nil, false},
+		{"no span, root spans", sdktrace.ParentBased(sdktrace.AlwaysSample()), none, []sessionotel.Option{sessionotel.WithRootSpans()}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tel := newTelemetry()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tt.sampler), sdktrace.WithSpanProcessor(tel.spans))
+			var starts atomic.Int64
+			m := newSpanManager(t, tel.mp, countingTracers{tp, &starts}, tt.opts...)
+			j := jar{}
+			j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+				s, _ := m.Open(w, r)
+				if err := s.Save(); err != nil {
+					t.Fatal(err)
+				}
+			})
+			starts.Store(0)
+			ended := len(tel.spans.Ended())
+			ctx, parent := tt.request(tp)
+			j.serve(t, ctx, func(w http.ResponseWriter, r *http.Request) {
+				if s, err := m.Open(w, r); err != nil || !s.Exists() {
+					t.Fatalf("Open = %v", err)
+				}
+			})
+			spans := tel.spans.Ended()[ended:]
+			if tt.span {
+				if len(spans) != 1 || spans[0].Name() != "session.store.get" || spans[0].Parent().SpanID() != parent.SpanID() || spans[0].Parent().TraceID() != parent.TraceID() {
+					t.Fatalf("spans %v, want session.store.get, a child of %v", spans, parent)
+				}
+			} else {
+				if len(spans) != 0 {
+					t.Fatalf("spans %v, want none", spans)
+				}
+				if n := starts.Load(); n != 0 {
+					t.Errorf("%d spans started, want none", n)
+				}
+			}
+			got := tel.metrics(t)
+			if n := got["session.store.duration{session.audience=default,session.store.operation=get,session.store.type=session.MemoryStore}"]; n != 1 {
+				t.Errorf("%d get durations, want 1:\n%s", n, dump(got))
+			}
+		})
+	}
+}
+
+// newSpanManager returns a Manager on a memory store, instrumented with
+// mp and tp.
+func newSpanManager(t *testing.T, mp *sdkmetric.MeterProvider, tp trace.TracerProvider, opts ...sessionotel.Option) *session.Manager {
+	t.Helper()
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	cfg := session.Config{Secret: "sessionotel test secret", Store: st}
+	opts = append([]sessionotel.Option{sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)}, opts...)
+	if err := sessionotel.Instrument(&cfg, opts...); err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// gatedStore holds its first Gets until n of them are under way, so that
+// n store calls overlap.
+type gatedStore struct {
+	session.Store
+	mu      sync.Mutex
+	n       int
+	arrived int
+	all     chan struct{}
+}
+
+func (s *gatedStore) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
+	s.mu.Lock()
+	s.arrived++
+	switch {
+	case s.arrived == s.n:
+		close(s.all)
+	case s.arrived > s.n:
+		s.mu.Unlock()
+		return s.Store.Get(ctx, name, key, opts)
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.all:
+	case <-time.After(10 * time.Second):
+		return nil, errors.New("gatedStore: the other calls never came")
+	}
+	return s.Store.Get(ctx, name, key, opts)
+}
+
+// TestConcurrentCalls: concurrent requests, some sampled, some not, each
+// get their own store spans and durations (the calls under way are
+// pooled: none may end another's span). Their first calls overlap.
+func TestConcurrentCalls(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())), sdktrace.WithSpanProcessor(tel.spans))
+	const workers, opens = 8, 50
+	st, err := session.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	cfg := session.Config{Secret: "sessionotel test secret", Store: &gatedStore{Store: st, n: workers + 1, all: make(chan struct{})}}
+	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tp)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := jar{}
+	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		s, _ := m.Open(w, r)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sampled := make([]trace.SpanContext, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		ctx := context.Background()
+		if i%2 == 0 {
+			var request trace.Span
+			ctx, request = tp.Tracer("test").Start(ctx, "request")
+			sampled[i] = request.SpanContext()
+		} else { // an unsampled parent
+			ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: trace.TraceID{byte(i)}, SpanID: trace.SpanID{byte(i)}, Remote: true,
+			}))
+		}
+		wg.Go(func() {
+			for range opens {
+				r := httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.com/", nil)
+				r.Header.Set("Cookie", j.header())
+				if s, err := m.Open(httptest.NewRecorder(), r); err != nil || !s.Exists() {
+					t.Errorf("Open = %v", err)
+					return
+				}
+			}
+		})
+	}
+	// The gate's last arrival: then every worker's first call is under way.
+	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
+		if s, err := m.Open(w, r); err != nil || !s.Exists() {
+			t.Errorf("Open = %v", err)
+		}
+	})
+	wg.Wait()
+	children := map[trace.SpanID]int{}
+	for _, s := range tel.spans.Ended() {
+		if s.Name() == "session.store.get" {
+			children[s.Parent().SpanID()]++
+		}
+	}
+	want := map[trace.SpanID]int{}
+	for _, sc := range sampled {
+		if sc.IsValid() {
+			want[sc.SpanID()] = opens
+		}
+	}
+	if !maps.Equal(children, want) {
+		t.Errorf("store spans per request %v, want %v", children, want)
+	}
+	got := tel.metrics(t)
+	if n := got["session.store.duration{session.audience=default,session.store.operation=get,session.store.type=sessionotel_test.gatedStore}"]; n != workers*opens+1 {
+		t.Errorf("%d get durations, want %d:\n%s", n, workers*opens+1, dump(got))
 	}
 }
