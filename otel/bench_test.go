@@ -193,3 +193,32 @@ func benchRequest(b *testing.B, m *session.Manager, ctx context.Context) *http.R
 	r.Header.Set("Cookie", pair)
 	return r
 }
+
+// BenchmarkStoreCall measures what Instrument's OnStoreCall costs one
+// store call, alone: the hook and the function it returns, in the
+// set-ups' request contexts (no store is called).
+func BenchmarkStoreCall(b *testing.B) {
+	for _, setup := range []string{"otel-unsampled", "otel-sampled"} {
+		b.Run(setup, func(b *testing.B) {
+			cfg := session.Config{}
+			sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
+			if setup == "otel-unsampled" {
+				sampler = sdktrace.ParentBased(sdktrace.NeverSample())
+			}
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardSpans{}))
+			if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)); err != nil {
+				b.Fatal(err)
+			}
+			ctx, request := tp.Tracer("middleware").Start(context.Background(), "GET /")
+			defer request.End()
+			c := session.StoreCall{Op: session.StoreGet, Store: "session.MemoryStore", Audience: "default", Cookie: session.CookieSession}
+			h := cfg.Hooks.OnStoreCall
+			b.ReportAllocs()
+			for b.Loop() {
+				_, done := h(ctx, c)
+				done(nil)
+			}
+		})
+	}
+}

@@ -712,6 +712,10 @@ func TestSpanParents(t *testing.T) {
 				if len(spans) != 1 || spans[0].Name() != "session.store.get" || spans[0].Parent().SpanID() != parent.SpanID() || spans[0].Parent().TraceID() != parent.TraceID() {
 					t.Fatalf("spans %v, want session.store.get, a child of %v", spans, parent)
 				}
+				// The duration recorded is the span's.
+				if d, want := getDuration(t, tel), spans[0].EndTime().Sub(spans[0].StartTime()).Seconds(); d != want {
+					t.Errorf("get duration %vs, want the span's, %vs", d, want)
+				}
 			} else {
 				if len(spans) != 0 {
 					t.Fatalf("spans %v, want none", spans)
@@ -726,6 +730,28 @@ func TestSpanParents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// getDuration returns the sum of session.store.duration for gets.
+func getDuration(t *testing.T, tel *telemetry) float64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := tel.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "session.store.duration" {
+				for _, p := range h.DataPoints {
+					if op, _ := p.Attributes.Value(sessionotel.StoreOperationKey); op.AsString() == "get" {
+						return p.Sum
+					}
+				}
+			}
+		}
+	}
+	t.Fatal("no get duration")
+	return 0
 }
 
 // newSpanManager returns a Manager on a memory store, instrumented with
