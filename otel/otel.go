@@ -461,7 +461,7 @@ func (r *recorder) durationOf(key storeKey, errType string) *measure {
 // this package's.
 type call struct {
 	k     *storeKind
-	ctx   context.Context // the call's, for the histogram's exemplars
+	ctx   context.Context // the span's, for the histogram's exemplars; nil: not traced
 	span  trace.Span      // nil: the call is not traced
 	times spanTimes       // the span's times; nil: the call reads the clock
 	start time.Duration   // since epoch, when times is nil
@@ -489,8 +489,8 @@ func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.
 			cl.span.SetAttributes(cl.k.spanAttrs...)
 			cl.times, _ = cl.span.(spanTimes)
 		}
+		cl.ctx = ctx
 	}
-	cl.ctx = ctx
 	if cl.times == nil {
 		cl.start = time.Since(epoch)
 	}
@@ -544,6 +544,12 @@ func (cl *call) end(err error) {
 		elapsed = times.EndTime().Sub(times.StartTime())
 	} else {
 		elapsed = now - start
+	}
+	if ctx == nil {
+		// Not traced: the request's span, if any, is neither recording
+		// nor sampled, so an exemplar could not lead to a trace, and the
+		// SDK need not look for it in the request's context.
+		ctx = context.Background()
 	}
 	k.r.storeDuration.Record(ctx, elapsed.Seconds(), m.record...)
 }

@@ -712,9 +712,13 @@ func TestSpanParents(t *testing.T) {
 				if len(spans) != 1 || spans[0].Name() != "session.store.get" || spans[0].Parent().SpanID() != parent.SpanID() || spans[0].Parent().TraceID() != parent.TraceID() {
 					t.Fatalf("spans %v, want session.store.get, a child of %v", spans, parent)
 				}
-				// The duration recorded is the span's.
-				if d, want := getDuration(t, tel), spans[0].EndTime().Sub(spans[0].StartTime()).Seconds(); d != want {
-					t.Errorf("get duration %vs, want the span's, %vs", d, want)
+				// The duration recorded is the span's, its exemplar the span.
+				p := getDuration(t, tel)
+				if want := spans[0].EndTime().Sub(spans[0].StartTime()).Seconds(); p.Sum != want {
+					t.Errorf("get duration %vs, want the span's, %vs", p.Sum, want)
+				}
+				if sid := spans[0].SpanContext().SpanID(); len(p.Exemplars) != 1 || trace.SpanID(p.Exemplars[0].SpanID) != sid {
+					t.Errorf("exemplars %+v, want the span %v", p.Exemplars, sid)
 				}
 			} else {
 				if len(spans) != 0 {
@@ -722,6 +726,9 @@ func TestSpanParents(t *testing.T) {
 				}
 				if n := starts.Load(); n != 0 {
 					t.Errorf("%d spans started, want none", n)
+				}
+				if p := getDuration(t, tel); len(p.Exemplars) != 0 {
+					t.Errorf("exemplars %+v of a call without a span", p.Exemplars)
 				}
 			}
 			got := tel.metrics(t)
@@ -732,8 +739,8 @@ func TestSpanParents(t *testing.T) {
 	}
 }
 
-// getDuration returns the sum of session.store.duration for gets.
-func getDuration(t *testing.T, tel *telemetry) float64 {
+// getDuration returns the data point of session.store.duration for gets.
+func getDuration(t *testing.T, tel *telemetry) metricdata.HistogramDataPoint[float64] {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := tel.reader.Collect(context.Background(), &rm); err != nil {
@@ -744,14 +751,14 @@ func getDuration(t *testing.T, tel *telemetry) float64 {
 			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "session.store.duration" {
 				for _, p := range h.DataPoints {
 					if op, _ := p.Attributes.Value(sessionotel.StoreOperationKey); op.AsString() == "get" {
-						return p.Sum
+						return p
 					}
 				}
 			}
 		}
 	}
 	t.Fatal("no get duration")
-	return 0
+	return metricdata.HistogramDataPoint[float64]{}
 }
 
 // newSpanManager returns a Manager on a memory store, instrumented with
