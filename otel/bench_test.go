@@ -24,8 +24,9 @@ import (
 // request's span records, and so does the store call's) and otel-unsampled
 // (a parent-based sampler dropping every root, as a ratio-based one drops
 // most: the request's span does not record, and the store call starts
-// none, measured only).
-var setups = []string{"bare", "hooks", "otel-unsampled", "otel-sampled"}
+// none, measured only), and otel-counters (otel-unsampled with a View
+// dropping session.store.duration: the store call is not even measured).
+var setups = []string{"bare", "hooks", "otel-unsampled", "otel-sampled", "otel-counters"}
 
 // BenchmarkOpenRead opens a request's session and reads a value, as core's
 // BenchmarkOpenRead does, in each set-up. With cookie storage an open makes
@@ -124,12 +125,18 @@ func newBenchManager(b *testing.B, storage, setup string) (*session.Manager, con
 	switch setup {
 	case "hooks":
 		cfg.Hooks = noopHooks()
-	case "otel-sampled", "otel-unsampled":
+	case "otel-sampled", "otel-unsampled", "otel-counters":
 		sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
-		if setup == "otel-unsampled" {
+		if setup != "otel-sampled" {
 			sampler = sdktrace.ParentBased(sdktrace.NeverSample())
 		}
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		mopts := []sdkmetric.Option{sdkmetric.WithReader(sdkmetric.NewManualReader())}
+		if setup == "otel-counters" {
+			mopts = append(mopts, sdkmetric.WithView(sdkmetric.NewView(
+				sdkmetric.Instrument{Name: "session.store.duration"},
+				sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})))
+		}
+		mp := sdkmetric.NewMeterProvider(mopts...)
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardSpans{}))
 		if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)); err != nil {
 			b.Fatal(err)

@@ -460,12 +460,13 @@ func (r *recorder) durationOf(key storeKey, errType string) *measure {
 // end as a func value made once, so that a store call allocates nothing of
 // this package's.
 type call struct {
-	k     *storeKind
-	ctx   context.Context // the span's, for the histogram's exemplars; nil: not traced
-	span  trace.Span      // nil: the call is not traced
-	times spanTimes       // the span's times; nil: the call reads the clock
-	start time.Duration   // since epoch, when times is nil
-	done  func(error)     // c.end
+	k        *storeKind
+	measured bool            // session.store.duration records (not dropped by a View)
+	ctx      context.Context // the span's, for the histogram's exemplars; nil: not traced
+	span     trace.Span      // nil: the call is not traced
+	times    spanTimes       // the span's times; nil: the call reads the clock
+	start    time.Duration   // since epoch, when times is nil
+	done     func(error)     // c.end
 }
 
 // spanTimes is what a span of the SDK tells of its times
@@ -479,11 +480,17 @@ type spanTimes interface {
 }
 
 // storeCall starts a store call: a span when traced says so, and the
-// clock. It returns what ends it, which core calls once.
+// clock. It returns what ends it, which core calls once, or nil when the
+// call is neither traced nor measured (a View dropped
+// session.store.duration).
 func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.Context, func(error)) {
+	traced, measured := r.traced(ctx), r.storeDuration.Enabled(ctx)
+	if !traced && !measured {
+		return ctx, nil
+	}
 	cl := r.calls.Get().(*call)
-	cl.k = r.kind(c)
-	if r.traced(ctx) {
+	cl.k, cl.measured = r.kind(c), measured
+	if traced {
 		ctx, cl.span = r.tracer.Start(ctx, cl.k.spanName, spanStart...)
 		if cl.span.IsRecording() {
 			cl.span.SetAttributes(cl.k.spanAttrs...)
@@ -491,7 +498,7 @@ func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.
 		}
 		cl.ctx = ctx
 	}
-	if cl.times == nil {
+	if cl.times == nil && measured {
 		cl.start = time.Since(epoch)
 	}
 	return ctx, cl.done
@@ -515,20 +522,16 @@ func (r *recorder) traced(ctx context.Context) bool {
 // puts the call back in the pool.
 func (cl *call) end(err error) {
 	var now time.Duration
-	if cl.times == nil {
+	if cl.times == nil && cl.measured {
 		now = time.Since(epoch)
 	}
-	k, ctx, span, times, start := cl.k, cl.ctx, cl.span, cl.times, cl.start
+	k, measured, ctx, span, times, start := cl.k, cl.measured, cl.ctx, cl.span, cl.times, cl.start
 	cl.k, cl.ctx, cl.span, cl.times = nil, nil, nil, nil
 	k.r.calls.Put(cl)
 
-	m, errType := k.ok, ""
+	errType := ""
 	if err != nil {
 		errType = errorType(err)
-		m = k.notFound
-		if errType != notFound {
-			m = k.r.durationOf(k.storeKey, errType)
-		}
 	}
 	if span != nil {
 		if errType != "" {
@@ -538,6 +541,17 @@ func (cl *call) end(err error) {
 			}
 		}
 		span.End()
+	}
+	if !measured {
+		return
+	}
+	m := k.ok
+	switch errType {
+	case "":
+	case notFound:
+		m = k.notFound
+	default:
+		m = k.r.durationOf(k.storeKey, errType)
 	}
 	var elapsed time.Duration
 	if times != nil {

@@ -890,3 +890,39 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("%d get durations, want %d:\n%s", n, workers*opens+1, dump(got))
 	}
 }
+
+// TestDroppedDuration: with session.store.duration dropped by a View, a
+// store call under an unsampled request costs nothing (the hook returns
+// no function to call), and one under a sampled request is still a span.
+func TestDroppedDuration(t *testing.T) {
+	t.Parallel()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())), sdktrace.WithSpanProcessor(spans))
+	unsampledTP := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))
+	drop := sdkmetric.NewView(sdkmetric.Instrument{Name: "session.store.duration"}, sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})
+	tel := &telemetry{reader: sdkmetric.NewManualReader(), spans: spans, tp: tp}
+	tel.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(tel.reader), sdkmetric.WithView(drop))
+	cfg := session.Config{Secret: "sessionotel test secret"}
+	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tp)); err != nil {
+		t.Fatal(err)
+	}
+	c := session.StoreCall{Op: session.StoreGet, Store: "session.MemoryStore", Audience: "default", Cookie: session.CookieSession}
+	ctx, unsampled := unsampledTP.Tracer("test").Start(context.Background(), "request")
+	defer unsampled.End()
+	if callCtx, done := cfg.Hooks.OnStoreCall(ctx, c); callCtx != ctx || done != nil {
+		t.Errorf("a call under an unsampled request, its duration dropped: context changed %v, done %v; want neither", callCtx != ctx, done != nil)
+	}
+	ctx, sampled := tp.Tracer("test").Start(context.Background(), "request")
+	defer sampled.End()
+	_, done := cfg.Hooks.OnStoreCall(ctx, c)
+	if done == nil {
+		t.Fatal("a call under a sampled request returns no function to end its span")
+	}
+	done(session.ErrNotFound)
+	if ended := spans.Ended(); len(ended) != 1 || ended[0].Name() != "session.store.get" || ended[0].Parent().SpanID() != sampled.SpanContext().SpanID() {
+		t.Errorf("spans %v, want session.store.get under the request", ended)
+	}
+	if got := tel.metrics(t); len(got) != 0 {
+		t.Errorf("metrics with the duration dropped and no event:\n%s", dump(got))
+	}
+}
