@@ -471,9 +471,9 @@ type call struct {
 
 // spanTimes is what a span of the SDK tells of its times
 // (sdktrace.ReadOnlySpan). A store call whose span records them takes its
-// duration from them, as the span's own, and reads no clock itself: the
-// clock is read twice per call either way, and each read costs as much as
-// a tenth of the call's share of the SDK's work.
+// duration from them, the span's own, and reads no clock itself: the SDK
+// reads it at the span's start and end anyway, and two more reads would
+// cost as much as a tenth of the span.
 type spanTimes interface {
 	StartTime() time.Time
 	EndTime() time.Time
