@@ -114,7 +114,7 @@ func (m *Manager) Devices(ctx context.Context, subject string) ([]Device, error)
 	for _, e := range named {
 		var info store.GroupInfo
 		if gi != nil {
-			info, err = gi.GroupInfo(ctx, e.name, e.Key, now)
+			info, err = m.groupInfo(ctx, gi, e, now)
 			if errors.Is(err, ErrNotFound) {
 				continue // ended since the index was read
 			}
@@ -151,6 +151,17 @@ func (m *Manager) Devices(ctx context.Context, subject string) ([]Device, error)
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// groupInfo reads the group info of the record e, as one store call.
+func (m *Manager) groupInfo(ctx context.Context, gi store.GroupInfoReader, e namedEntry, now time.Time) (store.GroupInfo, error) {
+	kind := kindOf(e.name == m.rememberName)
+	callCtx, done := m.storeCall(ctx, StoreGroupInfo, kind)
+	info, err := gi.GroupInfo(callCtx, e.name, e.Key, now)
+	if done != nil || err != nil {
+		m.storeDone(callCtx, done, StoreGroupInfo, kind, err)
+	}
+	return info, err
 }
 
 // Devices lists the devices of the session's subject in the Manager's

@@ -13,18 +13,26 @@ import (
 // Hooks report the outcome of every open and why a cookie was rejected;
 // here they print them, for three requests: one without a cookie (which
 // saves a session), one with its cookie, and one with the cookie altered.
+// A cookie's Handle, computed when asked for, follows it from its creation
+// to its opens without naming its session id.
 func ExampleHooks() {
+	var created session.Handle
 	m, err := session.New(session.Config{
 		Secret: "an example secret, 16 bytes or more",
 		Hooks: session.Hooks{
 			OnOpen: func(_ context.Context, e session.OpenEvent) {
+				if e.Outcome == session.OutcomeOpened {
+					fmt.Println("open:", e.Outcome, "the cookie created:", e.Handle() == created)
+					return
+				}
 				fmt.Println("open:", e.Outcome)
 			},
 			OnReject: func(_ context.Context, e session.RejectEvent) {
 				fmt.Println("rejected:", e.Cookie, "cookie,", e.Reason, "-", e.Err)
 			},
 			OnCreate: func(_ context.Context, e session.Event) {
-				fmt.Println("created:", e.Cookie, "cookie,", len(e.Handle), "hex digits of handle")
+				created = e.Handle()
+				fmt.Println("created:", e.Cookie, "cookie,", len(created), "hex digits of handle")
 			},
 		},
 	})
@@ -61,7 +69,7 @@ func ExampleHooks() {
 	// Output:
 	// open: none
 	// created: session cookie, 16 hex digits of handle
-	// open: opened
+	// open: opened the cookie created: true
 	// rejected: session cookie, invalid - invalid session message authentication code
 	// open: invalid
 	// created: session cookie, 16 hex digits of handle

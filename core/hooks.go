@@ -24,8 +24,10 @@ import (
 // Manager's logger (Config.Logger) and the request goes on as if the hook
 // had returned.
 //
-// Events never carry a session id, a storage key or a subject: a cookie is
-// named by its Handle, a short one-way hash of its session id.
+// Events never give a session id, a storage key or a subject: a cookie is
+// named by its Handle, a short one-way hash of its session id, which an
+// event computes when asked (OpenEvent.Handle, Event.Handle and
+// Event.Previous), so that hooks that do not ask pay nothing for it.
 type Hooks struct {
 	// OnOpen is called once for every Session.Open (and so for Start,
 	// Manager.Open, Manager.Start and the middleware) that gets past the
@@ -65,12 +67,15 @@ type Hooks struct {
 	// backend fails with anything but a missing record (which is how a
 	// store says that a session ended).
 	OnStoreError func(ctx context.Context, e StoreEvent)
-	// OnStoreCall observes every call to the Store and to the revocation
-	// backend: it is called before the call, which then runs with the
+	// OnStoreCall observes every call to the Store (those of its optional
+	// interfaces too: the subject index, the group info of
+	// Manager.Devices) and to the revocation backend, each named by a
+	// StoreOp: it is called before the call, which then runs with the
 	// context it returns (a tracer's span context, so that a store's own
 	// instrumentation nests under it), and the function it returns, when
-	// not nil, is called after the call with its error (nil on success; a
-	// missing record matches ErrNotFound). Use it for spans and latency.
+	// not nil, is called once after the call with its error (nil on
+	// success; a missing record matches ErrNotFound). Use it for spans and
+	// latency.
 	OnStoreCall func(ctx context.Context, c StoreCall) (context.Context, func(err error))
 }
 
@@ -80,6 +85,9 @@ type Hooks struct {
 // same cookie has the same handle in every process, so logs can follow a
 // session: OnRotate gives the handle of the new cookie and of the one it
 // replaced. The empty Handle names no cookie.
+//
+// Events compute handles when their Handle or Previous method is called,
+// each call a SHA-256: call it once per event.
 type Handle string
 
 // handleLabel separates handles from every other hash of a session id (the
@@ -93,6 +101,26 @@ func handleOf(sid *[sidSize]byte) Handle {
 	copy(in[len(handleLabel):], sid[:])
 	sum := sha256.Sum256(in[:])
 	return Handle(hex.EncodeToString(sum[:8]))
+}
+
+// cookieRef is, in an event, the cookie it names: a copy of its session
+// id, from which the event's Handle is computed only when a hook asks for
+// it. No method returns the id, and the events' Format methods print the
+// handle in its place; keep it in unexported fields only.
+type cookieRef struct {
+	sid [sidSize]byte
+	ok  bool // false: no cookie, the empty Handle
+}
+
+// refOf returns the cookieRef of a session id.
+func refOf(sid *[sidSize]byte) cookieRef { return cookieRef{sid: *sid, ok: true} }
+
+// handle returns the Handle of the cookie, "" for none.
+func (c *cookieRef) handle() Handle {
+	if !c.ok {
+		return ""
+	}
+	return handleOf(&c.sid)
 }
 
 // CookieKind says which of a session's two cookies an event is about.
@@ -162,19 +190,37 @@ func outcomeOf(err error) Outcome {
 	return OutcomeInvalid
 }
 
-// OpenEvent is what OnOpen gets.
+// OpenEvent is what OnOpen gets. Its Handle method names the session
+// cookie.
 type OpenEvent struct {
 	Audience string  // the audience the session was opened for
 	Outcome  Outcome // how the Open ended
-	// Handle names the session cookie that opened (OutcomeOpened), or
-	// that was issued (OutcomeRestored); empty otherwise.
-	Handle Handle
 	// Err is the error behind the outcome (nil for OutcomeOpened,
 	// OutcomeRestored and OutcomeNone): the session cookie's, or the
 	// remember cookie's when the request had no session cookie. It may name
 	// the store's hosts or files: log it where the application's own errors
 	// go.
 	Err error
+
+	cookie cookieRef
+}
+
+// Handle returns the Handle of the session cookie that opened
+// (OutcomeOpened), or that was issued (OutcomeRestored); "" otherwise. It
+// is computed at each call.
+func (e OpenEvent) Handle() Handle { return e.cookie.handle() }
+
+// Format prints the event as fmt prints a struct, with its Handle, so that
+// logging an event (slog's text handler prints it with %+v) shows the
+// handle and never what it is computed from.
+func (e OpenEvent) Format(f fmt.State, verb rune) {
+	type OpenEvent struct { // the fields shown, under the type's name
+		Audience string
+		Outcome  Outcome
+		Handle   Handle
+		Err      error
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), OpenEvent{e.Audience, e.Outcome, e.Handle(), e.Err})
 }
 
 // RejectEvent is what OnReject gets.
@@ -187,15 +233,11 @@ type RejectEvent struct {
 	Err    error // why, in the reference's words ("session idling timeout exceeded")
 }
 
-// Event is what OnCreate, OnRotate, OnDestroy and OnLogout get.
+// Event is what OnCreate, OnRotate, OnDestroy and OnLogout get. Its
+// Handle and Previous methods name the cookies.
 type Event struct {
 	Audience string     // the session's current audience (for OnLogout, the one logged out of)
 	Cookie   CookieKind // the cookie issued or, for OnDestroy and OnLogout, CookieSession
-	// Handle names the cookie issued, or the session cookie of the session
-	// destroyed or logged out of.
-	Handle Handle
-	// Previous names, for OnRotate, the cookie replaced.
-	Previous Handle
 	// Size is, for OnCreate and OnRotate, the bytes the browser sends back
 	// for this cookie: name=value of every chunk, as in the Cookie request
 	// header (each chunk at most 4096 bytes).
@@ -203,6 +245,32 @@ type Event struct {
 	// Renewed is set, for OnRotate and OnCreate, on the cookies Renew
 	// issued.
 	Renewed bool
+
+	cookie, previous cookieRef
+}
+
+// Handle returns the Handle of the cookie issued, or of the session
+// cookie of the session destroyed or logged out of ("" when that session
+// had none). It is computed at each call.
+func (e Event) Handle() Handle { return e.cookie.handle() }
+
+// Previous returns, for OnRotate, the Handle of the cookie replaced; ""
+// otherwise. It is computed at each call.
+func (e Event) Previous() Handle { return e.previous.handle() }
+
+// Format prints the event as fmt prints a struct, with its Handle and
+// Previous, so that logging an event (slog's text handler prints it with
+// %+v) shows the handles and never what they are computed from.
+func (e Event) Format(f fmt.State, verb rune) {
+	type Event struct { // the fields shown, under the type's name
+		Audience string
+		Cookie   CookieKind
+		Handle   Handle
+		Previous Handle
+		Size     int
+		Renewed  bool
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), Event{e.Audience, e.Cookie, e.Handle(), e.Previous(), e.Size, e.Renewed})
 }
 
 // RevokeScope says what a revocation covered (RevokeEvent.Scope).
@@ -235,6 +303,9 @@ const (
 	StoreSessions StoreOp = "sessions" // store.SubjectIndex.Sessions
 	StoreRevoked  StoreOp = "revoked"  // store.Revoker.Revoked (a revocation lookup)
 	StoreRevoke   StoreOp = "revoke"   // store.Revoker.Revoke (writing marks)
+	// StoreGroupInfo is store.GroupInfoReader.GroupInfo, which
+	// Manager.Devices calls once per record of the subject index.
+	StoreGroupInfo StoreOp = "group_info"
 )
 
 // StoreCall describes one call to the Store or to the revocation backend,
@@ -288,7 +359,7 @@ func (s *Session) opened(o Outcome, err error) {
 	}
 	e := OpenEvent{Audience: s.entry().audience, Outcome: o, Err: err}
 	if err == nil && s.meta.valid {
-		e.Handle = handleOf(&s.meta.sid)
+		e.cookie = refOf(&s.meta.sid)
 	}
 	runHook(s.m, s.ex.Context(), "OnOpen", h, e)
 }
@@ -326,12 +397,12 @@ func (s *Session) savedCookie(remember bool, md *meta, sid *[sidSize]byte, size 
 	h, name := s.m.hooks.OnCreate, "OnCreate"
 	if prev != nil {
 		h, name = s.m.hooks.OnRotate, "OnRotate"
-		e.Previous = handleOf(prev)
+		e.previous = refOf(prev)
 	}
 	if h == nil {
 		return
 	}
-	e.Handle = handleOf(sid)
+	e.cookie = refOf(sid)
 	runHook(s.m, s.ex.Context(), name, h, e)
 }
 
@@ -351,7 +422,7 @@ func (s *Session) ended(h func(context.Context, Event), name, audience string, m
 	}
 	e := Event{Audience: audience, Cookie: CookieSession}
 	if md.valid {
-		e.Handle = handleOf(&md.sid)
+		e.cookie = refOf(&md.sid)
 	}
 	runHook(s.m, s.ex.Context(), name, h, e)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -67,8 +68,8 @@ func (l *hookLog) hooks() Hooks {
 	return Hooks{
 		OnOpen: func(ctx context.Context, e OpenEvent) {
 			line := "open " + string(e.Outcome)
-			if (e.Outcome == OutcomeOpened || e.Outcome == OutcomeRestored) != (e.Handle != "") {
-				l.t.Errorf("%s: handle %q", line, e.Handle)
+			if (e.Outcome == OutcomeOpened || e.Outcome == OutcomeRestored) != (e.Handle() != "") {
+				l.t.Errorf("%s: handle %q", line, e.Handle())
 			}
 			if (e.Err == nil) != (e.Outcome == OutcomeOpened || e.Outcome == OutcomeRestored || e.Outcome == OutcomeNone) {
 				l.t.Errorf("%s: err %v", line, e.Err)
@@ -85,37 +86,37 @@ func (l *hookLog) hooks() Hooks {
 			l.add(ctx, fmt.Sprintf("reject %s %s", e.Cookie, e.Reason))
 		},
 		OnCreate: func(ctx context.Context, e Event) {
-			l.checkHandle(e.Handle)
-			if e.Previous != "" {
+			l.checkHandle(e.Handle())
+			if e.Previous() != "" {
 				l.t.Errorf("create with a previous handle")
 			}
 			l.mu.Lock()
-			l.handles[e.Cookie] = e.Handle
+			l.handles[e.Cookie] = e.Handle()
 			l.sizes = append(l.sizes, e.Size)
 			l.mu.Unlock()
 			l.add(ctx, fmt.Sprintf("create %s%s", e.Cookie, map[bool]string{true: " renewed"}[e.Renewed]))
 		},
 		OnRotate: func(ctx context.Context, e Event) {
-			l.checkHandle(e.Handle)
+			l.checkHandle(e.Handle())
 			l.mu.Lock()
-			if prev := l.handles[e.Cookie]; e.Previous != prev {
-				l.t.Errorf("rotate %s: previous %q, want the last handle issued, %q", e.Cookie, e.Previous, prev)
+			if prev := l.handles[e.Cookie]; e.Previous() != prev {
+				l.t.Errorf("rotate %s: previous %q, want the last handle issued, %q", e.Cookie, e.Previous(), prev)
 			}
-			l.handles[e.Cookie] = e.Handle
+			l.handles[e.Cookie] = e.Handle()
 			l.sizes = append(l.sizes, e.Size)
 			l.mu.Unlock()
 			l.add(ctx, fmt.Sprintf("rotate %s%s", e.Cookie, map[bool]string{true: " renewed"}[e.Renewed]))
 		},
 		OnDestroy: func(ctx context.Context, e Event) {
 			l.mu.Lock()
-			if want := l.handles[CookieSession]; e.Handle != want {
-				l.t.Errorf("destroy: handle %q, want the session cookie's, %q", e.Handle, want)
+			if want := l.handles[CookieSession]; e.Handle() != want {
+				l.t.Errorf("destroy: handle %q, want the session cookie's, %q", e.Handle(), want)
 			}
 			l.mu.Unlock()
 			l.add(ctx, "destroy "+e.Audience)
 		},
 		OnLogout: func(ctx context.Context, e Event) {
-			l.checkHandle(e.Handle)
+			l.checkHandle(e.Handle())
 			l.add(ctx, "logout "+e.Audience)
 		},
 		OnRevoke: func(ctx context.Context, e RevokeEvent) {
@@ -139,12 +140,14 @@ func (l *hookLog) hooks() Hooks {
 }
 
 // hkStore checks that every call runs with the context OnStoreCall
-// returned, and fails with err while it is set.
+// returned, and fails with err while it is set (only calls of failOp, when
+// set).
 type hkStore struct {
 	Store
-	t   testing.TB
-	mu  sync.Mutex
-	err error
+	t      testing.TB
+	mu     sync.Mutex
+	err    error
+	failOp StoreOp
 }
 
 func (s *hkStore) check(ctx context.Context, op StoreOp) error {
@@ -153,10 +156,19 @@ func (s *hkStore) check(ctx context.Context, op StoreOp) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failOp != "" && s.failOp != op {
+		return nil
+	}
 	return s.err
 }
 
 func (s *hkStore) fail(err error) { s.mu.Lock(); s.err = err; s.mu.Unlock() }
+
+func (s *hkStore) failOnly(op StoreOp, err error) {
+	s.mu.Lock()
+	s.failOp, s.err = op, err
+	s.mu.Unlock()
+}
 
 func (s *hkStore) Get(ctx context.Context, name, key string, opts store.GetOptions) ([]byte, error) {
 	if err := s.check(ctx, StoreGet); err != nil {
@@ -184,6 +196,13 @@ func (s *hkStore) Sessions(ctx context.Context, name, audience, subject string, 
 		return nil, err
 	}
 	return s.Store.(store.SubjectIndex).Sessions(ctx, name, audience, subject, now)
+}
+
+func (s *hkStore) GroupInfo(ctx context.Context, name, key string, now time.Time) (store.GroupInfo, error) {
+	if err := s.check(ctx, StoreGroupInfo); err != nil {
+		return store.GroupInfo{}, err
+	}
+	return s.Store.(store.GroupInfoReader).GroupInfo(ctx, name, key, now)
 }
 
 // hkServe runs h on a request carrying the jar's cookies, in a context the
@@ -482,8 +501,8 @@ func TestHooksHandle(t *testing.T) {
 	t.Parallel()
 	var handles []Handle
 	hooks := Hooks{
-		OnCreate: func(_ context.Context, e Event) { handles = append(handles, e.Handle) },
-		OnOpen:   func(_ context.Context, e OpenEvent) { handles = append(handles, e.Handle) },
+		OnCreate: func(_ context.Context, e Event) { handles = append(handles, e.Handle()) },
+		OnOpen:   func(_ context.Context, e OpenEvent) { handles = append(handles, e.Handle()) },
 	}
 	m := mustNew(t, Config{Secret: "handle test secret", Store: newTestMemoryStore(t), Hooks: hooks})
 	r := newRecorder("")
@@ -512,6 +531,92 @@ func TestHooksHandle(t *testing.T) {
 	other := handleOf(&s.meta.sid)
 	if other == want {
 		t.Errorf("two cookies have the same handle %q", want)
+	}
+}
+
+// TestHooksEventsKeepTheirCookies: an event kept after its hook returned
+// still names the cookies of its moment (it holds a copy, not the
+// session's id), and printing it with fmt or slog, in any verb or
+// handler, shows its handles and never the session id in any encoding.
+func TestHooksEventsKeepTheirCookies(t *testing.T) {
+	t.Parallel()
+	var opens []OpenEvent
+	var events []Event
+	keep := func(_ context.Context, e Event) { events = append(events, e) }
+	hooks := Hooks{
+		OnOpen:   func(_ context.Context, e OpenEvent) { opens = append(opens, e) },
+		OnCreate: keep, OnRotate: keep, OnDestroy: keep,
+	}
+	m := mustNew(t, Config{Secret: "handle test secret", Hooks: hooks})
+	r := newRecorder("")
+	if err := m.NewSession(r).Save(); err != nil {
+		t.Fatal(err)
+	}
+	s := m.NewSession(newRecorder(strings.SplitN(r.setCookies[0], ";", 2)[0]))
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	first := s.meta.sid
+	if err := s.Save(); err != nil { // rotates: s.meta.sid changes
+		t.Fatal(err)
+	}
+	second := s.meta.sid
+	if err := s.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	h1, h2 := handleOf(&first), handleOf(&second)
+	if len(opens) != 1 || opens[0].Handle() != h1 {
+		t.Fatalf("opens %v: want one, of handle %s", opens, h1)
+	}
+	type names struct{ handle, previous Handle }
+	var got []names
+	for _, e := range events {
+		got = append(got, names{e.Handle(), e.Previous()})
+	}
+	if want := []names{{h1, ""}, {h2, h1}, {h2, ""}}; !slices.Equal(got, want) {
+		t.Fatalf("create, rotate, destroy name %v, want %v", got, want)
+	}
+	if (OpenEvent{}).Handle() != "" || (Event{}).Handle() != "" || (Event{}).Previous() != "" {
+		t.Error("an event without a cookie has a handle")
+	}
+
+	rotate := events[1]
+	var leaks []string
+	for _, sid := range [][sidSize]byte{first, second} {
+		leaks = append(leaks, hex.EncodeToString(sid[:]), strings.ToUpper(hex.EncodeToString(sid[:])),
+			b64.EncodeToString(sid[:]), fmt.Sprint(sid[:8]), fmt.Sprintf("%#v", sid[:4]), fmt.Sprintf("%q", sid[:8]), string(sid[:8]))
+	}
+	var printed []string
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%10v"} {
+		printed = append(printed, fmt.Sprintf(format, opens[0]), fmt.Sprintf(format, rotate),
+			fmt.Sprintf(format, &rotate), fmt.Sprintf(format, []Event{rotate}),
+			fmt.Sprintf(format, struct{ E OpenEvent }{opens[0]}))
+	}
+	for _, h := range []func(io.Writer) slog.Handler{
+		func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+		func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+	} {
+		var b bytes.Buffer
+		slog.New(h(&b)).Info("rotated", "event", rotate, "open", opens[0])
+		printed = append(printed, b.String())
+	}
+	for _, p := range printed {
+		for _, leak := range leaks {
+			if strings.Contains(p, leak) {
+				t.Errorf("printed %q holds a session id (%q)", p, leak)
+			}
+		}
+	}
+	for format, want := range map[string]string{
+		"%+v": "{Audience:default Cookie:session Handle:" + string(h2) + " Previous:" + string(h1) + " Size:" + fmt.Sprint(rotate.Size) + " Renewed:false}",
+		"%#v": `session.Event{Audience:"default", Cookie:"session", Handle:"` + string(h2) + `", Previous:"` + string(h1) + `", Size:` + fmt.Sprint(rotate.Size) + `, Renewed:false}`,
+	} {
+		if got := fmt.Sprintf(format, rotate); got != want {
+			t.Errorf("%s of a rotation: %s, want %s", format, got, want)
+		}
+	}
+	if got, want := fmt.Sprintf("%+v", opens[0]), "{Audience:default Outcome:opened Handle:"+string(h1)+" Err:<nil>}"; got != want {
+		t.Errorf("%%+v of an open: %s, want %s", got, want)
 	}
 }
 
@@ -723,9 +828,53 @@ func TestHooksRevocation(t *testing.T) {
 	})
 }
 
+// TestHooksDevices: Manager.Devices reads the subject index and then the
+// group info of each record, every read a store call; a failed group info
+// read reaches OnStoreError, a record gone since the index was read does
+// not.
+func TestHooksDevices(t *testing.T) {
+	t.Parallel()
+	ctx := context.WithValue(context.Background(), hkRequestKey{}, true)
+	log := newHookLog(t)
+	st := &hkStore{Store: newTestMemoryStore(t), t: t}
+	e := hkEnvironment(t, st, log.hooks(), nil)
+	hkSteps[1].run(t, e) // sign-in: a session and a remember record
+	log.take()
+	ds, err := e.m.Devices(ctx, "alice")
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Devices = %+v, %v; want one device", ds, err)
+	}
+	index := []string{"call sessions session", "call sessions remember", "call sessions session", "call sessions remember"}
+	want := append(slices.Clone(index), "call group_info session", "call group_info remember")
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Errorf("hooks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	down := errors.New("store down")
+	st.failOnly(StoreGroupInfo, down)
+	if _, err := e.m.Devices(ctx, "alice"); !errors.Is(err, ErrStore) || !errors.Is(err, down) {
+		t.Fatalf("Devices with group info failing = %v, want ErrStore wrapping the store's error", err)
+	}
+	want = append(slices.Clone(index), "call group_info session", "done group_info session: not found false", "store error group_info session")
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Errorf("hooks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	st.failOnly(StoreGroupInfo, ErrNotFound) // both records ended since the index was read
+	if ds, err := e.m.Devices(ctx, "alice"); err != nil || len(ds) != 0 {
+		t.Fatalf("Devices with the records gone = %+v, %v; want none", ds, err)
+	}
+	want = append(slices.Clone(index),
+		"call group_info session", "done group_info session: not found true",
+		"call group_info remember", "done group_info remember: not found true")
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Errorf("hooks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestHooksNilCostsNothing: a Manager whose Hooks are all nil allocates no
-// more on open and read than one without Hooks, and one with no-op hooks
-// for every event but the store's allocates only the handle of the open.
+// more on open and read than one without Hooks, nor does one with an
+// OnOpen that does not ask for the handle; one that asks allocates it.
 func TestHooksNilCostsNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
@@ -746,8 +895,12 @@ func TestHooksNilCostsNothing(t *testing.T) {
 		})
 	}
 	base := allocs(Hooks{})
-	if got := allocs(Hooks{OnOpen: func(context.Context, OpenEvent) {}}); got != base+1 {
-		t.Errorf("open with OnOpen: %v allocations, want %v (the handle)", got, base+1)
+	if got := allocs(Hooks{OnOpen: func(context.Context, OpenEvent) {}}); got != base {
+		t.Errorf("open with OnOpen: %v allocations, want %v", got, base)
+	}
+	var h Handle
+	if got := allocs(Hooks{OnOpen: func(_ context.Context, e OpenEvent) { h = e.Handle() }}); got != base+1 || len(h) != 16 {
+		t.Errorf("open with OnOpen asking for the handle: %v allocations, want %v (the handle)", got, base+1)
 	}
 	if got := allocs(Hooks{OnRotate: func(context.Context, Event) {}}); got != base {
 		t.Errorf("open with OnRotate only: %v allocations, want %v", got, base)

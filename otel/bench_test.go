@@ -12,14 +12,21 @@ import (
 	sessionotel "github.com/sessiongo/session/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The set-ups of the benchmarks: bare (no hooks), hooks (every hook set,
-// doing nothing), otel (Instrument with the SDK's meter provider, read by a
-// manual reader, and the SDK's tracer provider recording every span) and
-// otel-unsampled (the same, its sampler dropping every span, as a
-// ratio-based sampler drops most: spans cost little, metrics stay).
-var setups = []string{"bare", "hooks", "otel", "otel-unsampled"}
+// doing nothing), and Instrument with the SDK's meter provider (read by a
+// manual reader) and the SDK's tracer provider (its spans ended and
+// dropped by a processor), the request carrying the span a tracing
+// middleware (otelhttp) would have started with that provider: otel-sampled
+// (the default sampler, parent-based, which samples every root: the
+// request's span records, and so does the store call's) and otel-unsampled
+// (a parent-based sampler dropping every root, as a ratio-based one drops
+// most: the request's span does not record, and the store call starts
+// none, measured only), and otel-counters (otel-unsampled with a View
+// dropping session.store.duration: the store call is not even measured).
+var setups = []string{"bare", "hooks", "otel-unsampled", "otel-sampled", "otel-counters"}
 
 // BenchmarkOpenRead opens a request's session and reads a value, as core's
 // BenchmarkOpenRead does, in each set-up. With cookie storage an open makes
@@ -29,8 +36,8 @@ func BenchmarkOpenRead(b *testing.B) {
 	for _, storage := range []string{"cookie", "memory"} {
 		for _, setup := range setups {
 			b.Run(storage+"/"+setup, func(b *testing.B) {
-				m := newBenchManager(b, storage, setup)
-				r := benchRequest(b, m)
+				m, ctx := newBenchManager(b, storage, setup)
+				r := benchRequest(b, m, ctx)
 				w := &discardWriter{h: http.Header{}}
 				b.ReportAllocs()
 				for b.Loop() {
@@ -56,8 +63,9 @@ func BenchmarkOverhead(b *testing.B) {
 			ms := make([]*session.Manager, n)
 			rs := make([]*http.Request, n)
 			for i, setup := range setups {
-				ms[i] = newBenchManager(b, storage, setup)
-				rs[i] = benchRequest(b, ms[i])
+				var ctx context.Context
+				ms[i], ctx = newBenchManager(b, storage, setup)
+				rs[i] = benchRequest(b, ms[i], ctx)
 			}
 			w := &discardWriter{h: http.Header{}}
 			const keep = 1 << 15 // samples kept per set-up, the latest
@@ -102,8 +110,8 @@ func BenchmarkOverhead(b *testing.B) {
 }
 
 // newBenchManager returns a Manager on cookie or memory storage in one of
-// the set-ups.
-func newBenchManager(b *testing.B, storage, setup string) *session.Manager {
+// the set-ups, and the context of its requests.
+func newBenchManager(b *testing.B, storage, setup string) (*session.Manager, context.Context) {
 	cfg := session.Config{Secret: "benchmark secret, long enough"}
 	if storage == "memory" {
 		st, err := session.NewMemoryStore()
@@ -113,25 +121,38 @@ func newBenchManager(b *testing.B, storage, setup string) *session.Manager {
 		b.Cleanup(st.Stop)
 		cfg.Store = st
 	}
+	ctx := context.Background()
 	switch setup {
 	case "hooks":
 		cfg.Hooks = noopHooks()
-	case "otel", "otel-unsampled":
-		sampler := sdktrace.AlwaysSample()
-		if setup == "otel-unsampled" {
-			sampler = sdktrace.NeverSample()
+	case "otel-sampled", "otel-unsampled", "otel-counters":
+		sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
+		if setup != "otel-sampled" {
+			sampler = sdktrace.ParentBased(sdktrace.NeverSample())
 		}
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		mopts := []sdkmetric.Option{sdkmetric.WithReader(sdkmetric.NewManualReader())}
+		if setup == "otel-counters" {
+			mopts = append(mopts, sdkmetric.WithView(sdkmetric.NewView(
+				sdkmetric.Instrument{Name: "session.store.duration"},
+				sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})))
+		}
+		mp := sdkmetric.NewMeterProvider(mopts...)
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardSpans{}))
 		if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)); err != nil {
 			b.Fatal(err)
 		}
+		var request trace.Span
+		ctx, request = tp.Tracer("middleware").Start(ctx, "GET /")
+		if request.IsRecording() != (setup == "otel-sampled") {
+			b.Fatalf("%s: the request's span records: %v", setup, request.IsRecording())
+		}
+		b.Cleanup(func() { request.End() })
 	}
 	m, err := session.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return m
+	return m, ctx
 }
 
 func noopHooks() session.Hooks {
@@ -165,10 +186,11 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-// benchRequest returns a request carrying a session of m with user set.
-func benchRequest(b *testing.B, m *session.Manager) *http.Request {
+// benchRequest returns a request with ctx carrying a session of m with
+// user set.
+func benchRequest(b *testing.B, m *session.Manager, ctx context.Context) *http.Request {
 	w := &discardWriter{h: http.Header{}}
-	r, _ := http.NewRequest("GET", "http://example.com/", nil)
+	r, _ := http.NewRequestWithContext(ctx, "GET", "http://example.com/", nil)
 	s, _ := m.Open(w, r)
 	s.Set("user", "alice")
 	if err := s.Save(); err != nil {
@@ -177,4 +199,33 @@ func benchRequest(b *testing.B, m *session.Manager) *http.Request {
 	pair, _, _ := strings.Cut(w.h.Get("Set-Cookie"), ";")
 	r.Header.Set("Cookie", pair)
 	return r
+}
+
+// BenchmarkStoreCall measures what Instrument's OnStoreCall costs one
+// store call, alone: the hook and the function it returns, in the
+// set-ups' request contexts (no store is called).
+func BenchmarkStoreCall(b *testing.B) {
+	for _, setup := range []string{"otel-unsampled", "otel-sampled"} {
+		b.Run(setup, func(b *testing.B) {
+			cfg := session.Config{}
+			sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
+			if setup == "otel-unsampled" {
+				sampler = sdktrace.ParentBased(sdktrace.NeverSample())
+			}
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(discardSpans{}))
+			if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)); err != nil {
+				b.Fatal(err)
+			}
+			ctx, request := tp.Tracer("middleware").Start(context.Background(), "GET /")
+			defer request.End()
+			c := session.StoreCall{Op: session.StoreGet, Store: "session.MemoryStore", Audience: "default", Cookie: session.CookieSession}
+			h := cfg.Hooks.OnStoreCall
+			b.ReportAllocs()
+			for b.Loop() {
+				_, done := h(ctx, c)
+				done(nil)
+			}
+		})
+	}
 }

@@ -37,22 +37,38 @@
 //     RevokeSession, with session.revocation.scope (key, subject, session).
 //   - session.store.duration (s, histogram): every call to the store and
 //     to the revocation backend, with session.store.operation (get, set,
-//     delete, sessions, revoked, revoke), session.store.type (the store's Go
-//     type, such as redisstore.Store) and, when the call failed, error.type
-//     (not_found for a missing record, which is how a store says that a
-//     session ended; deadline_exceeded, canceled, or the error's Go type).
+//     delete, sessions, group_info, revoked, revoke), session.store.type
+//     (the store's Go type, such as redisstore.Store) and, when the call
+//     failed, error.type (not_found for a missing record, which is how a
+//     store says that a session ended; deadline_exceeded, canceled, or the
+//     error's Go type).
 //   - session.cookie.size (By, histogram): the bytes of each cookie issued,
 //     as the browser sends them back (name=value of every chunk), with
 //     session.cookie.
 //
+// The counters are observable counters, which a callback reports at each
+// collection: an event costs an atomic add. They carry no exemplars; the
+// histograms, synchronous, carry the SDK's.
+//
 // # Traces
 //
-// Every store call is a span, session.store.<operation> (internal, a child
-// of the request's span; a store's own instrumentation, such as a Redis
-// client's, nests under it), with the attributes of session.store.duration
-// and session.cookie. A failure other than a missing record sets the span's
-// status to Error, with error.type but not the error's text, which may name
-// files or hosts.
+// A store call made under a span that records, such as the request's span
+// that a tracing middleware (otelhttp) started, is a span,
+// session.store.<operation> (internal, a child of that span; a store's own
+// instrumentation, such as a Redis client's, nests under it), with the
+// attributes of session.store.duration and session.cookie. A failure other
+// than a missing record sets the span's status to Error, with error.type
+// but not the error's text, which may name files or hosts. Its duration in
+// session.store.duration is the span's, and the histogram's exemplar names
+// it.
+//
+// So is a store call under a sampled remote parent (a trace context that a
+// propagator extracted, with no local span). A store call under a span
+// that does not record (the sampler dropped the request) starts no span
+// and makes no call to the tracer: under the default parent-based sampler,
+// its span would not record either. A store call with no span in its
+// context, as a background job makes, is measured but not traced, unless
+// WithRootSpans makes it a root span, a trace of its own.
 //
 // Nothing recorded holds a session id, a storage key or a subject.
 package sessionotel

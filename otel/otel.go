@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +47,10 @@ var (
 // store spans described in the package documentation. Hooks already in
 // cfg.Hooks are kept: each is called before this package's, which runs
 // even when it panics. Call it before session.New, once per Config.
+//
+// The counters are observable (asynchronous) counters: Instrument
+// registers with the meter provider a callback that reports them at each
+// collection, which lasts as long as the provider.
 func Instrument(cfg *session.Config, opts ...Option) error {
 	if cfg == nil {
 		return fmt.Errorf("%w: nil Config", ErrInvalid)
@@ -113,77 +116,146 @@ func chainStoreCall(user, ours func(context.Context, session.StoreCall) (context
 	}
 }
 
+// instrument names one instrument of a recorder: the counters first, in
+// the order of recorder.counters, then the histograms.
+type instrument uint8
+
+const (
+	opens instrument = iota
+	saves
+	rotations
+	destroys
+	logouts
+	revocations
+	numCounters
+
+	storeDuration = numCounters
+	cookieSize    = numCounters + 1
+)
+
 // recorder holds the instruments and the attribute sets made so far.
+//
+// The counters are observable: an event adds one to an atomic count, which
+// the callback registered with the meter reports at each collection, so
+// that the events of every request (an open) cost an atomic add instead of
+// a measurement through the SDK. The histograms are synchronous.
 type recorder struct {
-	tracer trace.Tracer
+	tracer    trace.Tracer
+	rootSpans bool      // WithRootSpans
+	calls     sync.Pool // *call
 
-	opens, saves, rotations, destroys, logouts, revocations metric.Int64Counter
-	storeDuration                                           metric.Float64Histogram
-	cookieSize                                              metric.Int64Histogram
+	counters      [numCounters]metric.Int64ObservableCounter
+	storeDuration metric.Float64Histogram
+	cookieSize    metric.Int64Histogram
 
-	// sets caches the measurement options of each attribute combination,
-	// so that a measurement allocates nothing once its combination was
-	// seen: the values come from a few configured names.
+	// sets holds the measure of each instrument and attribute combination,
+	// made once: the values come from a few configured names.
 	sets sync.Map // attrKey -> *measure
-	// opensOf caches the options of session.opens per audience, and last
+	// opensOf holds the measures of session.opens per audience, and last
 	// the audience seen last: an open, every request, costs a string
-	// comparison and an index.
+	// comparison, a switch and an atomic add.
 	opensOf sync.Map // audience -> *audienceOpens
 	last    atomic.Pointer[audienceOpens]
-	// storeOK holds, per operation, the options of session.store.duration
-	// for a call that succeeded, on the store and audience called last.
-	storeOK [len(storeOps)]atomic.Pointer[storeMeasure]
+	// kinds holds what the calls of one operation on one store, audience
+	// and cookie share, and lastKind, per operation, the one called last.
+	kinds    sync.Map // storeKey -> *storeKind
+	lastKind [len(storeOps)]atomic.Pointer[storeKind]
 }
 
-// storeOps lists the store operations, in the order of recorder.storeOK.
+// storeOps lists the store operations, in the order of recorder.lastKind.
 var storeOps = [...]session.StoreOp{
-	session.StoreGet, session.StoreSet, session.StoreDelete,
-	session.StoreSessions, session.StoreRevoked, session.StoreRevoke,
+	session.StoreGet, session.StoreSet, session.StoreDelete, session.StoreSessions,
+	session.StoreGroupInfo, session.StoreRevoked, session.StoreRevoke,
 }
 
-// storeMeasure is the options of a successful call of one operation on
-// one store and audience.
-type storeMeasure struct {
-	store, audience string
-	ok              *measure
+// opIndex returns the index of op in storeOps, -1 for another.
+func opIndex(op session.StoreOp) int {
+	switch op {
+	case session.StoreGet:
+		return 0
+	case session.StoreSet:
+		return 1
+	case session.StoreDelete:
+		return 2
+	case session.StoreSessions:
+		return 3
+	case session.StoreGroupInfo:
+		return 4
+	case session.StoreRevoked:
+		return 5
+	case session.StoreRevoke:
+		return 6
+	}
+	return -1
 }
 
 // outcomes lists the outcomes of session.Outcome, in the order of
-// audienceOpens.opts.
+// audienceOpens.opens.
 var outcomes = [...]session.Outcome{
 	session.OutcomeOpened, session.OutcomeRestored, session.OutcomeNone, session.OutcomeExpired,
 	session.OutcomeInvalid, session.OutcomeNotFound, session.OutcomeRevoked, session.OutcomeError,
 }
 
-// audienceOpens holds the measurement options of session.opens for one
-// audience, one per outcome.
-type audienceOpens struct {
-	audience string
-	opts     [len(outcomes)]*measure
+// outcomeIndex returns the index of o in outcomes, -1 for another.
+func outcomeIndex(o session.Outcome) int {
+	switch o {
+	case session.OutcomeOpened:
+		return 0
+	case session.OutcomeRestored:
+		return 1
+	case session.OutcomeNone:
+		return 2
+	case session.OutcomeExpired:
+		return 3
+	case session.OutcomeInvalid:
+		return 4
+	case session.OutcomeNotFound:
+		return 5
+	case session.OutcomeRevoked:
+		return 6
+	case session.OutcomeError:
+		return 7
+	}
+	return -1
 }
 
-// measure holds the options of one attribute set, as the variadic
-// arguments of Add and Record (slices of one, which cost nothing to pass).
+// audienceOpens holds the measures of session.opens for one audience, one
+// per outcome.
+type audienceOpens struct {
+	audience string
+	opens    [len(outcomes)]*measure
+}
+
+// measure is one instrument with one attribute set: for a counter, the
+// count so far and the options to observe it; for a histogram, the
+// options of Record (slices of one, which cost nothing to pass).
 type measure struct {
-	add    []metric.AddOption
-	record []metric.RecordOption
+	inst    instrument
+	n       atomic.Int64
+	observe []metric.ObserveOption
+	record  []metric.RecordOption
 }
 
 func newRecorder(o options) (*recorder, error) {
 	meter := o.meterProvider.Meter(ScopeName)
-	r := &recorder{tracer: o.tracerProvider.Tracer(ScopeName)}
-	var errs []error
-	counter := func(name, unit, desc string) metric.Int64Counter {
-		c, err := meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		errs = append(errs, err)
+	r := &recorder{tracer: o.tracerProvider.Tracer(ScopeName), rootSpans: o.rootSpans}
+	r.calls.New = func() any {
+		c := &call{}
+		c.done = c.end
 		return c
 	}
-	r.opens = counter("session.opens", "{open}", "Opens of a request's session, by outcome.")
-	r.saves = counter("session.saves", "{save}", "Cookies issued by saves, new or rotated.")
-	r.rotations = counter("session.rotations", "{rotation}", "Saves that gave an existing session a new id.")
-	r.destroys = counter("session.destroys", "{destroy}", "Sessions destroyed.")
-	r.logouts = counter("session.logouts", "{logout}", "Logouts of an audience.")
-	r.revocations = counter("session.revocations", "{revocation}", "Revocations of sessions by key, subject or session.")
+	var errs []error
+	counter := func(i instrument, name, unit, desc string) {
+		c, err := meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		r.counters[i] = c
+		errs = append(errs, err)
+	}
+	counter(opens, "session.opens", "{open}", "Opens of a request's session, by outcome.")
+	counter(saves, "session.saves", "{save}", "Cookies issued by saves, new or rotated.")
+	counter(rotations, "session.rotations", "{rotation}", "Saves that gave an existing session a new id.")
+	counter(destroys, "session.destroys", "{destroy}", "Sessions destroyed.")
+	counter(logouts, "session.logouts", "{logout}", "Logouts of an audience.")
+	counter(revocations, "session.revocations", "{revocation}", "Revocations of sessions by key, subject or session.")
 	var err error
 	r.storeDuration, err = meter.Float64Histogram("session.store.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of calls to the session store and the revocation backend."),
@@ -196,12 +268,35 @@ func newRecorder(o options) (*recorder, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	observables := make([]metric.Observable, len(r.counters))
+	for i, c := range r.counters {
+		observables[i] = c
+	}
+	if _, err := meter.RegisterCallback(r.observe, observables...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	return r, nil
 }
 
-// attrKey is one combination of attribute values; an empty value leaves
-// its attribute out.
+// observe reports the counts, at a collection: only those of attribute
+// sets counted at least once, as a synchronous counter would.
+func (r *recorder) observe(_ context.Context, o metric.Observer) error {
+	r.sets.Range(func(_, v any) bool {
+		m := v.(*measure)
+		if m.inst < numCounters {
+			if n := m.n.Load(); n > 0 {
+				o.ObserveInt64(r.counters[m.inst], n, m.observe...)
+			}
+		}
+		return true
+	})
+	return nil
+}
+
+// attrKey is one instrument and one combination of attribute values; an
+// empty value leaves its attribute out.
 type attrKey struct {
+	inst     instrument
 	audience string
 	k1       attribute.Key
 	v1       string
@@ -211,7 +306,7 @@ type attrKey struct {
 	v3       string
 }
 
-// attrs returns the options of k, made once.
+// attrs returns the measure of k, made once.
 func (r *recorder) attrs(k attrKey) *measure {
 	if v, ok := r.sets.Load(k); ok {
 		return v.(*measure)
@@ -227,26 +322,24 @@ func (r *recorder) attrs(k attrKey) *measure {
 		}
 	}
 	opt := metric.WithAttributeSet(attribute.NewSet(kv...))
-	v, _ := r.sets.LoadOrStore(k, &measure{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}})
+	v, _ := r.sets.LoadOrStore(k, &measure{inst: k.inst, observe: []metric.ObserveOption{opt}, record: []metric.RecordOption{opt}})
 	return v.(*measure)
 }
 
-func (r *recorder) open(ctx context.Context, e session.OpenEvent) {
+func (r *recorder) open(_ context.Context, e session.OpenEvent) {
 	a := r.last.Load()
 	if a == nil || a.audience != e.Audience {
 		a = r.audienceOpens(e.Audience)
 		r.last.Store(a)
 	}
-	for i, o := range outcomes {
-		if o == e.Outcome {
-			r.opens.Add(ctx, 1, a.opts[i].add...)
-			return
-		}
+	if i := outcomeIndex(e.Outcome); i >= 0 {
+		a.opens[i].n.Add(1)
+		return
 	}
-	r.opens.Add(ctx, 1, r.attrs(attrKey{audience: e.Audience, k1: OutcomeKey, v1: string(e.Outcome)}).add...)
+	r.attrs(attrKey{inst: opens, audience: e.Audience, k1: OutcomeKey, v1: string(e.Outcome)}).n.Add(1)
 }
 
-// audienceOpens returns the options of session.opens for audience, made
+// audienceOpens returns the measures of session.opens for audience, made
 // once.
 func (r *recorder) audienceOpens(audience string) *audienceOpens {
 	if v, ok := r.opensOf.Load(audience); ok {
@@ -254,16 +347,15 @@ func (r *recorder) audienceOpens(audience string) *audienceOpens {
 	}
 	a := &audienceOpens{audience: audience}
 	for i, o := range outcomes {
-		a.opts[i] = r.attrs(attrKey{audience: audience, k1: OutcomeKey, v1: string(o)})
+		a.opens[i] = r.attrs(attrKey{inst: opens, audience: audience, k1: OutcomeKey, v1: string(o)})
 	}
 	v, _ := r.opensOf.LoadOrStore(audience, a)
 	return v.(*audienceOpens)
 }
 
 func (r *recorder) create(ctx context.Context, e session.Event) {
-	m := r.attrs(attrKey{audience: e.Audience, k1: CookieKey, v1: string(e.Cookie)})
-	r.saves.Add(ctx, 1, m.add...)
-	r.cookieSize.Record(ctx, int64(e.Size), m.record...)
+	r.attrs(attrKey{inst: saves, audience: e.Audience, k1: CookieKey, v1: string(e.Cookie)}).n.Add(1)
+	r.cookieSize.Record(ctx, int64(e.Size), r.attrs(attrKey{inst: cookieSize, audience: e.Audience, k1: CookieKey, v1: string(e.Cookie)}).record...)
 }
 
 func (r *recorder) rotate(ctx context.Context, e session.Event) {
@@ -272,68 +364,177 @@ func (r *recorder) rotate(ctx context.Context, e session.Event) {
 	if e.Renewed {
 		renewed = "true"
 	}
-	r.rotations.Add(ctx, 1, r.attrs(attrKey{audience: e.Audience, k1: CookieKey, v1: string(e.Cookie), k2: RenewedKey, v2: renewed}).add...)
+	r.attrs(attrKey{inst: rotations, audience: e.Audience, k1: CookieKey, v1: string(e.Cookie), k2: RenewedKey, v2: renewed}).n.Add(1)
 }
 
-func (r *recorder) destroy(ctx context.Context, e session.Event) {
-	r.destroys.Add(ctx, 1, r.attrs(attrKey{audience: e.Audience}).add...)
+func (r *recorder) destroy(_ context.Context, e session.Event) {
+	r.attrs(attrKey{inst: destroys, audience: e.Audience}).n.Add(1)
 }
 
-func (r *recorder) logout(ctx context.Context, e session.Event) {
-	r.logouts.Add(ctx, 1, r.attrs(attrKey{audience: e.Audience}).add...)
+func (r *recorder) logout(_ context.Context, e session.Event) {
+	r.attrs(attrKey{inst: logouts, audience: e.Audience}).n.Add(1)
 }
 
-func (r *recorder) revoke(ctx context.Context, e session.RevokeEvent) {
-	r.revocations.Add(ctx, 1, r.attrs(attrKey{audience: e.Audience, k1: RevocationScopeKey, v1: string(e.Scope)}).add...)
-}
-
-// spanNames are the span names of the store operations, made once.
-var spanNames = map[session.StoreOp]string{}
-
-func init() {
-	for _, op := range []session.StoreOp{session.StoreGet, session.StoreSet, session.StoreDelete, session.StoreSessions, session.StoreRevoked, session.StoreRevoke} {
-		spanNames[op] = "session.store." + string(op)
-	}
-}
-
-func spanName(op session.StoreOp) string {
-	if name, ok := spanNames[op]; ok {
-		return name
-	}
-	return "session.store." + string(op)
+func (r *recorder) revoke(_ context.Context, e session.RevokeEvent) {
+	r.attrs(attrKey{inst: revocations, audience: e.Audience, k1: RevocationScopeKey, v1: string(e.Scope)}).n.Add(1)
 }
 
 // spanStart is the options of every store span.
 var spanStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 
-func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.Context, func(error)) {
-	start := time.Now()
-	ctx, span := r.tracer.Start(ctx, spanName(c.Op), spanStart...)
-	if span.IsRecording() {
-		attrs := [...]attribute.KeyValue{
-			StoreOperationKey.String(string(c.Op)),
-			StoreTypeKey.String(c.Store),
-			AudienceKey.String(c.Audience),
-			CookieKey.String(string(c.Cookie)),
+// epoch is the origin of the times of store calls: time.Since(epoch) reads
+// only the monotonic clock, where time.Now reads the wall clock too.
+var epoch = time.Now()
+
+// storeKey is what a store call's StoreCall says.
+type storeKey struct {
+	op       session.StoreOp
+	store    string
+	audience string
+	cookie   session.CookieKind
+}
+
+// storeKind is what every call of one operation on one store, audience
+// and cookie shares: made once, so that a call builds no name, attribute
+// or option.
+type storeKind struct {
+	storeKey
+	r         *recorder
+	spanName  string
+	spanAttrs []attribute.KeyValue
+	ok        *measure // session.store.duration of a call that succeeded
+	notFound  *measure // and of one that found no record
+}
+
+// kind returns the storeKind of c, made once.
+func (r *recorder) kind(c session.StoreCall) *storeKind {
+	key := storeKey{op: c.Op, store: c.Store, audience: c.Audience, cookie: c.Cookie}
+	i := opIndex(c.Op)
+	if i >= 0 {
+		if k := r.lastKind[i].Load(); k != nil && k.storeKey == key {
+			return k
 		}
-		n := len(attrs)
-		if c.Cookie == "" {
-			n-- // a revocation call: no cookie
-		}
-		span.SetAttributes(attrs[:n]...)
 	}
-	return ctx, func(err error) {
-		elapsed := time.Since(start).Seconds()
-		errType := errorType(err)
-		if errType == "" {
-			r.storeDuration.Record(ctx, elapsed, r.storeSucceeded(c).record...)
-		} else {
-			r.storeDuration.Record(ctx, elapsed, r.attrs(attrKey{
-				audience: c.Audience,
-				k1:       StoreOperationKey, v1: string(c.Op),
-				k2: StoreTypeKey, v2: c.Store,
-				k3: ErrorTypeKey, v3: errType,
-			}).record...)
+	var k *storeKind
+	if v, ok := r.kinds.Load(key); ok {
+		k = v.(*storeKind)
+	} else {
+		k = r.newKind(key)
+		v, _ := r.kinds.LoadOrStore(key, k)
+		k = v.(*storeKind)
+	}
+	if i >= 0 {
+		r.lastKind[i].Store(k)
+	}
+	return k
+}
+
+func (r *recorder) newKind(key storeKey) *storeKind {
+	k := &storeKind{storeKey: key, r: r, spanName: "session.store." + string(key.op)}
+	k.spanAttrs = []attribute.KeyValue{
+		StoreOperationKey.String(string(key.op)),
+		StoreTypeKey.String(key.store),
+		AudienceKey.String(key.audience),
+	}
+	if key.cookie != "" { // a revocation call has none
+		k.spanAttrs = append(k.spanAttrs, CookieKey.String(string(key.cookie)))
+	}
+	k.ok = r.durationOf(key, "")
+	k.notFound = r.durationOf(key, notFound)
+	return k
+}
+
+// durationOf returns the measure of session.store.duration for a call
+// like key that ended with error.type errType ("" for none).
+func (r *recorder) durationOf(key storeKey, errType string) *measure {
+	return r.attrs(attrKey{
+		inst:     storeDuration,
+		audience: key.audience,
+		k1:       StoreOperationKey, v1: string(key.op),
+		k2: StoreTypeKey, v2: key.store,
+		k3: ErrorTypeKey, v3: errType,
+	})
+}
+
+// call is one store call under way. Calls are pooled, and each holds its
+// end as a func value made once, so that a store call allocates nothing of
+// this package's.
+type call struct {
+	k        *storeKind
+	measured bool            // session.store.duration records (not dropped by a View)
+	ctx      context.Context // the span's, for the histogram's exemplars; nil: not traced
+	span     trace.Span      // nil: the call is not traced
+	times    spanTimes       // the span's times; nil: the call reads the clock
+	start    time.Duration   // since epoch, when times is nil
+	done     func(error)     // c.end
+}
+
+// spanTimes is what a span of the SDK tells of its times
+// (sdktrace.ReadOnlySpan). A store call whose span records them takes its
+// duration from them, the span's own, and reads no clock itself: the SDK
+// reads it at the span's start and end anyway, and two more reads would
+// cost as much as a tenth of the span.
+type spanTimes interface {
+	StartTime() time.Time
+	EndTime() time.Time
+}
+
+// storeCall starts a store call: a span when traced says so, and the
+// clock. It returns what ends it, which core calls once, or nil when the
+// call is neither traced nor measured (a View dropped
+// session.store.duration).
+func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.Context, func(error)) {
+	traced, measured := r.traced(ctx), r.storeDuration.Enabled(ctx)
+	if !traced && !measured {
+		return ctx, nil
+	}
+	cl := r.calls.Get().(*call)
+	cl.k, cl.measured = r.kind(c), measured
+	if traced {
+		ctx, cl.span = r.tracer.Start(ctx, cl.k.spanName, spanStart...)
+		if cl.span.IsRecording() {
+			cl.span.SetAttributes(cl.k.spanAttrs...)
+			cl.times, _ = cl.span.(spanTimes)
+		}
+		cl.ctx = ctx
+	}
+	if cl.times == nil && measured {
+		cl.start = time.Since(epoch)
+	}
+	return ctx, cl.done
+}
+
+// traced reports whether a store call in ctx is a span: when ctx carries a
+// span that records, or a sampled one (a remote parent), and, with
+// WithRootSpans, when it carries none. A call under a span that neither
+// records nor is sampled starts none, and costs no call to the SDK: under
+// the default sampler (parent-based) its span would not record either.
+func (r *recorder) traced(ctx context.Context) bool {
+	parent := trace.SpanFromContext(ctx)
+	if parent.IsRecording() {
+		return true
+	}
+	sc := parent.SpanContext()
+	return sc.IsSampled() || (r.rootSpans && !sc.IsValid())
+}
+
+// end ends the call, which returned err: its span, then its duration. It
+// puts the call back in the pool.
+func (cl *call) end(err error) {
+	var now time.Duration
+	if cl.times == nil && cl.measured {
+		now = time.Since(epoch)
+	}
+	k, measured, ctx, span, times, start := cl.k, cl.measured, cl.ctx, cl.span, cl.times, cl.start
+	cl.k, cl.ctx, cl.span, cl.times = nil, nil, nil, nil
+	k.r.calls.Put(cl)
+
+	errType := ""
+	if err != nil {
+		errType = errorType(err)
+	}
+	if span != nil {
+		if errType != "" {
 			span.SetAttributes(ErrorTypeKey.String(errType))
 			if errType != notFound {
 				span.SetStatus(codes.Error, "session store call failed: "+errType)
@@ -341,26 +542,30 @@ func (r *recorder) storeCall(ctx context.Context, c session.StoreCall) (context.
 		}
 		span.End()
 	}
-}
-
-// storeSucceeded returns the options of session.store.duration for a call
-// like c that succeeded.
-func (r *recorder) storeSucceeded(c session.StoreCall) *measure {
-	i := slices.Index(storeOps[:], c.Op)
-	if i >= 0 {
-		if p := r.storeOK[i].Load(); p != nil && p.store == c.Store && p.audience == c.Audience {
-			return p.ok
-		}
+	if !measured {
+		return
 	}
-	m := r.attrs(attrKey{
-		audience: c.Audience,
-		k1:       StoreOperationKey, v1: string(c.Op),
-		k2: StoreTypeKey, v2: c.Store,
-	})
-	if i >= 0 {
-		r.storeOK[i].Store(&storeMeasure{store: c.Store, audience: c.Audience, ok: m})
+	m := k.ok
+	switch errType {
+	case "":
+	case notFound:
+		m = k.notFound
+	default:
+		m = k.r.durationOf(k.storeKey, errType)
 	}
-	return m
+	var elapsed time.Duration
+	if times != nil {
+		elapsed = times.EndTime().Sub(times.StartTime())
+	} else {
+		elapsed = now - start
+	}
+	if ctx == nil {
+		// Not traced: the request's span, if any, is neither recording
+		// nor sampled, so an exemplar could not lead to a trace, and the
+		// SDK need not look for it in the request's context.
+		ctx = context.Background()
+	}
+	k.r.storeDuration.Record(ctx, elapsed.Seconds(), m.record...)
 }
 
 const notFound = "not_found"
