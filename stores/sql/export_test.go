@@ -28,6 +28,14 @@ func Queries(s *Store) map[string]string {
 		"cleanup":         s.q.cleanup,
 		"cleanMeta":       s.q.cleanMeta,
 		"insertMeta":      s.d.insertMeta(s.t, 1),
+		"groupInfo":       s.q.groupInfo,
+		"info":            s.q.info,
+		"infoKeep":        s.q.infoKeep,
+		"deleteInfo":      s.q.deleteInfo,
+		"cleanInfo":       s.q.cleanInfo,
+		"lockPair":        s.q.lockPair,
+		"limitList":       s.q.limitList,
+		"cleanLocks":      s.q.cleanLocks,
 	}
 }
 

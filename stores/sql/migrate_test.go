@@ -115,8 +115,8 @@ func testMigrateFromV0(t *testing.T, db *sql.DB, d sqlstore.Dialect, groups, qua
 	ctx := context.Background()
 	table := "sessions_" + randomSuffix()
 	t.Cleanup(func() {
-		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_meta_v0", table + "_v0",
-			table + "_meta_v1", table + "_v1"} {
+		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_groups", table + "_limits",
+			table + "_meta_v0", table + "_v0", table + "_meta_v1", table + "_v1"} {
 			db.Exec("DROP TABLE IF EXISTS " + tb)
 		}
 	})

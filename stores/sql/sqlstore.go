@@ -17,11 +17,13 @@ import (
 )
 
 // Store keeps session records in a SQL database through database/sql. It
-// implements session.Store, store.SubjectIndex, store.Revoker and
-// store.Stopper, and is safe for concurrent use. Create it with New.
+// implements session.Store, store.SubjectIndex, store.GroupInfoReader,
+// store.SessionLimiter, store.Revoker and store.Stopper, and is safe for
+// concurrent use. Create it with New.
 //
 // Its tables are lua-resty-session's (see Schema): both libraries read and
-// write the same rows. Expiry is kept in whole seconds and compared, as
+// write the same rows. The group info, the cap's locks and the revocation
+// marks live in tables of sessiongo's own beside them. Expiry is kept in whole seconds and compared, as
 // lua-resty-session compares it, against the session library's time given
 // in GetOptions.Now, SetOptions.Now and DeleteOptions.Now (the Manager's
 // Config.Clock), never against the database server's clock, so tests can
@@ -36,6 +38,7 @@ type Store struct {
 	probability float64
 	clock       func() time.Time
 	revoking    atomic.Bool // served as a revocation backend: Cleanup deletes expired marks too
+	limiting    atomic.Bool // capped a login: Cleanup deletes expired lock rows too
 	onRetry     func(error) // tests: called before a write is run again
 
 	stopOnce sync.Once
@@ -51,7 +54,8 @@ var (
 
 // New returns a Store that keeps records in db, written in dialect's SQL,
 // in the tables "sessions" and "sessions_meta" unless options say
-// otherwise. The tables must exist: create them with Migrate or with the
+// otherwise, and its own data in "<table>_groups", "<table>_limits" and
+// "<table>_revoked". The tables must exist: create them with Migrate or with the
 // DDL that Schema returns. New does not touch the database; a nil db, an
 // invalid dialect or an invalid option is an error that matches
 // session.ErrInvalidConfig. With WithCleanupInterval, New starts a cleaner
@@ -128,6 +132,17 @@ func (s *Store) Get(ctx context.Context, name, key string, opts store.GetOptions
 //     until their record is deleted (ON DELETE CASCADE), as
 //     lua-resty-session leaves them: the rows of a replaced record are
 //     listed no longer than the record lives.
+//   - With opts.Seen (and not Replace), the group's info is upserted after
+//     the record (see GroupInfo): Seen as its latest time (and, on its
+//     first, its creation time) and, when opts.Facts is not nil, Facts.
+//   - With opts.Limit, a login's cap: before anything else the save locks
+//     the lock row of the Metadata's audience and subject pair, counts
+//     the pair's live browser sessions under name (groups, the new key
+//     left out) and, when there are Limit or more, fails with an error
+//     that matches store.ErrSessionLimit with opts.LimitRefuse, or else
+//     deletes the groups that expire soonest until Limit-1 are left (see
+//     limit.go). A Limit with OldKey, Partner or other than one pair is an
+//     error.
 //
 // A failure rolls the whole transaction back, so the previous record stays
 // as it was; a transaction that loses a deadlock is run again (a few times)
@@ -174,13 +189,23 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 		}
 		aud, sub = indexValues(md.Audiences), indexValues(md.Subjects)
 	}
+	limit := opts.Limit > 0
+	if limit && (opts.OldKey != "" || !opts.Partner.IsZero() || len(aud) != 1) {
+		return errLimitUse
+	}
+	info := !opts.Seen.IsZero()
 	sec := now.Unix()
 	exp, stale := sec+seconds(opts.TTL), sec+seconds(opts.StaleTTL)
 	var err error
-	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 {
+	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 && !info {
 		err = s.retry(ctx, func() error { return s.upsert(ctx, s.db, s.q.insert, name, key, text, exp, newGroup()) })
 	} else {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if limit {
+				if err := s.capSessions(ctx, tx, name, key, aud[0], sub[0], sec, exp, opts.Limit, opts.LimitRefuse); err != nil {
+					return err
+				}
+			}
 			stmt, group := s.q.insert, newGroup()
 			if opts.OldKey != "" {
 				act := actShorten
@@ -214,6 +239,9 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 				if _, err := tx.ExecContext(ctx, s.d.insertMeta(s.t, len(aud)), args...); err != nil {
 					return err
 				}
+			}
+			if info {
+				return s.writeInfo(ctx, tx, key, opts.Seen, opts.Facts)
 			}
 			return nil
 		})
@@ -341,9 +369,11 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 
 // Cleanup deletes every record that expired before now (its expiry second
 // is before now's), with its subject index entries, as lua-resty-session's
-// cleanup does, and returns how many records it deleted; once the store
-// has served as a revocation backend (Revoke, Revoked), it also deletes the
-// revocation marks that expired by then (not counted). The cleaner
+// cleanup does, and returns how many records it deleted. It then deletes
+// the group info of the groups that have no record left (not counted);
+// once the store has capped a login, the lock rows of the cap that expired;
+// and once it has served as a revocation backend (Revoke, Revoked), the
+// revocation marks that expired by then. The cleaner
 // (WithCleanupInterval) and the occasional cleanup on write call it; call
 // it yourself from a scheduled job if you prefer.
 func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
@@ -367,6 +397,18 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 			}
 			return clean(tx)
 		})
+	}
+	exec := func(stmt string, arg any) error {
+		return s.retry(ctx, func() error {
+			_, err := s.db.ExecContext(ctx, stmt, arg)
+			return err
+		})
+	}
+	if err == nil {
+		err = exec(s.q.cleanInfo, sec)
+	}
+	if err == nil && s.limiting.Load() {
+		err = exec(s.q.cleanLocks, sec)
 	}
 	if err == nil && s.revoking.Load() {
 		err = s.retry(ctx, func() error { return s.cleanupMarks(ctx, s.d.markTime(now)) })
