@@ -138,6 +138,7 @@ type queries struct {
 	cleanMeta   string // now (SQLite)
 
 	groupInfo  string // sid, name, now -> grp, created, seen, facts (groupinfo.go)
+	withInfo   map[infoStatement]string // PostgreSQL: insert and join that write the group info too
 	info       string // seen, seen, facts, sid: the group info of the record sid
 	infoKeep   string // seen, seen, sid: the same, keeping the group's facts
 	deleteInfo string // grp
@@ -221,6 +222,7 @@ func (d Dialect) queries(t names) queries {
 		q.cleanMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE exp < ?)"
 	}
 	d.groupInfoQueries(t, &q)
+	d.withInfoQueries(t, &q)
 	d.limitQueries(t, &q)
 	return q
 }

@@ -55,6 +55,8 @@ func TestQueriesUseIndexes(t *testing.T) {
 			{"lockPair", []any{"aud", "user-42", now}},
 			{"limitList", []any{"aud", "user-42", "session", now}},
 			{"cleanLocks", []any{now}},
+			{"insertWithInfo", []any{"fill-42", "session", "v", now, "grp-x", now * 1e6, []byte(`{"ua":"x"}`)}},
+			{"joinWithInfo", []any{"fill-42", "session", "v", now, "grp-x", now * 1e6}},
 		}
 		// What a full scan looks like in each database's plan.
 		scan := map[sqlstore.Dialect]*regexp.Regexp{

@@ -36,6 +36,8 @@ func Queries(s *Store) map[string]string {
 		"lockPair":        s.q.lockPair,
 		"limitList":       s.q.limitList,
 		"cleanLocks":      s.q.cleanLocks,
+		"insertWithInfo":  s.q.withInfo[infoStatement{s.q.insert, true}],
+		"joinWithInfo":    s.q.withInfo[infoStatement{s.q.join, false}],
 	}
 }
 
@@ -61,6 +63,10 @@ func FromV0Schema(d Dialect, opts ...Option) ([]string, bool, error) {
 	stmts, tx := d.fromV0(n)
 	return stmts, tx, nil
 }
+
+// SeparateInfo makes s write the group info in a statement of its own on
+// PostgreSQL too, for the benchmark that compares it with the WITH query.
+func SeparateInfo(s *Store) { s.q.withInfo = nil }
 
 // SetRetryHook makes s call f with the error of each write it runs again.
 func SetRetryHook(s *Store, f func(error)) { s.onRetry = f }

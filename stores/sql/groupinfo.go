@@ -136,6 +136,49 @@ func (d Dialect) groupInfoQueries(t names, q *queries) {
 	}
 }
 
+// infoStatement names a statement of withInfo: the upsert it extends, and
+// whether it writes facts.
+type infoStatement struct {
+	upsert string
+	facts  bool
+}
+
+// infoArgs are the arguments that a statement of withInfo takes after
+// those of its upsert: seen (Unix microseconds), then facts when not nil.
+type infoArgs struct {
+	seen  int64
+	facts []byte
+}
+
+// withInfoQueries returns, on PostgreSQL, the insert and join statements
+// extended to write the group info too, in one statement: the upsert
+// becomes a data-modifying WITH query whose RETURNING feeds the group info
+// upsert, which saves a save with Seen a round trip. It changes one row
+// exactly when the upsert does (every record it writes has a group), so
+// its row count means what the upsert's means. Other databases have no
+// data-modifying WITH: there the group info is a statement of its own.
+func (d Dialect) withInfoQueries(t names, q *queries) {
+	if d.kind != kindPostgres {
+		return
+	}
+	const r, i = "sessiongo_r", "sessiongo_i" // aliases
+	table := t.table + groupsSuffix
+	q.withInfo = map[infoStatement]string{}
+	for _, upsert := range []string{q.insert, q.join} {
+		for _, facts := range []bool{false, true} {
+			values, update := "CAST(NULL AS BYTEA)", ""
+			if facts {
+				values, update = "CAST($7 AS BYTEA)", " facts = EXCLUDED.facts,"
+			}
+			q.withInfo[infoStatement{upsert, facts}] = "WITH " + r + " AS (" + upsert + " RETURNING grp, exp)" +
+				" INSERT INTO " + table + " AS " + i + " (grp, created, seen, facts, exp)" +
+				" SELECT grp, CAST($6 AS BIGINT), CAST($6 AS BIGINT), " + values + ", exp FROM " + r + " WHERE grp IS NOT NULL" +
+				" ON CONFLICT (grp) DO UPDATE SET seen = EXCLUDED.seen," + update +
+				" exp = GREATEST(" + i + ".exp, EXCLUDED.exp)"
+		}
+	}
+}
+
 // writeInfo records a save's seen time and, when facts is not nil, its
 // facts in the info of the group of the record under key, within tx.
 func (s *Store) writeInfo(ctx context.Context, tx *sql.Tx, key string, seen time.Time, facts []byte) error {

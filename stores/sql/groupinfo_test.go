@@ -57,6 +57,25 @@ func TestGroupInfo(t *testing.T) {
 				t.Fatal("GroupInfo of a key under another cookie name: nil error; want ErrNotFound")
 			}
 		})
+		t.Run("a key another cookie name holds", func(t *testing.T) {
+			s, table := newStore(t, db, d)
+			set(t, s, "session", "k", "v", store.SetOptions{Seen: t0, Facts: []byte("mine")})
+			for _, opts := range []store.SetOptions{
+				{Seen: t0.Add(time.Minute), Facts: []byte("theirs")},
+				{Seen: t0.Add(time.Minute)},
+				{Seen: t0.Add(time.Minute), Partner: store.RecordKey{Name: "session", Key: "k"}},
+			} {
+				if err := trySet(s, "remember", "k", "w", opts); err == nil {
+					t.Fatal("Set of a key another cookie name holds: nil error")
+				}
+			}
+			if info := groupInfo(t, s, "session", "k", t0); !info.Seen.Equal(t0) || string(info.Facts) != "mine" {
+				t.Fatalf("GroupInfo after refused Sets under another name = %+v; want it untouched", info)
+			}
+			if n := countRows(t, db, table+"_groups"); n != 1 {
+				t.Fatalf("%d group info rows; want 1", n)
+			}
+		})
 		t.Run("a record of the reference gets a group", func(t *testing.T) {
 			s, table := newStore(t, db, d)
 			insertLegacy(t, db, d, table, "session", "l1", "legacy", t0.Add(time.Hour))

@@ -140,7 +140,9 @@ type limitGroup struct {
 // are the pair's index values, now and exp the Unix seconds of the save
 // and of the new record's expiry.
 func (s *Store) capSessions(ctx context.Context, tx *sql.Tx, name, key, aud, sub string, now, exp int64, limit int, refuse bool) error {
-	s.limiting.Store(true)
+	if !s.limiting.Load() {
+		s.limiting.Store(true)
+	}
 	if _, err := tx.ExecContext(ctx, s.q.lockPair, aud, sub, exp); err != nil {
 		return err
 	}

@@ -23,13 +23,13 @@ import (
 //
 // Its tables are lua-resty-session's (see Schema): both libraries read and
 // write the same rows. The group info, the cap's locks and the revocation
-// marks live in tables of sessiongo's own beside them. Expiry is kept in whole seconds and compared, as
-// lua-resty-session compares it, against the session library's time given
-// in GetOptions.Now, SetOptions.Now and DeleteOptions.Now (the Manager's
-// Config.Clock), never against the database server's clock, so tests can
-// move time forward without sleeping and servers with a skewed clock do no
-// harm: a record is live while its expiry second is at or after the
-// current one.
+// marks live in tables of sessiongo's own beside them. Expiry is kept in
+// whole seconds and compared, as lua-resty-session compares it, against
+// the session library's time given in GetOptions.Now, SetOptions.Now and
+// DeleteOptions.Now (the Manager's Config.Clock), never against the
+// database server's clock, so tests can move time forward without sleeping
+// and servers with a skewed clock do no harm: a record is live while its
+// expiry second is at or after the current one.
 type Store struct {
 	db          *sql.DB
 	d           Dialect
@@ -55,9 +55,9 @@ var (
 // New returns a Store that keeps records in db, written in dialect's SQL,
 // in the tables "sessions" and "sessions_meta" unless options say
 // otherwise, and its own data in "<table>_groups", "<table>_limits" and
-// "<table>_revoked". The tables must exist: create them with Migrate or with the
-// DDL that Schema returns. New does not touch the database; a nil db, an
-// invalid dialect or an invalid option is an error that matches
+// "<table>_revoked". The tables must exist: create them with Migrate or
+// with the DDL that Schema returns. New does not touch the database; a nil
+// db, an invalid dialect or an invalid option is an error that matches
 // session.ErrInvalidConfig. With WithCleanupInterval, New starts a cleaner
 // goroutine that Stop ends.
 func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
@@ -198,7 +198,7 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 	exp, stale := sec+seconds(opts.TTL), sec+seconds(opts.StaleTTL)
 	var err error
 	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 && !info {
-		err = s.retry(ctx, func() error { return s.upsert(ctx, s.db, s.q.insert, name, key, text, exp, newGroup()) })
+		err = s.retry(ctx, func() error { return s.upsert(ctx, s.db, s.q.insert, name, key, text, exp, newGroup(), nil) })
 	} else {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			if limit {
@@ -228,7 +228,11 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 				}
 				stmt, group = s.q.join, g
 			}
-			if err := s.upsert(ctx, tx, stmt, name, key, text, exp, group); err != nil {
+			var with *infoArgs // the group info, when the upsert writes it too
+			if info && s.q.withInfo != nil {
+				with = &infoArgs{seen: opts.Seen.UnixMicro(), facts: opts.Facts}
+			}
+			if err := s.upsert(ctx, tx, stmt, name, key, text, exp, group, with); err != nil {
 				return err
 			}
 			if len(aud) > 0 {
@@ -240,7 +244,7 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 					return err
 				}
 			}
-			if info {
+			if info && with == nil {
 				return s.writeInfo(ctx, tx, key, opts.Seen, opts.Facts)
 			}
 			return nil
@@ -264,9 +268,18 @@ type execer interface {
 var errKeyTaken = errors.New("the key is stored under another cookie name")
 
 // upsert inserts the record or updates the one of the same cookie name
-// under key, with the insert or join statement stmt.
-func (s *Store) upsert(ctx context.Context, ex execer, stmt, name, key, text string, exp int64, group string) error {
-	res, err := ex.ExecContext(ctx, stmt, key, name, text, exp, group)
+// under key, with the insert or join statement stmt; with info, in the same
+// statement as the group info (withInfo).
+func (s *Store) upsert(ctx context.Context, ex execer, stmt, name, key, text string, exp int64, group string, info *infoArgs) error {
+	args := []any{key, name, text, exp, group}
+	if info != nil {
+		stmt = s.q.withInfo[infoStatement{stmt, info.facts != nil}]
+		args = append(args, info.seen)
+		if info.facts != nil {
+			args = append(args, info.facts)
+		}
+	}
+	res, err := ex.ExecContext(ctx, stmt, args...)
 	if err != nil {
 		return err
 	}
@@ -370,10 +383,10 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 // Cleanup deletes every record that expired before now (its expiry second
 // is before now's), with its subject index entries, as lua-resty-session's
 // cleanup does, and returns how many records it deleted. It then deletes
-// the group info of the groups that have no record left (not counted);
-// once the store has capped a login, the lock rows of the cap that expired;
-// and once it has served as a revocation backend (Revoke, Revoked), the
-// revocation marks that expired by then. The cleaner
+// (not counted) the group info of the groups that have no record left;
+// once the store has capped a login, the lock rows of the cap that
+// expired; and once it has served as a revocation backend (Revoke,
+// Revoked), the revocation marks that expired by then. The cleaner
 // (WithCleanupInterval) and the occasional cleanup on write call it; call
 // it yourself from a scheduled job if you prefer.
 func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
