@@ -137,12 +137,12 @@ type queries struct {
 	cleanup     string // now
 	cleanMeta   string // now (SQLite)
 
-	groupInfo  string // sid, name, now -> grp, created, seen, facts (groupinfo.go)
+	groupInfo  string                   // sid, name, now -> grp, created, seen, facts (groupinfo.go)
 	withInfo   map[infoStatement]string // PostgreSQL: insert and join that write the group info too
-	info       string // seen, seen, facts, sid: the group info of the record sid
-	infoKeep   string // seen, seen, sid: the same, keeping the group's facts
-	deleteInfo string // grp
-	cleanInfo  string // now
+	info       string                   // seen, seen, facts, sid: the group info of the record sid
+	infoKeep   string                   // seen, seen, sid: the same, keeping the group's facts
+	deleteInfo string                   // grp
+	cleanInfo  string                   // now
 
 	lockPair   string // aud, sub, exp: create or lock the pair's lock row (limit.go)
 	limitList  string // aud, sub, name, now -> sid, grp, exp (Unix seconds)
