@@ -39,8 +39,8 @@
 //
 // "Your devices" (store.GroupInfoReader): a signed-in save records the
 // group's creation and last seen times and the client facts in
-// <table>_groups, one more statement of the save's transaction; the row
-// goes with its group. The cap per user (store.SessionLimiter,
+// <table>_groups, in the save's transaction (on PostgreSQL in the record's
+// own upsert statement); the row goes with its group. The cap per user (store.SessionLimiter,
 // Config.MaxSessionsPerSubject) is atomic on every database: a login's
 // save first locks its user's row in <table>_limits (an upsert that
 // inserts or locks it, so that the first two logins of a user wait for

@@ -20,8 +20,9 @@ var _ store.GroupInfoReader = (*Store)(nil)
 // microseconds of the group's first and latest save that carried a Seen
 // time, the facts of the latest that carried facts, and the latest expiry
 // of the records those saves wrote. A save with SetOptions.Seen (and not
-// Replace) upserts the row in its own transaction, right after the record:
-// one more statement, never a transaction of its own. Delete removes the
+// Replace) upserts the row in its own transaction, never in a round trip
+// of its own: on PostgreSQL in the record's upsert statement (withInfo),
+// elsewhere in the statement after it. Delete removes the
 // row with its group; Cleanup removes the rows whose expiry has passed and
 // whose group has no record left, whichever way its records went (expiry,
 // Sessions' pruning, the reference's own cleanup). Migrate creates the
@@ -179,17 +180,53 @@ func (d Dialect) withInfoQueries(t names, q *queries) {
 	}
 }
 
-// writeInfo records a save's seen time and, when facts is not nil, its
-// facts in the info of the group of the record under key, within tx.
-func (s *Store) writeInfo(ctx context.Context, tx *sql.Tx, key string, seen time.Time, facts []byte) error {
+// infoQuery returns the statement that writes the group info of a save
+// with facts (nil or not) and its arguments.
+func (s *Store) infoQuery(key string, seen time.Time, facts []byte) (string, []any) {
 	us := seen.UnixMicro()
-	var err error
 	if facts != nil {
-		_, err = tx.ExecContext(ctx, s.q.info, us, us, facts, key)
-	} else {
-		_, err = tx.ExecContext(ctx, s.q.infoKeep, us, us, key)
+		return s.q.info, []any{us, us, facts, key}
 	}
+	return s.q.infoKeep, []any{us, us, key}
+}
+
+// writeInfo runs, within tx, the statement of infoQuery, or p, the same
+// prepared, when not nil.
+func (s *Store) writeInfo(ctx context.Context, tx *sql.Tx, p *sql.Stmt, stmt string, args []any) error {
+	if p != nil {
+		_, err := tx.StmtContext(ctx, p).ExecContext(ctx, args...)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, stmt, args...)
 	return err
+}
+
+// prepared returns, on SQLite, stmt prepared on s's *sql.DB (and, as
+// database/sql does, on each connection the first time a transaction on it
+// runs it), or nil when preparing it failed: it is then run as it is.
+// SQLite compiles a statement on every run otherwise, which cost the group
+// info upsert (a join and an upsert) more than its work: in memory, half
+// of a login's save. PostgreSQL's driver caches its statements itself (and
+// the group info rides in the record's upsert there); on MySQL, where the
+// commit costs the most, preparing it measured no faster. It takes a
+// connection of its own the first time: call it outside a transaction (a
+// database in memory has only one).
+func (s *Store) prepared(ctx context.Context, stmt string) *sql.Stmt {
+	if s.d.kind != kindSQLite {
+		return nil
+	}
+	if p, ok := s.stmts.Load(stmt); ok {
+		return p.(*sql.Stmt)
+	}
+	p, err := s.db.PrepareContext(ctx, stmt)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := s.stmts.LoadOrStore(stmt, p); loaded {
+		p.Close()
+		return prev.(*sql.Stmt)
+	}
+	return p
 }
 
 // GroupInfo returns the info of the group of the record under name and key

@@ -40,6 +40,7 @@ type Store struct {
 	revoking    atomic.Bool // served as a revocation backend: Cleanup deletes expired marks too
 	limiting    atomic.Bool // capped a login: Cleanup deletes expired lock rows too
 	onRetry     func(error) // tests: called before a write is run again
+	stmts       sync.Map    // SQLite: statements prepared once (see prepared)
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -196,6 +197,15 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 	info := !opts.Seen.IsZero()
 	sec := now.Unix()
 	exp, stale := sec+seconds(opts.TTL), sec+seconds(opts.StaleTTL)
+	var (
+		infoStmt string
+		infoArgv []any
+		infoPrep *sql.Stmt
+	)
+	if info && s.q.withInfo == nil {
+		infoStmt, infoArgv = s.infoQuery(key, opts.Seen, opts.Facts)
+		infoPrep = s.prepared(ctx, infoStmt)
+	}
 	var err error
 	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 && !info {
 		err = s.retry(ctx, func() error { return s.upsert(ctx, s.db, s.q.insert, name, key, text, exp, newGroup(), nil) })
@@ -245,7 +255,7 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 				}
 			}
 			if info && with == nil {
-				return s.writeInfo(ctx, tx, key, opts.Seen, opts.Facts)
+				return s.writeInfo(ctx, tx, infoPrep, infoStmt, infoArgv)
 			}
 			return nil
 		})
