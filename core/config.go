@@ -137,7 +137,7 @@ type Config struct {
 	// subject's sessions that expire soonest, or, with RefuseOverLimit, is
 	// refused with an error matching ErrSessionLimit. It needs a Store with
 	// the subject index (StoreMetadata); atomic on a store that implements
-	// store.SessionLimiter (Redis), best effort on the others. See
+	// store.SessionLimiter (Redis, SQL), best effort on the others. See
 	// docs/devices.md.
 	MaxSessionsPerSubject int
 	// RefuseOverLimit refuses a login beyond MaxSessionsPerSubject instead

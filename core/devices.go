@@ -99,9 +99,9 @@ type Device struct {
 // creation time, last seen, expiry and recorded facts. It reads the
 // subject index (see Sessions, whose errors it returns) and, from a store
 // that implements store.GroupInfoReader (the memory and file stores, Redis,
-// memcached), the info that links a browser's session and remember records
-// into one Device; from any other store, each record is a Device of its
-// own without times or facts.
+// memcached, SQL), the info that links a browser's session and remember
+// records into one Device; from any other store, each record is a Device
+// of its own without times or facts.
 func (m *Manager) Devices(ctx context.Context, subject string) ([]Device, error) {
 	named, err := m.indexEntries(ctx, subject)
 	if err != nil {

@@ -148,7 +148,8 @@ func freshTables(t testing.TB, db *sql.DB, d sqlstore.Dialect) []sqlstore.Option
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_meta_v0", table + "_v0"} {
+		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_groups", table + "_limits",
+			table + "_meta_v0", table + "_v0"} {
 			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+tb); err != nil {
 				t.Logf("drop %s: %v", tb, err)
 			}

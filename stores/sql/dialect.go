@@ -113,7 +113,7 @@ type queries struct {
 	get     string // sid, name, now -> data
 	exists  string // sid, name, now -> 1
 	nameOf  string // sid -> name
-	insert  string // sid, name, data, exp, grp; an existing record of that name keeps its group
+	insert  string // sid, name, data, exp, grp; an existing record of that name keeps its group (or gets grp)
 	join    string // sid, name, data, exp, grp; an existing record of that name moves to grp
 	replace string // data, sid, name, now
 
@@ -136,6 +136,17 @@ type queries struct {
 	list        string // aud, sub, name, now -> sid, exp (Unix seconds)
 	cleanup     string // now
 	cleanMeta   string // now (SQLite)
+
+	groupInfo  string                   // sid, name, now -> grp, created, seen, facts (groupinfo.go)
+	withInfo   map[infoStatement]string // PostgreSQL: insert and join that write the group info too
+	info       string                   // seen, seen, facts, sid: the group info of the record sid
+	infoKeep   string                   // seen, seen, sid: the same, keeping the group's facts
+	deleteInfo string                   // grp
+	cleanInfo  string                   // now
+
+	lockPair   string // aud, sub, exp: create or lock the pair's lock row (limit.go)
+	limitList  string // aud, sub, name, now -> sid, grp, exp (Unix seconds)
+	cleanLocks string // now
 }
 
 func (d Dialect) queries(t names) queries {
@@ -179,26 +190,30 @@ func (d Dialect) queries(t names) queries {
 	// taken under another name is left alone (no row changes), and Set
 	// reports it.
 	switch d.kind {
+	// A record rewritten in place (insert) keeps its group, and one without
+	// a group (a row of the reference) gets the fresh one, so that every
+	// record a save writes has a group to keep its info under.
 	case kindPostgres:
-		q.insert = "INSERT INTO " + t.table + " AS " + s + cols + "$1, $2, $3, " + d.at(4) + ", $5)" +
+		upsert := "INSERT INTO " + t.table + " AS " + s + cols + "$1, $2, $3, " + d.at(4) + ", $5)" +
 			" ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, exp = EXCLUDED.exp"
-		q.join = q.insert + ", grp = EXCLUDED.grp"
-		q.insert += " WHERE " + s + ".name = EXCLUDED.name"
-		q.join += " WHERE " + s + ".name = EXCLUDED.name"
+		same := " WHERE " + s + ".name = EXCLUDED.name"
+		q.insert = upsert + ", grp = COALESCE(" + s + ".grp, EXCLUDED.grp)" + same
+		q.join = upsert + ", grp = EXCLUDED.grp" + same
 	case kindMySQL:
 		// MySQL counts the rows it changed: 0 both for a key under another
 		// name and for a rewrite with the same values (nameOf tells them
 		// apart). The reference's own upsert updates data only.
 		same := "name = VALUES(name)"
-		q.insert = "INSERT INTO " + t.table + cols + "?, ?, ?, FROM_UNIXTIME(?), ?)" +
+		upsert := "INSERT INTO " + t.table + cols + "?, ?, ?, FROM_UNIXTIME(?), ?)" +
 			" ON DUPLICATE KEY UPDATE data = IF(" + same + ", VALUES(data), data), exp = IF(" + same + ", VALUES(exp), exp)"
-		q.join = q.insert + ", grp = IF(" + same + ", VALUES(grp), grp)"
+		q.insert = upsert + ", grp = IF(" + same + ", COALESCE(grp, VALUES(grp)), grp)"
+		q.join = upsert + ", grp = IF(" + same + ", VALUES(grp), grp)"
 	case kindSQLite:
-		q.insert = "INSERT INTO " + t.table + cols + "?, ?, ?, ?, ?)" +
+		upsert := "INSERT INTO " + t.table + cols + "?, ?, ?, ?, ?)" +
 			" ON CONFLICT (sid) DO UPDATE SET data = excluded.data, exp = excluded.exp"
-		q.join = q.insert + ", grp = excluded.grp"
-		q.insert += " WHERE " + t.tableBase + ".name = excluded.name"
-		q.join += " WHERE " + t.tableBase + ".name = excluded.name"
+		same := " WHERE " + t.tableBase + ".name = excluded.name"
+		q.insert = upsert + ", grp = COALESCE(" + t.tableBase + ".grp, excluded.grp)" + same
+		q.join = upsert + ", grp = excluded.grp" + same
 		q.deleteMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE sid = ? AND name = ?)"
 		q.retireMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table +
 			" WHERE sid = ? AND name = ? AND exp >= ?)"
@@ -206,6 +221,9 @@ func (d Dialect) queries(t names) queries {
 		q.deleteGroupMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE grp = ?)"
 		q.cleanMeta = "DELETE FROM " + t.meta + " WHERE sid IN (SELECT sid FROM " + t.table + " WHERE exp < ?)"
 	}
+	d.groupInfoQueries(t, &q)
+	d.withInfoQueries(t, &q)
+	d.limitQueries(t, &q)
 	return q
 }
 

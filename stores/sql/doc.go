@@ -21,9 +21,13 @@
 // end read and write the same rows. sessiongo adds a nullable, indexed grp
 // column (the record's group, which no statement of the reference touches),
 // NOT NULL constraints, an index for the cascade and case-sensitive keys on
-// MySQL. Schema returns the DDL; Migrate creates the tables, upgrades
-// tables made with the reference's DDL (the grp column) and moves those of
-// sessiongo's earlier layout; the README prints every statement.
+// MySQL, and three tables of its own that the reference never reads:
+// <table>_groups (the group info of Manager.Devices), <table>_limits (the
+// lock rows of the cap per user) and <table>_revoked (revocation marks).
+// Schema returns the DDL; Migrate creates the tables, upgrades tables made
+// with the reference's DDL (the grp column, the tables of sessiongo's own)
+// and moves those of sessiongo's earlier layout; the README prints every
+// statement.
 //
 // Revocation holds: grp puts the records of one browser session in one
 // group (a saved record joins the group of the record it replaces, a
@@ -32,6 +36,17 @@
 // partner record is gone stores nothing and fails with session.ErrNotFound,
 // so a destroyed or revoked session never comes back from a cookie that
 // was replaced.
+//
+// "Your devices" (store.GroupInfoReader): a signed-in save records the
+// group's creation and last seen times and the client facts in
+// <table>_groups, in the save's transaction (on PostgreSQL in the record's
+// own upsert statement); the row goes with its group. The cap per user (store.SessionLimiter,
+// Config.MaxSessionsPerSubject) is atomic on every database: a login's
+// save first locks its user's row in <table>_limits (an upsert that
+// inserts or locks it, so that the first two logins of a user wait for
+// each other too), then counts the user's live browser sessions and
+// refuses, or ends those that expire soonest, in the same transaction as
+// the write.
 //
 // Every query is parameterised; table names are validated identifiers.
 // A save is one transaction that locks the record it replaces, shortens

@@ -100,6 +100,21 @@ func ExampleSchema() {
 	//   PRIMARY KEY (mark)
 	// );
 	// CREATE INDEX IF NOT EXISTS web_sessions_rev_exp ON web_sessions_revoked (exp);
+	// CREATE TABLE IF NOT EXISTS web_sessions_groups (
+	//   grp     TEXT PRIMARY KEY NOT NULL, -- the group of records (grp of the sessions table)
+	//   created INTEGER NOT NULL, -- Unix microseconds: the group's first save with a time
+	//   seen    INTEGER NOT NULL, -- Unix microseconds: its latest
+	//   facts   BLOB, -- the client facts of its latest save with facts; NULL: none
+	//   exp     INTEGER NOT NULL -- Unix seconds: the latest expiry of its records saved with a time
+	// );
+	// CREATE INDEX IF NOT EXISTS web_sessions_gi_exp ON web_sessions_groups (exp);
+	// CREATE TABLE IF NOT EXISTS web_sessions_limits (
+	//   aud TEXT NOT NULL,
+	//   sub TEXT NOT NULL,
+	//   exp INTEGER NOT NULL, -- Unix seconds: the expiry of the pair's latest capped login
+	//   PRIMARY KEY (aud, sub)
+	// );
+	// CREATE INDEX IF NOT EXISTS web_sessions_lim_exp ON web_sessions_limits (exp);
 }
 
 // A cleaner deletes expired rows every interval until Stop; Stop ends the

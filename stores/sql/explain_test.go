@@ -9,9 +9,10 @@ import (
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
 
-// TestQueriesUseIndexes checks, on a table of 20,000 sessions, that every
-// statement of a store finds its rows through an index (the primary keys
-// of both tables, the exp and grp indexes), never by scanning a table.
+// TestQueriesUseIndexes checks, on a table of 20,000 sessions (with their
+// index rows, group info and lock rows), that every statement of a store
+// finds its rows through an index (the primary keys of the tables, the exp
+// and grp indexes), never by scanning a table.
 func TestQueriesUseIndexes(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 		s, table := newStore(t, db, d)
@@ -46,6 +47,16 @@ func TestQueriesUseIndexes(t *testing.T) {
 			{"list", []any{"aud", "user-42", "session", now}},
 			{"cleanup", []any{now}},
 			{"cleanMeta", []any{now}},
+			{"groupInfo", []any{"fill-42", "session", now}},
+			{"info", []any{now * 1e6, now * 1e6, []byte(`{"ua":"x"}`), "fill-42"}},
+			{"infoKeep", []any{now * 1e6, now * 1e6, "fill-42"}},
+			{"deleteInfo", []any{"grp-21"}},
+			{"cleanInfo", []any{now}},
+			{"lockPair", []any{"aud", "user-42", now}},
+			{"limitList", []any{"aud", "user-42", "session", now}},
+			{"cleanLocks", []any{now}},
+			{"insertWithInfo", []any{"fill-42", "session", "v", now, "grp-x", now * 1e6, []byte(`{"ua":"x"}`)}},
+			{"joinWithInfo", []any{"fill-42", "session", "v", now, "grp-x", now * 1e6}},
 		}
 		// What a full scan looks like in each database's plan.
 		scan := map[sqlstore.Dialect]*regexp.Regexp{
@@ -74,8 +85,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 				if scan.MatchString(p) && !insert {
 					t.Errorf("%s scans a table:\n%s", tt.query, p)
 				}
-				if tt.query == "cleanup" && !strings.Contains(p, "_exp_idx") {
-					t.Errorf("cleanup does not use the exp index:\n%s", p)
+				for query, index := range map[string]string{"cleanup": "_exp_idx", "cleanInfo": "_gi_exp", "cleanLocks": "_lim_exp"} {
+					if tt.query == query && !strings.Contains(p, index) {
+						t.Errorf("%s does not use the exp index %s:\n%s", query, index, p)
+					}
 				}
 				if strings.HasPrefix(tt.query, "deleteGroup") && !strings.Contains(p, "_grp_idx") {
 					t.Errorf("%s does not use the grp index:\n%s", tt.query, p)

@@ -28,6 +28,16 @@ func Queries(s *Store) map[string]string {
 		"cleanup":         s.q.cleanup,
 		"cleanMeta":       s.q.cleanMeta,
 		"insertMeta":      s.d.insertMeta(s.t, 1),
+		"groupInfo":       s.q.groupInfo,
+		"info":            s.q.info,
+		"infoKeep":        s.q.infoKeep,
+		"deleteInfo":      s.q.deleteInfo,
+		"cleanInfo":       s.q.cleanInfo,
+		"lockPair":        s.q.lockPair,
+		"limitList":       s.q.limitList,
+		"cleanLocks":      s.q.cleanLocks,
+		"insertWithInfo":  s.q.withInfo[infoStatement{s.q.insert, true}],
+		"joinWithInfo":    s.q.withInfo[infoStatement{s.q.join, false}],
 	}
 }
 
@@ -53,6 +63,10 @@ func FromV0Schema(d Dialect, opts ...Option) ([]string, bool, error) {
 	stmts, tx := d.fromV0(n)
 	return stmts, tx, nil
 }
+
+// SeparateInfo makes s write the group info in a statement of its own on
+// PostgreSQL too, for the benchmark that compares it with the WITH query.
+func SeparateInfo(s *Store) { s.q.withInfo = nil }
 
 // SetRetryHook makes s call f with the error of each write it runs again.
 func SetRetryHook(s *Store, f func(error)) { s.onRetry = f }

@@ -13,13 +13,14 @@ import (
 
 // fill bulk-inserts n live sessions named "fill-<i>" of cookie "session",
 // expiring between base+1s and base+1d, with 200 characters of data, in groups
-// of two ("grp-<i/2>"), each in the subject index of audience "aud" and
-// subject "user-<i>", then refreshes the planner's statistics.
+// of two ("grp-<i/2>", each with its group info), each in the subject index
+// of audience "aud" and subject "user-<i>" (each with the lock row of the
+// cap), then refreshes the planner's statistics.
 func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, base time.Time) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	meta := table + "_meta"
+	meta, groups, limits := table+"_meta", table+"_groups", table+"_limits"
 	exec := func(q string, args ...any) {
 		tb.Helper()
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {
@@ -34,8 +35,13 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 			base, n)
 		exec("INSERT INTO "+meta+" (aud, sub, sid) SELECT 'aud', 'user-' || g, 'fill-' || g"+
 			" FROM generate_series(1, $1::int) g", n)
-		exec("ANALYZE " + table)
-		exec("ANALYZE " + meta)
+		exec("INSERT INTO " + groups + " (grp, created, seen, facts, exp) SELECT grp, 1, 1, NULL, MAX(exp)" +
+			" FROM " + table + " GROUP BY grp")
+		exec("INSERT INTO "+limits+" (aud, sub, exp) SELECT 'aud', 'user-' || g,"+
+			" $1::timestamptz + (1 + g % 86400) * interval '1 second' FROM generate_series(1, $2::int) g", base, n)
+		for _, tb := range []string{table, meta, groups, limits} {
+			exec("ANALYZE " + tb)
+		}
 	case sqlstore.MySQL:
 		// MariaDB's SEQUENCE engine makes the rows; MySQL would need a
 		// recursive CTE instead.
@@ -43,7 +49,10 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) SELECT CONCAT('fill-', seq), 'session', REPEAT('x', 200),"+
 			" ? + INTERVAL (1 + seq % 86400) SECOND, CONCAT('grp-', seq DIV 2) FROM "+seq, base.UTC())
 		exec("INSERT INTO " + meta + " (aud, sub, sid) SELECT 'aud', CONCAT('user-', seq), CONCAT('fill-', seq) FROM " + seq)
-		exec("ANALYZE TABLE " + table + ", " + meta)
+		exec("INSERT INTO " + groups + " (grp, created, seen, facts, exp) SELECT grp, 1, 1, NULL, MAX(exp) FROM " + table + " GROUP BY grp")
+		exec("INSERT INTO "+limits+" (aud, sub, exp) SELECT 'aud', CONCAT('user-', seq), ? + INTERVAL (1 + seq % 86400) SECOND FROM "+seq,
+			base.UTC())
+		exec("ANALYZE TABLE " + table + ", " + meta + ", " + groups + ", " + limits)
 	case sqlstore.SQLite:
 		exec("INSERT INTO "+table+" (sid, name, data, exp, grp) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
@@ -52,6 +61,10 @@ func fill(tb testing.TB, db *sql.DB, d sqlstore.Dialect, table string, n int, ba
 		exec("INSERT INTO "+meta+" (aud, sub, sid) WITH RECURSIVE c(x) AS"+
 			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
 			" SELECT 'aud', 'user-' || x, 'fill-' || x FROM c", n)
+		exec("INSERT INTO " + groups + " (grp, created, seen, facts, exp) SELECT grp, 1, 1, NULL, MAX(exp) FROM " + table + " GROUP BY grp")
+		exec("INSERT INTO "+limits+" (aud, sub, exp) WITH RECURSIVE c(x) AS"+
+			" (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"+
+			" SELECT 'aud', 'user-' || x, ? + 1 + x % 86400 FROM c", n, base.Unix())
 		exec("ANALYZE")
 	default:
 		tb.Fatalf("fill: unknown dialect %v", d)

@@ -138,9 +138,17 @@ func (s *Store) deleteGroup(ctx context.Context, tx *sql.Tx, name, key string) e
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
+			if err != nil {
+				return err
+			}
+			break
 		}
 	}
+	// Its info goes with it. A save that joined the group committed before
+	// the last pass found nothing (it held a lock the pass waited for), so
+	// its info row is there to delete.
+	_, err = tx.ExecContext(ctx, s.q.deleteInfo, group.String)
+	return err
 }
 
 func notFound(name, key string) error {

@@ -31,6 +31,9 @@ func Schema(dialect Dialect, opts ...Option) (string, error) {
 //   - tables made with lua-resty-session's DDL get the grp column (NULL in
 //     every row: each record a group of its own) and the indexes sessiongo
 //     adds; lua-resty-session keeps working on them;
+//   - sessiongo's own tables ("<table>_revoked", "<table>_groups",
+//     "<table>_limits") are created when they are missing, beside tables
+//     of any earlier layout;
 //   - tables of an earlier sessiongo layout, keyed by (sid, name) with
 //     binary data (their subject index has a name column), are moved to
 //     the current layout: the new tables take the names and the rows, the

@@ -115,8 +115,8 @@ func testMigrateFromV0(t *testing.T, db *sql.DB, d sqlstore.Dialect, groups, qua
 	ctx := context.Background()
 	table := "sessions_" + randomSuffix()
 	t.Cleanup(func() {
-		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_meta_v0", table + "_v0",
-			table + "_meta_v1", table + "_v1"} {
+		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_groups", table + "_limits",
+			table + "_meta_v0", table + "_v0", table + "_meta_v1", table + "_v1"} {
 			db.Exec("DROP TABLE IF EXISTS " + tb)
 		}
 	})
@@ -245,7 +245,8 @@ func testMigrateFromV0(t *testing.T, db *sql.DB, d sqlstore.Dialect, groups, qua
 
 // TestMigrateAddsGroups runs Migrate on tables made with the DDL of
 // lua-resty-session's doc comments (the store vectors' ddl): it adds the
-// grp column and the indexes, and leaves the rows as they are.
+// grp column and the indexes, and sessiongo's own tables, and leaves the
+// rows as they are.
 func TestMigrateAddsGroups(t *testing.T) {
 	v := loadVectors(t)
 	for _, tt := range []struct {
@@ -272,11 +273,26 @@ func TestMigrateAddsGroups(t *testing.T) {
 			if !hasIndex(t, db, tt.d, table, table+"_grp_idx") {
 				t.Fatalf("no index %s_grp_idx after Migrate", table)
 			}
+			for _, own := range []struct{ table, index string }{
+				{table + "_groups", table + "_gi_exp"},
+				{table + "_limits", table + "_lim_exp"},
+				{table + "_revoked", table + "_rev_exp"},
+			} {
+				if !hasIndex(t, db, tt.d, own.table, own.index) {
+					t.Fatalf("no table %s with its index %s after Migrate", own.table, own.index)
+				}
+			}
 			s, err := sqlstore.New(db, tt.d, sqlstore.WithTable(table))
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantGet(t, s, "session", "k", t0, `["v"]`)
+			// A signed-in save on the migrated tables, under a cap: the
+			// record of the reference gets a group and the group its info.
+			set(t, s, "session", "k", `["w"]`, store.SetOptions{Seen: t0, Metadata: subject("alice"), Limit: 1})
+			if info, err := s.GroupInfo(context.Background(), "session", "k", t0); err != nil || !info.Seen.Equal(t0) {
+				t.Fatalf("GroupInfo after a save on migrated tables = %+v, %v; want seen %v", info, err, t0)
+			}
 		})
 	}
 }

@@ -42,9 +42,12 @@ func (d Dialect) markTime(t time.Time) any {
 }
 
 // fullSchema is the DDL that Schema returns and Migrate runs: the sessions
-// and subject index tables, then the revocation table.
+// and subject index tables, then the revocation, group info and cap
+// tables.
 func (d Dialect) fullSchema(t names) []string {
-	return append(d.schema(t), d.revocationSchema(t)...)
+	stmts := append(d.schema(t), d.revocationSchema(t)...)
+	stmts = append(stmts, d.groupInfoSchema(t)...)
+	return append(stmts, d.limitSchema(t)...)
 }
 
 // revocationSchema returns the statements that create the revocation table

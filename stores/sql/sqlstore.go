@@ -17,17 +17,19 @@ import (
 )
 
 // Store keeps session records in a SQL database through database/sql. It
-// implements session.Store, store.SubjectIndex, store.Revoker and
-// store.Stopper, and is safe for concurrent use. Create it with New.
+// implements session.Store, store.SubjectIndex, store.GroupInfoReader,
+// store.SessionLimiter, store.Revoker and store.Stopper, and is safe for
+// concurrent use. Create it with New.
 //
 // Its tables are lua-resty-session's (see Schema): both libraries read and
-// write the same rows. Expiry is kept in whole seconds and compared, as
-// lua-resty-session compares it, against the session library's time given
-// in GetOptions.Now, SetOptions.Now and DeleteOptions.Now (the Manager's
-// Config.Clock), never against the database server's clock, so tests can
-// move time forward without sleeping and servers with a skewed clock do no
-// harm: a record is live while its expiry second is at or after the
-// current one.
+// write the same rows. The group info, the cap's locks and the revocation
+// marks live in tables of sessiongo's own beside them. Expiry is kept in
+// whole seconds and compared, as lua-resty-session compares it, against
+// the session library's time given in GetOptions.Now, SetOptions.Now and
+// DeleteOptions.Now (the Manager's Config.Clock), never against the
+// database server's clock, so tests can move time forward without sleeping
+// and servers with a skewed clock do no harm: a record is live while its
+// expiry second is at or after the current one.
 type Store struct {
 	db          *sql.DB
 	d           Dialect
@@ -36,7 +38,9 @@ type Store struct {
 	probability float64
 	clock       func() time.Time
 	revoking    atomic.Bool // served as a revocation backend: Cleanup deletes expired marks too
+	limiting    atomic.Bool // capped a login: Cleanup deletes expired lock rows too
 	onRetry     func(error) // tests: called before a write is run again
+	stmts       sync.Map    // SQLite: statements prepared once (see prepared)
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -51,9 +55,10 @@ var (
 
 // New returns a Store that keeps records in db, written in dialect's SQL,
 // in the tables "sessions" and "sessions_meta" unless options say
-// otherwise. The tables must exist: create them with Migrate or with the
-// DDL that Schema returns. New does not touch the database; a nil db, an
-// invalid dialect or an invalid option is an error that matches
+// otherwise, and its own data in "<table>_groups", "<table>_limits" and
+// "<table>_revoked". The tables must exist: create them with Migrate or
+// with the DDL that Schema returns. New does not touch the database; a nil
+// db, an invalid dialect or an invalid option is an error that matches
 // session.ErrInvalidConfig. With WithCleanupInterval, New starts a cleaner
 // goroutine that Stop ends.
 func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
@@ -128,6 +133,17 @@ func (s *Store) Get(ctx context.Context, name, key string, opts store.GetOptions
 //     until their record is deleted (ON DELETE CASCADE), as
 //     lua-resty-session leaves them: the rows of a replaced record are
 //     listed no longer than the record lives.
+//   - With opts.Seen (and not Replace), the group's info is upserted after
+//     the record (see GroupInfo): Seen as its latest time (and, on its
+//     first, its creation time) and, when opts.Facts is not nil, Facts.
+//   - With opts.Limit, a login's cap: before anything else the save locks
+//     the lock row of the Metadata's audience and subject pair, counts
+//     the pair's live browser sessions under name (groups, the new key
+//     left out) and, when there are Limit or more, fails with an error
+//     that matches store.ErrSessionLimit with opts.LimitRefuse, or else
+//     deletes the groups that expire soonest until Limit-1 are left (see
+//     limit.go). A Limit with OldKey, Partner or other than one pair is an
+//     error.
 //
 // A failure rolls the whole transaction back, so the previous record stays
 // as it was; a transaction that loses a deadlock is run again (a few times)
@@ -174,13 +190,32 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 		}
 		aud, sub = indexValues(md.Audiences), indexValues(md.Subjects)
 	}
+	limit := opts.Limit > 0
+	if limit && (opts.OldKey != "" || !opts.Partner.IsZero() || len(aud) != 1) {
+		return errLimitUse
+	}
+	info := !opts.Seen.IsZero()
 	sec := now.Unix()
 	exp, stale := sec+seconds(opts.TTL), sec+seconds(opts.StaleTTL)
+	var (
+		infoStmt string
+		infoArgv []any
+		infoPrep *sql.Stmt
+	)
+	if info && s.q.withInfo == nil {
+		infoStmt, infoArgv = s.infoQuery(key, opts.Seen, opts.Facts)
+		infoPrep = s.prepared(ctx, infoStmt)
+	}
 	var err error
-	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 {
-		err = s.retry(ctx, func() error { return s.upsert(ctx, s.db, s.q.insert, name, key, text, exp, newGroup()) })
+	if opts.OldKey == "" && opts.Partner.IsZero() && len(aud) == 0 && !info {
+		err = s.retry(ctx, func() error { return s.upsert(ctx, s.db, s.q.insert, name, key, text, exp, newGroup(), nil) })
 	} else {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if limit {
+				if err := s.capSessions(ctx, tx, name, key, aud[0], sub[0], sec, exp, opts.Limit, opts.LimitRefuse); err != nil {
+					return err
+				}
+			}
 			stmt, group := s.q.insert, newGroup()
 			if opts.OldKey != "" {
 				act := actShorten
@@ -203,7 +238,11 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 				}
 				stmt, group = s.q.join, g
 			}
-			if err := s.upsert(ctx, tx, stmt, name, key, text, exp, group); err != nil {
+			var with *infoArgs // the group info, when the upsert writes it too
+			if info && s.q.withInfo != nil {
+				with = &infoArgs{seen: opts.Seen.UnixMicro(), facts: opts.Facts}
+			}
+			if err := s.upsert(ctx, tx, stmt, name, key, text, exp, group, with); err != nil {
 				return err
 			}
 			if len(aud) > 0 {
@@ -214,6 +253,9 @@ func (s *Store) Set(ctx context.Context, name, key string, value []byte, opts st
 				if _, err := tx.ExecContext(ctx, s.d.insertMeta(s.t, len(aud)), args...); err != nil {
 					return err
 				}
+			}
+			if info && with == nil {
+				return s.writeInfo(ctx, tx, infoPrep, infoStmt, infoArgv)
 			}
 			return nil
 		})
@@ -236,9 +278,18 @@ type execer interface {
 var errKeyTaken = errors.New("the key is stored under another cookie name")
 
 // upsert inserts the record or updates the one of the same cookie name
-// under key, with the insert or join statement stmt.
-func (s *Store) upsert(ctx context.Context, ex execer, stmt, name, key, text string, exp int64, group string) error {
-	res, err := ex.ExecContext(ctx, stmt, key, name, text, exp, group)
+// under key, with the insert or join statement stmt; with info, in the same
+// statement as the group info (withInfo).
+func (s *Store) upsert(ctx context.Context, ex execer, stmt, name, key, text string, exp int64, group string, info *infoArgs) error {
+	args := []any{key, name, text, exp, group}
+	if info != nil {
+		stmt = s.q.withInfo[infoStatement{stmt, info.facts != nil}]
+		args = append(args, info.seen)
+		if info.facts != nil {
+			args = append(args, info.facts)
+		}
+	}
+	res, err := ex.ExecContext(ctx, stmt, args...)
 	if err != nil {
 		return err
 	}
@@ -341,9 +392,11 @@ func (s *Store) Sessions(ctx context.Context, name, audience, subject string, no
 
 // Cleanup deletes every record that expired before now (its expiry second
 // is before now's), with its subject index entries, as lua-resty-session's
-// cleanup does, and returns how many records it deleted; once the store
-// has served as a revocation backend (Revoke, Revoked), it also deletes the
-// revocation marks that expired by then (not counted). The cleaner
+// cleanup does, and returns how many records it deleted. It then deletes
+// (not counted) the group info of the groups that have no record left;
+// once the store has capped a login, the lock rows of the cap that
+// expired; and once it has served as a revocation backend (Revoke,
+// Revoked), the revocation marks that expired by then. The cleaner
 // (WithCleanupInterval) and the occasional cleanup on write call it; call
 // it yourself from a scheduled job if you prefer.
 func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
@@ -367,6 +420,18 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 			}
 			return clean(tx)
 		})
+	}
+	exec := func(stmt string, arg any) error {
+		return s.retry(ctx, func() error {
+			_, err := s.db.ExecContext(ctx, stmt, arg)
+			return err
+		})
+	}
+	if err == nil {
+		err = exec(s.q.cleanInfo, sec)
+	}
+	if err == nil && s.limiting.Load() {
+		err = exec(s.q.cleanLocks, sec)
 	}
 	if err == nil && s.revoking.Load() {
 		err = s.retry(ctx, func() error { return s.cleanupMarks(ctx, s.d.markTime(now)) })

@@ -154,7 +154,8 @@ func referenceTables(t testing.TB, db *sql.DB, ddl string) string {
 	t.Helper()
 	table := "sessions_" + randomSuffix()
 	t.Cleanup(func() {
-		for _, tb := range []string{table + "_meta", table} {
+		// Migrate may have added the store's own tables.
+		for _, tb := range []string{table + "_meta", table, table + "_revoked", table + "_groups", table + "_limits"} {
 			db.Exec("DROP TABLE IF EXISTS " + tb)
 		}
 	})
