@@ -315,8 +315,11 @@ func (s *Session) decrypt(md *meta, remember bool, payload string) (opened, erro
 
 // decryptInto decodes and decrypts the payload of the cookie md in buf.
 func decryptInto(buf *bytes.Buffer, md *meta, remember bool, payload string, m *Manager) ([]byte, error) {
-	buf.WriteString(payload) // base64 input, then the ciphertext after it
-	buf.Grow(b64.DecodedLen(len(payload)) + tagSize)
+	// The base64 input, then the ciphertext and tag after it, then a copy
+	// of the additional data (so that md, which open keeps on its stack,
+	// is not handed to the AEAD interface).
+	buf.WriteString(payload)
+	buf.Grow(b64.DecodedLen(len(payload)) + tagSize + headerAADSize)
 	encodedPayload := buf.Bytes()
 	ciphertext := buf.AvailableBuffer()[:b64.DecodedLen(len(payload))]
 	n, err := b64.Decode(ciphertext, encodedPayload)
@@ -324,6 +327,7 @@ func decryptInto(buf *bytes.Buffer, md *meta, remember bool, payload string, m *
 		return nil, wrapError(ErrInvalid, "unable to base64url decode session data", err)
 	}
 	ciphertext = append(ciphertext[:n], md.tag[:]...)
+	aad := append(ciphertext[len(ciphertext):len(ciphertext):cap(ciphertext)], md.raw[:headerAADSize]...)
 	iterations := 0
 	if remember {
 		iterations = m.rememberIterations
@@ -332,7 +336,7 @@ func decryptInto(buf *bytes.Buffer, md *meta, remember bool, payload string, m *
 	if err != nil {
 		return nil, wrapError(ErrInvalid, "unable to derive session decryption key", err)
 	}
-	plaintext, err := open(&keyIV, ciphertext, md.raw[:headerAADSize])
+	plaintext, err := open(&keyIV, ciphertext, aad)
 	if err != nil {
 		return nil, wrapError(ErrInvalid, "unable to decrypt session data", err)
 	}
