@@ -391,8 +391,8 @@ func (mw *Middleware) handleError(w http.ResponseWriter, r *http.Request, err er
 type responseWriter struct {
 	http.ResponseWriter
 	sc       *Scope // Commit runs before the headers go out
-	started  bool // a final status line was written
-	finished bool // the handler returned
+	started  bool   // a final status line was written
+	finished bool   // the handler returned
 }
 
 func (w *responseWriter) start() {
