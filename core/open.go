@@ -209,7 +209,8 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return err, false
 	}
 	defer plain.bufs.release()
-	entries := plain.entries // decoded before, from the open cache
+	entries := plain.entries // decoded before: the open cache's, shared
+	shared := entries != nil
 	if entries == nil {
 		if entries, err = decodeEntries(plain.text); err != nil {
 			return wrapError(ErrInvalid, "unable to json decode session data", err), false
@@ -232,7 +233,11 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 				return err, false
 			}
 			s.state = stateOpen
-			s.entries = entries
+			if shared {
+				s.borrowEntries(entries, nil)
+			} else {
+				s.entries, s.shared = entries, false
+			}
 			s.cur = i
 			return nil, false
 		}
@@ -242,7 +247,11 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 	if err := s.checkRevoked(remember, &md, nil); err != nil {
 		return err, false
 	}
-	s.entries = append(entries, *s.entry())
+	if shared {
+		s.borrowEntries(entries, s.entry())
+	} else {
+		s.entries, s.shared = append(entries, *s.entry()), false
+	}
 	s.cur = len(s.entries) - 1
 	s.state = stateNew
 	return errMissingAudience, true
@@ -269,7 +278,7 @@ func (p plainBuffers) release() {
 // from it before (a copy of the open cache's).
 type opened struct {
 	text    []byte
-	entries []entry
+	entries []entry // the open cache's: shared, never changed
 	keep    bool // the open cache wants the entries decoded from text
 	bufs    plainBuffers
 }

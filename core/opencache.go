@@ -61,8 +61,9 @@ type openEntry struct {
 	off, n   int // the plaintext: arena[off:off+n]
 	// entries are decoded from the plaintext, kept once the cookie is
 	// opened from the cache a second time (a cookie opened once, as in a
-	// chain of updates, would not use them): later opens copy them instead
-	// of parsing the JSON. Never changed once set: get hands out copies.
+	// chain of updates, would not use them): later opens share them
+	// instead of parsing the JSON. Never changed once set: sessions copy
+	// the slice, and the maps before they change them (Session.shared).
 	entries []entry
 	hits    int
 }
@@ -104,10 +105,12 @@ func (sh *openShard) entry(mac *[macSize]byte, key *keyMaterial, remember bool, 
 }
 
 // get returns, for the cookie with the verified raw header and payload
-// opened with key, a deep copy of its decoded entries when the cache has
-// them, or else its plaintext appended to dst (a copy: the arena is reused
-// once get returns) and whether the cache wants the entries decoded from it
-// (keep); ok reports a hit.
+// opened with key, its decoded entries when the cache has them (the
+// cache's own, never changed: the caller copies the slice and must not
+// change the maps and values in it, see Session.shared), or else its
+// plaintext appended to dst (a copy: the arena is reused once get returns)
+// and whether the cache wants the entries decoded from it (keep); ok
+// reports a hit.
 func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) (plaintext []byte, entries []entry, keep, ok bool) {
 	if c == nil {
 		return dst, nil, false, false
@@ -122,7 +125,7 @@ func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[heade
 	}
 	if kept := e.entries; kept != nil {
 		sh.mu.Unlock()
-		return dst, cloneEntries(kept), false, true // kept is never changed: copied unlocked
+		return dst, kept, false, true // kept is never changed: shared unlocked
 	}
 	e.hits++
 	plaintext, keep = append(dst, sh.arena[e.off:e.off+e.n]...), e.hits >= 2

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -472,5 +473,191 @@ func TestOpenCacheStartsSmall(t *testing.T) {
 	}
 	if total > 4096 {
 		t.Fatalf("one cached session holds %d bytes of arena, want at most 4096", total)
+	}
+}
+
+// keptSnapshot returns deep copies of the decoded entries the open cache
+// keeps, by MAC.
+func keptSnapshot(m *Manager) map[[macSize]byte][]entry {
+	out := map[[macSize]byte][]entry{}
+	for i := range m.openCache.shards {
+		sh := &m.openCache.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.queue[sh.head:] {
+			if e.entries != nil {
+				c := cloneEntries(e.entries)
+				for j := range c {
+					c[j].keys = append([]string(nil), e.entries[j].keys...)
+				}
+				out[macOf(&e.raw)] = c
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// TestOpenCacheSharedData: a session opened from the decoded entries the
+// cache keeps shares their maps until it changes them or hands them out;
+// nothing a request does through the API reaches the cache, with one
+// audience, with two, and when the cookie lacks the configured audience.
+func TestOpenCacheSharedData(t *testing.T) {
+	t.Parallel()
+	const secret = "a long enough secret for the open cache"
+	manager := func(audience string) *Manager {
+		return mustNew(t, Config{Secret: secret, Audience: audience})
+	}
+	data := func() map[string]any {
+		return map[string]any{
+			"user": "alice",
+			"cart": map[string]any{"items": []any{"a", "b"}, "n": 2.0},
+			"tags": []any{"x", map[string]any{"y": true}},
+		}
+	}
+	save := func(m *Manager, cookie string, change func(s *Session)) string {
+		t.Helper()
+		r := newRecorder(cookie)
+		s := m.NewSession(r)
+		s.Open() //nolint:errcheck // a new session when there is no cookie
+		change(s)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return cookieHeader(r)
+	}
+	fill := func(s *Session) {
+		s.SetData(data())
+		s.Flash("notice", "hello")
+		s.Info().Set("prefs", map[string]any{"theme": "dark"})
+		s.SetRevocationKeys("login:1")
+	}
+	mutations := []struct {
+		name   string
+		change func(t *testing.T, s *Session)
+	}{
+		{"Get map", func(t *testing.T, s *Session) {
+			if cart, ok := s.Get("cart").(map[string]any); ok {
+				cart["items"].([]any)[0] = "changed"
+				cart["new"] = true
+				delete(cart, "n")
+			}
+		}},
+		{"Get list", func(t *testing.T, s *Session) {
+			if tags, ok := s.Get("tags").([]any); ok {
+				tags[0] = "changed"
+				tags[1].(map[string]any)["y"] = false
+			}
+		}},
+		{"Data", func(t *testing.T, s *Session) {
+			d := s.Data()
+			d["user"] = "mallory"
+			delete(d, "cart")
+			if s.Get("user") != "mallory" {
+				t.Error("Data: the change did not reach the session")
+			}
+		}},
+		{"Set", func(t *testing.T, s *Session) { s.Set("user", "mallory"); s.Set("cart", nil) }},
+		{"SetData", func(t *testing.T, s *Session) {
+			mine := map[string]any{"x": 1.0}
+			s.SetData(mine)
+			s.Set("z", 3.0)
+			mine["y"] = 2.0
+			if s.Get("y") != 2.0 {
+				t.Error("SetData: the map set is not the session's")
+			}
+		}},
+		{"Flash", func(t *testing.T, s *Session) { s.Flash("notice", "more") }},
+		{"Flashes", func(t *testing.T, s *Session) {
+			if got := s.Flashes("notice"); s.Exists() && (len(got) != 1 || got[0] != "hello") {
+				t.Errorf("Flashes %v", got)
+			}
+		}},
+		{"PopFlashes", func(t *testing.T, s *Session) {
+			if got, err := PopFlashes[string](s, "notice"); err != nil || s.Exists() && len(got) != 1 {
+				t.Errorf("PopFlashes %v, %v", got, err)
+			}
+		}},
+		{"Info Get", func(t *testing.T, s *Session) {
+			if prefs, ok := s.Info().Get("prefs").(map[string]any); ok {
+				prefs["theme"] = "light"
+			}
+		}},
+		{"Info Set", func(t *testing.T, s *Session) { s.Info().Set("prefs", nil) }},
+		{"SetAudience", func(t *testing.T, s *Session) { s.SetAudience("elsewhere"); s.Set("user", "mallory") }},
+		{"SetRevocationKeys", func(t *testing.T, s *Session) { s.SetRevocationKeys("other") }},
+		{"Decode", func(t *testing.T, s *Session) {
+			var cart map[string]any
+			if err := s.Decode("cart", &cart); err == nil {
+				cart["new"] = true
+			} else if s.Exists() {
+				t.Error(err)
+			}
+		}},
+		{"Save", func(t *testing.T, s *Session) {
+			s.Set("n", 1.0)
+			if err := s.Save(); err != nil {
+				t.Error(err)
+			}
+		}},
+	}
+	for _, tt := range []struct {
+		name   string
+		cookie func() (*Manager, string)
+		exists bool
+	}{
+		{"one audience", func() (*Manager, string) {
+			m := manager("")
+			return m, save(m, "", fill)
+		}, true},
+		{"two audiences", func() (*Manager, string) {
+			a, b := manager("a"), manager("b")
+			return b, save(b, save(a, "", fill), fill)
+		}, true},
+		{"audience missing", func() (*Manager, string) {
+			return manager("c"), save(manager("a"), "", fill)
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, header := tt.cookie()
+			for range 3 { // decrypted, then a hit, then a hit that keeps the entries
+				m.NewSession(newRecorder(header)).Open() //nolint:errcheck // checked below
+			}
+			before := keptSnapshot(m)
+			if len(before) != 1 {
+				t.Fatalf("%d cookies with kept entries, want 1", len(before))
+			}
+			for _, mu := range mutations {
+				s := m.NewSession(newRecorder(header))
+				s.Open() //nolint:errcheck // the missing audience's error
+				if s.Exists() != tt.exists || !s.shared {
+					t.Fatalf("%s: exists %v, shared %v: the open did not use the kept entries", mu.name, s.Exists(), s.shared)
+				}
+				mu.change(t, s)
+				if got := keptSnapshot(m); !reflect.DeepEqual(got, before) {
+					t.Fatalf("%s reached the cache:\n got %v\nwant %v", mu.name, got, before)
+				}
+			}
+			// Reads from many requests at once, some of them changing
+			// their copy (run with -race).
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for range 20 {
+						s := m.NewSession(newRecorder(header))
+						s.Open() //nolint:errcheck // the missing audience's error
+						if cart, ok := s.Get("cart").(map[string]any); ok && g%2 == 0 {
+							cart["g"] = g
+						} else if s.Get("user") != "alice" && tt.exists {
+							t.Errorf("user %v", s.Get("user"))
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if got := keptSnapshot(m); !reflect.DeepEqual(got, before) {
+				t.Fatalf("concurrent requests reached the cache:\n got %v\nwant %v", got, before)
+			}
+		})
 	}
 }
