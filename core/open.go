@@ -279,7 +279,7 @@ func (p plainBuffers) release() {
 type opened struct {
 	text    []byte
 	entries []entry // the open cache's: shared, never changed
-	keep    bool // the open cache wants the entries decoded from text
+	keep    bool    // the open cache wants the entries decoded from text
 	bufs    plainBuffers
 }
 

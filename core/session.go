@@ -44,13 +44,14 @@ type Session struct {
 	state    state
 	entries  []entry
 	inline   [1]entry
+	cur      int
+	flags    uint16 // bind flags, plus flagForget after SetRemember(false)
+	remember bool
+
 	// shared is set when the data maps of entries (and the values in them)
 	// are the open cache's, shared with other requests: they are read, and
 	// copied (own) before anything changes them or hands them out.
 	shared bool
-	cur      int
-	flags    uint16 // bind flags, plus flagForget after SetRemember(false)
-	remember bool
 
 	meta  meta // the session cookie
 	rmeta meta // the remember cookie
