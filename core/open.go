@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,43 +210,58 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return err, false
 	}
 	defer plain.bufs.release()
-	entries := plain.entries // decoded before: the open cache's, shared
-	shared := entries != nil
-	if entries == nil {
-		if entries, err = decodeEntries(plain.text); err != nil {
-			return wrapError(ErrInvalid, "unable to json decode session data", err), false
-		}
-		if plain.keep {
-			m.openCache.keep(md.key, remember, &md.raw, payload, entries)
-		}
+	var entries []entry
+	shared := plain.kept != nil // the open cache's entries, decoded before
+	if shared {
+		entries = plain.kept.entries
+	} else if entries, err = decodeEntries(plain.text); err != nil {
+		return wrapError(ErrInvalid, "unable to json decode session data", err), false
 	}
 
 	audience := s.entry().audience
+	cur := -1
+	for i := range entries {
+		if entries[i].audience == audience {
+			cur = i
+			break
+		}
+	}
+	var lookup revLookup
+	var buf [4]revKey
+	if m.rev.backend != nil {
+		var e *entry
+		if cur >= 0 {
+			e = &entries[cur]
+		}
+		lookup = lookupOf(buf[:0], &md, e)
+		if shared && slices.Equal(plain.kept.rev.keys, lookup.keys) {
+			lookup.hashed = plain.kept.rev.hashed
+		}
+	}
+	if plain.keep {
+		m.openCache.keep(md.key, remember, &md.raw, payload, entries, lookup)
+	}
+
 	if m.store != nil {
 		if info != nil && info[audience] == nil && s.info != nil && s.info[audience] != nil {
 			info[audience] = s.info[audience]
 		}
 		s.info = info
 	}
-	for i := range entries {
-		if entries[i].audience == audience {
-			if err := s.checkRevoked(remember, &md, &entries[i]); err != nil {
-				return err, false
-			}
-			s.state = stateOpen
-			if shared {
-				s.borrowEntries(entries, nil)
-			} else {
-				s.entries, s.shared = entries, false
-			}
-			s.cur = i
-			return nil, false
-		}
-	}
-	// The other audiences' entries are kept for a save, unless the cookie
-	// itself was revoked.
-	if err := s.checkRevoked(remember, &md, nil); err != nil {
+	// Without an entry for the audience, the other audiences' entries are
+	// kept for a save, unless the cookie itself was revoked.
+	if err := s.checkRevoked(remember, &md, lookup); err != nil {
 		return err, false
+	}
+	if cur >= 0 {
+		s.state = stateOpen
+		if shared {
+			s.borrowEntries(entries, nil)
+		} else {
+			s.entries, s.shared = entries, false
+		}
+		s.cur = cur
+		return nil, false
 	}
 	if shared {
 		s.borrowEntries(entries, s.entry())
@@ -274,13 +290,13 @@ func (p plainBuffers) release() {
 	}
 }
 
-// opened is what decrypt found: the plaintext, or the entries decoded
-// from it before (a copy of the open cache's).
+// opened is what decrypt found: the plaintext, or what the open cache kept
+// of the cookie (shared, never changed).
 type opened struct {
-	text    []byte
-	entries []entry // the open cache's: shared, never changed
-	keep    bool    // the open cache wants the entries decoded from text
-	bufs    plainBuffers
+	text []byte
+	kept *keptOpen
+	keep bool // the open cache wants the entries decoded from text
+	bufs plainBuffers
 }
 
 // decrypt returns the plaintext of the cookie md (verified, its payload
@@ -290,10 +306,10 @@ func (s *Session) decrypt(md *meta, remember bool, payload string) (opened, erro
 	m := s.m
 	if m.openCache != nil {
 		bp := inflateBufs.Get().(*[]byte)
-		if p, entries, keep, ok := m.openCache.get((*bp)[:0], md.key, remember, &md.raw, payload); ok {
-			if entries != nil {
+		if p, kept, keep, ok := m.openCache.get((*bp)[:0], md.key, remember, &md.raw, payload); ok {
+			if kept != nil {
 				inflateBufs.Put(bp)
-				return opened{entries: entries}, nil
+				return opened{kept: kept}, nil
 			}
 			return opened{text: p, keep: keep, bufs: plainBuffers{inflated: bp, out: p}}, nil
 		}

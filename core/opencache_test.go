@@ -1,9 +1,11 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -426,7 +428,7 @@ func TestOpenCacheEntries(t *testing.T) {
 			sh := &m.openCache.shards[i]
 			sh.mu.Lock()
 			for _, e := range sh.queue[sh.head:] {
-				if e.entries != nil {
+				if e.kept != nil {
 					sh.mu.Unlock()
 					return true
 				}
@@ -476,20 +478,20 @@ func TestOpenCacheStartsSmall(t *testing.T) {
 	}
 }
 
-// keptSnapshot returns deep copies of the decoded entries the open cache
-// keeps, by MAC.
-func keptSnapshot(m *Manager) map[[macSize]byte][]entry {
-	out := map[[macSize]byte][]entry{}
+// keptSnapshot returns deep copies of what the open cache keeps of the
+// cookies opened from it twice, by MAC.
+func keptSnapshot(m *Manager) map[[macSize]byte]keptOpen {
+	out := map[[macSize]byte]keptOpen{}
 	for i := range m.openCache.shards {
 		sh := &m.openCache.shards[i]
 		sh.mu.Lock()
 		for _, e := range sh.queue[sh.head:] {
-			if e.entries != nil {
-				c := cloneEntries(e.entries)
+			if e.kept != nil {
+				c := cloneEntries(e.kept.entries)
 				for j := range c {
-					c[j].keys = append([]string(nil), e.entries[j].keys...)
+					c[j].keys = slices.Clone(e.kept.entries[j].keys)
 				}
-				out[macOf(&e.raw)] = c
+				out[macOf(&e.raw)] = keptOpen{entries: c, rev: revLookup{keys: slices.Clone(e.kept.rev.keys), hashed: slices.Clone(e.kept.rev.hashed)}}
 			}
 		}
 		sh.mu.Unlock()
@@ -660,4 +662,102 @@ func TestOpenCacheSharedData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keptLookup returns the revocation lookup the open cache keeps with the
+// only cookie it keeps decoded entries of.
+func keptLookup(t *testing.T, m *Manager) revLookup {
+	t.Helper()
+	kept := keptSnapshot(m)
+	if len(kept) != 1 {
+		t.Fatalf("%d cookies with kept entries, want 1", len(kept))
+	}
+	for _, k := range kept {
+		return k.rev
+	}
+	return revLookup{}
+}
+
+// TestOpenCacheRevocation: an open that shares what the cache kept of a
+// cookie uses the store keys hashed with it only when it looks up the same
+// keys, and every kind of revocation still rejects the cookie.
+func TestOpenCacheRevocation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		revoke func(t *testing.T, m *Manager, j stJar)
+	}{
+		{"key", func(t *testing.T, m *Manager, j stJar) {
+			if err := m.Revoke(ctx, "login:2", 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"subject", func(t *testing.T, m *Manager, j stJar) {
+			if _, err := m.RevokeSessions(ctx, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"id", func(t *testing.T, m *Manager, j stJar) {
+			if _, err := revDestroy(t, m, j.clone()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := newRevManager(t, newRevStore(0), newStoreClock(), nil)
+			j := revLogin(t, m, "alice", "login:1", "login:2")
+			for range 3 { // decrypted, then a hit, then a hit that keeps the entries
+				wantOpens(t, m, j, "before the revocation")
+			}
+			rev := keptLookup(t, m)
+			if len(rev.keys) != 4 || len(rev.hashed) != 4 {
+				t.Fatalf("kept lookup of %d keys, %d hashed; want the id, the subject and 2 keys", len(rev.keys), len(rev.hashed))
+			}
+			for i := range rev.keys {
+				if rev.hashed[i] != rev.keys[i].storeKey() {
+					t.Fatalf("kept store key %d is %q, want %q", i, rev.hashed[i], rev.keys[i].storeKey())
+				}
+			}
+			wantOpens(t, m, j, "from what the cache kept")
+			tt.revoke(t, m, j)
+			wantRevoked(t, m, j, tt.name)
+		})
+	}
+
+	// A session whose audience is changed before it opens looks up another
+	// entry's subject: not the kept lookup of the Manager's audience.
+	t.Run("another audience", func(t *testing.T) {
+		t.Parallel()
+		backend, clock := newRevStore(0), newStoreClock()
+		a := newRevManager(t, backend, clock, func(c *Config) { c.Audience = "a" })
+		b := newRevManager(t, backend, clock, func(c *Config) { c.Audience = "b" })
+		j := revLogin(t, a, "alice")
+		revServe(t, b, j, func(s *Session) {
+			s.Open() //nolint:errcheck // the audience is missing
+			s.SetSubject("alice")
+			if err := s.Save(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		for range 3 {
+			wantOpens(t, a, j, "before the revocation")
+		}
+		if rev := keptLookup(t, a); len(rev.keys) != 2 || rev.keys[1].a != "a" {
+			t.Fatalf("kept lookup %+v, want the id and audience a's subject", rev.keys)
+		}
+		if _, err := b.RevokeSessions(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		wantOpens(t, a, j, "audience a after audience b's revocation")
+		var err error
+		revServe(t, a, j.clone(), func(s *Session) {
+			s.SetAudience("b")
+			err = s.Open()
+		})
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("audience b through a's Manager: Open = %v, want the revocation (ErrNotFound)", err)
+		}
+	})
 }
