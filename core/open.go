@@ -125,12 +125,19 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		}
 	}
 
-	bind := s.bindHash(md.flags)
-	for _, k := range m.keys {
-		mac := k.mac(md.sid[:], md.raw[:headerMACSize], bind)
-		if equalMAC(mac[:], md.mac[:]) {
-			md.key = k
-			break
+	if md.flags&macBindFlags == 0 {
+		// A header that a key verified (or issued) before, byte for byte,
+		// verifies again with that key (see openCache.verified).
+		md.key = m.openCache.verified(remember, &md.raw)
+	}
+	if md.key == nil {
+		bind := s.bindHash(md.flags)
+		for _, k := range m.keys {
+			mac := k.mac(md.sid[:], md.raw[:headerMACSize], bind)
+			if equalMAC(mac[:], md.mac[:]) {
+				md.key = k
+				break
+			}
 		}
 	}
 	if md.key == nil {

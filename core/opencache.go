@@ -100,6 +100,39 @@ func (c *openCache) shard(mac *[macSize]byte) *openShard {
 	return &c.shards[mac[0]%openCacheShards]
 }
 
+// macBindFlags are the header flags that bind a cookie's MAC to the request.
+const macBindFlags = flagBindIP | flagBindScheme | flagBindUserAgent
+
+// verified returns the key of the cached cookie whose raw header is raw,
+// byte for byte, MAC included, and of the same kind (session or remember
+// cookie); nil when there is none. Every cached header was verified with
+// that key (an open caches a cookie only after its MAC checked) or issued
+// with it (a save computes the MAC), and a header's MAC is a function of
+// the key and the header alone when the header binds nothing (no
+// macBindFlags, which callers check): such a header verifies again, and Open
+// skips recomputing its MAC. The lookup only finds an entry for a MAC
+// equal in all 16 bytes to a cached one; which cached MACs a forged one is
+// compared with depends on the map's per-process hash seed, not on how
+// many of its bytes are right. Forged headers never enter the cache.
+func (c *openCache) verified(remember bool, raw *[headerSize]byte) *keyMaterial {
+	if c == nil {
+		return nil
+	}
+	mac := macOf(raw)
+	sh := c.shard(&mac)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	seq, ok := sh.index[mac]
+	if !ok {
+		return nil
+	}
+	e := &sh.queue[seq-sh.first]
+	if e.remember != remember || e.raw != *raw {
+		return nil
+	}
+	return e.key
+}
+
 // entry returns the live entry of mac matching the other inputs, or nil.
 func (sh *openShard) entry(mac *[macSize]byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) *openEntry {
 	seq, ok := sh.index[*mac]

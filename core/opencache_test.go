@@ -761,3 +761,85 @@ func TestOpenCacheRevocation(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenCacheVerified: an open skips the MAC of a header the cache holds
+// byte for byte; a header with any byte changed (its MAC too), a session
+// header offered as the remember cookie, and a header bound to the request
+// get their MAC checked, and fail as they would without the cache.
+func TestOpenCacheVerified(t *testing.T) {
+	t.Parallel()
+	rawOf := func(t *testing.T, cookies, name string) [headerSize]byte {
+		t.Helper()
+		for _, pair := range strings.Split(cookies, "; ") {
+			if n, v, _ := strings.Cut(pair, "="); n == name {
+				var raw [headerSize]byte
+				var h header
+				if err := decodeHeader(v, &raw, &h); err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+		}
+		t.Fatalf("no cookie %s in %q", name, cookies)
+		return [headerSize]byte{}
+	}
+	m := openCacheManager(t, false, 0)
+	r := newRecorder("")
+	s := m.NewSession(r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	header := cookieHeader(r)
+	raw := rawOf(t, header, DefaultCookieName)
+	if m.openCache.verified(false, &raw) != nil {
+		t.Fatal("a new session's header is verified before any open cached it")
+	}
+	if err := m.NewSession(newRecorder(header)).Open(); err != nil {
+		t.Fatal(err)
+	}
+	if k := m.openCache.verified(false, &raw); k != m.keys[0] {
+		t.Fatalf("verified = %p, want the key that opened the cookie (%p)", k, m.keys[0])
+	}
+	if m.openCache.verified(true, &raw) != nil {
+		t.Error("the session cookie's header is verified as a remember cookie")
+	}
+	for _, at := range []int{3, headerMACSize - 1, headerMACSize, headerSize - 1} {
+		changed := raw
+		changed[at] ^= 1
+		if m.openCache.verified(false, &changed) != nil {
+			t.Errorf("header changed at byte %d is verified", at)
+		}
+	}
+	// The MAC's encoded characters changed: the open fails.
+	name, value, _ := strings.Cut(strings.Split(header, "; ")[0], "=")
+	b := []byte(value)
+	b[headerEncodedSize-2] ^= 1
+	if err := m.NewSession(newRecorder(name + "=" + string(b))).Open(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("MAC changed: %v, want ErrInvalid", err)
+	}
+
+	// Bound to the client's address: another address fails, however often
+	// the cookie was opened from the first.
+	bound := mustNew(t, Config{Secret: "a long enough secret for the open cache", Bind: []Binding{BindIP}})
+	r = newRecorder("")
+	r.remoteAddr = "192.0.2.1"
+	s = bound.NewSession(r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	header = cookieHeader(r)
+	for range 3 {
+		r := newRecorder(header)
+		r.remoteAddr = "192.0.2.1"
+		if err := bound.NewSession(r).Open(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := newRecorder(header)
+	other.remoteAddr = "198.51.100.7"
+	if err := bound.NewSession(other).Open(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bound cookie from another address: %v, want ErrInvalid", err)
+	}
+}
