@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -27,6 +28,11 @@ type HTTPOptions struct {
 	Workers int
 	// Progress, when set, receives a line per turn.
 	Progress io.Writer
+	// Labels runs each request's handler under the pprof labels server
+	// ("bare" or "session") and path, and each turn's client under the
+	// label turn, so that a CPU profile of the run tells them apart. It
+	// costs the servers an allocation or two per request.
+	Labels bool
 }
 
 // HTTPStat is what one server served, the median of its turns.
@@ -133,10 +139,20 @@ func httpHandlers(m *session.Manager) (bare, withSession http.Handler) {
 }
 
 // serve serves h on a loopback port until ctx ends; it returns the URL.
-func serve(ctx context.Context, h http.Handler) (string, error) {
+// With labels, each request runs under the pprof labels server (name)
+// and path.
+func serve(ctx context.Context, name string, h http.Handler, labels bool) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
+	}
+	if labels {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pprof.Do(r.Context(), pprof.Labels("server", name, "path", r.URL.Path), func(context.Context) {
+				next.ServeHTTP(w, r)
+			})
+		})
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
@@ -178,30 +194,41 @@ func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
 		return nil, err
 	}
 	bare, withSession := httpHandlers(m)
-	cookie, err := login(withSession)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bareURL, err := serve(ctx, bare)
+	bareURL, err := serve(ctx, "bare", bare, opts.Labels)
 	if err != nil {
 		return nil, err
 	}
-	sessionURL, err := serve(ctx, withSession)
+	sessionURL, err := serve(ctx, "session", withSession, opts.Labels)
 	if err != nil {
 		return nil, err
 	}
-	hdr := http.Header{"Cookie": {cookie}}
 	attack := func(name, url string) (*vegeta.Metrics, error) {
+		// Every turn signs in afresh, as a browser's cookie is never older
+		// than the session's touch threshold (a minute): a static cookie
+		// that old would be touched, and a Set-Cookie line sent, on every
+		// request of a long run. Bare turns send such a cookie too.
+		cookie, err := login(withSession)
+		if err != nil {
+			return nil, err
+		}
+		hdr := http.Header{"Cookie": {cookie}}
 		// An Attacker stops for good when its attack ends: one per turn.
 		atk := vegeta.NewAttacker(
 			vegeta.Workers(uint64(opts.Workers)), vegeta.MaxWorkers(uint64(opts.Workers)),
 			vegeta.Connections(opts.Workers), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
 		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url, Header: hdr})
 		var mt vegeta.Metrics
-		for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, opts.Duration, name) {
-			mt.Add(res)
+		run := func(context.Context) {
+			for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, opts.Duration, name) {
+				mt.Add(res)
+			}
+		}
+		if opts.Labels {
+			pprof.Do(ctx, pprof.Labels("turn", name), run)
+		} else {
+			run(ctx)
 		}
 		mt.Close()
 		if mt.Success < 1 {
