@@ -317,11 +317,13 @@ func (m *Manager) NewSession(ex adapter.Exchange) *Session {
 	return s
 }
 
-// initSession makes the zero Session s a new session of ex.
+// initSession makes the zero Session s a new session of ex. Its entry's
+// data map is made when something writes to it or asks for it (own): an
+// open usually replaces the entry.
 func (m *Manager) initSession(s *Session, ex adapter.Exchange) {
 	s.m, s.ex, s.remember, s.flags = m, ex, m.remember, m.bindFlags
 	s.entries = s.inline[:1]
-	s.entries[0] = entry{data: map[string]any{}, audience: m.audience, subject: m.subject, hasSubject: m.hasSubject}
+	s.entries[0] = entry{audience: m.audience, subject: m.subject, hasSubject: m.hasSubject}
 }
 
 // Open opens the session of a net/http request, restoring it from the

@@ -107,18 +107,21 @@ func (s *Session) requestCookie(remember bool, chunk int) (string, bool) {
 
 func (s *Session) entry() *entry { return &s.entries[s.cur] }
 
-// own gives the session its own copy of the data maps it shares with the
-// open cache (shared), before they are changed or handed out. The entries
-// slice is always the session's own, and revocation keys are never changed
-// in place.
+// own makes the data maps the session's own before they are changed or
+// handed out: copies of those it shares with the open cache (shared), and
+// a map for the current entry when it has none (a new session makes its
+// map only when needed). The entries slice is always the session's own,
+// and revocation keys are never changed in place.
 func (s *Session) own() {
-	if !s.shared {
-		return
+	if s.shared {
+		for i := range s.entries {
+			s.entries[i].data = cloneValue(s.entries[i].data).(map[string]any)
+		}
+		s.shared = false
 	}
-	for i := range s.entries {
-		s.entries[i].data = cloneValue(s.entries[i].data).(map[string]any)
+	if e := s.entry(); e.data == nil {
+		e.data = map[string]any{}
 	}
-	s.shared = false
 }
 
 // borrowEntries makes the open cache's entries the session's, sharing
