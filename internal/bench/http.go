@@ -29,10 +29,14 @@ type HTTPOptions struct {
 	Workers int
 	// Progress, when set, receives a line per turn.
 	Progress io.Writer
-	// Labels runs each request's handler under the pprof labels server
-	// ("bare" or "session") and path, and each turn's client under the
-	// label turn, so that a CPU profile of the run tells them apart. It
-	// costs the servers an allocation or two per request.
+	// Routes are the session routes measured, "value" and "typed" (the
+	// default, both).
+	Routes []string
+	// Labels runs each server's goroutines under the pprof label server
+	// ("bare" or "session"), each request's handler under server and path,
+	// and each turn's client under the label turn, so that a CPU profile
+	// of the run tells them apart. It costs the servers an allocation or
+	// two per request.
 	Labels bool
 }
 
@@ -150,23 +154,33 @@ func httpHandlers(m *session.Manager) (bare, withSession http.Handler) {
 }
 
 // serve serves h on a loopback port until ctx ends; it returns the URL.
-// With labels, each request runs under the pprof labels server (name)
-// and path.
+// With labels, its goroutines run under the pprof label server (name),
+// and each request's handler under server and path.
 func serve(ctx context.Context, name string, h http.Handler, labels bool) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	if labels {
-		next := h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			pprof.Do(r.Context(), pprof.Labels("server", name, "path", r.URL.Path), func(context.Context) {
-				next.ServeHTTP(w, r)
+		// The connections' goroutines inherit the server label from the
+		// serving goroutine, and their requests' contexts carry it, so
+		// that it stays once a handler's labels are dropped.
+		srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+			return pprof.WithLabels(ctx, pprof.Labels("server", name))
+		}
+		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pprof.Do(r.Context(), pprof.Labels("path", r.URL.Path), func(context.Context) {
+				h.ServeHTTP(w, r)
 			})
 		})
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
+	go func() {
+		if labels {
+			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("server", name)))
+		}
+		srv.Serve(ln)
+	}()
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -258,10 +272,21 @@ func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
 	type turn struct {
 		name, url string
 	}
+	routes := map[string]string{"value": sessionURL + "value", "typed": sessionURL}
+	if len(opts.Routes) == 0 {
+		opts.Routes = []string{"value", "typed"}
+	}
+	for _, r := range opts.Routes {
+		if routes[r] == "" {
+			return nil, fmt.Errorf("unknown HTTP route %q (want value or typed)", r)
+		}
+	}
 	bareTurn := turn{"bare", bareURL}
 	seq := []turn{bareTurn}
 	for range opts.Rounds {
-		seq = append(seq, turn{"value", sessionURL + "value"}, bareTurn, turn{"typed", sessionURL}, bareTurn)
+		for _, r := range opts.Routes {
+			seq = append(seq, turn{r, routes[r]}, bareTurn)
+		}
 	}
 	runs := make([]httpTurn, len(seq))
 	for i, tg := range seq {
@@ -339,6 +364,9 @@ func (r *HTTPResults) WriteMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| chi router | requests/s | p50 | p99 | share of bare | CPU per request | share of bare by CPU |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, s := range []HTTPStat{r.Bare, r.Value, r.Typed} {
+		if s.Requests == 0 {
+			continue // a route not measured
+		}
 		share := fmt.Sprintf("%.0f%%", 100*s.Share)
 		if s.ShareMin != s.ShareMax {
 			share += fmt.Sprintf(" (%.0f–%.0f%%)", 100*s.ShareMin, 100*s.ShareMax)
