@@ -203,7 +203,9 @@ type Config struct {
 	// (default DefaultOpenCacheSize); negative keeps none. A cookie hits
 	// only when its header (verified first) and payload are byte for byte
 	// those that made the plaintext; every check after decrypting still
-	// runs. Turn it off where decrypted session data must not outlive the
+	// runs. A header it holds byte for byte is not verified again, unless
+	// it binds the cookie to the request (Bind): its MAC is what it was.
+	// Turn it off where decrypted session data must not outlive the
 	// request in memory.
 	OpenCacheSize int
 

@@ -10,8 +10,8 @@ import (
 // reference runs behind it: pairs are separated by ';' or ',', blanks around
 // names and values are ignored, names compare case-insensitively (ASCII) and
 // the first match wins. Open (readCookies) and ClearRequestCookie
-// (stripCookies) share this one tokenizer (nextCookie) and this one name rule
-// (cookieChunk), so a proxy removes exactly the cookies that opened the
+// (stripCookies) share this one tokenizer (cookieScanner) and this one name
+// rule (cookieChunk), so a proxy removes exactly the cookies that opened the
 // session.
 
 // maxCookieHeader bounds the bytes of a Cookie header that Open reads, so
@@ -22,28 +22,58 @@ import (
 // dozen cookies per site).
 const maxCookieHeader = 128 << 10
 
-// nextCookie splits the first pair off a Cookie header, in one pass over its
-// bytes. name and value are trimmed of blanks; a token without '=' (not a
-// cookie) has hasValue false and its trimmed text as name. sep is the ';' or
-// ',' that ended the pair (0 at the end of header) and rest what follows it.
-func nextCookie(header string) (name, value string, hasValue bool, sep byte, rest string) {
-	eq := -1
-	i := 0
-	for ; i < len(header); i++ {
-		c := header[i]
-		if c == ';' || c == ',' {
-			sep, rest = c, header[i+1:]
-			break
-		}
-		if c == '=' && eq < 0 {
-			eq = i
-		}
+// cookieScanner splits a Cookie header into its pairs, first to last. It
+// finds separators with strings.IndexByte and remembers where the next ';'
+// and the next ',' are, so that it reads each byte of the header about
+// once whichever separators the header uses.
+type cookieScanner struct {
+	header      string
+	pos         int // where the rest starts
+	semi, comma int // the next ';' and ',' at or after pos, len(header) for none; -1 before the first look
+}
+
+func newCookieScanner(header string) cookieScanner {
+	return cookieScanner{header: header, semi: -1, comma: -1}
+}
+
+// more reports whether the rest of the header is not empty.
+func (c *cookieScanner) more() bool { return c.pos < len(c.header) }
+
+// rest returns what follows the last pair and its separator.
+func (c *cookieScanner) rest() string { return c.header[c.pos:] }
+
+// next splits the next pair off the rest of the header. name and value are
+// trimmed of blanks; a token without '=' (not a cookie) has hasValue false
+// and its trimmed text as name. sep is the ';' or ',' that ended the pair
+// (0 at the end of the header).
+func (c *cookieScanner) next() (name, value string, hasValue bool, sep byte) {
+	if c.semi < c.pos {
+		c.semi = indexFrom(c.header, c.pos, ';')
 	}
-	pair := header[:i]
+	if c.comma < c.pos {
+		c.comma = indexFrom(c.header, c.pos, ',')
+	}
+	end := min(c.semi, c.comma)
+	pair := c.header[c.pos:end]
+	c.pos = end
+	if end < len(c.header) {
+		sep = c.header[end]
+		c.pos++
+	}
+	eq := strings.IndexByte(pair, '=')
 	if eq < 0 {
-		return trimBlank(pair), "", false, sep, rest
+		return trimBlank(pair), "", false, sep
 	}
-	return trimBlank(pair[:eq]), trimBlank(pair[eq+1:]), true, sep, rest
+	return trimBlank(pair[:eq]), trimBlank(pair[eq+1:]), true, sep
+}
+
+// indexFrom returns the index of the first b in s at or after from, or
+// len(s).
+func indexFrom(s string, from int, b byte) int {
+	if i := strings.IndexByte(s[from:], b); i >= 0 {
+		return from + i
+	}
+	return len(s)
 }
 
 // cookieChunk reports which chunk of the cookie called name a request cookie
@@ -94,9 +124,8 @@ func readCookies(header string, names [2]string) requestJar {
 		}
 	}
 	var j requestJar
-	for rest := header; rest != ""; {
-		name, value, hasValue, _, next := nextCookie(rest)
-		rest = next
+	for sc := newCookieScanner(header); sc.more(); {
+		name, value, hasValue, _ := sc.next()
 		if !hasValue {
 			continue
 		}
@@ -199,7 +228,7 @@ func cookieLine(name string, attrs, extra string, value ...string) string {
 
 // stripCookies removes the cookie called name, and its chunks name2 ..
 // name<chunks>, from a Cookie header: every pair that Open could read as one
-// of them (nextCookie, cookieChunk), wherever it is in the header. The other
+// of them (cookieScanner, cookieChunk), wherever it is in the header. The other
 // pairs are written back the way the reference writes them: trimmed, each
 // followed by its separator and a blank, but a value-less token by its
 // separator alone ("a=1; flag;b=2"), and nothing after the input's last
@@ -207,9 +236,9 @@ func cookieLine(name string, attrs, extra string, value ...string) string {
 func stripCookies(header, name string, chunks int) string {
 	var b strings.Builder
 	b.Grow(len(header))
-	for rest := header; rest != ""; {
-		cname, value, hasValue, sep, next := nextCookie(rest)
-		rest = next
+	for sc := newCookieScanner(header); sc.more(); {
+		cname, value, hasValue, sep := sc.next()
+		rest := sc.rest()
 		switch {
 		case hasValue:
 			if c := cookieChunk(cname, name); c >= 1 && c <= chunks {

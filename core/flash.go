@@ -21,6 +21,7 @@ func (s *Session) Flash(key string, v any) {
 	if s.state == stateClosed {
 		return
 	}
+	s.own()
 	data := s.entry().data
 	k := flashPrefix + key
 	data[k] = append(flashList(data[k]), v)
@@ -43,6 +44,11 @@ func (s *Session) Flashes(key string) []any {
 	raw, ok := data[k]
 	if !ok {
 		return nil
+	}
+	if s.shared {
+		s.own()
+		data = s.entry().data
+		raw = data[k]
 	}
 	delete(data, k)
 	list := flashList(raw)
@@ -76,6 +82,11 @@ func PopFlashes[T any](s *Session, key string) ([]T, error) {
 	raw, ok := data[k]
 	if !ok {
 		return nil, nil
+	}
+	if s.shared {
+		s.own()
+		data = s.entry().data
+		raw = data[k]
 	}
 	list := flashList(raw)
 	var out []T

@@ -27,7 +27,12 @@ func (i *Info) Get(key string) any {
 		return nil
 	}
 	if s.m.store == nil {
-		return compatValue(s.entry().data["@"+key])
+		v := s.entry().data["@"+key]
+		if !shareable(v) && s.shared {
+			s.own()
+			v = s.entry().data["@"+key]
+		}
+		return compatValue(v)
 	}
 	return s.info[s.entry().audience][key]
 }
@@ -39,6 +44,7 @@ func (i *Info) Set(key string, value any) {
 		return
 	}
 	if s.m.store == nil {
+		s.own()
 		if value == nil {
 			delete(s.entry().data, "@"+key)
 		} else {

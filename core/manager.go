@@ -312,10 +312,18 @@ func (m *Manager) now() int64 { return m.clock().Unix() }
 // framework adapter's. Call Open or Start on it to read the request's
 // cookie. Sessions are not safe for concurrent use.
 func (m *Manager) NewSession(ex adapter.Exchange) *Session {
-	s := &Session{m: m, ex: ex, remember: m.remember, flags: m.bindFlags}
-	s.entries = s.inline[:1]
-	s.entries[0] = entry{data: map[string]any{}, audience: m.audience, subject: m.subject, hasSubject: m.hasSubject}
+	s := &Session{}
+	m.initSession(s, ex)
 	return s
+}
+
+// initSession makes the zero Session s a new session of ex. Its entry's
+// data map is made when something writes to it or asks for it (own): an
+// open usually replaces the entry.
+func (m *Manager) initSession(s *Session, ex adapter.Exchange) {
+	s.m, s.ex, s.remember, s.flags = m, ex, m.remember, m.bindFlags
+	s.entries = s.inline[:1]
+	s.entries[0] = entry{audience: m.audience, subject: m.subject, hasSubject: m.hasSubject}
 }
 
 // Open opens the session of a net/http request, restoring it from the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -122,7 +123,10 @@ func (m *Manager) Logger() *slog.Logger { return m.logger }
 type Scope struct {
 	mw *Middleware
 	ex adapter.Exchange // the adapter's; the session's is scopeExchange
-	s  *Session
+	s  *Session         // &session
+	// session is the request's session, held here so that a scope and its
+	// session are one allocation.
+	session Session
 
 	committed bool
 	commitErr error
@@ -151,7 +155,8 @@ func (mw *Middleware) Begin(ex adapter.Exchange) (*Scope, error) {
 
 func (mw *Middleware) begin(sc *Scope, ex adapter.Exchange) error {
 	sc.mw, sc.ex = mw, ex
-	s := mw.m.NewSession((*scopeExchange)(sc))
+	s := &sc.session
+	mw.m.initSession(s, (*scopeExchange)(sc))
 	sc.s = s
 	var err error
 	if mw.opts.openOnly {
@@ -321,8 +326,9 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			mw.handleError(w, r, err)
 			return
 		}
-		st.w = responseWriter{ResponseWriter: w, commit: st.sc.Commit}
-		r = r.WithContext(NewContext(r.Context(), st.sc.s))
+		st.w = responseWriter{ResponseWriter: w, sc: &st.sc}
+		st.ctx = sessionContext{Context: r.Context(), s: st.sc.s}
+		r = r.WithContext(&st.ctx)
 		next.ServeHTTP(&st.w, r)
 		if err := st.sc.Finish(); err != nil {
 			st.w.finished = true
@@ -332,11 +338,42 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 }
 
 // httpScope holds everything the net/http middleware needs per request, in
-// one allocation.
+// one allocation (the session too: it is part of the Scope).
 type httpScope struct {
-	sc Scope
-	ex adapter.HTTP
-	w  responseWriter
+	sc  Scope
+	ex  adapter.HTTP
+	w   responseWriter
+	ctx sessionContext
+}
+
+// sessionContext is the request context the net/http middleware gives the
+// handler: the request's context with the session as the value of
+// contextKey{}, as NewContext makes it, without an allocation of its own.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+// Value returns the session for contextKey{}, and the parent's value of
+// any other key.
+func (c *sessionContext) Value(key any) any {
+	if _, ok := key.(contextKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context as context.WithValue's do.
+func (c *sessionContext) String() string {
+	return contextName(c.Context) + ".WithValue(session)"
+}
+
+// contextName is the String of a context, or its type's name.
+func contextName(c context.Context) string {
+	if s, ok := c.(interface{ String() string }); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", c)
 }
 
 func (mw *Middleware) handleError(w http.ResponseWriter, r *http.Request, err error) {
@@ -353,14 +390,14 @@ func (mw *Middleware) handleError(w http.ResponseWriter, r *http.Request, err er
 // discarded when the handler had already started its own.
 type responseWriter struct {
 	http.ResponseWriter
-	commit   func()
-	started  bool // a final status line was written
-	finished bool // the handler returned
+	sc       *Scope // Commit runs before the headers go out
+	started  bool   // a final status line was written
+	finished bool   // the handler returned
 }
 
 func (w *responseWriter) start() {
 	if !w.started {
-		w.commit()
+		w.sc.Commit()
 		w.started = true
 	}
 }

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -520,5 +521,47 @@ func TestMiddlewareAutoSaveUnencodable(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("status %d: the handler wrote nothing, so the error handler's reply goes out", resp.StatusCode)
+	}
+}
+
+type parentKey struct{}
+
+// TestMiddlewareContext: the handler's request context carries the session
+// (FromRequest, FromContext), keeps the parent's values, deadline and
+// cancellation, and a context derived from it is cancelled with the parent.
+func TestMiddlewareContext(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, session.Config{})
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), parentKey{}, "parent value"))
+	var derivedDone <-chan struct{}
+	e.m.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		s := session.FromRequest(r)
+		if s == nil || session.FromContext(ctx) != s {
+			t.Fatal("FromRequest and FromContext: want the request's session")
+		}
+		if v := ctx.Value(parentKey{}); v != "parent value" {
+			t.Errorf("parent value %v, want %q", v, "parent value")
+		}
+		if got := session.FromContext(context.WithValue(ctx, parentKey{}, "child")); got != s {
+			t.Error("a derived context lost the session")
+		}
+		if !strings.Contains(fmt.Sprint(ctx), "WithValue") {
+			t.Errorf("String %q", fmt.Sprint(ctx))
+		}
+		derived, stop := context.WithCancel(ctx)
+		t.Cleanup(stop)
+		derivedDone = derived.Done()
+	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(parent))
+	select {
+	case <-derivedDone:
+		t.Fatal("derived context done before the parent was cancelled")
+	default:
+	}
+	cancel()
+	select {
+	case <-derivedDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelling the request's context did not reach a context derived from the handler's")
 	}
 }

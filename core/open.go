@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,12 +125,19 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		}
 	}
 
-	bind := s.bindHash(md.flags)
-	for _, k := range m.keys {
-		mac := k.mac(md.sid[:], md.raw[:headerMACSize], bind)
-		if equalMAC(mac[:], md.mac[:]) {
-			md.key = k
-			break
+	if md.flags&macBindFlags == 0 {
+		// A header that a key verified (or issued) before, byte for byte,
+		// verifies again with that key (see openCache.verified).
+		md.key = m.openCache.verified(remember, &md.raw)
+	}
+	if md.key == nil {
+		bind := s.bindHash(md.flags)
+		for _, k := range m.keys {
+			mac := k.mac(md.sid[:], md.raw[:headerMACSize], bind)
+			if equalMAC(mac[:], md.mac[:]) {
+				md.key = k
+				break
+			}
 		}
 	}
 	if md.key == nil {
@@ -209,40 +217,64 @@ func (s *Session) open(remember, metaOnly bool) (err error, audienceMissing bool
 		return err, false
 	}
 	defer plain.bufs.release()
-	entries := plain.entries // decoded before, from the open cache
-	if entries == nil {
-		if entries, err = decodeEntries(plain.text); err != nil {
-			return wrapError(ErrInvalid, "unable to json decode session data", err), false
-		}
-		if plain.keep {
-			m.openCache.keep(md.key, remember, &md.raw, payload, entries)
-		}
+	var entries []entry
+	shared := plain.kept != nil // the open cache's entries, decoded before
+	if shared {
+		entries = plain.kept.entries
+	} else if entries, err = decodeEntries(plain.text); err != nil {
+		return wrapError(ErrInvalid, "unable to json decode session data", err), false
 	}
 
 	audience := s.entry().audience
+	cur := -1
+	for i := range entries {
+		if entries[i].audience == audience {
+			cur = i
+			break
+		}
+	}
+	var lookup revLookup
+	var buf [4]revKey
+	if m.rev.backend != nil {
+		var e *entry
+		if cur >= 0 {
+			e = &entries[cur]
+		}
+		lookup = lookupOf(buf[:0], &md, e)
+		if shared && slices.Equal(plain.kept.rev.keys, lookup.keys) {
+			lookup.hashed = plain.kept.rev.hashed
+		}
+	}
+	if plain.keep {
+		m.openCache.keep(md.key, remember, &md.raw, payload, entries, lookup)
+	}
+
 	if m.store != nil {
 		if info != nil && info[audience] == nil && s.info != nil && s.info[audience] != nil {
 			info[audience] = s.info[audience]
 		}
 		s.info = info
 	}
-	for i := range entries {
-		if entries[i].audience == audience {
-			if err := s.checkRevoked(remember, &md, &entries[i]); err != nil {
-				return err, false
-			}
-			s.state = stateOpen
-			s.entries = entries
-			s.cur = i
-			return nil, false
-		}
-	}
-	// The other audiences' entries are kept for a save, unless the cookie
-	// itself was revoked.
-	if err := s.checkRevoked(remember, &md, nil); err != nil {
+	// Without an entry for the audience, the other audiences' entries are
+	// kept for a save, unless the cookie itself was revoked.
+	if err := s.checkRevoked(remember, &md, lookup); err != nil {
 		return err, false
 	}
-	s.entries = append(entries, *s.entry())
+	if cur >= 0 {
+		s.state = stateOpen
+		if shared {
+			s.borrowEntries(entries, nil)
+		} else {
+			s.entries, s.shared = entries, false
+		}
+		s.cur = cur
+		return nil, false
+	}
+	if shared {
+		s.borrowEntries(entries, s.entry())
+	} else {
+		s.entries, s.shared = append(entries, *s.entry()), false
+	}
 	s.cur = len(s.entries) - 1
 	s.state = stateNew
 	return errMissingAudience, true
@@ -265,13 +297,13 @@ func (p plainBuffers) release() {
 	}
 }
 
-// opened is what decrypt found: the plaintext, or the entries decoded
-// from it before (a copy of the open cache's).
+// opened is what decrypt found: the plaintext, or what the open cache kept
+// of the cookie (shared, never changed).
 type opened struct {
-	text    []byte
-	entries []entry
-	keep    bool // the open cache wants the entries decoded from text
-	bufs    plainBuffers
+	text []byte
+	kept *keptOpen
+	keep bool // the open cache wants the entries decoded from text
+	bufs plainBuffers
 }
 
 // decrypt returns the plaintext of the cookie md (verified, its payload
@@ -281,10 +313,10 @@ func (s *Session) decrypt(md *meta, remember bool, payload string) (opened, erro
 	m := s.m
 	if m.openCache != nil {
 		bp := inflateBufs.Get().(*[]byte)
-		if p, entries, keep, ok := m.openCache.get((*bp)[:0], md.key, remember, &md.raw, payload); ok {
-			if entries != nil {
+		if p, kept, keep, ok := m.openCache.get((*bp)[:0], md.key, remember, &md.raw, payload); ok {
+			if kept != nil {
 				inflateBufs.Put(bp)
-				return opened{entries: entries}, nil
+				return opened{kept: kept}, nil
 			}
 			return opened{text: p, keep: keep, bufs: plainBuffers{inflated: bp, out: p}}, nil
 		}
@@ -315,8 +347,11 @@ func (s *Session) decrypt(md *meta, remember bool, payload string) (opened, erro
 
 // decryptInto decodes and decrypts the payload of the cookie md in buf.
 func decryptInto(buf *bytes.Buffer, md *meta, remember bool, payload string, m *Manager) ([]byte, error) {
-	buf.WriteString(payload) // base64 input, then the ciphertext after it
-	buf.Grow(b64.DecodedLen(len(payload)) + tagSize)
+	// The base64 input, then the ciphertext and tag after it, then a copy
+	// of the additional data (so that md, which open keeps on its stack,
+	// is not handed to the AEAD interface).
+	buf.WriteString(payload)
+	buf.Grow(b64.DecodedLen(len(payload)) + tagSize + headerAADSize)
 	encodedPayload := buf.Bytes()
 	ciphertext := buf.AvailableBuffer()[:b64.DecodedLen(len(payload))]
 	n, err := b64.Decode(ciphertext, encodedPayload)
@@ -324,6 +359,7 @@ func decryptInto(buf *bytes.Buffer, md *meta, remember bool, payload string, m *
 		return nil, wrapError(ErrInvalid, "unable to base64url decode session data", err)
 	}
 	ciphertext = append(ciphertext[:n], md.tag[:]...)
+	aad := append(ciphertext[len(ciphertext):len(ciphertext):cap(ciphertext)], md.raw[:headerAADSize]...)
 	iterations := 0
 	if remember {
 		iterations = m.rememberIterations
@@ -332,7 +368,7 @@ func decryptInto(buf *bytes.Buffer, md *meta, remember bool, payload string, m *
 	if err != nil {
 		return nil, wrapError(ErrInvalid, "unable to derive session decryption key", err)
 	}
-	plaintext, err := open(&keyIV, ciphertext, md.raw[:headerAADSize])
+	plaintext, err := open(&keyIV, ciphertext, aad)
 	if err != nil {
 		return nil, wrapError(ErrInvalid, "unable to decrypt session data", err)
 	}

@@ -59,12 +59,22 @@ type openEntry struct {
 	raw      [headerSize]byte
 	payload  string
 	off, n   int // the plaintext: arena[off:off+n]
-	// entries are decoded from the plaintext, kept once the cookie is
-	// opened from the cache a second time (a cookie opened once, as in a
-	// chain of updates, would not use them): later opens copy them instead
-	// of parsing the JSON. Never changed once set: get hands out copies.
+	// kept is set once the cookie is opened from the cache a second time
+	// (a cookie opened once, as in a chain of updates, would not use it).
+	kept *keptOpen
+	hits int
+}
+
+// keptOpen is what the cache keeps of a cookie opened from it twice, for
+// later opens to share: its entries decoded from the plaintext, so that
+// they skip parsing the JSON, and the lookup its open makes when
+// revocation is on, with the store keys hashed. Never changed once kept:
+// sessions copy the entries slice, and the maps before they change them
+// (Session.shared); the lookup is used only when an open builds the same
+// keys.
+type keptOpen struct {
 	entries []entry
-	hits    int
+	rev     revLookup
 }
 
 // newOpenCache returns a cache of about maxBytes, or nil for none.
@@ -90,6 +100,39 @@ func (c *openCache) shard(mac *[macSize]byte) *openShard {
 	return &c.shards[mac[0]%openCacheShards]
 }
 
+// macBindFlags are the header flags that bind a cookie's MAC to the request.
+const macBindFlags = flagBindIP | flagBindScheme | flagBindUserAgent
+
+// verified returns the key of the cached cookie whose raw header is raw,
+// byte for byte, MAC included, and of the same kind (session or remember
+// cookie); nil when there is none. Every cached header was verified with
+// that key (an open caches a cookie only after its MAC checked) or issued
+// with it (a save computes the MAC), and a header's MAC is a function of
+// the key and the header alone when the header binds nothing (no
+// macBindFlags, which callers check): such a header verifies again, and Open
+// skips recomputing its MAC. The lookup only finds an entry for a MAC
+// equal in all 16 bytes to a cached one; which cached MACs a forged one is
+// compared with depends on the map's per-process hash seed, not on how
+// many of its bytes are right. Forged headers never enter the cache.
+func (c *openCache) verified(remember bool, raw *[headerSize]byte) *keyMaterial {
+	if c == nil {
+		return nil
+	}
+	mac := macOf(raw)
+	sh := c.shard(&mac)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	seq, ok := sh.index[mac]
+	if !ok {
+		return nil
+	}
+	e := &sh.queue[seq-sh.first]
+	if e.remember != remember || e.raw != *raw {
+		return nil
+	}
+	return e.key
+}
+
 // entry returns the live entry of mac matching the other inputs, or nil.
 func (sh *openShard) entry(mac *[macSize]byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) *openEntry {
 	seq, ok := sh.index[*mac]
@@ -104,11 +147,12 @@ func (sh *openShard) entry(mac *[macSize]byte, key *keyMaterial, remember bool, 
 }
 
 // get returns, for the cookie with the verified raw header and payload
-// opened with key, a deep copy of its decoded entries when the cache has
-// them, or else its plaintext appended to dst (a copy: the arena is reused
-// once get returns) and whether the cache wants the entries decoded from it
-// (keep); ok reports a hit.
-func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) (plaintext []byte, entries []entry, keep, ok bool) {
+// opened with key, what the cache kept of it when it has that (the
+// cache's own, never changed: see keptOpen), or else its plaintext
+// appended to dst (a copy: the arena is reused once get returns) and
+// whether the cache wants the entries decoded from it (keep); ok reports a
+// hit.
+func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[headerSize]byte, payload string) (plaintext []byte, kept *keptOpen, keep, ok bool) {
 	if c == nil {
 		return dst, nil, false, false
 	}
@@ -120,9 +164,9 @@ func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[heade
 		sh.mu.Unlock()
 		return dst, nil, false, false
 	}
-	if kept := e.entries; kept != nil {
+	if kept := e.kept; kept != nil {
 		sh.mu.Unlock()
-		return dst, cloneEntries(kept), false, true // kept is never changed: copied unlocked
+		return dst, kept, false, true // kept is never changed: shared unlocked
 	}
 	e.hits++
 	plaintext, keep = append(dst, sh.arena[e.off:e.off+e.n]...), e.hits >= 2
@@ -131,21 +175,25 @@ func (c *openCache) get(dst []byte, key *keyMaterial, remember bool, raw *[heade
 }
 
 // keep stores a deep copy of the entries decoded from the plaintext of the
-// cookie (see get's keep), if its entry is still there.
-func (c *openCache) keep(key *keyMaterial, remember bool, raw *[headerSize]byte, payload string, entries []entry) {
+// cookie (see get's keep), and of its revocation lookup with the store
+// keys hashed (when rev has keys), if its entry is still there.
+func (c *openCache) keep(key *keyMaterial, remember bool, raw *[headerSize]byte, payload string, entries []entry, rev revLookup) {
 	if c == nil {
 		return
 	}
 	mac := macOf(raw)
 	sh := c.shard(&mac)
-	kept := cloneEntries(entries)
+	kept := &keptOpen{entries: cloneEntries(entries)}
+	if rev.keys != nil {
+		kept.rev = rev.hashedCopy()
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := sh.entry(&mac, key, remember, raw, payload)
-	if e == nil || e.entries != nil || sh.bytes+2*e.n > sh.size {
+	if e == nil || e.kept != nil || sh.bytes+2*e.n > sh.size {
 		return
 	}
-	e.entries = kept
+	e.kept = kept
 	sh.bytes += 2 * e.n // about what the decoded values take
 }
 
@@ -243,7 +291,7 @@ func (sh *openShard) grow(n int) bool {
 func (sh *openShard) evict() {
 	e := &sh.queue[sh.head]
 	delete(sh.index, macOf(&e.raw))
-	if e.entries != nil {
+	if e.kept != nil {
 		sh.bytes -= 2 * e.n
 	}
 	*e = openEntry{}

@@ -1,8 +1,11 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -425,7 +428,7 @@ func TestOpenCacheEntries(t *testing.T) {
 			sh := &m.openCache.shards[i]
 			sh.mu.Lock()
 			for _, e := range sh.queue[sh.head:] {
-				if e.entries != nil {
+				if e.kept != nil {
 					sh.mu.Unlock()
 					return true
 				}
@@ -472,5 +475,371 @@ func TestOpenCacheStartsSmall(t *testing.T) {
 	}
 	if total > 4096 {
 		t.Fatalf("one cached session holds %d bytes of arena, want at most 4096", total)
+	}
+}
+
+// keptSnapshot returns deep copies of what the open cache keeps of the
+// cookies opened from it twice, by MAC.
+func keptSnapshot(m *Manager) map[[macSize]byte]keptOpen {
+	out := map[[macSize]byte]keptOpen{}
+	for i := range m.openCache.shards {
+		sh := &m.openCache.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.queue[sh.head:] {
+			if e.kept != nil {
+				c := cloneEntries(e.kept.entries)
+				for j := range c {
+					c[j].keys = slices.Clone(e.kept.entries[j].keys)
+				}
+				out[macOf(&e.raw)] = keptOpen{entries: c, rev: revLookup{keys: slices.Clone(e.kept.rev.keys), hashed: slices.Clone(e.kept.rev.hashed)}}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// TestOpenCacheSharedData: a session opened from the decoded entries the
+// cache keeps shares their maps until it changes them or hands them out;
+// nothing a request does through the API reaches the cache, with one
+// audience, with two, and when the cookie lacks the configured audience.
+func TestOpenCacheSharedData(t *testing.T) {
+	t.Parallel()
+	const secret = "a long enough secret for the open cache"
+	manager := func(audience string) *Manager {
+		return mustNew(t, Config{Secret: secret, Audience: audience})
+	}
+	data := func() map[string]any {
+		return map[string]any{
+			"user": "alice",
+			"cart": map[string]any{"items": []any{"a", "b"}, "n": 2.0},
+			"tags": []any{"x", map[string]any{"y": true}},
+		}
+	}
+	save := func(m *Manager, cookie string, change func(s *Session)) string {
+		t.Helper()
+		r := newRecorder(cookie)
+		s := m.NewSession(r)
+		s.Open() //nolint:errcheck // a new session when there is no cookie
+		change(s)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return cookieHeader(r)
+	}
+	fill := func(s *Session) {
+		s.SetData(data())
+		s.Flash("notice", "hello")
+		s.Info().Set("prefs", map[string]any{"theme": "dark"})
+		s.SetRevocationKeys("login:1")
+	}
+	mutations := []struct {
+		name   string
+		change func(t *testing.T, s *Session)
+	}{
+		{"Get map", func(t *testing.T, s *Session) {
+			if cart, ok := s.Get("cart").(map[string]any); ok {
+				cart["items"].([]any)[0] = "changed"
+				cart["new"] = true
+				delete(cart, "n")
+			}
+		}},
+		{"Get list", func(t *testing.T, s *Session) {
+			if tags, ok := s.Get("tags").([]any); ok {
+				tags[0] = "changed"
+				tags[1].(map[string]any)["y"] = false
+			}
+		}},
+		{"Data", func(t *testing.T, s *Session) {
+			d := s.Data()
+			d["user"] = "mallory"
+			delete(d, "cart")
+			if s.Get("user") != "mallory" {
+				t.Error("Data: the change did not reach the session")
+			}
+		}},
+		{"Set", func(t *testing.T, s *Session) { s.Set("user", "mallory"); s.Set("cart", nil) }},
+		{"SetData", func(t *testing.T, s *Session) {
+			mine := map[string]any{"x": 1.0}
+			s.SetData(mine)
+			s.Set("z", 3.0)
+			mine["y"] = 2.0
+			if s.Get("y") != 2.0 {
+				t.Error("SetData: the map set is not the session's")
+			}
+		}},
+		{"Flash", func(t *testing.T, s *Session) { s.Flash("notice", "more") }},
+		{"Flashes", func(t *testing.T, s *Session) {
+			if got := s.Flashes("notice"); s.Exists() && (len(got) != 1 || got[0] != "hello") {
+				t.Errorf("Flashes %v", got)
+			}
+		}},
+		{"PopFlashes", func(t *testing.T, s *Session) {
+			if got, err := PopFlashes[string](s, "notice"); err != nil || s.Exists() && len(got) != 1 {
+				t.Errorf("PopFlashes %v, %v", got, err)
+			}
+		}},
+		{"Info Get", func(t *testing.T, s *Session) {
+			if prefs, ok := s.Info().Get("prefs").(map[string]any); ok {
+				prefs["theme"] = "light"
+			}
+		}},
+		{"Info Set", func(t *testing.T, s *Session) { s.Info().Set("prefs", nil) }},
+		{"SetAudience", func(t *testing.T, s *Session) { s.SetAudience("elsewhere"); s.Set("user", "mallory") }},
+		{"SetRevocationKeys", func(t *testing.T, s *Session) { s.SetRevocationKeys("other") }},
+		{"Decode", func(t *testing.T, s *Session) {
+			var cart map[string]any
+			if err := s.Decode("cart", &cart); err == nil {
+				cart["new"] = true
+			} else if s.Exists() {
+				t.Error(err)
+			}
+		}},
+		{"Save", func(t *testing.T, s *Session) {
+			s.Set("n", 1.0)
+			if err := s.Save(); err != nil {
+				t.Error(err)
+			}
+		}},
+	}
+	for _, tt := range []struct {
+		name   string
+		cookie func() (*Manager, string)
+		exists bool
+	}{
+		{"one audience", func() (*Manager, string) {
+			m := manager("")
+			return m, save(m, "", fill)
+		}, true},
+		{"two audiences", func() (*Manager, string) {
+			a, b := manager("a"), manager("b")
+			return b, save(b, save(a, "", fill), fill)
+		}, true},
+		{"audience missing", func() (*Manager, string) {
+			return manager("c"), save(manager("a"), "", fill)
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, header := tt.cookie()
+			for range 3 { // decrypted, then a hit, then a hit that keeps the entries
+				m.NewSession(newRecorder(header)).Open() //nolint:errcheck // checked below
+			}
+			before := keptSnapshot(m)
+			if len(before) != 1 {
+				t.Fatalf("%d cookies with kept entries, want 1", len(before))
+			}
+			for _, mu := range mutations {
+				s := m.NewSession(newRecorder(header))
+				s.Open() //nolint:errcheck // the missing audience's error
+				if s.Exists() != tt.exists || !s.shared {
+					t.Fatalf("%s: exists %v, shared %v: the open did not use the kept entries", mu.name, s.Exists(), s.shared)
+				}
+				mu.change(t, s)
+				if got := keptSnapshot(m); !reflect.DeepEqual(got, before) {
+					t.Fatalf("%s reached the cache:\n got %v\nwant %v", mu.name, got, before)
+				}
+			}
+			// Reads from many requests at once, some of them changing
+			// their copy (run with -race).
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for range 20 {
+						s := m.NewSession(newRecorder(header))
+						s.Open() //nolint:errcheck // the missing audience's error
+						if cart, ok := s.Get("cart").(map[string]any); ok && g%2 == 0 {
+							cart["g"] = g
+						} else if s.Get("user") != "alice" && tt.exists {
+							t.Errorf("user %v", s.Get("user"))
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if got := keptSnapshot(m); !reflect.DeepEqual(got, before) {
+				t.Fatalf("concurrent requests reached the cache:\n got %v\nwant %v", got, before)
+			}
+		})
+	}
+}
+
+// keptLookup returns the revocation lookup the open cache keeps with the
+// only cookie it keeps decoded entries of.
+func keptLookup(t *testing.T, m *Manager) revLookup {
+	t.Helper()
+	kept := keptSnapshot(m)
+	if len(kept) != 1 {
+		t.Fatalf("%d cookies with kept entries, want 1", len(kept))
+	}
+	for _, k := range kept {
+		return k.rev
+	}
+	return revLookup{}
+}
+
+// TestOpenCacheRevocation: an open that shares what the cache kept of a
+// cookie uses the store keys hashed with it only when it looks up the same
+// keys, and every kind of revocation still rejects the cookie.
+func TestOpenCacheRevocation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		revoke func(t *testing.T, m *Manager, j stJar)
+	}{
+		{"key", func(t *testing.T, m *Manager, j stJar) {
+			if err := m.Revoke(ctx, "login:2", 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"subject", func(t *testing.T, m *Manager, j stJar) {
+			if _, err := m.RevokeSessions(ctx, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"id", func(t *testing.T, m *Manager, j stJar) {
+			if _, err := revDestroy(t, m, j.clone()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := newRevManager(t, newRevStore(0), newStoreClock(), nil)
+			j := revLogin(t, m, "alice", "login:1", "login:2")
+			for range 3 { // decrypted, then a hit, then a hit that keeps the entries
+				wantOpens(t, m, j, "before the revocation")
+			}
+			rev := keptLookup(t, m)
+			if len(rev.keys) != 4 || len(rev.hashed) != 4 {
+				t.Fatalf("kept lookup of %d keys, %d hashed; want the id, the subject and 2 keys", len(rev.keys), len(rev.hashed))
+			}
+			for i := range rev.keys {
+				if rev.hashed[i] != rev.keys[i].storeKey() {
+					t.Fatalf("kept store key %d is %q, want %q", i, rev.hashed[i], rev.keys[i].storeKey())
+				}
+			}
+			wantOpens(t, m, j, "from what the cache kept")
+			tt.revoke(t, m, j)
+			wantRevoked(t, m, j, tt.name)
+		})
+	}
+
+	// A session whose audience is changed before it opens looks up another
+	// entry's subject: not the kept lookup of the Manager's audience.
+	t.Run("another audience", func(t *testing.T) {
+		t.Parallel()
+		backend, clock := newRevStore(0), newStoreClock()
+		a := newRevManager(t, backend, clock, func(c *Config) { c.Audience = "a" })
+		b := newRevManager(t, backend, clock, func(c *Config) { c.Audience = "b" })
+		j := revLogin(t, a, "alice")
+		revServe(t, b, j, func(s *Session) {
+			s.Open() //nolint:errcheck // the audience is missing
+			s.SetSubject("alice")
+			if err := s.Save(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		for range 3 {
+			wantOpens(t, a, j, "before the revocation")
+		}
+		if rev := keptLookup(t, a); len(rev.keys) != 2 || rev.keys[1].a != "a" {
+			t.Fatalf("kept lookup %+v, want the id and audience a's subject", rev.keys)
+		}
+		if _, err := b.RevokeSessions(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		wantOpens(t, a, j, "audience a after audience b's revocation")
+		var err error
+		revServe(t, a, j.clone(), func(s *Session) {
+			s.SetAudience("b")
+			err = s.Open()
+		})
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("audience b through a's Manager: Open = %v, want the revocation (ErrNotFound)", err)
+		}
+	})
+}
+
+// TestOpenCacheVerified: an open skips the MAC of a header the cache holds
+// byte for byte; a header with any byte changed (its MAC too), a session
+// header offered as the remember cookie, and a header bound to the request
+// get their MAC checked, and fail as they would without the cache.
+func TestOpenCacheVerified(t *testing.T) {
+	t.Parallel()
+	rawOf := func(t *testing.T, cookies, name string) [headerSize]byte {
+		t.Helper()
+		for _, pair := range strings.Split(cookies, "; ") {
+			if n, v, _ := strings.Cut(pair, "="); n == name {
+				var raw [headerSize]byte
+				var h header
+				if err := decodeHeader(v, &raw, &h); err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+		}
+		t.Fatalf("no cookie %s in %q", name, cookies)
+		return [headerSize]byte{}
+	}
+	m := openCacheManager(t, false, 0)
+	r := newRecorder("")
+	s := m.NewSession(r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	header := cookieHeader(r)
+	raw := rawOf(t, header, DefaultCookieName)
+	if m.openCache.verified(false, &raw) != nil {
+		t.Fatal("a new session's header is verified before any open cached it")
+	}
+	if err := m.NewSession(newRecorder(header)).Open(); err != nil {
+		t.Fatal(err)
+	}
+	if k := m.openCache.verified(false, &raw); k != m.keys[0] {
+		t.Fatalf("verified = %p, want the key that opened the cookie (%p)", k, m.keys[0])
+	}
+	if m.openCache.verified(true, &raw) != nil {
+		t.Error("the session cookie's header is verified as a remember cookie")
+	}
+	for _, at := range []int{3, headerMACSize - 1, headerMACSize, headerSize - 1} {
+		changed := raw
+		changed[at] ^= 1
+		if m.openCache.verified(false, &changed) != nil {
+			t.Errorf("header changed at byte %d is verified", at)
+		}
+	}
+	// The MAC's encoded characters changed: the open fails.
+	name, value, _ := strings.Cut(strings.Split(header, "; ")[0], "=")
+	b := []byte(value)
+	b[headerEncodedSize-2] ^= 1
+	if err := m.NewSession(newRecorder(name + "=" + string(b))).Open(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("MAC changed: %v, want ErrInvalid", err)
+	}
+
+	// Bound to the client's address: another address fails, however often
+	// the cookie was opened from the first.
+	bound := mustNew(t, Config{Secret: "a long enough secret for the open cache", Bind: []Binding{BindIP}})
+	r = newRecorder("")
+	r.remoteAddr = "192.0.2.1"
+	s = bound.NewSession(r)
+	s.Set("user", "alice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	header = cookieHeader(r)
+	for range 3 {
+		r := newRecorder(header)
+		r.remoteAddr = "192.0.2.1"
+		if err := bound.NewSession(r).Open(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := newRecorder(header)
+	other.remoteAddr = "198.51.100.7"
+	if err := bound.NewSession(other).Open(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bound cookie from another address: %v, want ErrInvalid", err)
 	}
 }

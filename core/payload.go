@@ -19,7 +19,7 @@ type entry struct {
 	audience   string
 	subject    string
 	hasSubject bool
-	keys       []string // revocation keys (Session.SetRevocationKeys)
+	keys       []string // revocation keys (Session.SetRevocationKeys); replaced, never changed in place
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sessiongo/session/core/store"
@@ -157,10 +158,44 @@ func (k *revKey) revokes(at, creation int64) bool {
 // destroyed session's.
 var errRevoked = newError(ErrNotFound, "session revoked")
 
+// revLookup is what the open of a cookie looks up: keys, and hashed, when
+// known, their store keys (hashed[i] is keys[i].storeKey(), from the open
+// cache, never changed).
+type revLookup struct {
+	keys   []revKey
+	hashed []string
+}
+
+// lookupOf returns the lookup of the cookie md and its entry e for the
+// configured audience (nil when it has none: only its id is looked up),
+// in buf.
+func lookupOf(buf []revKey, md *meta, e *entry) revLookup {
+	keys := append(buf[:0], revKey{kind: kindSID, sid: md.sid})
+	if e != nil {
+		if e.hasSubject {
+			keys = append(keys, revKey{kind: kindSub, a: e.audience, b: e.subject})
+		}
+		for _, k := range e.keys {
+			keys = append(keys, revKey{kind: kindKey, a: k})
+		}
+	}
+	return revLookup{keys: keys}
+}
+
+// hashedCopy returns a copy of l with its store keys, for the open cache.
+func (l revLookup) hashedCopy() revLookup {
+	out := revLookup{keys: slices.Clone(l.keys), hashed: make([]string, len(l.keys))}
+	for i := range l.keys {
+		out.hashed[i] = l.keys[i].storeKey()
+	}
+	return out
+}
+
 // revoked reports whether a cookie created at creation is revoked by a mark
 // on one of keys: cached answers first, then one backend call for the keys
 // the cache does not hold. cached reports that err came from the cache.
-func (m *Manager) revoked(ctx context.Context, keys []revKey, creation int64) (revoked, cached bool, err error) {
+// hashed, when not nil, holds the store keys of keys.
+func (m *Manager) revoked(ctx context.Context, keys []revKey, hashed []string, creation int64) (revoked, cached bool, err error) {
 	r := &m.rev
 	now := m.clock()
 	var missBuf [8]int
@@ -182,9 +217,13 @@ func (m *Manager) revoked(ctx context.Context, keys []revKey, creation int64) (r
 			miss = append(miss, i)
 		}
 	}
-	storeKeys := make([]string, len(miss))
+	storeKeys := make([]string, len(miss)) // the backend's own, even when hashed is shared
 	for j, i := range miss {
-		storeKeys[j] = keys[i].storeKey()
+		if hashed != nil {
+			storeKeys[j] = hashed[i]
+		} else {
+			storeKeys[j] = keys[i].storeKey()
+		}
 	}
 	callCtx, done := m.storeCall(ctx, StoreRevoked, "")
 	ats, err := r.backend.Revoked(callCtx, storeKeys, now)
@@ -211,27 +250,17 @@ func (m *Manager) revoked(ctx context.Context, keys []revKey, creation int64) (r
 	return false, false, nil
 }
 
-// checkRevoked looks up the cookie just opened (md) and its entry for the
-// configured audience (nil when it has none: only its id is looked up).
-// A revoked cookie, or with FailClosed one that cannot be looked up, is
-// forgotten, so that a later save starts a new session rather than keep
-// the revoked one's creation time.
-func (s *Session) checkRevoked(remember bool, md *meta, e *entry) error {
+// checkRevoked looks up the cookie just opened (md): lookup is lookupOf
+// md and its entry for the configured audience. A revoked cookie, or with
+// FailClosed one that cannot be looked up, is forgotten, so that a later
+// save starts a new session rather than keep the revoked one's creation
+// time.
+func (s *Session) checkRevoked(remember bool, md *meta, lookup revLookup) error {
 	m := s.m
 	if m.rev.backend == nil {
 		return nil
 	}
-	var buf [4]revKey
-	keys := append(buf[:0], revKey{kind: kindSID, sid: md.sid})
-	if e != nil {
-		if e.hasSubject {
-			keys = append(keys, revKey{kind: kindSub, a: e.audience, b: e.subject})
-		}
-		for _, k := range e.keys {
-			keys = append(keys, revKey{kind: kindKey, a: k})
-		}
-	}
-	revoked, cached, err := m.revoked(s.ex.Context(), keys, md.creationTime)
+	revoked, cached, err := m.revoked(s.ex.Context(), lookup.keys, lookup.hashed, md.creationTime)
 	switch {
 	case err != nil && m.rev.failOpen:
 		if !cached {
@@ -279,7 +308,7 @@ func (s *Session) checkRememberCreation() {
 			keys = append(keys, revKey{kind: kindKey, a: k})
 		}
 	}
-	if revoked, _, err := m.revoked(s.ex.Context(), keys, s.rmeta.creationTime); revoked || err != nil {
+	if revoked, _, err := m.revoked(s.ex.Context(), keys, nil, s.rmeta.creationTime); revoked || err != nil {
 		s.rmeta = meta{}
 	}
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"strings"
 
 	"github.com/sessiongo/session/core/adapter"
@@ -46,6 +47,11 @@ type Session struct {
 	cur      int
 	flags    uint16 // bind flags, plus flagForget after SetRemember(false)
 	remember bool
+
+	// shared is set when the data maps of entries (and the values in them)
+	// are the open cache's, shared with other requests: they are read, and
+	// copied (own) before anything changes them or hands them out.
+	shared bool
 
 	meta  meta // the session cookie
 	rmeta meta // the remember cookie
@@ -101,6 +107,52 @@ func (s *Session) requestCookie(remember bool, chunk int) (string, bool) {
 
 func (s *Session) entry() *entry { return &s.entries[s.cur] }
 
+// own makes the data maps the session's own before they are changed or
+// handed out: copies of those it shares with the open cache (shared), and
+// a map for the current entry when it has none (a new session makes its
+// map only when needed). The entries slice is always the session's own,
+// and revocation keys are never changed in place.
+func (s *Session) own() {
+	if s.shared {
+		for i := range s.entries {
+			s.entries[i].data = cloneValue(s.entries[i].data).(map[string]any)
+		}
+		s.shared = false
+	}
+	if e := s.entry(); e.data == nil {
+		e.data = map[string]any{}
+	}
+}
+
+// borrowEntries makes the open cache's entries the session's, sharing
+// their data maps (see shared). extra, when not nil, is appended.
+func (s *Session) borrowEntries(entries []entry, extra *entry) {
+	if len(entries) == 1 && extra == nil {
+		s.inline[0] = entries[0]
+		s.entries = s.inline[:1]
+	} else {
+		out := make([]entry, len(entries), len(entries)+1)
+		copy(out, entries)
+		if extra != nil {
+			out = append(out, *extra)
+		}
+		s.entries = out
+	}
+	s.shared = true
+}
+
+// shareable reports whether a data value can be returned while the
+// session shares its data with the open cache: strings, numbers, booleans
+// and nil cannot be changed through the value; maps and slices (anything
+// else) can.
+func shareable(v any) bool {
+	switch v.(type) {
+	case nil, string, float64, bool, json.Number:
+		return true
+	}
+	return false
+}
+
 // Exists reports whether the session was opened from a valid cookie or saved
 // in this request, and has not been closed since.
 func (s *Session) Exists() bool { return s.state == stateOpen }
@@ -119,6 +171,7 @@ func (s *Session) Data() map[string]any {
 	if s.state == stateClosed {
 		return nil
 	}
+	s.own()
 	return s.entry().data
 }
 
@@ -130,6 +183,7 @@ func (s *Session) SetData(data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
 	}
+	s.own() // the other audiences' maps; then data is the session's own
 	s.entry().data = data
 }
 
@@ -169,7 +223,12 @@ func (s *Session) Get(key string) any {
 	if s.state == stateClosed {
 		return nil
 	}
-	return compatValue(s.entry().data[s.dataKey(key)])
+	v := s.entry().data[s.dataKey(key)]
+	if !shareable(v) && s.shared {
+		s.own()
+		v = s.entry().data[s.dataKey(key)]
+	}
+	return compatValue(v)
 }
 
 // Set sets key to value in the data of the current audience; value must
@@ -183,6 +242,7 @@ func (s *Session) Set(key string, value any) {
 	if s.state == stateClosed {
 		return
 	}
+	s.own()
 	if value == nil {
 		delete(s.entry().data, s.dataKey(key))
 		return

@@ -640,3 +640,63 @@ func (b brokenStore) Set(context.Context, string, string, []byte, store.SetOptio
 	return b.err
 }
 func (b brokenStore) Delete(context.Context, string, string, store.DeleteOptions) error { return b.err }
+
+// TestNewSessionDataMap: a new session makes its data map when something
+// asks for it or writes to it; every way in works, on a session that was
+// never opened and on one whose cookie lacked the audience, and what was
+// written is saved.
+func TestNewSessionDataMap(t *testing.T) {
+	t.Parallel()
+	writes := []struct {
+		name  string
+		write func(s *Session)
+		check func(s *Session) bool
+	}{
+		{"Data", func(s *Session) { s.Data()["k"] = "v" }, func(s *Session) bool { return s.Get("k") == "v" }},
+		{"Set", func(s *Session) { s.Set("k", "v") }, func(s *Session) bool { return s.Get("k") == "v" }},
+		{"Set nil", func(s *Session) { s.Set("k", nil); s.Set("j", "w") }, func(s *Session) bool { return s.Get("j") == "w" }},
+		{"Flash", func(s *Session) { s.Flash("n", "hi") }, func(s *Session) bool { return len(s.Flashes("n")) == 1 }},
+		{"Flashes", func(s *Session) { s.Flashes("n"); s.Set("j", "w") }, func(s *Session) bool { return s.Get("j") == "w" }},
+		{"Info", func(s *Session) { s.Info().Set("k", "v") }, func(s *Session) bool { return s.Info().Get("k") == "v" }},
+	}
+	const secret = "a secret for the data map test"
+	other := mustNew(t, Config{Secret: secret, Audience: "other"})
+	r := newRecorder("")
+	o := other.NewSession(r)
+	o.Set("x", 1.0)
+	if err := o.Save(); err != nil {
+		t.Fatal(err)
+	}
+	otherCookie := cookieHeader(r)
+	m := mustNew(t, Config{Secret: secret})
+	for _, from := range []string{"new", "audience missing"} {
+		for _, w := range writes {
+			t.Run(from+"/"+w.name, func(t *testing.T) {
+				cookie := ""
+				if from != "new" {
+					cookie = otherCookie
+				}
+				r := newRecorder(cookie)
+				s := m.NewSession(r)
+				if s.Get("k") != nil || len(s.Data()) != 0 {
+					t.Fatal("a new session has data")
+				}
+				s = m.NewSession(r)
+				if err := s.Open(); from != "new" && !errors.Is(err, ErrNotFound) {
+					t.Fatalf("Open: %v", err)
+				}
+				w.write(s)
+				if err := s.Save(); err != nil {
+					t.Fatal(err)
+				}
+				s = m.NewSession(newRecorder(cookieHeader(r)))
+				if err := s.Open(); err != nil || !w.check(s) {
+					t.Fatalf("after the save: %v, data %v", err, s.Data())
+				}
+				if from != "new" && len(s.Audiences()) != 2 {
+					t.Fatalf("audiences %v, want both", s.Audiences())
+				}
+			})
+		}
+	}
+}

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Decode decodes the value of key in the data of the current audience into
@@ -56,6 +57,14 @@ func Get[T any](s *Session, key string) (T, error) {
 
 // decodeValue encodes value as a save would and decodes the JSON into v.
 func decodeValue(value, v any) error {
+	if decodeScalar(value, v) {
+		return nil
+	}
+	return roundTrip(value, v)
+}
+
+// roundTrip is decodeValue through encoding/json.
+func roundTrip(value, v any) error {
 	buf := getBuf()
 	defer putBuf(buf)
 	raw, err := appendJSON(buf.AvailableBuffer(), value)
@@ -115,6 +124,66 @@ func holdsNumber(v any) bool {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// decodeScalar is decodeValue's round trip without encoding/json for the
+// common scalar reads: a string into a *string, a bool into a *bool, a
+// number (as a save writes it) into an *int64, *int or *float64, parsed
+// with strconv as encoding/json parses a number literal into that type. It
+// reports whether it decoded; it changes nothing when it does not (another
+// type, a nil pointer, a string that is not valid UTF-8, a number that
+// does not fit), and decodeValue then runs the round trip and reports its
+// error.
+func decodeScalar(value, v any) bool {
+	switch p := v.(type) {
+	case *string:
+		s, ok := value.(string)
+		if !ok || p == nil || !utf8.ValidString(s) {
+			return false
+		}
+		*p = s
+		return true
+	case *bool:
+		b, ok := value.(bool)
+		if !ok || p == nil {
+			return false
+		}
+		*p = b
+		return true
+	case *int64, *int, *float64:
+		switch value.(type) {
+		case float64, json.Number, int, int64, int32, uint, uint32, uint64:
+		default:
+			return false
+		}
+		var buf [32]byte
+		text, err := appendJSON(buf[:0], value)
+		if err != nil {
+			return false
+		}
+		switch p := v.(type) {
+		case *int64:
+			n, err := strconv.ParseInt(string(text), 10, 64)
+			if err != nil || p == nil {
+				return false
+			}
+			*p = n
+		case *int:
+			n, err := strconv.ParseInt(string(text), 10, strconv.IntSize)
+			if err != nil || p == nil {
+				return false
+			}
+			*p = int(n)
+		case *float64:
+			f, err := strconv.ParseFloat(string(text), 64)
+			if err != nil || p == nil {
+				return false
+			}
+			*p = f
+		}
+		return true
 	}
 	return false
 }

@@ -227,3 +227,68 @@ func TestExactNumbers(t *testing.T) {
 		}
 	}
 }
+
+// checkScalar compares decodeValue (with decodeScalar) with the round trip
+// through encoding/json for value into a new T: the same value, or errors
+// both.
+func checkScalar[T any](t *testing.T, value any) {
+	t.Helper()
+	var fast, slow T
+	ferr := decodeValue(value, &fast)
+	serr := roundTrip(value, &slow)
+	if (ferr == nil) != (serr == nil) || (ferr != nil && ferr.Error() != serr.Error()) {
+		t.Fatalf("%T %#v into %T: error %v, the round trip's %v", value, value, fast, ferr, serr)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%T %#v into %T: %#v, the round trip gives %#v", value, value, fast, fast, slow)
+	}
+	if f, ok := any(fast).(float64); ok && math.Signbit(f) != math.Signbit(any(slow).(float64)) {
+		t.Fatalf("%#v into float64: sign of %v, the round trip's %v", value, fast, slow)
+	}
+}
+
+// TestDecodeScalar: the fast path of Decode for scalars reads exactly what
+// encoding/json's round trip reads, and fails where it fails.
+func TestDecodeScalar(t *testing.T) {
+	t.Parallel()
+	values := []any{
+		nil, true, false, "", "alice", "tab\there \"quoted\" \\ \u2028 é", "\xff invalid", "42",
+		0.0, math.Copysign(0, -1), 1.0, -1.0, 3.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125,
+		9007199254740993.0, 9.223372036854775807e18, -9.223372036854775808e18, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		math.Inf(1), math.NaN(),
+		json.Number("9007199254740993"), json.Number("-9223372036854775808"), json.Number("9223372036854775808"),
+		json.Number("1.0"), json.Number("1e3"), json.Number("-0"), json.Number(""), json.Number("1e400"), json.Number("01"), json.Number("+1"), json.Number("0x10"),
+		0, 7, int64(math.MaxInt64), int64(math.MinInt64), int32(-5), uint(7), uint32(8), uint64(math.MaxUint64),
+		[]any{1.0}, map[string]any{"a": 1.0},
+	}
+	for _, v := range values {
+		checkScalar[string](t, v)
+		checkScalar[bool](t, v)
+		checkScalar[int64](t, v)
+		checkScalar[int](t, v)
+		checkScalar[float64](t, v)
+	}
+	// A nil pointer of a fast type: encoding/json's error, not a panic.
+	for _, target := range []any{(*string)(nil), (*bool)(nil), (*int64)(nil), (*int)(nil), (*float64)(nil)} {
+		if err := decodeValue("x", target); err == nil {
+			t.Errorf("decode into %T(nil): no error", target)
+		}
+		if err := decodeValue(1.0, target); err == nil {
+			t.Errorf("decode into %T(nil): no error", target)
+		}
+	}
+}
+
+func FuzzDecodeScalar(f *testing.F) {
+	f.Add(1.5, "text", int64(3))
+	f.Add(1e21, "\xff", int64(-1))
+	f.Fuzz(func(t *testing.T, x float64, s string, n int64) {
+		for _, v := range []any{x, s, n, json.Number(s)} {
+			checkScalar[string](t, v)
+			checkScalar[bool](t, v)
+			checkScalar[int64](t, v)
+			checkScalar[int](t, v)
+			checkScalar[float64](t, v)
+		}
+	})
+}

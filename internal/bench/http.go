@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/pprof"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -27,6 +29,15 @@ type HTTPOptions struct {
 	Workers int
 	// Progress, when set, receives a line per turn.
 	Progress io.Writer
+	// Routes are the session routes measured, "value" and "typed" (the
+	// default, both).
+	Routes []string
+	// Labels runs each server's goroutines under the pprof label server
+	// ("bare" or "session"), each request's handler under server and path,
+	// and each turn's client under the label turn, so that a CPU profile
+	// of the run tells them apart. It costs the servers an allocation or
+	// two per request.
+	Labels bool
 }
 
 // HTTPStat is what one server served, the median of its turns.
@@ -35,7 +46,17 @@ type HTTPStat struct {
 	Rate     float64 // successful requests per second
 	P50, P99 time.Duration
 	Share    float64 // Rate over the bare server's, the median of the rounds' ratios
-	Requests uint64  // in all turns
+	// ShareMin and ShareMax are the lowest and highest of the rounds'
+	// ratios.
+	ShareMin, ShareMax float64
+	// CPU is the process's CPU time (client and servers, user and system)
+	// per request; CPUShare the bare turns' CPU per request over this
+	// route's, the median of the rounds' ratios. CPU time depends far less
+	// than the rate on what else the machine runs. Both are 0 where the
+	// process's CPU time is not read.
+	CPU      time.Duration
+	CPUShare float64
+	Requests uint64 // in all turns
 }
 
 // HTTPResults are the bare server's numbers and the session server's, for
@@ -133,13 +154,33 @@ func httpHandlers(m *session.Manager) (bare, withSession http.Handler) {
 }
 
 // serve serves h on a loopback port until ctx ends; it returns the URL.
-func serve(ctx context.Context, h http.Handler) (string, error) {
+// With labels, its goroutines run under the pprof label server (name),
+// and each request's handler under server and path.
+func serve(ctx context.Context, name string, h http.Handler, labels bool) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
+	if labels {
+		// The connections' goroutines inherit the server label from the
+		// serving goroutine, and their requests' contexts carry it, so
+		// that it stays once a handler's labels are dropped.
+		srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+			return pprof.WithLabels(ctx, pprof.Labels("server", name))
+		}
+		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pprof.Do(r.Context(), pprof.Labels("path", r.URL.Path), func(context.Context) {
+				h.ServeHTTP(w, r)
+			})
+		})
+	}
+	go func() {
+		if labels {
+			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("server", name)))
+		}
+		srv.Serve(ln)
+	}()
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -178,36 +219,52 @@ func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
 		return nil, err
 	}
 	bare, withSession := httpHandlers(m)
-	cookie, err := login(withSession)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bareURL, err := serve(ctx, bare)
+	bareURL, err := serve(ctx, "bare", bare, opts.Labels)
 	if err != nil {
 		return nil, err
 	}
-	sessionURL, err := serve(ctx, withSession)
+	sessionURL, err := serve(ctx, "session", withSession, opts.Labels)
 	if err != nil {
 		return nil, err
 	}
-	hdr := http.Header{"Cookie": {cookie}}
-	attack := func(name, url string) (*vegeta.Metrics, error) {
+	attack := func(name, url string) (httpTurn, error) {
+		// Every turn signs in afresh, as a browser's cookie is never older
+		// than the session's touch threshold (a minute): a static cookie
+		// that old would be touched, and a Set-Cookie line sent, on every
+		// request of a long run. Bare turns send such a cookie too.
+		cookie, err := login(withSession)
+		if err != nil {
+			return httpTurn{}, err
+		}
+		hdr := http.Header{"Cookie": {cookie}}
 		// An Attacker stops for good when its attack ends: one per turn.
 		atk := vegeta.NewAttacker(
 			vegeta.Workers(uint64(opts.Workers)), vegeta.MaxWorkers(uint64(opts.Workers)),
 			vegeta.Connections(opts.Workers), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
 		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url, Header: hdr})
 		var mt vegeta.Metrics
-		for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, opts.Duration, name) {
-			mt.Add(res)
+		cpu := processCPU()
+		run := func(context.Context) {
+			for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, opts.Duration, name) {
+				mt.Add(res)
+			}
 		}
+		if opts.Labels {
+			pprof.Do(ctx, pprof.Labels("turn", name), run)
+		} else {
+			run(ctx)
+		}
+		cpu = processCPU() - cpu
 		mt.Close()
 		if mt.Success < 1 {
-			return nil, fmt.Errorf("%s: %.2f%% of requests succeeded: %v", name, 100*mt.Success, mt.Errors)
+			return httpTurn{}, fmt.Errorf("%s: %.2f%% of requests succeeded: %v", name, 100*mt.Success, mt.Errors)
 		}
-		return &mt, nil
+		if mt.Requests == 0 {
+			return httpTurn{}, fmt.Errorf("%s: no requests", name)
+		}
+		return httpTurn{&mt, cpu / time.Duration(mt.Requests)}, nil
 	}
 	// Turns alternate: bare, value, bare, typed, bare, ... Each session
 	// turn is compared with the mean of the bare turns on either side of
@@ -215,70 +272,110 @@ func RunHTTP(ctx context.Context, opts HTTPOptions) (*HTTPResults, error) {
 	type turn struct {
 		name, url string
 	}
+	routes := map[string]string{"value": sessionURL + "value", "typed": sessionURL}
+	if len(opts.Routes) == 0 {
+		opts.Routes = []string{"value", "typed"}
+	}
+	for _, r := range opts.Routes {
+		if routes[r] == "" {
+			return nil, fmt.Errorf("unknown HTTP route %q (want value or typed)", r)
+		}
+	}
 	bareTurn := turn{"bare", bareURL}
 	seq := []turn{bareTurn}
 	for range opts.Rounds {
-		seq = append(seq, turn{"value", sessionURL + "value"}, bareTurn, turn{"typed", sessionURL}, bareTurn)
+		for _, r := range opts.Routes {
+			seq = append(seq, turn{r, routes[r]}, bareTurn)
+		}
 	}
-	runs := make([]*vegeta.Metrics, len(seq))
+	runs := make([]httpTurn, len(seq))
 	for i, tg := range seq {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		mt, err := attack(tg.name, tg.url)
+		r, err := attack(tg.name, tg.url)
 		if err != nil {
 			return nil, err
 		}
-		runs[i] = mt
+		runs[i] = r
 		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "http turn %d/%d  %-6s %8.0f req/s  p50 %v  p99 %v\n",
-				i+1, len(seq), tg.name, mt.Throughput, mt.Latencies.P50, mt.Latencies.P99)
+			fmt.Fprintf(opts.Progress, "http turn %d/%d  %-6s %8.0f req/s  p50 %v  p99 %v  CPU/request %v\n",
+				i+1, len(seq), tg.name, r.m.Throughput, r.m.Latencies.P50, r.m.Latencies.P99, r.cpu)
 		}
 	}
-	var bares, values, typed []*vegeta.Metrics
-	var valueShares, typedShares []float64
+	byName := map[string][]httpTurn{}
+	shares := map[string][]float64{}
+	cpuShares := map[string][]float64{}
 	for i, tg := range seq {
-		switch tg.name {
-		case "bare":
-			bares = append(bares, runs[i])
-		case "value":
-			values = append(values, runs[i])
-			valueShares = append(valueShares, 2*runs[i].Throughput/(runs[i-1].Throughput+runs[i+1].Throughput))
-		case "typed":
-			typed = append(typed, runs[i])
-			typedShares = append(typedShares, 2*runs[i].Throughput/(runs[i-1].Throughput+runs[i+1].Throughput))
+		r := runs[i]
+		byName[tg.name] = append(byName[tg.name], r)
+		if tg.name == "bare" {
+			continue
+		}
+		before, after := runs[i-1], runs[i+1]
+		shares[tg.name] = append(shares[tg.name], 2*r.m.Throughput/(before.m.Throughput+after.m.Throughput))
+		if r.cpu > 0 {
+			cpuShares[tg.name] = append(cpuShares[tg.name], float64(before.cpu+after.cpu)/float64(2*r.cpu))
 		}
 	}
 	res := &HTTPResults{Rounds: opts.Rounds, Workers: opts.Workers, Duration: opts.Duration}
-	res.Bare = httpStat("bare handler", bares)
-	res.Bare.Share = 1
-	res.Value = httpStat("session middleware: open + read a value", values)
-	res.Value.Share = median(valueShares)
-	res.Typed = httpStat("session middleware: open + the example page's typed reads", typed)
-	res.Typed.Share = median(typedShares)
+	res.Bare = httpStat("bare handler", byName["bare"], nil, nil)
+	res.Bare.Share, res.Bare.ShareMin, res.Bare.ShareMax = 1, 1, 1
+	if res.Bare.CPU > 0 {
+		res.Bare.CPUShare = 1
+	}
+	res.Value = httpStat("session middleware: open + read a value", byName["value"], shares["value"], cpuShares["value"])
+	res.Typed = httpStat("session middleware: open + the example page's typed reads", byName["typed"], shares["typed"], cpuShares["typed"])
 	return res, nil
 }
 
-func httpStat(name string, ms []*vegeta.Metrics) HTTPStat {
-	var rates, p50, p99 []float64
+// httpTurn is what one turn measured: vegeta's metrics, and the process's
+// CPU time per request.
+type httpTurn struct {
+	m   *vegeta.Metrics
+	cpu time.Duration
+}
+
+func httpStat(name string, turns []httpTurn, shares, cpuShares []float64) HTTPStat {
+	var rates, p50, p99, cpu []float64
 	var n uint64
-	for _, m := range ms {
-		rates = append(rates, m.Throughput)
-		p50 = append(p50, float64(m.Latencies.P50))
-		p99 = append(p99, float64(m.Latencies.P99))
-		n += m.Requests
+	for _, t := range turns {
+		rates = append(rates, t.m.Throughput)
+		p50 = append(p50, float64(t.m.Latencies.P50))
+		p99 = append(p99, float64(t.m.Latencies.P99))
+		cpu = append(cpu, float64(t.cpu))
+		n += t.m.Requests
 	}
-	return HTTPStat{Name: name, Rate: median(rates), P50: time.Duration(median(p50)), P99: time.Duration(median(p99)), Requests: n}
+	st := HTTPStat{Name: name, Rate: median(rates), P50: time.Duration(median(p50)), P99: time.Duration(median(p99)),
+		CPU: time.Duration(median(cpu)), Requests: n}
+	if len(shares) > 0 {
+		st.Share, st.ShareMin, st.ShareMax = median(shares), slices.Min(shares), slices.Max(shares)
+	}
+	if len(cpuShares) > 0 {
+		st.CPUShare = median(cpuShares)
+	}
+	return st
 }
 
 // WriteMarkdown writes the HTTP table.
 func (r *HTTPResults) WriteMarkdown(w io.Writer) {
-	fmt.Fprintf(w, "HTTP on loopback, vegeta at full speed with %d workers, %d turns of %v for each session route between turns of the bare one (medians; the share compares each turn with the bare turns on either side):\n\n",
+	fmt.Fprintf(w, "HTTP on loopback, vegeta at full speed with %d workers, %d turns of %v for each session route between turns of the bare one (medians; the shares compare each turn with the bare turns on either side, lowest and highest in brackets; CPU is the process's, client and servers, per request):\n\n",
 		r.Workers, r.Rounds, r.Duration)
-	fmt.Fprintln(w, "| chi router | requests/s | p50 | p99 | share of bare |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
+	fmt.Fprintln(w, "| chi router | requests/s | p50 | p99 | share of bare | CPU per request | share of bare by CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, s := range []HTTPStat{r.Bare, r.Value, r.Typed} {
-		fmt.Fprintf(w, "| %s | %.0f | %v | %v | %.0f%% |\n", s.Name, s.Rate, round(s.P50), round(s.P99), 100*s.Share)
+		if s.Requests == 0 {
+			continue // a route not measured
+		}
+		share := fmt.Sprintf("%.0f%%", 100*s.Share)
+		if s.ShareMin != s.ShareMax {
+			share += fmt.Sprintf(" (%.0f–%.0f%%)", 100*s.ShareMin, 100*s.ShareMax)
+		}
+		cpu, cpuShare := "n/a", "n/a"
+		if s.CPU > 0 {
+			cpu, cpuShare = round(s.CPU).String(), fmt.Sprintf("%.0f%%", 100*s.CPUShare)
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %v | %v | %s | %s | %s |\n", s.Name, s.Rate, round(s.P50), round(s.P99), share, cpu, cpuShare)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -41,7 +42,9 @@ func main() {
 		httpDur   = flag.Duration("http-duration", time.Second, "length of each HTTP turn")
 		httpRound = flag.Int("http-rounds", 10, "HTTP turns per server")
 		workers   = flag.Int("http-workers", 8, "HTTP requests in flight")
+		routes    = flag.String("http-routes", "", "comma-separated session routes of the HTTP table (default all: value,typed)")
 		verbose   = flag.Bool("v", false, "print every measurement to stderr")
+		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the run (client and servers: one process) to this file; the HTTP requests carry pprof labels (server, path, turn)")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -61,6 +64,21 @@ func main() {
 		}
 		bench.Merge(runs...).WriteMarkdown(os.Stdout)
 		return
+	}
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				log.Print(err)
+			}
+		}()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -98,7 +116,7 @@ func main() {
 		}
 	}
 	if *httpRun {
-		res, err := bench.RunHTTP(ctx, bench.HTTPOptions{Rounds: *httpRound, Duration: *httpDur, Workers: *workers, Progress: progress})
+		res, err := bench.RunHTTP(ctx, bench.HTTPOptions{Rounds: *httpRound, Duration: *httpDur, Workers: *workers, Progress: progress, Labels: *cpuProf != "", Routes: split(*routes)})
 		if err != nil {
 			log.Fatal(err)
 		}
