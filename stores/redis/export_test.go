@@ -10,14 +10,22 @@ import (
 // record.
 var LinkKey = linkKey
 
-// LoadScript loads the store's script into the script cache of the server,
+// LoadScript loads the store's scripts into the script cache of the server,
 // or of every master of a cluster, so that tests counting round trips do
 // not count a first EVALSHA refused with NOSCRIPT.
 func LoadScript(ctx context.Context, c redis.UniversalClient) error {
+	load := func(ctx context.Context, n redis.Scripter) error {
+		for _, sc := range []*redis.Script{storeScript, saveScript, replaceScript} {
+			if err := sc.Load(ctx, n).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-			return storeScript.Load(ctx, n).Err()
+			return load(ctx, n)
 		})
 	}
-	return storeScript.Load(ctx, c).Err()
+	return load(ctx, c)
 }
