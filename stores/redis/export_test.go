@@ -6,6 +6,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// InfoKey returns the name of the info hash of the group under the group
+// key g.
+func InfoKey(g string) string { return companion(g, "info") }
+
 // LinkKey exposes linkKey to the tests: the key that names the group of a
 // record.
 var LinkKey = linkKey
@@ -29,3 +33,8 @@ func LoadScript(ctx context.Context, c redis.UniversalClient) error {
 	}
 	return load(ctx, c)
 }
+
+// WithSavesBeforeRedis7 makes the store save as it does on a server before
+// Redis 7, without the options that Redis 6.2 and 7 added (SET with GET,
+// GETDEL, PEXPIRE with LT), so that the tests run that path too.
+func WithSavesBeforeRedis7() Option { return func(s *Store) { s.legacy = true } }

@@ -20,6 +20,7 @@ type Store struct {
 	prefix       string
 	suffix       string
 	perKey       bool // a cluster or ring: one script call per key
+	legacy       bool // saves as on a server before Redis 7 (tests)
 	waitReplicas int
 	waitTimeout  time.Duration
 }
@@ -225,8 +226,11 @@ func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
 		flags += "s"
 	}
 	keys = append(keys, sv.index...)
-	args := make([]any, 0, 18+len(sv.pairs))
-	args = append(args, flags, sv.value, sv.ttl, sv.stale, groupNonce())
+	if s.legacy {
+		flags += "L"
+	}
+	args := make([]any, 0, 19+len(sv.pairs))
+	args = append(args, flags, sv.value, sv.ttl, sv.stale, groupNonce(), time.Now().UnixMilli())
 	if len(sv.index) > 0 || sv.seen != 0 || sv.limit > 0 {
 		args = append(args, sv.key, sv.oldKey, sv.now, sv.expires)
 	}

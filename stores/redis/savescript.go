@@ -13,8 +13,9 @@ import (
 // closure per call.
 //
 //	KEYS record, link, [old, its link], [partner, its link], index...
-//	ARGV flags ("o" with the old record, "p" with the partner, "s" with group info),
-//	     value, ttl ms, stale ms, nonce (names a group the save founds),
+//	ARGV flags ("o" with the old record, "p" with the partner, "s" with group info,
+//	     "L" to run as on a server before Redis 7), value, ttl ms, stale ms,
+//	     nonce (names a group the save founds), now (unix ms, the application's clock),
 //	     [key, old key or "", now (unix s), expires (unix s),
 //	     [seen (unix ms) or "", "1"/"0" (with facts), facts, limit or "0", refuse "1"/"0",
 //	     "prefix:" or "", ":suffix" or "", cookie name, "audience:subject"...]]
@@ -23,52 +24,74 @@ import (
 // The ARGV in brackets are sent only when a save has an index, group info or
 // a limit (see saveAtomic).
 //
-// The group is written with as few calls as the layout allows, which is
-// what a save costs (each write call in a script costs about a
-// microsecond): the new record's link, and one ZADD for every member the
-// save adds or moves (the new record, the stale old record, a founding
-// member). The group's own expiry and the pruning of its long-expired
-// members are left alone while the group outlives its longest-lived member
-// by more than half of groupGrace: a session saved many times a minute
-// moves them at most twice a minute. The group info is one HSET of the
-// seen time (with the facts, when given); its expiry follows the group's.
-var saveScript = redis.NewScript(luaHead + `
+// A save costs what its calls cost (a write call in a script costs about a
+// microsecond of the server's time, a read less than half of that), so the
+// script makes as few as the layout allows. A save that rotates a record of
+// a group makes seven: PEXPIRE of the old record with LT, which checks that it
+// exists and shortens it in one call; GET of its link; SET of the new
+// record; SET of the new link with GET, which returns the group the key was
+// in before; PEXPIRE of the old link; PTTL of the group; one ZADD of the new
+// record and the old one's new expiry. Before Redis 7 (no LT, no GET
+// option), two more: PTTL of the old record, GET of the new link.
+//
+// Members are scored by their expiry in the application's clock (unix ms),
+// not Redis's (TIME, a call of its own): the scores only choose the members
+// that pruning checks, and pruning drops a member only once its record is
+// gone (EXISTS), so that a skewed clock never drops a live record from its
+// group. The group's own expiry and the pruning are left alone while the
+// group outlives its longest-lived member by more than half of groupGrace:
+// a session saved many times a minute moves them at most twice a minute. The
+// group info is one HSET of the seen time (two, with the facts); its expiry
+// follows the group's.
+var saveScript = redis.NewScript(`
 local GRACE = ` + strconv.FormatInt(groupGrace.Milliseconds(), 10) + `
 ` + luaCompanion + `
-local k, lk, flags, v, ttl, stale = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local k, lk, flags, v = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local ttl, stale, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
 local n, o, lo, p, lp = 3
 if string.find(flags, 'o', 1, true) then o, lo, n = KEYS[3], KEYS[4], 5 end
 if string.find(flags, 'p', 1, true) then p, lp, n = KEYS[n], KEYS[n + 1], n + 2 end
 local seen = ''
-if string.find(flags, 's', 1, true) then seen = ARGV[10] end
+if string.find(flags, 's', 1, true) then seen = ARGV[11] end
+-- v7: PEXPIRE with LT, SET with GET, GETDEL
+local v7 = redis.REDIS_VERSION_NUM ~= nil and not string.find(flags, 'L', 1, true)
 
--- what is left of the old record's and the partner's lives, in ms: -1 for
--- no expiry
-local left, pleft
-if o then
-  left = redis.call('PTTL', o)
-  if left == -2 then return 'old' end
-  if left == 0 then left = 1 end
-end
+-- A save from a missing partner or old record stores nothing.
+local pleft -- the partner's life in ms, -1 for no expiry
 if p then
   pleft = redis.call('PTTL', p)
-  if pleft == -2 then return 'partner' end
+  if pleft == -2 then
+    if o and redis.call('EXISTS', o) == 0 then return 'old' end
+    return 'partner'
+  end
   if pleft == 0 then pleft = 1 end
 end
-
-local lim = tonumber(ARGV[13] or '0') or 0
-if lim > 0 and not o and not p and KEYS[n] then
-` + luaRecordParts + luaIndexRemove + luaEndRecord + luaLimit + `
-  local pairs = {}
-  for i = 18, #ARGV do pairs[#pairs + 1] = ARGV[i] end
-  if limit(KEYS[n], ARGV[6], ARGV[17], lim, ARGV[14] == '1', ARGV[15], ARGV[16], pairs, ARGV[8]) then
-    return 'limit'
+-- The old record lives at most stale ms more (0 deletes it), never longer
+-- than it would; left is its life after the save, shortened whether it was.
+local left, shortened
+if o then
+  if v7 and o ~= k and redis.call('PEXPIRE', o, stale, 'LT') == 1 then
+    left, shortened = stale, true
+  else
+    left = redis.call('PTTL', o)
+    if left == -2 then return 'old' end
+    if left == 0 then left = 1 end
+    if not v7 and o ~= k and (left == -1 or left > stale) then
+      redis.call('PEXPIRE', o, stale)
+      left, shortened = stale, true
+    end
   end
 end
 
--- Group members are scored by their expiry in ms of Redis's clock.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lim = tonumber(ARGV[14] or '0') or 0
+if lim > 0 and not o and not p and KEYS[n] then
+` + luaRecordParts + luaIndexRemove + luaEndRecord + luaLimit + `
+  local pairs = {}
+  for i = 19, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+  if limit(KEYS[n], ARGV[7], ARGV[18], lim, ARGV[15] == '1', ARGV[16], ARGV[17], pairs, ARGV[9]) then
+    return 'limit'
+  end
+end
 
 -- adds are the (score, member) pairs the save gives its group g, in one
 -- ZADD; far is the farthest of their lives in ms (-1: one never expires).
@@ -84,11 +107,17 @@ local function join(m, life)
 end
 
 -- found founds a group for the record r (link key lr, life ms to live), r
--- its first member: the group the save's record joins.
+-- its first member unless it is gone (life 0): the group the save's record
+-- joins.
 local function found(r, lr, life)
   local g = companion(r, 'members:' .. ARGV[5])
-  if life == -1 then redis.call('SET', lr, g) else redis.call('SET', lr, g, 'PX', life) end
-  join(r, life)
+  if life == -1 then
+    redis.call('SET', lr, g)
+    join(r, life)
+  elseif life > 0 then
+    redis.call('SET', lr, g, 'PX', life)
+    join(r, life)
+  end
   return g
 end
 
@@ -97,28 +126,35 @@ if o then oldg = redis.call('GET', lo) end
 if p then
   g = redis.call('GET', lp) or found(p, lp, pleft)
 elseif o then
-  oldg = oldg or found(o, lo, left)
-  g = oldg
+  g = oldg or found(o, lo, left)
+  if not oldg then shortened = false end -- its link is new, with its life
+  oldg = g
 elseif seen ~= '' then
   g = companion(k, 'members:' .. ARGV[5]) -- a group of its own, to hold its info
 end
 
 -- The record and its link; the record leaves the group its key was in.
-local prev = redis.call('GET', lk)
 redis.call('SET', k, v, 'PX', ttl)
+local prev
 if g then
-  redis.call('SET', lk, g, 'PX', ttl)
+  if v7 then
+    prev = redis.call('SET', lk, g, 'PX', ttl, 'GET')
+  else
+    prev = redis.call('GET', lk)
+    redis.call('SET', lk, g, 'PX', ttl)
+  end
   join(k, ttl)
-elseif prev then
-  redis.call('DEL', lk)
+elseif v7 then
+  prev = redis.call('GETDEL', lk)
+else
+  prev = redis.call('GET', lk)
+  if prev then redis.call('DEL', lk) end
 end
 if prev and prev ~= g then redis.call('ZREM', prev, k) end
 
--- The old record and its link live at most stale ms (0 deletes them),
--- never longer than they would, and its expiry in its group moves with them.
+-- The old record's link expires with it, and its expiry moves in its group.
 local drop = false
-if o and o ~= k and (left == -1 or left > stale) then
-  redis.call('PEXPIRE', o, stale)
+if shortened then
   redis.call('PEXPIRE', lo, stale)
   if oldg then
     if stale <= 0 then
@@ -142,7 +178,19 @@ if g then
       gt = -1
     end
   elseif gl == -2 or (gl ~= -1 and gl < far + GRACE / 2) then
-    if gl ~= -2 then redis.call('ZREMRANGEBYSCORE', g, '-inf', '(' .. (now - GRACE)) end
+    if gl ~= -2 then
+      -- Members that expired more than GRACE ago by their scores, and
+      -- whose records are gone, leave.
+      local dead = {}
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', g, '-inf', '(' .. (now - GRACE))) do
+        if m ~= '' and redis.call('EXISTS', m) == 0 then dead[#dead + 1] = m end
+        if #dead == 1000 then
+          redis.call('ZREM', g, unpack(dead))
+          dead = {}
+        end
+      end
+      if #dead > 0 then redis.call('ZREM', g, unpack(dead)) end
+    end
     gt = far + GRACE
     redis.call('PEXPIRE', g, gt)
   end
@@ -151,9 +199,9 @@ if g then
   local info = companion(g, 'info')
   if seen ~= '' then
     local created
-    if ARGV[11] == '1' then
+    if ARGV[12] == '1' then
       created = redis.call('HSETNX', info, 'c', seen) == 1
-      redis.call('HSET', info, 's', seen, 'f', ARGV[12])
+      redis.call('HSET', info, 's', seen, 'f', ARGV[13])
     else
       created = redis.call('HSET', info, 's', seen) == 1
       if created then redis.call('HSET', info, 'c', seen) end
@@ -170,7 +218,7 @@ if drop then redis.call('ZREM', oldg, o) end
 
 if #KEYS >= n then
 ` + luaIndexAdd + `
-  for i = n, #KEYS do index_add(KEYS[i], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ttl) end
+  for i = n, #KEYS do index_add(KEYS[i], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ttl) end
 end
 return 'ok'
 `)
