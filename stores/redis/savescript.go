@@ -51,10 +51,9 @@ local ttl, stale, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
 local n, o, lo, p, lp = 3
 if string.find(flags, 'o', 1, true) then o, lo, n = KEYS[3], KEYS[4], 5 end
 if string.find(flags, 'p', 1, true) then p, lp, n = KEYS[n], KEYS[n + 1], n + 2 end
-local seen = ''
-if string.find(flags, 's', 1, true) then seen = ARGV[11] end
+local seen = string.find(flags, 's', 1, true) and ARGV[11]
 -- v7: PEXPIRE with LT, SET with GET, GETDEL
-local v7 = redis.REDIS_VERSION_NUM ~= nil and not string.find(flags, 'L', 1, true)
+local v7 = redis.REDIS_VERSION_NUM and not string.find(flags, 'L', 1, true)
 
 -- A save from a missing partner or old record stores nothing.
 local pleft -- the partner's life in ms, -1 for no expiry
@@ -81,57 +80,49 @@ if o then
       left, shortened = stale, true
     end
   end
-end
-
-local lim = tonumber(ARGV[14] or '0') or 0
-if lim > 0 and not o and not p and KEYS[n] then
+elseif ARGV[14] and ARGV[14] ~= '0' and not p and KEYS[n] then
 ` + luaRecordParts + luaIndexRemove + luaEndRecord + luaLimit + `
   local pairs = {}
   for i = 19, #ARGV do pairs[#pairs + 1] = ARGV[i] end
-  if limit(KEYS[n], ARGV[7], ARGV[18], lim, ARGV[15] == '1', ARGV[16], ARGV[17], pairs, ARGV[9]) then
+  if limit(KEYS[n], ARGV[7], ARGV[18], tonumber(ARGV[14]), ARGV[15] == '1', ARGV[16], ARGV[17], pairs, ARGV[9]) then
     return 'limit'
   end
 end
 
--- adds are the (score, member) pairs the save gives its group g, in one
--- ZADD; far is the farthest of their lives in ms (-1: one never expires).
-local adds, far = {}, 0
-local function join(m, life)
-  if life == -1 then
-    adds[#adds + 1], far = '+inf', -1
-  else
-    adds[#adds + 1] = now + life
-    if far ~= -1 and life > far then far = life end
-  end
-  adds[#adds + 1] = m
-end
-
--- found founds a group for the record r (link key lr, life ms to live), r
--- its first member unless it is gone (life 0): the group the save's record
--- joins.
-local function found(r, lr, life)
-  local g = companion(r, 'members:' .. ARGV[5])
-  if life == -1 then
-    redis.call('SET', lr, g)
-    join(r, life)
-  elseif life > 0 then
-    redis.call('SET', lr, g, 'PX', life)
-    join(r, life)
-  end
-  return g
-end
-
-local g, oldg
+-- g: the group the record joins; adds: the (score, member) pairs the save
+-- gives it, in one ZADD; far: the farthest of their lives in ms (-1: one
+-- never expires).
+local g, oldg, adds, far
 if o then oldg = redis.call('GET', lo) end
 if p then
-  g = redis.call('GET', lp) or found(p, lp, pleft)
+  g = redis.call('GET', lp)
+  if not g then -- founded, the partner its first member
+    g = companion(p, 'members:' .. ARGV[5])
+    if pleft == -1 then
+      redis.call('SET', lp, g)
+      adds, far = {'+inf', p}, -1
+    else
+      redis.call('SET', lp, g, 'PX', pleft)
+      adds, far = {now + pleft, p}, pleft
+    end
+  end
 elseif o then
-  g = oldg or found(o, lo, left)
-  if not oldg then shortened = false end -- its link is new, with its life
-  oldg = g
-elseif seen ~= '' then
+  g = oldg
+  if not g then -- founded, the old record its first member unless gone
+    g = companion(o, 'members:' .. ARGV[5])
+    if left == -1 then
+      redis.call('SET', lo, g)
+      adds, far = {'+inf', o}, -1
+    elseif left > 0 then
+      redis.call('SET', lo, g, 'PX', left)
+      adds, far = {now + left, o}, left
+    end
+    oldg, shortened = g, false -- its link is new, with its life
+  end
+elseif seen then
   g = companion(k, 'members:' .. ARGV[5]) -- a group of its own, to hold its info
 end
+adds, far = adds or {}, far or 0
 
 -- The record and its link; the record leaves the group its key was in.
 redis.call('SET', k, v, 'PX', ttl)
@@ -143,7 +134,8 @@ if g then
     prev = redis.call('GET', lk)
     redis.call('SET', lk, g, 'PX', ttl)
   end
-  join(k, ttl)
+  adds[#adds + 1], adds[#adds + 2] = now + ttl, k
+  if far ~= -1 and ttl > far then far = ttl end
 elseif v7 then
   prev = redis.call('GETDEL', lk)
 else
@@ -160,7 +152,7 @@ if shortened then
     if stale <= 0 then
       drop = true
     elseif oldg == g then
-      join(o, stale)
+      adds[#adds + 1], adds[#adds + 2] = now + stale, o
     else
       redis.call('ZADD', oldg, 'XX', now + stale, o)
     end
@@ -196,8 +188,9 @@ if g then
   end
   -- The group info, in the hash "<group>:{info}" (c: created, s: seen,
   -- f: facts), lives as long as the group.
-  local info = companion(g, 'info')
-  if seen ~= '' then
+  local info
+  if seen then
+    info = companion(g, 'info')
     local created
     if ARGV[12] == '1' then
       created = redis.call('HSETNX', info, 'c', seen) == 1
@@ -208,10 +201,13 @@ if g then
     end
     if created and not gt then gt = redis.call('PTTL', g) end
   end
-  if gt == -1 then
-    redis.call('PERSIST', info)
-  elseif gt and gt > 0 then
-    redis.call('PEXPIRE', info, gt)
+  if gt then
+    info = info or companion(g, 'info')
+    if gt == -1 then
+      redis.call('PERSIST', info)
+    elseif gt > 0 then
+      redis.call('PEXPIRE', info, gt)
+    end
   end
 end
 if drop then redis.call('ZREM', oldg, o) end
