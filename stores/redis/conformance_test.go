@@ -21,7 +21,7 @@ func TestConformance(t *testing.T) {
 			conformance.TestStore(t, func(t *testing.T) session.Store {
 				s, _ := newStore(t, m)
 				return s
-			}, &conformance.StoreOptions{Wait: time.Sleep, GroupInfoIDsOnly: m.name == "cluster"})
+			}, &conformance.StoreOptions{Wait: time.Sleep})
 		})
 	}
 }

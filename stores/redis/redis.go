@@ -176,7 +176,7 @@ func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *
 		now:   unix(opts.Now),
 	}
 	sv.expires = sv.now + int64((opts.TTL+time.Second-1)/time.Second)
-	if !opts.Seen.IsZero() && !s.perKey {
+	if !opts.Seen.IsZero() {
 		sv.seen, sv.facts = max(opts.Seen.UnixMilli(), 1), opts.Facts
 	}
 	if opts.OldKey != "" {

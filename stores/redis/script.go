@@ -133,10 +133,12 @@ end
 //	         when the record has none)               → {1, its group or ""}, or {0} when missing
 //	write    KEYS record, link                       ARGV "write", value, ttl ms, group or ""
 //	         → the group the record leaves, or ""
-//	join     KEYS group                              ARGV "join", must ("1": fail when the group
-//	         has ended), then (member, ms, "add"/"cap"/"leave") triples → 1, or 0 when ended
+//	join     KEYS group, its info                    ARGV "join", must ("1": fail when the group
+//	         has ended), seen (unix ms) or "", "1"/"0" (with facts), facts,
+//	         then (member, ms, "add"/"cap"/"leave") triples → 1, or 0 when ended
 //	stale    KEYS record, link                       ARGV "stale", stale ms
-//	end      KEYS group                              ARGV "end"   → the members; marks the group ended
+//	end      KEYS group, its info                    ARGV "end"   → the members; marks the group
+//	         ended, removes its info
 //	ended    KEYS group                              ARGV "ended" (keeps only the mark, for endedTTL)
 //	drop     KEYS record, link                       ARGV "drop", "all" or "lone" (only a record of
 //	         no group)                               → its group, or ""
@@ -287,11 +289,24 @@ function ops.join()
     return 1
   end
   local now = clock()
-  for i = 3, #ARGV, 3 do
+  for i = 6, #ARGV, 3 do
     local m, t, how = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
     if how == 'add' then member(g, m, t, now)
     elseif how == 'cap' then cap(g, m, t, now)
     else leave(g, m) end
+  end
+  local seen = ARGV[3]
+  if seen ~= '' then
+    -- The group info (KEYS[2], in the group's slot) lives as long as the group.
+    local info = KEYS[2]
+    redis.call('HSETNX', info, 'c', seen)
+    if ARGV[4] == '1' then
+      redis.call('HSET', info, 's', seen, 'f', ARGV[5])
+    else
+      redis.call('HSET', info, 's', seen)
+    end
+    local left = redis.call('PTTL', g)
+    if left == -1 then redis.call('PERSIST', info) elseif left > 0 then redis.call('PEXPIRE', info, left) end
   end
   return 1
 end
@@ -303,6 +318,7 @@ end
 
 ops['end'] = function()
   local g = KEYS[1]
+  redis.call('UNLINK', KEYS[2]) -- the group info
   local gone = redis.call('EXISTS', g) == 0
   redis.call('ZADD', g, '+inf', ENDED)
   if gone then redis.call('PEXPIRE', g, ENDED_TTL) end
