@@ -41,9 +41,18 @@ import (
 // group. The group's own expiry and the pruning are left alone while the
 // group outlives its longest-lived member by more than half of groupGrace:
 // a session saved many times a minute moves them at most twice a minute. The
-// group info is one HSET of the seen time (two, with the facts); its expiry
-// follows the group's.
-var saveScript = redis.NewScript(`
+// group info is one HSET of the seen time (two when the hash is new, or with
+// the facts); its expiry follows the group's.
+//
+// A signed-in save adds the group info and, per subject index, the
+// reference's five calls (prune, add, remove the old key, read and extend
+// the index's expiry): thirteen calls where the script this one replaced
+// made twenty-two.
+//
+// What a save writes depends on what it reads (PTTL, EXISTS), which a
+// replica, expiring keys on its master's word, may read otherwise: luaHead
+// has Redis replicate the writes themselves, the default from Redis 5.
+var saveScript = redis.NewScript(luaHead + `
 local GRACE = ` + strconv.FormatInt(groupGrace.Milliseconds(), 10) + `
 ` + luaCompanion + `
 local k, lk, flags, v = KEYS[1], KEYS[2], ARGV[1], ARGV[2]

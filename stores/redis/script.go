@@ -14,9 +14,9 @@ import (
 // server or a Sentinel master, and storeScript for everything else. The Lua
 // they share is in the lua* constants below, each a piece of a chunk.
 
-// luaHead turns on effects replication, which TIME before a write needs: the
-// default from Redis 5, turned on by redis.replicate_commands on Redis 3.2
-// and 4.
+// luaHead turns on effects replication, which a script that writes what it
+// read needs (TIME, PTTL, EXISTS read otherwise on a replica): the default
+// from Redis 5, turned on by redis.replicate_commands on Redis 3.2 and 4.
 const luaHead = `if redis.replicate_commands then redis.replicate_commands() end
 `
 
