@@ -40,7 +40,9 @@ import (
 // gone (EXISTS), so that a skewed clock never drops a live record from its
 // group. The group's own expiry and the pruning are left alone while the
 // group outlives its longest-lived member by more than half of groupGrace:
-// a session saved many times a minute moves them at most twice a minute. The
+// a session saved many times a minute moves them at most twice a minute (a
+// group with a member that never expires, a record written without a TTL,
+// is pruned on every save). The
 // group info is one HSET of the seen time (two when the hash is new, or with
 // the facts); its expiry follows the group's.
 //
@@ -171,29 +173,34 @@ end
 if g then
   local gl = redis.call('PTTL', g) -- -2: a new group, -1: one with a member that never expires
   redis.call('ZADD', g, unpack(adds))
-  -- gt: the group's new expiry in ms, when it changes (-1: none)
-  local gt
+  -- gt: the group's new expiry in ms, when it changes (-1: none); prune:
+  -- whether the save prunes it (when it moves its expiry, or on every save
+  -- of a group that never expires)
+  local gt, prune
   if far == -1 then
     if gl ~= -1 then
       redis.call('PERSIST', g)
       gt = -1
     end
-  elseif gl == -2 or (gl ~= -1 and gl < far + GRACE / 2) then
-    if gl ~= -2 then
-      -- Members that expired more than GRACE ago by their scores, and
-      -- whose records are gone, leave.
-      local dead = {}
-      for _, m in ipairs(redis.call('ZRANGEBYSCORE', g, '-inf', '(' .. (now - GRACE))) do
-        if m ~= '' and redis.call('EXISTS', m) == 0 then dead[#dead + 1] = m end
-        if #dead == 1000 then
-          redis.call('ZREM', g, unpack(dead))
-          dead = {}
-        end
-      end
-      if #dead > 0 then redis.call('ZREM', g, unpack(dead)) end
-    end
-    gt = far + GRACE
+    prune = gl ~= -2
+  elseif gl == -1 then
+    prune = true
+  elseif gl == -2 or gl < far + GRACE / 2 then
+    gt, prune = far + GRACE, gl ~= -2
     redis.call('PEXPIRE', g, gt)
+  end
+  if prune then
+    -- Members that expired more than GRACE ago by their scores, and whose
+    -- records are gone, leave.
+    local dead = {}
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', g, '-inf', '(' .. (now - GRACE))) do
+      if m ~= '' and redis.call('EXISTS', m) == 0 then dead[#dead + 1] = m end
+      if #dead == 1000 then
+        redis.call('ZREM', g, unpack(dead))
+        dead = {}
+      end
+    end
+    if #dead > 0 then redis.call('ZREM', g, unpack(dead)) end
   end
   -- The group info, in the hash "<group>:{info}" (c: created, s: seen,
   -- f: facts), lives as long as the group.
