@@ -49,7 +49,7 @@ import (
 // A signed-in save adds the group info and, per subject index, the
 // reference's five calls (prune, add, remove the old key, read and extend
 // the index's expiry): thirteen calls where the script this one replaced
-// made twenty-two.
+// made twenty-one or twenty-two.
 //
 // What a save writes depends on what it reads (PTTL, EXISTS), which a
 // replica, expiring keys on its master's word, may read otherwise: luaHead
