@@ -38,3 +38,6 @@ func LoadScript(ctx context.Context, c redis.UniversalClient) error {
 // Redis 7, without the options that Redis 6.2 and 7 added (SET with GET,
 // GETDEL, PEXPIRE with LT), so that the tests run that path too.
 func WithSavesBeforeRedis7() Option { return func(s *Store) { s.legacy = true } }
+
+// LuaRedis7 is the test by which the save script tells Redis 7 and later.
+const LuaRedis7 = luaRedis7

@@ -63,8 +63,8 @@ local n, o, lo, p, lp = 3
 if string.find(flags, 'o', 1, true) then o, lo, n = KEYS[3], KEYS[4], 5 end
 if string.find(flags, 'p', 1, true) then p, lp, n = KEYS[n], KEYS[n + 1], n + 2 end
 local seen = string.find(flags, 's', 1, true) and ARGV[11]
--- v7: PEXPIRE with LT, SET with GET, GETDEL
-local v7 = redis.REDIS_VERSION_NUM and not string.find(flags, 'L', 1, true)
+-- v7: Redis 7 or later, with PEXPIRE's LT, SET's GET, GETDEL
+local v7 = ` + luaRedis7 + ` and not string.find(flags, 'L', 1, true)
 
 -- A save from a missing partner or old record stores nothing.
 local pleft -- the partner's life in ms, -1 for no expiry
@@ -234,6 +234,10 @@ if #KEYS >= n then
 end
 return 'ok'
 `)
+
+// luaRedis7 is true on Redis 7 or later (0x070000), which sets
+// REDIS_VERSION_NUM.
+const luaRedis7 = `((redis.REDIS_VERSION_NUM or 0) >= 458752)`
 
 // replaceScript sets the value of an existing record, keeping its expiry.
 //

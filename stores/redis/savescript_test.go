@@ -1,8 +1,11 @@
 package redisstore_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +94,38 @@ func TestSaveGroupUpkeep(t *testing.T) {
 			g.del("session", last)
 			for _, k := range keys {
 				g.gone("session", k, "a record of the group after Delete")
+			}
+		})
+	}
+}
+
+// TestSaveScriptSeesRedis7 checks that the save script tells a Redis 7
+// server, whose commands and options it then uses, on every server the
+// tests run.
+func TestSaveScriptSeesRedis7(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			c := connect(t, m)
+			ctx := context.Background()
+			info, err := c.Info(ctx, "server").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, v, _ := strings.Cut(info, "redis_version:")
+			v, _, _ = strings.Cut(v, "\r\n")
+			major, _, _ := strings.Cut(v, ".")
+			n, err := strconv.Atoi(major)
+			if err != nil {
+				t.Fatalf("redis_version %q", v)
+			}
+			got, err := c.Eval(ctx, "return "+redisstore.LuaRedis7, []string{"k"}).Bool()
+			if err != nil && !errors.Is(err, redis.Nil) { // Lua's false is a nil reply
+				t.Fatal(err)
+			}
+			if want := n >= 7; got != want {
+				t.Fatalf("Redis %s: the save script sees Redis 7 or later: %v, want %v", v, got, want)
 			}
 		})
 	}
