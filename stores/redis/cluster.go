@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	session "github.com/sessiongo/session/core"
@@ -30,8 +31,20 @@ import (
 // group and update the index.
 func (s *Store) saveSlots(ctx context.Context, sv *save) error {
 	if sv.old == nil && sv.partner == nil {
-		w := sv.write("")
-		if err := s.exec(ctx, "set", append([]*call{w}, sv.indexCalls("add")...)...); err != nil {
+		var w *call
+		var calls []*call
+		if sv.seen != 0 {
+			// A group of its own, to hold its info: the record, its link,
+			// the group and its info share the record's slot, and the
+			// node runs the calls in order.
+			g := newGroupKey(sv.rec.key)
+			w = sv.write(g)
+			calls = []*call{w, sv.join(g, "1", sv.rec.key, sv.ttl, "add")}
+		} else {
+			w = sv.write("")
+			calls = []*call{w}
+		}
+		if err := s.exec(ctx, "set", append(calls, sv.indexCalls("add")...)...); err != nil {
 			return err
 		}
 		return s.leave(ctx, sv, w)
@@ -76,14 +89,15 @@ func (s *Store) saveSlots(ctx context.Context, sv *save) error {
 		return err
 	}
 
-	// Round 3: join the group, make the old record stale, update the index.
-	join := newCall([]string{g}, "join", "1", sv.rec.key, sv.ttl, "add")
+	// Round 3: join the group (and write its info), make the old record
+	// stale, update the index.
+	join := sv.join(g, "1", sv.rec.key, sv.ttl, "add")
 	calls = []*call{join}
 	if sv.old != nil && sv.old.key != sv.rec.key {
 		if og == g {
 			join.args = append(join.args, sv.old.key, sv.stale, "cap")
 		} else if og != "" {
-			calls = append(calls, newCall([]string{og}, "join", "0", sv.old.key, sv.stale, "cap"))
+			calls = append(calls, joinCall(og, "0", sv.old.key, sv.stale, "cap"))
 		}
 		calls = append(calls, newCall([]string{sv.old.key, sv.old.link}, "stale", sv.stale))
 	}
@@ -125,6 +139,27 @@ func checked(c *call) (group string, ok bool) {
 	return group, true
 }
 
+// join is the call that runs the (member, ms, how) triples of members on
+// group g, and writes the save's group info there; with must "1" it fails
+// when the group has ended.
+func (sv *save) join(g, must string, members ...any) *call {
+	seen, hasFacts := "", "0"
+	if sv.seen != 0 {
+		seen = strconv.FormatInt(sv.seen, 10)
+		if sv.facts != nil {
+			hasFacts = "1"
+		}
+	}
+	args := append([]any{"join", must, seen, hasFacts, sv.facts}, members...)
+	return newCall([]string{g, companion(g, "info")}, args...)
+}
+
+// joinCall is a join call on group g that writes no group info.
+func joinCall(g, must string, members ...any) *call {
+	args := append([]any{"join", must, "", "0", ""}, members...)
+	return newCall([]string{g, companion(g, "info")}, args...)
+}
+
 // write is the call that writes the record and its link to group g ("":
 // none).
 func (sv *save) write(g string) *call {
@@ -148,7 +183,7 @@ func (s *Store) leave(ctx context.Context, sv *save, w *call) error {
 	if prev == "" {
 		return nil
 	}
-	return s.exec(ctx, "set", newCall([]string{prev}, "join", "0", sv.rec.key, 0, "leave"))
+	return s.exec(ctx, "set", joinCall(prev, "0", sv.rec.key, 0, "leave"))
 }
 
 // undo removes the record of a failed save and its index entries. The
@@ -179,7 +214,7 @@ func (s *Store) deleteSlots(ctx context.Context, rec record, key string, index, 
 	if g == "" {
 		return nil
 	}
-	end := newCall([]string{g}, "end")
+	end := newCall([]string{g, companion(g, "info")}, "end")
 	if err := s.exec(ctx, "delete", end); err != nil {
 		return err
 	}

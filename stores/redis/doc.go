@@ -34,7 +34,10 @@
 // master all of this is one Lua script (EVALSHA): atomic, so a revoke
 // racing with a save never leaves a live record, and one round trip. A
 // Delete of a group is one script too. The scripts need Redis 4.0 or later
-// (UNLINK, and TIME before writes, which group expiries use).
+// (UNLINK, variadic HSET); on Redis 7 a save makes fewer calls (PEXPIRE
+// with LT, SET with GET). The save of a new anonymous session, which joins
+// no group, runs no script: a SET of the record and a GET of its link, in
+// one pipeline.
 //
 // In a Redis Cluster the keys of one save live in different hash slots,
 // which no script or MULTI may span, and the key names must stay those of

@@ -285,8 +285,34 @@ func TestWaitReplicas(t *testing.T) {
 		t.Skipf("%s has replicas", singleAddr)
 	}
 	s := mustNew(t, c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 100*time.Millisecond))
+	// A new record (a pipeline without a script), then one that replaces
+	// it (the save script).
 	err := s.Set(context.Background(), "session", "key", []byte("v"), store.SetOptions{TTL: time.Minute})
 	if !errors.Is(err, session.ErrStore) {
 		t.Fatalf("save that no replica acknowledged: %v, want ErrStore", err)
+	}
+	err = s.Set(context.Background(), "session", "key2", []byte("v"), store.SetOptions{TTL: time.Minute, OldKey: "key"})
+	if !errors.Is(err, session.ErrStore) {
+		t.Fatalf("rotation that no replica acknowledged: %v, want ErrStore", err)
+	}
+}
+
+// TestWaitReplicasAcked checks that WithWaitReplicas lets a save return once
+// the Sentinel master's replica acknowledged it: a new record (a pipeline
+// without a script) and one that replaces it (the save script).
+func TestWaitReplicasAcked(t *testing.T) {
+	t.Parallel()
+	c := connect(t, modes[1])
+	s := mustNew(t, c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithWaitReplicas(1, 30*time.Second))
+	ctx := context.Background()
+	first, second := key(t), key(t)
+	if err := s.Set(ctx, "session", first, []byte("v"), store.SetOptions{TTL: time.Minute}); err != nil {
+		t.Fatalf("new record: %v", err)
+	}
+	if err := s.Set(ctx, "session", second, []byte("v2"), store.SetOptions{TTL: time.Minute, OldKey: first}); err != nil {
+		t.Fatalf("rotation: %v", err)
+	}
+	if v, err := s.Get(ctx, "session", second, store.GetOptions{}); err != nil || string(v) != "v2" {
+		t.Fatalf("Get = %q, %v", v, err)
 	}
 }

@@ -66,9 +66,11 @@ func linkKey(k string) string { return companion(k, "group") }
 
 // newGroupKey returns a fresh name for a group that the record under the
 // record key k would found.
-func newGroupKey(k string) string {
-	return companion(k, "members:"+strconv.FormatUint(rand.Uint64(), 36))
-}
+func newGroupKey(k string) string { return companion(k, "members:"+groupNonce()) }
+
+// groupNonce returns the random part of the name of a new group: saveScript
+// names a group it founds from it as newGroupKey does.
+func groupNonce() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 // record names the keys of one record: its own and its link.
 type record struct{ key, link string }

@@ -21,7 +21,7 @@ import (
 
 func TestGroups(t *testing.T) {
 	t.Parallel()
-	for _, m := range modes {
+	for _, m := range saveModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			testGroupRules(t, m)
@@ -48,7 +48,7 @@ func newGroups(t *testing.T, m mode, prefix string) *groups {
 		prefix = testPrefix(t, c)
 	}
 	return &groups{
-		t: t, s: mustNew(t, c, redisstore.WithPrefix(prefix)), c: c, prefix: prefix,
+		t: t, s: mustNew(t, c, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, m.opts...)...), c: c, prefix: prefix,
 		ctx: context.Background(), now: time.Now(),
 		md: &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{key(t)[:12]}},
 	}
@@ -246,7 +246,7 @@ func testGroupRules(t *testing.T, m mode) {
 
 	t.Run("the group's other records leave their indexes", func(t *testing.T) {
 		c := connect(t, m)
-		st := mustNew(t, c, redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithSuffix("sfx"))
+		st := mustNew(t, c, append([]redisstore.Option{redisstore.WithPrefix(testPrefix(t, c)), redisstore.WithSuffix("sfx")}, m.opts...)...)
 		ctx, now := context.Background(), time.Now()
 		md := &store.Metadata{Audiences: []string{"YXBw"}, Subjects: []string{"YWxpY2U"}}
 		s1, s2, r1, r2 := key(t), key(t), key(t), key(t)

@@ -14,14 +14,16 @@ import (
 	"github.com/sessiongo/session/core/store"
 )
 
-// Group info (store.GroupInfoReader). On a single server or a Sentinel
-// master, a save with SetOptions.Seen writes, in its one script call, the
-// hash "<group key>:{info}" (fields c: created, s: seen, both unix ms, and
-// f: facts), living as long as the group; such a save founds a group for a
-// record that joins none, so that every signed-in browser session has one.
-// Delete removes the hash with its group. In a Redis Cluster or a Ring,
-// where a save's keys span slots, no info is written: GroupInfo gives the
-// group's ID alone, which still links a browser's records.
+// Group info (store.GroupInfoReader). A save with SetOptions.Seen writes
+// the hash "<group key>:{info}" (fields c: created, s: seen, both unix ms,
+// and f: facts), living as long as the group; such a save founds a group for
+// a record that joins none, so that every signed-in browser session has
+// one. Delete removes the hash with its group. On a single server or a
+// Sentinel master it is written in the save's one script call. In a Redis
+// Cluster or a Ring, the hash's first hash tag is its group's, so it lives
+// in the group's slot, and the save writes it in the call that joins the
+// group (its last round); a Delete removes it when it marks the group as
+// ended.
 
 // GroupInfo returns the info of the group of the record under name and key:
 // its ID (a hash of the group's key, or of the record's key for a record of
@@ -51,9 +53,6 @@ func (s *Store) GroupInfo(ctx context.Context, name, key string, _ time.Time) (s
 		return store.GroupInfo{ID: groupID("r", rec.key)}, nil
 	}
 	out := store.GroupInfo{ID: groupID("g", g)}
-	if s.perKey {
-		return out, nil
-	}
 	h, err := s.client.HGetAll(ctx, companion(g, "info")).Result()
 	if err != nil {
 		return store.GroupInfo{}, storeError("group info", err)
@@ -84,7 +83,14 @@ var _ store.GroupInfoReader = (*Store)(nil)
 // master, where a login's save is one script call that counts the
 // subject's live records, and ends the soonest to expire or refuses, before
 // it writes. Not in a Redis Cluster or a Ring: the session package caps
-// sessions there itself, best effort.
+// sessions there itself, best effort. There the subject's index lives in
+// one slot and its records in others, and no script or transaction spans
+// slots, so no single step can both count the live records and write the
+// login's: a reservation in the index's slot could order two logins of one
+// subject, but it would count index entries, not live records (checking a
+// record is a call on its own node, a round earlier), and a node failing
+// between the rounds that end the oldest sessions would leave more than
+// the cap alive, which an atomic cap promises never to do.
 func (s *Store) LimitsSessions() bool { return !s.perKey }
 
 var _ store.SessionLimiter = (*Store)(nil)

@@ -23,7 +23,7 @@ import (
 // record that a successful save wrote is left.
 func TestDeleteRacingSaves(t *testing.T) {
 	t.Parallel()
-	for _, m := range modes {
+	for _, m := range saveModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			g := newGroups(t, m, "")

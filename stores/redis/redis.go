@@ -20,6 +20,7 @@ type Store struct {
 	prefix       string
 	suffix       string
 	perKey       bool // a cluster or ring: one script call per key
+	legacy       bool // saves as on a server before Redis 7 (tests)
 	waitReplicas int
 	waitTimeout  time.Duration
 }
@@ -170,12 +171,12 @@ func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *
 		rec:   s.record(name, key),
 		value: value,
 		key:   key,
-		ttl:   opts.TTL.Milliseconds(),
+		ttl:   max(opts.TTL.Milliseconds(), 1),
 		stale: max(opts.StaleTTL.Milliseconds(), 0),
 		now:   unix(opts.Now),
 	}
 	sv.expires = sv.now + int64((opts.TTL+time.Second-1)/time.Second)
-	if !opts.Seen.IsZero() && !s.perKey {
+	if !opts.Seen.IsZero() {
 		sv.seen, sv.facts = max(opts.Seen.UnixMilli(), 1), opts.Facts
 	}
 	if opts.OldKey != "" {
@@ -204,29 +205,35 @@ func (s *Store) newSave(name, key string, value []byte, opts store.SetOptions) *
 	return sv
 }
 
-// saveAtomic is a save on a single server: one script call (or, for a
-// record of no group, a transaction: see saveNew).
+// saveAtomic is a save on a single server: one saveScript call (or, for a
+// record of no group, a pipeline: see saveNew).
 func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
 	if s.plainSave(sv) {
 		return s.saveNew(ctx, sv)
 	}
-	keys := make([]string, 0, 8+len(sv.index))
+	keys := make([]string, 0, 6+len(sv.index))
 	keys = append(keys, sv.rec.key, sv.rec.link)
-	has := ""
+	flags := ""
 	if sv.old != nil {
-		has += "o"
-		keys = append(keys, sv.old.key, sv.old.link, newGroupKey(sv.old.key))
+		flags += "o"
+		keys = append(keys, sv.old.key, sv.old.link)
 	}
 	if sv.partner != nil {
-		has += "p"
-		keys = append(keys, sv.partner.key, sv.partner.link, newGroupKey(sv.partner.key))
+		flags += "p"
+		keys = append(keys, sv.partner.key, sv.partner.link)
 	}
 	if sv.seen != 0 {
-		has += "s"
-		keys = append(keys, newGroupKey(sv.rec.key))
+		flags += "s"
 	}
 	keys = append(keys, sv.index...)
-	args := []any{"save", has, sv.value, sv.ttl, sv.stale, sv.key, sv.oldKey, sv.now, sv.expires}
+	if s.legacy {
+		flags += "L"
+	}
+	args := make([]any, 0, 19+len(sv.pairs))
+	args = append(args, flags, sv.value, sv.ttl, sv.stale, groupNonce(), time.Now().UnixMilli())
+	if len(sv.index) > 0 || sv.seen != 0 || sv.limit > 0 {
+		args = append(args, sv.key, sv.oldKey, sv.now, sv.expires)
+	}
 	if sv.seen != 0 || sv.limit > 0 {
 		seen, hasFacts, refuse := "", "0", "0"
 		if sv.seen != 0 {
@@ -242,7 +249,7 @@ func (s *Store) saveAtomic(ctx context.Context, sv *save) error {
 		args = append(args, seen, hasFacts, sv.facts, sv.limit, refuse, pre, suf, sv.name)
 		args = append(args, anys(sv.pairs)...)
 	}
-	c := newCall(keys, args...)
+	c := &call{script: saveScript, keys: keys, args: args}
 	if err := s.exec(ctx, "set", c); err != nil {
 		return err
 	}
@@ -267,7 +274,7 @@ var (
 // replace sets the value of an existing record, keeping its expiry, its
 // group and its index entries.
 func (s *Store) replace(ctx context.Context, name, key string, value []byte) error {
-	c := newCall([]string{s.Key(name, key)}, "replace", value)
+	c := &call{script: replaceScript, keys: []string{s.Key(name, key)}, args: []any{value}}
 	if err := s.exec(ctx, "set", c); err != nil {
 		return err
 	}

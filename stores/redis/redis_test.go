@@ -36,10 +36,11 @@ var (
 	clusterAddrs   = strings.Split(env("SESSIONGO_REDIS_CLUSTER_ADDRS", "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002"), ",")
 )
 
-// mode is one way of reaching Redis.
+// mode is one way of reaching Redis, with the options of its stores.
 type mode struct {
 	name string
 	dial func() redis.UniversalClient
+	opts []redisstore.Option
 }
 
 // testTimeout bounds each call of the tests' clients (dial, read, write,
@@ -50,24 +51,32 @@ type mode struct {
 const testTimeout = 30 * time.Second
 
 var modes = []mode{
-	{"single", func() redis.UniversalClient {
-		return redis.NewClient(&redis.Options{
-			Addr: singleAddr, ContextTimeoutEnabled: true,
-			DialTimeout: testTimeout, ReadTimeout: testTimeout, WriteTimeout: testTimeout, PoolTimeout: testTimeout,
-		})
-	}},
+	{"single", dialSingle, nil},
 	{"sentinel", func() redis.UniversalClient {
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: sentinelMaster, SentinelAddrs: sentinelAddrs, ContextTimeoutEnabled: true,
 			DialTimeout: testTimeout, ReadTimeout: testTimeout, WriteTimeout: testTimeout, PoolTimeout: testTimeout,
 		})
-	}},
+	}, nil},
 	{"cluster", func() redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: clusterAddrs, ContextTimeoutEnabled: true,
 			DialTimeout: testTimeout, ReadTimeout: testTimeout, WriteTimeout: testTimeout, PoolTimeout: testTimeout,
 		})
-	}},
+	}, nil},
+}
+
+// saveModes are modes and the single server once more, saving as on a
+// server before Redis 7: the tests of saves run both of the save script's
+// paths.
+var saveModes = append(modes[:len(modes):len(modes)],
+	mode{"single-before-7", dialSingle, []redisstore.Option{redisstore.WithSavesBeforeRedis7()}})
+
+func dialSingle() redis.UniversalClient {
+	return redis.NewClient(&redis.Options{
+		Addr: singleAddr, ContextTimeoutEnabled: true,
+		DialTimeout: testTimeout, ReadTimeout: testTimeout, WriteTimeout: testTimeout, PoolTimeout: testTimeout,
+	})
 }
 
 // unavailable skips the test, or fails it when SESSIONGO_REQUIRE_SERVICES=1.
@@ -145,7 +154,7 @@ func scanKeys(c redis.UniversalClient, match string) []string {
 func newStore(t testing.TB, m mode, opts ...redisstore.Option) (*redisstore.Store, redis.UniversalClient) {
 	t.Helper()
 	c := connect(t, m)
-	opts = append([]redisstore.Option{redisstore.WithPrefix(testPrefix(t, c))}, opts...)
+	opts = append(append([]redisstore.Option{redisstore.WithPrefix(testPrefix(t, c))}, m.opts...), opts...)
 	return mustNew(t, c, opts...), c
 }
 

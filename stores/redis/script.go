@@ -9,36 +9,136 @@ import (
 	session "github.com/sessiongo/session/core"
 )
 
-// storeScript holds every write of the store, one operation per call, named
-// by ARGV[1]. Each operation touches only the keys it is given in KEYS,
-// except "save" and "delete", which run on a single server (or a Sentinel
-// master) and also reach the keys named by group bookkeeping keys.
+// The store's writes are Lua scripts, so that each is atomic on its server:
+// saveScript and replaceScript (savescript.go) for the saves of a single
+// server or a Sentinel master, and storeScript for everything else. The Lua
+// they share is in the lua* constants below, each a piece of a chunk.
+
+// luaHead turns on effects replication, which a script that writes what it
+// read needs (TIME, PTTL, EXISTS read otherwise on a replica): the default
+// from Redis 5, turned on by redis.replicate_commands on Redis 3.2 and 4.
+const luaHead = `if redis.replicate_commands then redis.replicate_commands() end
+`
+
+// luaCompanion defines companion(k, marker): the name of a bookkeeping key
+// of the record key k, in k's hash slot (companion in group.go).
+const luaCompanion = `
+local function companion(k, marker)
+  local i = string.find(k, '{', 1, true)
+  if i then
+    local j = string.find(k, '}', i + 1, true)
+    if j and j > i + 1 then return k .. ':{' .. marker .. '}' end
+  end
+  return '{' .. k .. '}:' .. marker
+end
+`
+
+// luaIndexAdd defines index_add: the storage key key joins the subject
+// index k with its expiry (unix s), replacing old, as the reference's save
+// does; expired entries are pruned and the index lives as long as its
+// longest-lived entry.
+const luaIndexAdd = `
+local function index_add(k, key, old, now, expires, ttl)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  redis.call('ZADD', k, expires, key)
+  if old ~= '' then redis.call('ZREM', k, old) end
+  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+end
+`
+
+// luaIndexRemove defines index_remove: key leaves the index k, whose expired
+// entries are pruned.
+const luaIndexRemove = `
+local function index_remove(k, key, now)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  redis.call('ZREM', k, key)
+end
+`
+
+// luaRecordParts defines record_parts(m, pre, suf): the cookie name and
+// storage key of the record key m, with the prefix pre ("p:" or "") and
+// suffix suf (":s" or "") (recordParts in redis.go).
+const luaRecordParts = `
+local function record_parts(m, pre, suf)
+  if #m <= #pre + #suf or string.sub(m, 1, #pre) ~= pre then return nil end
+  if #suf > 0 and string.sub(m, -#suf) ~= suf then return nil end
+  local mid = string.sub(m, #pre + 1, #m - #suf)
+  local i = string.find(mid, ':', 1, true)
+  if not i or i == 1 or i == #mid or string.find(mid, ':', i + 1, true) then return nil end
+  return string.sub(mid, 1, i - 1), string.sub(mid, i + 1)
+end
+`
+
+// luaEndRecord defines end_record(k, key, name, pre, suf, pairs, now): it
+// ends the record k (storage key key, cookie name name) as a delete does:
+// with its group and the group's info, out of the indexes of pairs
+// ("audience:subject") under each record's own cookie name. It needs
+// companion, record_parts and index_remove.
+const luaEndRecord = `
+local function end_record(k, key, name, pre, suf, pairs, now)
+  local lk = companion(k, 'group')
+  local g = redis.call('GET', lk)
+  redis.call('UNLINK', k, lk)
+  local gone = {{name, key}}
+  if g then
+    for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
+      redis.call('UNLINK', m, companion(m, 'group'))
+      if m ~= k then
+        local n2, k2 = record_parts(m, pre, suf)
+        if n2 then gone[#gone + 1] = {n2, k2} end
+      end
+    end
+    redis.call('UNLINK', g, companion(g, 'info'))
+  end
+  for _, r in ipairs(gone) do
+    for _, pair in ipairs(pairs) do index_remove(pre .. r[1] .. ':' .. pair .. suf, r[2], now) end
+  end
+end
+`
+
+// luaLimit defines limit(ik, key, name, lim, refuse, pre, suf, pairs, now):
+// it caps the live records of the index ik (cookie name name) at lim - 1
+// before a login's record (storage key key) is written: it refuses (true)
+// with refuse, or ends those that expire soonest. It needs end_record.
+const luaLimit = `
+local function limit(ik, key, name, lim, refuse, pre, suf, pairs, now)
+  redis.call('ZREMRANGEBYSCORE', ik, '-inf', now)
+  local live = {}
+  for _, m in ipairs(redis.call('ZRANGE', ik, 0, -1)) do
+    if m ~= key and redis.call('EXISTS', pre .. name .. ':' .. m .. suf) == 1 then live[#live + 1] = m end
+  end
+  if #live < lim then return false end
+  if refuse then return true end
+  for i = 1, #live - lim + 1 do end_record(pre .. name .. ':' .. live[i] .. suf, live[i], name, pre, suf, pairs, now) end
+  return false
+end
+`
+
+// storeScript holds the store's writes other than the saves of a single
+// server, one operation per call, named by ARGV[1]. Each operation touches
+// only the keys it is given in KEYS, except "delete" and "unlink", which run
+// on a single server (or a Sentinel master) and also reach the keys named by
+// group bookkeeping keys.
 //
-// On a single server a save is one "save" and a delete one "delete": atomic,
-// one round trip. In a Redis Cluster (or a Ring) every other operation runs
-// on the keys of one hash slot, and cluster.go chains them.
+// On a single server a delete is one "delete": atomic, one round trip. In a
+// Redis Cluster (or a Ring) every other operation runs on the keys of one
+// hash slot, and cluster.go chains them.
 //
-//	save     KEYS record, link, [old, its link, a new group], [partner, its link, a new group],
-//	         [a new group], index...
-//	         ARGV "save", "o"/"p"/"op"/"" and "s" with group info, value, ttl ms, stale ms, key,
-//	         old key or "", now (unix s), expires (unix s), [seen (unix ms) or "", "1"/"0", facts,
-//	         limit or "0", refuse "1"/"0", "prefix:" or "", ":suffix" or "", cookie name,
-//	         "audience:subject"...]          → "ok", "old", "partner" (missing) or "limit" (refused)
-//	new      KEYS record, link                       ARGV "new", value, ttl ms  → "ok"
-//	         (a save with no old key, partner, index, group info or limit: a
-//	         record of no group)
 //	delete   KEYS record, link, index...             ARGV "delete", key, now (unix s), "prefix:" or "",
 //	         ":suffix" or "", then "audience:subject" per index (for the indexes of the group's
 //	         other records, under their cookie names)
-//	replace  KEYS record                             ARGV "replace", value     → 1, or 0 when missing
+//	unlink   KEYS record, link                       ARGV "unlink", group
+//	         (the record, set anew as a record of no group, leaves the group its link names)
 //	check    KEYS record, link, a new group          ARGV "check", found ("1": found a group
 //	         when the record has none)               → {1, its group or ""}, or {0} when missing
 //	write    KEYS record, link                       ARGV "write", value, ttl ms, group or ""
 //	         → the group the record leaves, or ""
-//	join     KEYS group                              ARGV "join", must ("1": fail when the group
-//	         has ended), then (member, ms, "add"/"cap"/"leave") triples → 1, or 0 when ended
+//	join     KEYS group, its info                    ARGV "join", must ("1": fail when the group
+//	         has ended), seen (unix ms) or "", "1"/"0" (with facts), facts,
+//	         then (member, ms, "add"/"cap"/"leave") triples → 1, or 0 when ended
 //	stale    KEYS record, link                       ARGV "stale", stale ms
-//	end      KEYS group                              ARGV "end"   → the members; marks the group ended
+//	end      KEYS group, its info                    ARGV "end"   → the members; marks the group
+//	         ended, removes its info
 //	ended    KEYS group                              ARGV "ended" (keeps only the mark, for endedTTL)
 //	drop     KEYS record, link                       ARGV "drop", "all" or "lone" (only a record of
 //	         no group)                               → its group, or ""
@@ -46,11 +146,8 @@ import (
 //	         now (unix s), expires (unix s), ttl ms
 //
 // Group members are scored by their expiry in milliseconds of Redis's own
-// clock (TIME), the clock that expires the records. TIME before a write needs
-// effects replication: the default from Redis 5, turned on by
-// redis.replicate_commands on Redis 3.2 and 4.
-var storeScript = redis.NewScript(`
-if redis.replicate_commands then redis.replicate_commands() end
+// clock (TIME), the clock that expires the records.
+var storeScript = redis.NewScript(luaHead + `
 local GRACE, ENDED_TTL = ` + strconv.FormatInt(groupGrace.Milliseconds(), 10) + `, ` +
 	strconv.FormatInt(endedTTL.Milliseconds(), 10) + `
 -- ENDED is the member that marks a group as ended (no record key is empty);
@@ -62,18 +159,7 @@ local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-
--- companion is the name of a bookkeeping key of record key k, in k's hash
--- slot (companion in group.go).
-local function companion(k, marker)
-  local i = string.find(k, '{', 1, true)
-  if i then
-    local j = string.find(k, '}', i + 1, true)
-    if j and j > i + 1 then return k .. ':{' .. marker .. '}' end
-  end
-  return '{' .. k .. '}:' .. marker
-end
-
+` + luaCompanion + luaIndexAdd + luaIndexRemove + luaRecordParts + `
 -- life is what is left of k's life in ms: -1 for no expiry, -2 when missing.
 local function life(k)
   local t = redis.call('PTTL', k)
@@ -148,141 +234,7 @@ local function write(k, l, v, ttl, g)
   return nil
 end
 
-local function index_add(k, key, old, now, expires, ttl)
-  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
-  redis.call('ZADD', k, expires, key)
-  if old ~= '' then redis.call('ZREM', k, old) end
-  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
-end
-
-local function index_remove(k, key, now)
-  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
-  redis.call('ZREM', k, key)
-end
-
--- record_parts returns the cookie name and storage key of the record key
--- m, with the prefix pre ("p:" or "") and suffix suf (":s" or "")
--- (recordParts in redis.go).
-local function record_parts(m, pre, suf)
-  if #m <= #pre + #suf or string.sub(m, 1, #pre) ~= pre then return nil end
-  if #suf > 0 and string.sub(m, -#suf) ~= suf then return nil end
-  local mid = string.sub(m, #pre + 1, #m - #suf)
-  local i = string.find(mid, ':', 1, true)
-  if not i or i == 1 or i == #mid or string.find(mid, ':', i + 1, true) then return nil end
-  return string.sub(mid, 1, i - 1), string.sub(mid, i + 1)
-end
-
--- end_record ends the record k (storage key key, cookie name name) as a
--- delete does: with its group, out of the indexes of pairs ("audience:subject")
--- under each record's own cookie name.
-local function end_record(k, key, name, pre, suf, pairs, now)
-  local lk = companion(k, 'group')
-  local g = redis.call('GET', lk)
-  redis.call('UNLINK', k, lk)
-  local gone = {{name, key}}
-  if g then
-    for _, m in ipairs(redis.call('ZRANGE', g, 0, -1)) do
-      redis.call('UNLINK', m, companion(m, 'group'))
-      if m ~= k then
-        local n2, k2 = record_parts(m, pre, suf)
-        if n2 then gone[#gone + 1] = {n2, k2} end
-      end
-    end
-    redis.call('UNLINK', g, companion(g, 'info'))
-  end
-  for _, r in ipairs(gone) do
-    for _, pair in ipairs(pairs) do index_remove(pre .. r[1] .. ':' .. pair .. suf, r[2], now) end
-  end
-end
-
--- limit caps the live records of the index ik (cookie name name) at
--- limit - 1 before a login's record (storage key key) is written: it
--- refuses (true) with refuse, or ends those that expire soonest.
-local function limit(ik, key, name, lim, refuse, pre, suf, pairs, now)
-  redis.call('ZREMRANGEBYSCORE', ik, '-inf', now)
-  local live = {}
-  for _, m in ipairs(redis.call('ZRANGE', ik, 0, -1)) do
-    if m ~= key and redis.call('EXISTS', pre .. name .. ':' .. m .. suf) == 1 then live[#live + 1] = m end
-  end
-  if #live < lim then return false end
-  if refuse then return true end
-  for i = 1, #live - lim + 1 do end_record(pre .. name .. ':' .. live[i] .. suf, live[i], name, pre, suf, pairs, now) end
-  return false
-end
-
--- group_info records a save's seen time (unix ms) and, when has_facts is
--- '1', its facts in the info hash of group g, which lives as long as g.
-local function group_info(g, seen, has_facts, facts)
-  local info = companion(g, 'info')
-  redis.call('HSETNX', info, 'c', seen)
-  redis.call('HSET', info, 's', seen)
-  if has_facts == '1' then redis.call('HSET', info, 'f', facts) end
-  local left = redis.call('PTTL', g)
-  if left == -1 then redis.call('PERSIST', info) elseif left > 0 then redis.call('PEXPIRE', info, left) end
-end
-
 local ops = {}
-
--- new stores a record of no group and no index: write without a group,
--- without the clock.
-function ops.new()
-  local k, lk = KEYS[1], KEYS[2]
-  local prev = redis.call('GET', lk)
-  redis.call('SET', k, ARGV[2], 'PX', ARGV[3])
-  if prev then
-    redis.call('DEL', lk)
-    leave(prev, k)
-  end
-  return 'ok'
-end
-
-
-function ops.save()
-  local k, lk, has, v, ttl, stale = KEYS[1], KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-  local n, o, lo, og, p, lp, pg = 3
-  if string.find(has, 'o', 1, true) then o, lo, og, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
-  if string.find(has, 'p', 1, true) then p, lp, pg, n = KEYS[n], KEYS[n + 1], KEYS[n + 2], n + 3 end
-  local sg -- with group info: a new group for the record, when it joins none
-  if string.find(has, 's', 1, true) then sg, n = KEYS[n], n + 1 end
-  local left -- of the old record
-  if o then
-    left = life(o)
-    if left == -2 then return 'old' end
-  end
-  local pleft = p and life(p)
-  if pleft == -2 then return 'partner' end
-  local lim = tonumber(ARGV[13] or '0') or 0
-  if lim > 0 and not o and not p and KEYS[n] then
-    local pairs = {}
-    for i = 18, #ARGV do pairs[#pairs + 1] = ARGV[i] end
-    if limit(KEYS[n], ARGV[6], ARGV[17], lim, ARGV[14] == '1', ARGV[15], ARGV[16], pairs, ARGV[8]) then
-      return 'limit'
-    end
-  end
-  local now = clock()
-  local g, oldg
-  if o then oldg = redis.call('GET', lo) end
-  if p then
-    g = redis.call('GET', lp) or found(p, lp, pg, pleft, now)
-  elseif o then
-    oldg = oldg or found(o, lo, og, left, now)
-    g = oldg
-  end
-  if sg and not g then g = sg end -- a group of its own, to hold its info
-  local prev = write(k, lk, v, ttl, g)
-  if prev then leave(prev, k) end
-  if g then member(g, k, ttl, now) end
-  if sg and ARGV[10] ~= '' then group_info(g, ARGV[10], ARGV[11], ARGV[12]) end
-  if o and o ~= k and shorten(o, lo, left, stale) and oldg then
-    if stale <= 0 then
-      redis.call('ZREM', oldg, o)
-    else
-      redis.call('ZADD', oldg, 'XX', now + stale, o)
-    end
-  end
-  for i = n, #KEYS do index_add(KEYS[i], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ttl) end
-  return 'ok'
-end
 
 function ops.delete()
   local g = redis.call('GET', KEYS[2])
@@ -308,10 +260,11 @@ function ops.delete()
   return 'ok'
 end
 
-function ops.replace()
-  local t = life(KEYS[1])
-  if t == -2 then return 0 end
-  setpx(KEYS[1], ARGV[2], t)
+function ops.unlink()
+  if redis.call('GET', KEYS[2]) == ARGV[2] then
+    redis.call('DEL', KEYS[2])
+    leave(ARGV[2], KEYS[1])
+  end
   return 1
 end
 
@@ -336,11 +289,24 @@ function ops.join()
     return 1
   end
   local now = clock()
-  for i = 3, #ARGV, 3 do
+  for i = 6, #ARGV, 3 do
     local m, t, how = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
     if how == 'add' then member(g, m, t, now)
     elseif how == 'cap' then cap(g, m, t, now)
     else leave(g, m) end
+  end
+  local seen = ARGV[3]
+  if seen ~= '' then
+    -- The group info (KEYS[2], in the group's slot) lives as long as the group.
+    local info = KEYS[2]
+    redis.call('HSETNX', info, 'c', seen)
+    if ARGV[4] == '1' then
+      redis.call('HSET', info, 's', seen, 'f', ARGV[5])
+    else
+      redis.call('HSET', info, 's', seen)
+    end
+    local left = redis.call('PTTL', g)
+    if left == -1 then redis.call('PERSIST', info) elseif left > 0 then redis.call('PEXPIRE', info, left) end
   end
   return 1
 end
@@ -352,6 +318,7 @@ end
 
 ops['end'] = function()
   local g = KEYS[1]
+  redis.call('UNLINK', KEYS[2]) -- the group info
   local gone = redis.call('EXISTS', g) == 0
   redis.call('ZADD', g, '+inf', ENDED)
   if gone then redis.call('PEXPIRE', g, ENDED_TTL) end
@@ -388,15 +355,18 @@ end
 return ops[ARGV[1]]()
 `)
 
-// A call is one run of storeScript: an operation on keys, with its reply
-// once sent.
+// A call is one run of a script (storeScript unless it says otherwise): an
+// operation on keys, with its reply once sent.
 type call struct {
-	keys []string
-	args []any // args[0] names the operation
-	cmd  *redis.Cmd
+	script *redis.Script
+	keys   []string
+	args   []any // for storeScript, args[0] names the operation
+	cmd    *redis.Cmd
 }
 
-func newCall(keys []string, args ...any) *call { return &call{keys: keys, args: args} }
+func newCall(keys []string, args ...any) *call {
+	return &call{script: storeScript, keys: keys, args: args}
+}
 
 // exec sends calls in one round trip: a pipeline, which go-redis splits by
 // node in a cluster and sends to the nodes in parallel. A call that a server
@@ -412,9 +382,9 @@ func (s *Store) exec(ctx context.Context, op string, calls ...*call) error {
 	wait := s.waits()
 	if len(calls) == 1 && !wait {
 		c := calls[0]
-		c.cmd = storeScript.EvalSha(ctx, s.client, c.keys, c.args...)
+		c.cmd = c.script.EvalSha(ctx, s.client, c.keys, c.args...)
 		if noScript(c.cmd.Err()) {
-			c.cmd = storeScript.Eval(ctx, s.client, c.keys, c.args...)
+			c.cmd = c.script.Eval(ctx, s.client, c.keys, c.args...)
 		}
 		if err := c.cmd.Err(); err != nil {
 			return storeError(op, err)
@@ -427,14 +397,13 @@ func (s *Store) exec(ctx context.Context, op string, calls ...*call) error {
 		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, c := range pending {
 				if source {
-					c.cmd = storeScript.Eval(ctx, p, c.keys, c.args...)
+					c.cmd = c.script.Eval(ctx, p, c.keys, c.args...)
 				} else {
-					c.cmd = storeScript.EvalSha(ctx, p, c.keys, c.args...)
+					c.cmd = c.script.EvalSha(ctx, p, c.keys, c.args...)
 				}
 			}
 			if wait {
-				acked = redis.NewIntCmd(ctx, "wait", s.waitReplicas, s.waitTimeout.Milliseconds())
-				_ = p.Process(ctx, acked)
+				acked = s.queueWait(ctx, p)
 			}
 			return nil
 		})
@@ -450,11 +419,27 @@ func (s *Store) exec(ctx context.Context, op string, calls ...*call) error {
 		if err != nil && len(retry) == 0 {
 			return storeError(op, err)
 		}
-		if acked != nil && acked.Err() == nil && acked.Val() < int64(s.waitReplicas) {
-			return fmt.Errorf("redisstore: %s: %d of %d replicas acknowledged the write: %w",
-				op, acked.Val(), s.waitReplicas, session.ErrStore)
+		if err := s.waited(op, acked); err != nil {
+			return err
 		}
 		pending = retry
+	}
+	return nil
+}
+
+// queueWait queues, in p, the WAIT of WithWaitReplicas.
+func (s *Store) queueWait(ctx context.Context, p redis.Pipeliner) *redis.IntCmd {
+	acked := redis.NewIntCmd(ctx, "wait", s.waitReplicas, s.waitTimeout.Milliseconds())
+	_ = p.Process(ctx, acked)
+	return acked
+}
+
+// waited returns an error when acked, a WAIT that ran (nil: none), counts
+// fewer replicas than WithWaitReplicas asks for.
+func (s *Store) waited(op string, acked *redis.IntCmd) error {
+	if acked != nil && acked.Err() == nil && acked.Val() < int64(s.waitReplicas) {
+		return fmt.Errorf("redisstore: %s: %d of %d replicas acknowledged the write: %w",
+			op, acked.Val(), s.waitReplicas, session.ErrStore)
 	}
 	return nil
 }
