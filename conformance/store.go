@@ -86,6 +86,7 @@ type storeRule struct {
 	index     bool   // needs store.SubjectIndex
 	groupInf  bool   // needs store.GroupInfoReader (store_group_info.go)
 	infoTimes bool   // needs its times and facts (not StoreOptions.GroupInfoIDsOnly)
+	limiter   bool   // needs store.SessionLimiter with LimitsSessions true
 	run       func(c *storeCase)
 }
 
@@ -108,7 +109,9 @@ type storeRule struct {
 // store.SubjectIndex (a store that does not is told to set SkipIndex),
 // the revocation backend rules (revoker_*) when it implements
 // store.Revoker, the group info rules (group_info_*, devices_*) when it
-// implements store.GroupInfoReader; other stores skip them.
+// implements store.GroupInfoReader, and limit_concurrent when it
+// implements store.SessionLimiter with LimitsSessions true; other stores
+// skip them.
 // The last rules drive whole sessions through the session library (open,
 // save, info, refresh, logout, destroy, revoke) with the store plugged in.
 //
@@ -167,6 +170,11 @@ func runStoreRule(t *testing.T, r *storeRule, newStore func(t *testing.T) sessio
 			}
 			if r.infoTimes && o.GroupInfoIDsOnly {
 				t.Skip("StoreOptions.GroupInfoIDsOnly is set")
+			}
+		}
+		if r.limiter {
+			if l, ok := st.(store.SessionLimiter); !ok || !l.LimitsSessions() {
+				t.Skip("the store does not cap sessions itself (store.SessionLimiter with LimitsSessions true)")
 			}
 		}
 		c := &storeCase{t: t, st: st, opts: o, rule: r, ctx: context.Background()}

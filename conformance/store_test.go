@@ -65,6 +65,69 @@ func TestStoreSkipIndex(t *testing.T) {
 	}, &StoreOptions{SkipIndex: true, MaxValueSize: 1 << 10})
 }
 
+// limiterStore is a memory store that caps sessions as a
+// store.SessionLimiter must, under one lock around every write, so that
+// limit_concurrent runs on it; limited counts the Sets it capped.
+type limiterStore struct {
+	*session.MemoryStore
+	mu      *sync.Mutex
+	limited *atomic.Int64
+}
+
+// LimitsSessions reports true: Set caps logins.
+func (limiterStore) LimitsSessions() bool { return true }
+
+// Set caps a login's save with opts.Limit, in one step with the write.
+func (s limiterStore) Set(ctx context.Context, name, key string, v []byte, o store.SetOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o.Limit > 0 {
+		md := o.Metadata
+		if md == nil || len(md.Audiences) != 1 || o.OldKey != "" || !o.Partner.IsZero() {
+			return errors.New("limiterStore: a cap on a Set that is not a login's")
+		}
+		s.limited.Add(1)
+		entries, err := s.Sessions(ctx, name, md.Audiences[0], md.Subjects[0], o.Now)
+		if err != nil {
+			return err
+		}
+		entries = slices.DeleteFunc(entries, func(e store.IndexEntry) bool { return e.Key == key })
+		if len(entries) >= o.Limit {
+			if o.LimitRefuse {
+				return store.ErrSessionLimit
+			}
+			slices.SortStableFunc(entries, func(a, b store.IndexEntry) int { return a.Expires.Compare(b.Expires) })
+			for _, e := range entries[:len(entries)-o.Limit+1] {
+				if err := s.MemoryStore.Delete(ctx, name, e.Key, store.DeleteOptions{Now: o.Now, Metadata: md}); err != nil {
+					return err
+				}
+			}
+		}
+		o.Limit, o.LimitRefuse = 0, false
+	}
+	return s.MemoryStore.Set(ctx, name, key, v, o)
+}
+
+// Delete deletes under the lock of Set.
+func (s limiterStore) Delete(ctx context.Context, name, key string, o store.DeleteOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.MemoryStore.Delete(ctx, name, key, o)
+}
+
+// TestStoreLimiter runs the suite on a store that caps sessions itself, so
+// that limit_concurrent runs (the memory and file stores skip it).
+func TestStoreLimiter(t *testing.T) {
+	var limited atomic.Int64
+	TestStore(t, func(t *testing.T) session.Store {
+		return limiterStore{MemoryStore: newMemoryStore(t), mu: new(sync.Mutex), limited: &limited}
+	}, &StoreOptions{MaxValueSize: 1 << 10})
+	// limit_concurrent's logins, in both modes, and the sequential rules'.
+	if n := limited.Load(); n < 2*concurrentLogins {
+		t.Errorf("the store capped %d Sets; want limit_concurrent's %d at least", n, 2*concurrentLogins)
+	}
+}
+
 // TestStoreSequential checks that with Sequential no two rules run at once:
 // each rule's store is made after the previous rule's ended.
 func TestStoreSequential(t *testing.T) {
@@ -159,6 +222,8 @@ func (b *brokenStore) Set(ctx context.Context, name, key string, v []byte, o sto
 		}
 	case "index_ignores_metadata":
 		o.Metadata = nil
+	case "ignores_limit":
+		o.Limit, o.LimitRefuse = 0, false
 	case "truncates":
 		if len(v) > 100 {
 			v = v[:100]
@@ -191,6 +256,7 @@ var brokenStores = []struct {
 	{"shared_keyspace", []string{"names_and_keys_apart"}},
 	{"not_found_on_cancel", []string{"cancelled_context"}},
 	{"index_ignores_metadata", []string{"index_add_list", "index_prune", "index_delete", "session_life_cycle"}},
+	{"ignores_limit", []string{"limit_end_oldest", "limit_refuse", "limit_concurrent"}},
 }
 
 // mustPass are rules every broken store above still passes, so a failure
@@ -207,9 +273,20 @@ func TestBrokenStoreHelper(t *testing.T) {
 		t.Skip("runs in a subprocess of TestStoreCatchesBrokenStores")
 	}
 	TestStore(t, func(t *testing.T) session.Store {
-		return &brokenStore{Store: newMemoryStore(t), mode: mode}
+		b := &brokenStore{Store: newMemoryStore(t), mode: mode}
+		if mode == "ignores_limit" {
+			return limitClaimer{b}
+		}
+		return b
 	}, &StoreOptions{MaxValueSize: 2 << 20})
 }
+
+// limitClaimer is a broken store that claims to cap sessions itself, so
+// that the session library leaves the cap to it.
+type limitClaimer struct{ *brokenStore }
+
+// LimitsSessions claims what the store does not do.
+func (limitClaimer) LimitsSessions() bool { return true }
 
 var resultLine = regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): TestBrokenStoreHelper/(\S+)`)
 

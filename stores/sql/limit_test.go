@@ -4,17 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	session "github.com/sessiongo/session/core"
-	"github.com/sessiongo/session/core/adapter"
 	"github.com/sessiongo/session/core/store"
 	sqlstore "github.com/sessiongo/session/stores/sql"
 )
@@ -26,8 +20,9 @@ func login(s *sqlstore.Store, key string, ttl time.Duration, md *store.Metadata,
 
 // TestLimit checks the cap of a login's save on every database: what it
 // counts (browser sessions under the cookie name, live, of the pair), what
-// it ends (the groups that expire soonest, whole) and that a refusal
-// stores nothing.
+// it ends (the groups that expire soonest, whole), that a refusal stores
+// nothing, and the lock rows. Many logins of one subject at once, through
+// core, are the conformance rule limit_concurrent (TestConformance).
 func TestLimit(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 		ctx := context.Background()
@@ -145,99 +140,5 @@ func TestLimit(t *testing.T) {
 				t.Fatalf("Cleanup without the lock table: %v", err)
 			}
 		})
-	})
-}
-
-// TestLimitConcurrentLogins logs one user in from 40 browsers at once with
-// a cap of 3, through core, on every database: the cap is one transaction
-// that takes the subject's lock row first, so exactly 3 sessions are left,
-// ending the oldest (every other login's cookies no longer open), or
-// exactly 3 logins succeed, refusing the others with ErrSessionLimit.
-func TestLimitConcurrentLogins(t *testing.T) {
-	const limit, logins = 3, 40
-	forEachDatabase(t, func(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
-		if d != sqlstore.SQLite {
-			db.SetMaxOpenConns(20) // the servers are shared
-		}
-		for _, refuse := range []bool{false, true} {
-			t.Run(map[bool]string{false: "end oldest", true: "refuse"}[refuse], func(t *testing.T) {
-				s, _ := newStore(t, db, d, sqlstore.WithCleanupProbability(0))
-				var retries atomic.Int64
-				sqlstore.SetRetryHook(s, func(error) { retries.Add(1) })
-				defer func() { t.Logf("%d statements or transactions run again", retries.Load()) }()
-				m, err := session.New(session.Config{
-					Secret: "sqlstore limit test secret", Store: s, StoreMetadata: true,
-					Remember: true, RememberSafety: "None", Clock: func() time.Time { return t0 },
-					MaxSessionsPerSubject: limit, RefuseOverLimit: refuse,
-					// A login ended by a concurrent one before its remember
-					// record was written logs a warning.
-					Logger: slog.New(slog.DiscardHandler),
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var wg sync.WaitGroup
-				errs := make([]error, logins)
-				jars := make([][]*http.Cookie, logins)
-				for i := range logins {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						w := httptest.NewRecorder()
-						r := httptest.NewRequest(http.MethodPost, "http://example.test/login", nil)
-						sess := m.NewSession(adapter.NewHTTP(w, r))
-						sess.SetSubject("alice")
-						errs[i] = sess.Save()
-						jars[i] = w.Result().Cookies()
-					}()
-				}
-				wg.Wait()
-				var saved []int
-				for i, err := range errs {
-					switch {
-					case err == nil:
-						saved = append(saved, i)
-					case refuse && errors.Is(err, session.ErrSessionLimit):
-					default:
-						t.Fatalf("login %d: %v", i, err)
-					}
-				}
-				if refuse && len(saved) != limit {
-					t.Fatalf("%d logins succeeded; want exactly %d", len(saved), limit)
-				}
-				open := 0
-				for _, i := range saved {
-					r := httptest.NewRequest(http.MethodGet, "http://example.test/", nil)
-					for _, c := range jars[i] {
-						r.AddCookie(c)
-					}
-					err := m.NewSession(adapter.NewHTTP(httptest.NewRecorder(), r)).Open()
-					switch {
-					case err == nil:
-						open++
-					case !errors.Is(err, session.ErrNotFound):
-						t.Fatalf("opening login %d: %v; want a session or ErrNotFound", i, err)
-					}
-				}
-				if open != limit {
-					t.Fatalf("%d of %d saved logins open after %d concurrent logins; want exactly %d", open, len(saved), logins, limit)
-				}
-				entries, err := m.Sessions(context.Background(), "alice")
-				if err != nil {
-					t.Fatal(err)
-				}
-				records := map[bool]int{}
-				for _, e := range entries {
-					records[e.Remember]++
-				}
-				if records[false] != limit || records[true] != limit {
-					t.Fatalf("%d session and %d remember records left; want %d of each", records[false], records[true], limit)
-				}
-				ds, err := m.Devices(context.Background(), "alice")
-				if err != nil || len(ds) != limit {
-					t.Fatalf("Devices = %d devices, %v; want %d", len(ds), err, limit)
-				}
-			})
-		}
 	})
 }
