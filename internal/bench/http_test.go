@@ -65,9 +65,14 @@ func TestHTTPStat(t *testing.T) {
 	if value.Share != 0.9 || value.ShareMin != 0.8 || value.ShareMax != 0.95 || value.CPUShare != 0.92 {
 		t.Fatalf("value %+v", value)
 	}
+	// A route left out (-http-routes) has no turns: a zero row, not a panic.
+	typed := httpStat("typed", nil, nil, nil)
+	if typed.Requests != 0 || typed.Rate != 0 {
+		t.Fatalf("a route not measured: %+v", typed)
+	}
 	bare.Share, bare.ShareMin, bare.ShareMax, bare.CPUShare = 1, 1, 1, 1
 	var b strings.Builder
-	(&HTTPResults{Bare: bare, Value: value, Typed: value, Rounds: 3, Workers: 8, Duration: time.Second}).WriteMarkdown(&b)
+	(&HTTPResults{Bare: bare, Value: value, Typed: typed, Rounds: 3, Workers: 8, Duration: time.Second}).WriteMarkdown(&b)
 	for _, want := range []string{
 		"| bare handler | 1100 | 110µs | 1.1ms | 100% | 50µs | 100% |",
 		"| value | 900 | 130µs | 1.3ms | 90% (80–95%) | 55µs | 92% |",
@@ -75,5 +80,8 @@ func TestHTTPStat(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
+	}
+	if strings.Contains(b.String(), "| typed |") {
+		t.Errorf("table has a row for a route not measured:\n%s", b.String())
 	}
 }

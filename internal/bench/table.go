@@ -271,9 +271,14 @@ func (r *Results) Stat(lib, w string) (Stat, bool) {
 	return Stat{Ratio: median(ratios), Ns: median(ns), Allocs: median(allocs), Samples: len(ns)}, true
 }
 
+// median returns the median of v (sorting it), 0 for none: a route or
+// cell that was not measured.
 func median(v []float64) float64 {
 	sort.Float64s(v)
 	n := len(v)
+	if n == 0 {
+		return 0
+	}
 	if n%2 == 1 {
 		return v[n/2]
 	}
