@@ -268,14 +268,9 @@ func TestScript(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tel := newTelemetry()
-			st, err := session.NewMemoryStore()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(st.Stop)
+			st := newMemoryStore(t)
 			e := &scriptEnv{clock: newClock(), jar: jar{}, secrets: []string{"alice"}}
 			cfg := session.Config{
-				Secret:         "sessionotel test secret",
 				Clock:          e.clock.Now,
 				Remember:       true,
 				RememberSafety: session.SafetyNone,
@@ -288,12 +283,7 @@ func TestScript(t *testing.T) {
 			} else {
 				cfg.Revocation = st
 			}
-			if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
-				t.Fatal(err)
-			}
-			if e.m, err = session.New(cfg); err != nil {
-				t.Fatal(err)
-			}
+			e.m = newInstrumented(t, cfg, tel.mp, tel.tp)
 			ctx, request := tel.tp.Tracer("test").Start(context.Background(), "request")
 			e.ctx = ctx
 			script(t, e)
@@ -363,19 +353,8 @@ func (failing) Get(context.Context, string, string, store.GetOptions) ([]byte, e
 func TestStoreFailure(t *testing.T) {
 	t.Parallel()
 	tel := newTelemetry()
-	st, err := session.NewMemoryStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Stop)
-	cfg := session.Config{Secret: "sessionotel test secret", Store: failing{st}}
-	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
-		t.Fatal(err)
-	}
-	m, err := session.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := newMemoryStore(t)
+	m := newInstrumented(t, session.Config{Store: failing{st}}, tel.mp, tel.tp)
 	// A header that authenticates: made by a Manager on the working store.
 	good, err := session.New(session.Config{Secret: "sessionotel test secret", Store: st})
 	if err != nil {
@@ -428,11 +407,7 @@ func TestStoreFailure(t *testing.T) {
 func TestInstrumentKeepsHooks(t *testing.T) {
 	t.Parallel()
 	tel := newTelemetry()
-	st, err := session.NewMemoryStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Stop)
+	st := newMemoryStore(t)
 	var calls []string
 	var request trace.Span
 	cfg := session.Config{
@@ -486,19 +461,7 @@ func TestInstrumentKeepsHooks(t *testing.T) {
 func TestDevices(t *testing.T) {
 	t.Parallel()
 	tel := newTelemetry()
-	st, err := session.NewMemoryStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Stop)
-	cfg := session.Config{Secret: "sessionotel test secret", Store: st, StoreMetadata: true}
-	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tel.tp)); err != nil {
-		t.Fatal(err)
-	}
-	m, err := session.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newInstrumented(t, session.Config{Store: newMemoryStore(t), StoreMetadata: true}, tel.mp, tel.tp)
 	jar{}.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
 		s, _ := m.Open(w, r)
 		s.SetSubject("alice")
@@ -550,12 +513,7 @@ func TestDevices(t *testing.T) {
 // once the SDK is installed, and the store spans go to its tracer.
 // (It sets the globals: no other test of the package may use them.)
 func TestGlobalProviders(t *testing.T) {
-	st, err := session.NewMemoryStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Stop)
-	cfg := session.Config{Secret: "sessionotel test secret", Store: st}
+	cfg := session.Config{Secret: "sessionotel test secret", Store: newMemoryStore(t)}
 	if err := sessionotel.Instrument(&cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -765,12 +723,25 @@ func getDuration(t *testing.T, tel *telemetry) metricdata.HistogramDataPoint[flo
 // mp and tp.
 func newSpanManager(t *testing.T, mp *sdkmetric.MeterProvider, tp trace.TracerProvider, opts ...sessionotel.Option) *session.Manager {
 	t.Helper()
+	return newInstrumented(t, session.Config{Store: newMemoryStore(t)}, mp, tp, opts...)
+}
+
+// newMemoryStore returns a memory store that stops when the test ends.
+func newMemoryStore(t *testing.T) *session.MemoryStore {
+	t.Helper()
 	st, err := session.NewMemoryStore()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Stop)
-	cfg := session.Config{Secret: "sessionotel test secret", Store: st}
+	return st
+}
+
+// newInstrumented returns a Manager of cfg (with the tests' secret),
+// instrumented with mp and tp.
+func newInstrumented(t *testing.T, cfg session.Config, mp *sdkmetric.MeterProvider, tp trace.TracerProvider, opts ...sessionotel.Option) *session.Manager {
+	t.Helper()
+	cfg.Secret = "sessionotel test secret"
 	opts = append([]sessionotel.Option{sessionotel.WithMeterProvider(mp), sessionotel.WithTracerProvider(tp)}, opts...)
 	if err := sessionotel.Instrument(&cfg, opts...); err != nil {
 		t.Fatal(err)
@@ -819,19 +790,7 @@ func TestConcurrentCalls(t *testing.T) {
 	tel := newTelemetry()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())), sdktrace.WithSpanProcessor(tel.spans))
 	const workers, opens = 8, 50
-	st, err := session.NewMemoryStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Stop)
-	cfg := session.Config{Secret: "sessionotel test secret", Store: &gatedStore{Store: st, n: workers + 1, all: make(chan struct{})}}
-	if err := sessionotel.Instrument(&cfg, sessionotel.WithMeterProvider(tel.mp), sessionotel.WithTracerProvider(tp)); err != nil {
-		t.Fatal(err)
-	}
-	m, err := session.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newInstrumented(t, session.Config{Store: &gatedStore{Store: newMemoryStore(t), n: workers + 1, all: make(chan struct{})}}, tel.mp, tp)
 	j := jar{}
 	j.serve(t, context.Background(), func(w http.ResponseWriter, r *http.Request) {
 		s, _ := m.Open(w, r)
