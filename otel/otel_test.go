@@ -508,11 +508,20 @@ func TestDevices(t *testing.T) {
 	}
 }
 
+// globalProvidersSet records that TestGlobalProviders installed the
+// global providers.
+var globalProvidersSet atomic.Bool
+
 // TestGlobalProviders: with the global providers, Instrument before the
 // application installs its SDK works: the counts made before are reported
 // once the SDK is installed, and the store spans go to its tracer.
 // (It sets the globals: no other test of the package may use them.)
+// OpenTelemetry delegates its globals to the first SDK installed, once per
+// process, so the test runs once per process (-count=N runs it once).
 func TestGlobalProviders(t *testing.T) {
+	if globalProvidersSet.Swap(true) {
+		t.Skip("the global providers were installed by an earlier run of this test in this process")
+	}
 	cfg := session.Config{Secret: "sessionotel test secret", Store: newMemoryStore(t)}
 	if err := sessionotel.Instrument(&cfg); err != nil {
 		t.Fatal(err)
